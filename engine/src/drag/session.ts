@@ -1,0 +1,217 @@
+/**
+ * One drag's optimisation state and its step: forward to the feature block, track the handles, then one
+ * Adam step on the latent driven by motion supervision (plus the fixed-region term when a mask is given).
+ * StableDrag differs from DragGAN only in how handles are tracked and in which reference supervision uses.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Generator } from '../generator/generator.js';
+import { imageToRGBA } from '../generator/generator.js';
+import { bilinearTaps, sampleRows } from '../ops/sample.js';
+import { discOffsets, sampleAt, toFeatureCoord, type FeatureMap } from './features.js';
+import { maskToFixedWeights } from './mask.js';
+import { DiscriminativeTracker, NearestNeighbourTracker } from './trackers.js';
+import type { DragOptions, DragRequest, DragStepEvent, Point, RGBAImage } from './types.js';
+
+let sessionCounter = 0;
+
+export interface StepOutcome {
+  event: DragStepEvent;
+  /** Set when this step ends the run. */
+  done?: 'reached' | 'max-steps';
+}
+
+export class DragSession {
+  private readonly latentVar: tf.Variable;
+  private readonly initialWs: tf.Tensor2D;
+  private readonly optimizer: tf.AdamOptimizer;
+  private readonly targets: Point[];
+  private readonly initialHandles: Point[];
+  private handles: Point[];
+  private readonly offsets: Point[];
+  /** Weights (1 - mask) at feature resolution, [1, h, w, 1]; only with a mask. */
+  private fixedWeights?: tf.Tensor4D;
+  private initialFeatures?: tf.Tensor4D;
+  private initialMap?: FeatureMap;
+  private nnTrackers: NearestNeighbourTracker[] = [];
+  private discTrackers: DiscriminativeTracker[] = [];
+  private updates = 0;
+
+  constructor(
+    private readonly gen: Generator,
+    private readonly request: DragRequest,
+    private readonly options: DragOptions,
+  ) {
+    const { numWs, wDim } = gen;
+    const L = options.optimizedLayers;
+    this.initialWs = tf.tensor2d(request.latent, [numWs, wDim]);
+    // 'w' ties the optimised style vectors together (one vector); 'w+' optimises each of them.
+    const init = options.latentSpace === 'w' ? request.latent.slice(0, wDim) : request.latent.slice(0, L * wDim);
+    this.latentVar = tf.variable(tf.tensor2d(init, [options.latentSpace === 'w' ? 1 : L, wDim]), true, `drag_latent_${sessionCounter++}`);
+    this.optimizer = tf.train.adam(options.lr, 0.9, 0.999, 1e-8);
+    this.handles = request.points.map((p) => [p.handle[0], p.handle[1]] as Point);
+    this.initialHandles = this.handles.map((p) => [...p] as Point);
+    this.targets = request.points.map((p) => [p.target[0], p.target[1]] as Point);
+    this.offsets = discOffsets(options.r1);
+  }
+
+  /** The full style tensor [numWs, wDim] from the optimised part and the fixed rest. */
+  private styles(): tf.Tensor2D {
+    const L = this.options.optimizedLayers;
+    const opt = this.options.latentSpace === 'w' ? tf.tile(this.latentVar, [L, 1]) : this.latentVar;
+    if (L === this.gen.numWs) return opt as tf.Tensor2D;
+    return tf.concat([opt, tf.slice(this.initialWs, [L, 0], [this.gen.numWs - L, this.gen.wDim])], 0);
+  }
+
+  private readMap(x: tf.Tensor4D): FeatureMap {
+    const [, h, w, c] = x.shape;
+    return { rows: x.dataSync() as Float32Array, height: h, width: w, channels: c, imageSize: this.gen.resolution };
+  }
+
+  private initialise(x: tf.Tensor4D, map: FeatureMap): void {
+    this.initialMap = map;
+    this.nnTrackers = this.handles.map((p) => new NearestNeighbourTracker(sampleAt(map, [p])));
+    if (this.options.discriminativeTracking || this.options.enhancement.enabled) {
+      this.discTrackers = this.handles.map((p) => new DiscriminativeTracker(map, p, this.options.tracker));
+    }
+    if (this.request.mask) {
+      this.initialFeatures = tf.keep(tf.tensor4d(map.rows.slice(), x.shape));
+      this.fixedWeights = tf.keep(maskToFixedWeights(this.request.mask, this.gen.resolution, map.height, map.width));
+    }
+  }
+
+  private track(map: FeatureMap): number[] {
+    const r2 = this.options.r2;
+    return this.handles.map((p, i) => {
+      if (this.options.discriminativeTracking) {
+        const res = this.discTrackers[i].track(map, p, r2);
+        this.handles[i] = res.position;
+        return res.confidence;
+      }
+      const res = this.nnTrackers[i].track(map, p, r2);
+      this.handles[i] = res.position;
+      return this.discTrackers.length ? this.discTrackers[i].confidenceAt(map, res.position) : res.confidence;
+    });
+  }
+
+  /** Motion supervision (+ fixed-region term) for the handles not yet at their targets. */
+  private loss(x: tf.Tensor4D, map: FeatureMap, active: boolean[], enhanced: boolean[]): tf.Scalar {
+    const { height: h, width: w, channels: C } = map;
+    const R = this.gen.resolution;
+    const xs: number[] = [];
+    const ys: number[] = [];
+    const refs: Float32Array[] = [];
+    const rowWeights: number[] = [];
+    this.handles.forEach((p, i) => {
+      if (!active[i]) return;
+      const t = this.targets[i];
+      const len = Math.hypot(t[0] - p[0], t[1] - p[1]);
+      const d: Point = [(t[0] - p[0]) / len, (t[1] - p[1]) / len];
+      const qs = this.offsets.map((o) => [p[0] + o[0], p[1] + o[1]] as Point);
+      for (const q of qs) {
+        xs.push(toFeatureCoord(q[0] + d[0], R, w));
+        ys.push(toFeatureCoord(q[1] + d[1], R, h));
+        rowWeights.push(1 / (qs.length * C));
+      }
+      // The reference is a constant (DragGAN's stop-gradient). Latent enhancement swaps the current
+      // features for the handle's original template patch when the tracker has lost confidence.
+      const p0 = this.initialHandles[i];
+      refs.push(enhanced[i] ? sampleAt(this.initialMap!, this.offsets.map((o) => [p0[0] + o[0], p0[1] + o[1]] as Point)) : sampleAt(map, qs));
+    });
+    const rows = tf.reshape(x, [h * w, C]) as tf.Tensor2D;
+    const moved = sampleRows(rows, bilinearTaps(xs, ys, h, w));
+    const ref = new Float32Array(xs.length * C);
+    let off = 0;
+    for (const r of refs) {
+      ref.set(r, off);
+      off += r.length;
+    }
+    const weights = tf.tensor2d(rowWeights, [xs.length, 1]);
+    let loss = tf.sum(tf.mul(tf.abs(tf.sub(moved, tf.tensor2d(ref, [xs.length, C]))), weights)) as tf.Scalar;
+    if (this.fixedWeights && this.initialFeatures && this.options.lambda > 0) {
+      const fixed = tf.mean(tf.mul(tf.abs(tf.sub(x, this.initialFeatures)), this.fixedWeights));
+      loss = tf.add(loss, tf.mul(fixed, this.options.lambda));
+    }
+    return loss;
+  }
+
+  step(k: number, wantImage: boolean): StepOutcome {
+    const o = this.options;
+    const final = k >= o.maxSteps;
+    let outcome: StepOutcome | undefined;
+    let kept: { ws: tf.Tensor2D; x: tf.Tensor4D; img: tf.Tensor4D } | undefined;
+    let lossValue = NaN;
+
+    const forward = (): tf.Scalar => {
+      const ws = this.styles();
+      const s = this.gen.synthesize(ws, o.featureBlock);
+      kept = { ws: tf.keep(ws), x: tf.keep(s.x), img: tf.keep(s.img) };
+      const map = this.readMap(s.x);
+      let confidences: number[];
+      if (k === 0) {
+        this.initialise(s.x, map);
+        confidences = this.handles.map(() => 1);
+      } else {
+        confidences = this.track(map);
+      }
+      const distances = this.handles.map((p, i) => Math.hypot(this.targets[i][0] - p[0], this.targets[i][1] - p[1]));
+      const active = distances.map((d) => d >= o.stopDistance);
+      const enhanced = confidences.map((c, i) => o.enhancement.enabled && active[i] && c < o.enhancement.threshold);
+      const reached = !active.some(Boolean);
+      outcome = {
+        event: {
+          type: 'step',
+          step: k,
+          handles: this.handles.map((p) => [...p] as Point),
+          distances,
+          confidences,
+          enhanced,
+          loss: NaN,
+          latent: new Float32Array(0),
+        },
+        done: reached ? 'reached' : final ? 'max-steps' : undefined,
+      };
+      // A finished run still needs a scalar that depends on the latent; its gradient is simply not applied.
+      return outcome.done ? (tf.mul(tf.sum(s.x), 0) as tf.Scalar) : this.loss(s.x, map, active, enhanced);
+    };
+
+    if (final) {
+      tf.tidy(() => {
+        forward();
+      });
+    } else {
+      const { value, grads } = tf.variableGrads(forward, [this.latentVar]);
+      lossValue = value.dataSync()[0];
+      if (!outcome!.done) {
+        this.optimizer.applyGradients(grads);
+        this.updates++;
+      }
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+
+    const { ws, x, img } = kept!;
+    const ev = outcome!.event;
+    ev.latent = ws.dataSync().slice() as Float32Array;
+    ev.loss = outcome!.done ? NaN : lossValue;
+    if (wantImage || outcome!.done) ev.image = this.renderFrom(ws, x, img);
+    tf.dispose([ws, x, img]);
+    return outcome!;
+  }
+
+  get updatesApplied(): number {
+    return this.updates;
+  }
+
+  private renderFrom(ws: tf.Tensor2D, x: tf.Tensor4D, img: tf.Tensor4D): RGBAImage {
+    const full = tf.tidy(() => this.gen.synthesize(ws, this.gen.resolution, { x, img, resolution: this.options.featureBlock }).img);
+    const out = imageToRGBA(full);
+    full.dispose();
+    return out;
+  }
+
+  dispose(): void {
+    tf.dispose([this.latentVar, this.initialWs]);
+    this.optimizer.dispose();
+    if (this.fixedWeights) tf.dispose([this.fixedWeights]);
+    if (this.initialFeatures) tf.dispose([this.initialFeatures]);
+  }
+}

@@ -1,0 +1,26 @@
+/** The engine's public API: everything outside engine/ imports from here. */
+export { initBackend, currentBackend, BACKEND_NAMES, type BackendName, type BackendInfo, type BackendOptions } from './backend.js';
+export { EngineError, DragInputError, ModelLoadError, BackendError, LatentError } from './errors.js';
+import { LatentError } from './errors.js';
+export { Generator } from './generator/generator.js';
+export { loadGenerator, generatorFromBytes, defaultModelPath, MODEL_FILE_NAME } from './model/load.js';
+export { FACES128_CONFIG, numWs, blockResolutions, validateConfig, CONFIG_METADATA_KEY, type ModelConfig } from './model/config.js';
+export { randomModelBytes, type RandomModelOptions } from './model/random.js';
+export { dragRun } from './drag/run.js';
+export { defaultDragOptions, resolveDragOptions, MAX_POINT_PAIRS } from './drag/options.js';
+export { numpyRandn } from './random.js';
+export type * from './drag/types.js';
+
+import type { Generator } from './generator/generator.js';
+import type { RGBAImage } from './drag/types.js';
+
+/** The latent (numWs x wDim) of a seed, with the model's default truncation unless psi is given. */
+export function latentFromSeed(gen: Generator, seed: number, psi?: number): Float32Array {
+  return gen.latentFromSeed(seed, psi);
+}
+
+export function renderImage(gen: Generator, latent: Float32Array): RGBAImage {
+  const problem = gen.checkLatent(latent);
+  if (problem) throw new LatentError(problem);
+  return gen.render(latent);
+}

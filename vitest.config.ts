@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['engine/**/*.test.ts', 'training/**/*.test.ts', 'tests/**/*.test.ts', 'server/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/*.wip.ts', '.next/**'],
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    // Tensor work is CPU-bound on a 2-core machine: running files in parallel only slows every file down.
+    fileParallelism: false,
+  },
+});
