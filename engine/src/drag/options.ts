@@ -25,7 +25,9 @@ export function defaultDragOptions(gen: Generator): DragOptions {
     imageEvery: 1,
     featureBlock: gen.config.drag_block,
     discriminativeTracking: true,
-    tracker: { alpha: 0.5, ridge: 0.1, labelSigma: 2, fitRadius: 2 * r2 },
+    // The label is as wide as one feature cell: narrower labels make the filter latch onto texture that
+    // does not move with the content (measured on random and trained models, see docs/engine.md).
+    tracker: { alpha: 1, ridge: 1, labelSigma: Math.max(1, res / gen.config.drag_block), fitRadius: 2 * r2 },
     enhancement: { enabled: true, threshold: 0.6 },
   };
 }

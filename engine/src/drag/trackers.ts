@@ -75,18 +75,35 @@ export function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Ar
   return x;
 }
 
+function meanNorm(map: FeatureMap): number {
+  const C = map.channels;
+  let total = 0;
+  for (let i = 0; i < map.rows.length; i += C) {
+    let s = 0;
+    for (let c = 0; c < C; c++) s += map.rows[i + c] * map.rows[i + c];
+    total += Math.sqrt(s);
+  }
+  return Math.max(total / (map.rows.length / C), 1e-12);
+}
+
 export class DiscriminativeTracker {
   /** The learned filter over normalised features. */
   readonly filter: Float32Array;
   private readonly normTemplate: Float32Array;
   /** Filter response at the handle on the initial map: the scale confidence is measured against. */
   readonly initialResponse: number;
+  private readonly templateNorm: number;
+
+  /** One global scale (1 / mean feature norm of the initial map): magnitudes carry information, so
+   * features are not normalised per point, only brought to a scale where responses are comparable. */
+  private readonly scale: number;
 
   constructor(map0: FeatureMap, handle: Point, private readonly options: TrackerOptions) {
     const C = map0.channels;
-    this.normTemplate = l2Normalize(sampleAt(map0, [handle]), C);
+    this.scale = 1 / meanNorm(map0);
+    this.normTemplate = this.normalise(sampleAt(map0, [handle]));
     const pts = windowPoints(handle, options.fitRadius, map0.imageSize);
-    const x = l2Normalize(sampleAt(map0, pts), C);
+    const x = this.normalise(sampleAt(map0, pts));
     const n = pts.length;
     const s2 = 2 * options.labelSigma * options.labelSigma;
     const y = pts.map((p) => Math.exp(-((p[0] - handle[0]) ** 2 + (p[1] - handle[1]) ** 2) / s2));
@@ -111,6 +128,11 @@ export class DiscriminativeTracker {
     }
     this.filter = Float32Array.from(solveSpd(a, b, C));
     this.initialResponse = Math.max(this.response(this.normTemplate, 0), 1e-6);
+    this.templateNorm = Math.max(Math.hypot(...this.normTemplate), 1e-12);
+  }
+
+  private normalise(feats: Float32Array): Float32Array {
+    return feats.map((v) => v * this.scale);
   }
 
   private response(normFeats: Float32Array, index: number): number {
@@ -122,14 +144,14 @@ export class DiscriminativeTracker {
 
   /** Confidence of the content at `at` being the handle (1 = as at step 0). */
   confidenceAt(map: FeatureMap, at: Point): number {
-    const f = l2Normalize(sampleAt(map, [at]), map.channels);
+    const f = this.normalise(sampleAt(map, [at]));
     return this.response(f, 0) / this.initialResponse;
   }
 
   track(map: FeatureMap, from: Point, radius: number): TrackResult {
     const C = map.channels;
     const candidates = windowPoints(from, radius, map.imageSize);
-    const feats = l2Normalize(sampleAt(map, candidates), C);
+    const feats = this.normalise(sampleAt(map, candidates));
     let best = 0;
     let bestScore = -Infinity;
     let bestResponse = 0;
@@ -137,7 +159,8 @@ export class DiscriminativeTracker {
       const r = this.response(feats, i) / this.initialResponse;
       let d = 0;
       for (let c = 0; c < C; c++) d += (feats[i * C + c] - this.normTemplate[c]) ** 2;
-      const score = r - this.options.alpha * Math.sqrt(d);
+      // The feature difference relative to the template's size, so both terms are on the same scale.
+      const score = r - this.options.alpha * (Math.sqrt(d) / this.templateNorm);
       if (score > bestScore) {
         bestScore = score;
         best = i;
