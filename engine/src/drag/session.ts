@@ -59,7 +59,7 @@ export class DragSession {
     const L = this.options.optimizedLayers;
     const opt = this.options.latentSpace === 'w' ? tf.tile(this.latentVar, [L, 1]) : this.latentVar;
     if (L === this.gen.numWs) return opt as tf.Tensor2D;
-    return tf.concat([opt, tf.slice(this.initialWs, [L, 0], [this.gen.numWs - L, this.gen.wDim])], 0);
+    return tf.concat([opt as tf.Tensor2D, tf.slice(this.initialWs, [L, 0], [this.gen.numWs - L, this.gen.wDim])], 0);
   }
 
   private readMap(x: tf.Tensor4D): FeatureMap {
@@ -182,7 +182,7 @@ export class DragSession {
       const { value, grads } = tf.variableGrads(forward, [this.latentVar]);
       lossValue = value.dataSync()[0];
       if (!outcome!.done) {
-        this.optimizer.applyGradients(grads);
+        this.optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
         this.updates++;
       }
       tf.dispose([value, ...Object.values(grads)]);

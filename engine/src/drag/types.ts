@@ -55,13 +55,19 @@ export interface DragOptions {
   enhancement: EnhancementOptions;
 }
 
+/** Options as a caller gives them: any subset, nested groups partial too. */
+export type DragOptionsInput = Partial<Omit<DragOptions, 'tracker' | 'enhancement'>> & {
+  tracker?: Partial<TrackerOptions>;
+  enhancement?: Partial<EnhancementOptions>;
+};
+
 export interface DragRequest {
   /** The starting latent: num_ws x w_dim style vectors, row-major. */
   latent: Float32Array;
   points: PointPair[];
   /** Flexible region at image resolution, row-major, non-zero where the image may change. None: all may change. */
   mask?: Uint8Array;
-  options?: Partial<DragOptions> & { tracker?: Partial<TrackerOptions>; enhancement?: Partial<EnhancementOptions> };
+  options?: DragOptionsInput;
 }
 
 export interface RGBAImage {

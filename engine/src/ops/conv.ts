@@ -7,6 +7,7 @@
  * by 180 degrees and its in/out channels swapped, which every backend runs fast.
  */
 import * as tf from '@tensorflow/tfjs';
+import { unaryCustomGrad } from './custom-grad.js';
 
 export interface ConstFilter {
   /** [kh, kw, in, out], used forward. */
@@ -27,9 +28,8 @@ export function makeConstFilter(forward: tf.Tensor4D): ConstFilter {
  * the 'full' convolution, i.e. padding kernel-1 on each side).
  */
 export function conv2dConst(x: tf.Tensor4D, filter: ConstFilter, padding: 'same' | 'valid'): tf.Tensor4D {
-  const op = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
+  return unaryCustomGrad<tf.Tensor4D>(x, (input) => {
     const y = tf.conv2d(input as tf.Tensor4D, filter.forward, 1, padding);
-    save([]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor) =>
@@ -38,5 +38,4 @@ export function conv2dConst(x: tf.Tensor4D, filter: ConstFilter, padding: 'same'
           : tf.conv2d(dy as tf.Tensor4D, filter.backward, 1, filter.kernel - 1),
     };
   });
-  return op(x) as tf.Tensor4D;
 }

@@ -1,7 +1,7 @@
 // Every custom gradient in the ops layer, checked against tfjs's own gradient on the cpu backend, and the
 // polyphase FIR upsampling checked against a literal upfirdn2d (zero insertion, pad, 4x4 filter).
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { initBackend } from '../backend.js';
 import { conv2dConst, makeConstFilter } from './conv.js';
 import { bilinearTaps, sampleRows, sampleRowsCpu } from './sample.js';
@@ -26,7 +26,7 @@ function referenceUpfirdn(x: tf.Tensor4D, pad0: number, pad1: number): tf.Tensor
   const f = new Float32Array(16);
   for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) f[i * 4 + j] = (f1[i] * f1[j] * 4) / 64;
   // Channels folded into the batch: a depthwise filter as a plain 1-channel conv.
-  const folded = tf.reshape(tf.transpose(u, [0, 3, 1, 2]), [n * c, u.shape[1], u.shape[2], 1]);
+  const folded = tf.reshape(tf.transpose(u, [0, 3, 1, 2]), [n * c, u.shape[1]!, u.shape[2]!, 1]);
   const y = tf.conv2d(folded as tf.Tensor4D, tf.tensor4d(f, [4, 4, 1, 1]), 1, 'valid');
   return tf.transpose(tf.reshape(y, [n, c, y.shape[1], y.shape[2]]), [0, 2, 3, 1]) as tf.Tensor4D;
 }
@@ -46,9 +46,13 @@ describe('conv2dConst', () => {
   }
 });
 
-describe('upsampleFir', () => {
-  it('equals upfirdn2d up=2 with padding (2,1) and (3,2), with the same gradient', () => {
-    const x = tf.randomNormal([1, 5, 4, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+// tfjs's cpu ResizeBilinearGrad swaps height and width for non-square inputs; the generator only
+// resizes square maps, so the check uses square ones, on both backends.
+describe.each(['cpu', 'wasm'] as const)('upsampleFir on %s', (backend) => {
+  it('equals upfirdn2d up=2 with padding (2,1) and (3,2), with the same gradient', async () => {
+    await initBackend({ backend, log: () => {} });
+    onTestFinished(() => initBackend({ backend: 'cpu', log: () => {} }).then(() => undefined));
+    const x = tf.randomNormal([1, 5, 5, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
     for (const [extended, p0, p1] of [[false, 2, 1], [true, 3, 2]] as const) {
       const ref = referenceUpfirdn(x, p0, p1);
       const ours = upsampleFir(x, extended);

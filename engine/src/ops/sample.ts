@@ -7,6 +7,7 @@
  * on wasm than gathering a few rows.
  */
 import * as tf from '@tensorflow/tfjs';
+import { unaryCustomGrad } from './custom-grad.js';
 
 /** Four neighbour row indices and weights per point, computed on the JS side (points are constants). */
 export interface BilinearTaps {
@@ -52,11 +53,11 @@ export function bilinearTaps(xs: ArrayLike<number>, ys: ArrayLike<number>, heigh
 export function sampleRows(rows: tf.Tensor2D, taps: BilinearTaps): tf.Tensor2D {
   const [numRows, channels] = rows.shape;
   const n = taps.count;
-  const op = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
+  return unaryCustomGrad<tf.Tensor2D>(rows, (input, save) => {
     const idx = tf.tensor1d(taps.indices, 'int32');
     const w = tf.tensor3d(taps.weights, [4, n, 1]);
     const gathered = tf.reshape(tf.gather(input as tf.Tensor2D, idx), [4, n, channels]);
-    const value = tf.sum(tf.mul(gathered, w), 0);
+    const value = tf.sum(tf.mul(gathered, w), 0) as tf.Tensor2D;
     save([idx, w]);
     return {
       value,
@@ -67,7 +68,6 @@ export function sampleRows(rows: tf.Tensor2D, taps: BilinearTaps): tf.Tensor2D {
       },
     };
   });
-  return op(rows) as tf.Tensor2D;
 }
 
 /** The same bilinear sampling on plain arrays (rows row-major [H*W, C]); used for tracking, which needs no gradient. */

@@ -1,0 +1,149 @@
+/**
+ * stabledrag: the engine's command line.
+ *   sample        --model DIR --seeds 0-15 --grid out.png [--psi 0.7] [--columns 4]
+ *   drag          --model DIR (--seed N | --latent FILE) --points "x,y->x,y;..." --out out.png
+ *                 [--mask mask.png] [--method stabledrag|draggan] [--max-steps N] [--lr X] [--space w|w+]
+ *                 [--frames DIR] [--latent-out FILE]
+ *   random-model  --out DIR [--seed N]   (a random-weight stand-in with the bundled model's config)
+ *   info          --model DIR
+ * Common: --backend wasm|cpu|tensorflow
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  defaultModelPath,
+  dragRun,
+  EngineError,
+  FACES128_CONFIG,
+  initBackend,
+  loadGenerator,
+  randomModelBytes,
+  type BackendName,
+  type DragMethod,
+} from '../src/index.js';
+import { imageGrid, maskFromPng, readPng, writePng } from '../src/io/png.js';
+import { parsePoints, parseSeeds } from './args.js';
+import { ProgressLine } from './progress.js';
+
+const USAGE = `usage:
+  stabledrag sample --model DIR --seeds 0-15 --grid out.png [--psi 0.7] [--columns 4]
+  stabledrag drag --model DIR (--seed N | --latent FILE) --points "x,y->x,y;..." --out out.png
+                  [--mask mask.png] [--method stabledrag|draggan] [--max-steps N] [--lr X] [--space w|w+]
+                  [--frames DIR] [--latent-out FILE]
+  stabledrag random-model --out DIR [--seed N]
+  stabledrag info --model DIR
+common options: --backend wasm|cpu|tensorflow (default: tensorflow if installed, else wasm)`;
+
+const options = {
+  model: { type: 'string' },
+  seeds: { type: 'string' },
+  seed: { type: 'string' },
+  psi: { type: 'string' },
+  grid: { type: 'string' },
+  columns: { type: 'string' },
+  latent: { type: 'string' },
+  points: { type: 'string' },
+  mask: { type: 'string' },
+  method: { type: 'string' },
+  'max-steps': { type: 'string' },
+  lr: { type: 'string' },
+  space: { type: 'string' },
+  out: { type: 'string' },
+  frames: { type: 'string' },
+  'latent-out': { type: 'string' },
+  backend: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function num(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${value}'`);
+  return n;
+}
+
+function need(value: string | undefined, name: string): string {
+  if (!value) throw new Error(`--${name} is required`);
+  return value;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
+  const command = positionals[0];
+  if (values.help || !command) {
+    console.log(USAGE);
+    return;
+  }
+  if (command === 'random-model') {
+    const dir = need(values.out, 'out');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'model.safetensors');
+    writeFileSync(file, randomModelBytes(FACES128_CONFIG, { seed: num(values.seed, 'seed') ?? 0, dtype: 'F16' }));
+    console.log(`wrote a random-weight ${FACES128_CONFIG.name} stand-in to ${file}`);
+    return;
+  }
+  await initBackend({ backend: values.backend as BackendName | undefined });
+  const gen = await loadGenerator(values.model ?? defaultModelPath());
+  const res = gen.resolution;
+  if (command === 'info') {
+    console.log(JSON.stringify({ ...gen.config, num_ws: gen.numWs, blocks: gen.blockResolutions() }, null, 2));
+  } else if (command === 'sample') {
+    const seeds = parseSeeds(need(values.seeds, 'seeds'));
+    const psi = num(values.psi, 'psi');
+    const images = seeds.map((s) => gen.render(gen.latentFromSeed(s, psi)));
+    const columns = num(values.columns, 'columns') ?? Math.ceil(Math.sqrt(seeds.length));
+    const out = need(values.grid, 'grid');
+    writePng(out, imageGrid(images, columns));
+    console.log(`wrote ${seeds.length} samples (${res}x${res}) to ${out}`);
+  } else if (command === 'drag') {
+    let latent: Float32Array;
+    if (values.latent) {
+      const buf = readFileSync(values.latent);
+      latent = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    } else {
+      latent = gen.latentFromSeed(num(need(values.seed, 'seed'), 'seed')!, num(values.psi, 'psi'));
+    }
+    const points = parsePoints(need(values.points, 'points'));
+    const mask = values.mask ? maskFromPng(readPng(values.mask), res) : undefined;
+    const out = need(values.out, 'out');
+    if (values.frames) mkdirSync(values.frames, { recursive: true });
+    const maxSteps = num(values['max-steps'], 'max-steps');
+    const run = dragRun(gen, {
+      latent,
+      points,
+      mask,
+      options: {
+        method: (values.method ?? 'stabledrag') as DragMethod,
+        ...(maxSteps !== undefined ? { maxSteps } : {}),
+        ...(values.lr ? { lr: num(values.lr, 'lr') } : {}),
+        ...(values.space ? { latentSpace: values.space as 'w' | 'w+' } : {}),
+        imageEvery: values.frames ? 1 : 10_000,
+      },
+    });
+    const progress = new ProgressLine(maxSteps ?? 200);
+    let last;
+    for await (const ev of run) {
+      if (ev.type === 'end') {
+        progress.finish(ev);
+        if (ev.reason === 'error') throw new Error(ev.error?.message);
+        break;
+      }
+      last = ev;
+      progress.step(ev);
+      if (values.frames && ev.image) writePng(path.join(values.frames, `step-${String(ev.step).padStart(4, '0')}.png`), ev.image);
+    }
+    if (last?.image) writePng(out, last.image);
+    if (values['latent-out'] && last) writeFileSync(values['latent-out'], Buffer.from(last.latent.buffer));
+    console.log(`wrote ${out}; final handles ${JSON.stringify(last?.handles)}`);
+  } else {
+    throw new Error(`unknown command '${command}'\n${USAGE}`);
+  }
+  gen.dispose();
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  const prefix = err instanceof EngineError ? `error (${err.code})` : 'error';
+  console.error(`${prefix}: ${(err as Error).message}`);
+  process.exitCode = 1;
+});
