@@ -129,3 +129,20 @@ describe('drag runs', () => {
     expect(() => dragRun(gen, { latent, points: [{ handle: [40, 3], target: [5, 5] }] })).toThrow(/outside the 32x32 image/);
   });
 });
+
+describe('latent spaces', () => {
+  it("'w' and 'w+' both start from the given latent, even one whose style vectors differ", async () => {
+    const mixed = latent.slice();
+    for (let i = gen.wDim; i < 2 * gen.wDim; i++) mixed[i] += 0.5;
+    for (const latentSpace of ['w', 'w+'] as const) {
+      const first = steps(await collect({ latent: mixed, points: [pair], options: { latentSpace, maxSteps: 2 } }));
+      expect(Buffer.from(first[0].latent.buffer).equals(Buffer.from(mixed.buffer))).toBe(true);
+      // In 'w' every optimised vector moves by the same offset.
+      const last = first.at(-1)!.latent;
+      const d0 = last[0] - mixed[0];
+      const d1 = last[gen.wDim] - mixed[gen.wDim];
+      if (latentSpace === 'w') expect(d1).toBeCloseTo(d0, 5);
+      expect(d0).not.toBe(0);
+    }
+  });
+});

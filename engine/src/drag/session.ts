@@ -44,9 +44,11 @@ export class DragSession {
     const { numWs, wDim } = gen;
     const L = options.optimizedLayers;
     this.initialWs = tf.tensor2d(request.latent, [numWs, wDim]);
-    // 'w' ties the optimised style vectors together (one vector); 'w+' optimises each of them.
-    const init = options.latentSpace === 'w' ? request.latent.slice(0, wDim) : request.latent.slice(0, L * wDim);
-    this.latentVar = tf.variable(tf.tensor2d(init, [options.latentSpace === 'w' ? 1 : L, wDim]), true, `drag_latent_${sessionCounter++}`);
+    // 'w+' optimises each of the first L style vectors. 'w' ties them: one shared offset added to all of
+    // them, starting at zero, so step 0 reproduces the given latent even when its vectors differ.
+    const init = options.latentSpace === 'w' ? tf.zeros([1, wDim]) : tf.tensor2d(request.latent.slice(0, L * wDim), [L, wDim]);
+    this.latentVar = tf.variable(init, true, `drag_latent_${sessionCounter++}`);
+    init.dispose();
     this.optimizer = tf.train.adam(options.lr, 0.9, 0.999, 1e-8);
     this.handles = request.points.map((p) => [p.handle[0], p.handle[1]] as Point);
     this.initialHandles = this.handles.map((p) => [...p] as Point);
@@ -57,7 +59,10 @@ export class DragSession {
   /** The full style tensor [numWs, wDim] from the optimised part and the fixed rest. */
   private styles(): tf.Tensor2D {
     const L = this.options.optimizedLayers;
-    const opt = this.options.latentSpace === 'w' ? tf.tile(this.latentVar, [L, 1]) : this.latentVar;
+    const opt =
+      this.options.latentSpace === 'w'
+        ? tf.add(tf.slice(this.initialWs, [0, 0], [L, this.gen.wDim]), this.latentVar)
+        : this.latentVar;
     if (L === this.gen.numWs) return opt as tf.Tensor2D;
     return tf.concat([opt as tf.Tensor2D, tf.slice(this.initialWs, [L, 0], [this.gen.numWs - L, this.gen.wDim])], 0);
   }
