@@ -1,0 +1,89 @@
+"""Self-checks: fast resampling == reference, safetensors round trip, parity fixture reproducible.
+
+    /usr/bin/python3 training/stylegan2/test_networks.py
+"""
+import os
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import model_file
+import networks
+import safetensors_io
+from make_parity_fixture import TINY
+from networks import Discriminator, Generator, fir_filter, upfirdn2d
+
+
+def both(fn):
+    networks.set_fast_resample(False)
+    a = fn()
+    networks.set_fast_resample(True)
+    b = fn()
+    networks.set_fast_resample(False)
+    return a, b
+
+
+def test_fast_matches_reference():
+    torch.manual_seed(0)
+    G, D = Generator(TINY).eval(), Discriminator(TINY)
+    z = torch.randn(4, TINY['z_dim'])
+    a, b = both(lambda: G(z, noise_mode='const'))
+    assert (a - b).abs().max() < 1e-4, (a - b).abs().max()
+    a, b = both(lambda: D(a))
+    assert (a - b).abs().max() < 1e-4, (a - b).abs().max()
+
+    def grads():
+        G.zero_grad()
+        D(G(z, noise_mode='const')).sum().backward()
+        return torch.cat([p.grad.flatten() for p in G.parameters()])
+    a, b = both(grads)
+    assert (a - b).abs().max() < 1e-3 * a.abs().max(), (a - b).abs().max()
+
+
+def test_upfirdn2d_shapes_and_dc_gain():
+    x = torch.ones(1, 2, 8, 8)
+    f = fir_filter()
+    assert upfirdn2d(x, f, up=2, pad=(2, 1, 2, 1), gain=4).shape == (1, 2, 16, 16)
+    y = upfirdn2d(x, f, up=2, pad=(2, 1, 2, 1), gain=4)
+    assert torch.allclose(y[:, :, 3:-3, 3:-3], torch.ones(1)), 'interior of an upsampled constant stays constant'
+    assert upfirdn2d(x, f, down=2, pad=(1, 1, 1, 1)).shape == (1, 2, 4, 4)
+
+
+def test_safetensors_round_trip():
+    torch.manual_seed(1)
+    G = Generator(TINY).eval()
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, 'm.safetensors')
+        model_file.save_generator(p, G, TINY, np.float16)
+        tensors, meta = safetensors_io.load(p)
+        assert all(v.dtype == np.float16 for v in tensors.values())
+        assert 'synthesis.b32.torgb.weight' in tensors and not any('resample_filter' in k for k in tensors)
+        G2, cfg = model_file.load_generator(p)
+        assert cfg == TINY
+        z = model_file.seed_z(3, TINY['z_dim'])
+        a, b = G(z, noise_mode='const'), G2(z, noise_mode='const')
+        assert (a - b).abs().max() < 2e-2, (a - b).abs().max()
+
+
+def test_fixture_reproducible():
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../tests/fixtures/parity')
+    G, cfg = model_file.load_generator(os.path.join(root, 'model.safetensors'))
+    exp, _ = safetensors_io.load(os.path.join(root, 'expected.safetensors'))
+    z = torch.from_numpy(exp['z'])
+    with torch.no_grad():
+        assert np.allclose(G.mapping(z)[:, 0].numpy(), exp['w'], atol=1e-5)
+        assert np.allclose(G.mapping(z, psi=cfg['truncation_psi'])[:, 0].numpy(), exp['w_trunc'], atol=1e-5)
+        img, feats, imgs = G.synthesis(torch.from_numpy(exp['ws']), noise_mode='const', return_features=True)
+    assert np.allclose(img.numpy(), exp['img'], atol=1e-5)
+    assert np.allclose(imgs[16].numpy(), exp['img_b16'], atol=1e-5)
+    for r, x in feats.items():
+        assert np.allclose(x.numpy(), exp[f'features.b{r}'], atol=1e-5), r
+
+
+if __name__ == '__main__':
+    for name, fn in list(globals().items()):
+        if name.startswith('test_'):
+            fn()
+            print('ok', name)

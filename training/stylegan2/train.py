@@ -1,0 +1,264 @@
+"""Train the StyleGAN2-ADA generator/discriminator on a packed image set (see dataset.py).
+
+Follows stylegan2-ada-pytorch's training loop and StyleGAN2Loss: non-saturating logistic loss, lazy R1 on D,
+style mixing, G EMA with rampup, Adam (0, 0.99) with lazy-regularisation correction. No path-length
+regularisation and no ADA augmentation (see README.md). Resumes automatically from the run dir.
+
+    /usr/bin/python3 training/stylegan2/train.py --data /work/data/faces128 --out training/runs/faces128
+"""
+import argparse
+import copy
+import glob
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+# Must precede the torch import. Busy-waiting OpenMP workers collapse throughput ~10x whenever another process
+# holds one of the cores (seen on the shared 2-core box); passive waiting costs little when the cores are free.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import model_file  # noqa: E402
+import networks  # noqa: E402
+import pngio  # noqa: E402
+from dataset import PackedImages  # noqa: E402
+from networks import Discriminator, Generator  # noqa: E402
+
+R1_INTERVAL = 16
+GRID_SEEDS = list(range(8))
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--data', required=True, help='dir with images.u8 + meta.json')
+    ap.add_argument('--out', required=True, help='run dir (checkpoints, samples); resumed if it has checkpoints')
+    ap.add_argument('--config', help='model config JSON (default: faces128 from docs/model-format.md)')
+    ap.add_argument('--kimg', type=float, default=3000, help='train until this many thousand real images shown')
+    ap.add_argument('--batch', type=int, default=16)
+    ap.add_argument('--gamma', type=float, help='R1 weight (default ADA auto: 0.0002 * res^2 / batch)')
+    ap.add_argument('--lr', type=float, default=0.0025)
+    ap.add_argument('--style-mixing', type=float, default=0.9, help='style mixing probability (0 = off)')
+    ap.add_argument('--ema-kimg', type=float, help='G EMA half-life in kimg (default batch * 10 / 32)')
+    ap.add_argument('--ema-rampup', type=float, default=0.05)
+    ap.add_argument('--mirror', action='store_true', help='random x-flips of real images (off: keep faces as packed)')
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--device', default='cpu')
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--snap-minutes', type=float, default=10, help='checkpoint + sample grid interval')
+    ap.add_argument('--log-seconds', type=float, default=60, help='progress line interval')
+    ap.add_argument('--keep', type=int, default=2, help='checkpoints kept in the run dir')
+    ap.add_argument('--max-minutes', type=float, help='stop (with a checkpoint) after this long; for benchmarks')
+    return ap.parse_args()
+
+
+def latest_checkpoint(out):
+    paths = sorted(glob.glob(os.path.join(out, 'ckpt-*.pt')))
+    return paths[-1] if paths else None
+
+
+def save_checkpoint(out, state, keep):
+    path = os.path.join(out, f'ckpt-{state["nimg"]:09d}.pt')
+    tmp = path + '.tmp'
+    with open(tmp, 'wb') as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)  # atomic: a kill mid-write never leaves a truncated checkpoint under the real name
+    for old in sorted(glob.glob(os.path.join(out, 'ckpt-*.pt')))[:-keep]:
+        os.remove(old)
+    return path
+
+
+def nan_to_num_grads(module):
+    # As ADA: one bad batch must not poison the Adam moments.
+    for p in module.parameters():
+        if p.grad is not None:
+            torch.nan_to_num(p.grad, nan=0, posinf=1e5, neginf=-1e5, out=p.grad)
+
+
+def run_G(G, z, style_mixing):
+    """ADA StyleGAN2Loss.run_G: with probability style_mixing, ws after a random cutoff come from another z."""
+    ws = G.mapping(z)
+    if style_mixing > 0 and torch.rand([]).item() < style_mixing:
+        cutoff = int(torch.randint(1, ws.shape[1], []).item())
+        ws[:, cutoff:] = G.mapping(torch.randn_like(z), update_w_avg=False)[:, cutoff:]
+    return G.synthesis(ws, noise_mode='random')
+
+
+def write_grid(G_ema, cfg, path, device):
+    """Fixed seeds (seed convention), const noise; row 1 psi 1, row 2 the config's truncation psi."""
+    z = torch.cat([model_file.seed_z(s, cfg['z_dim']) for s in GRID_SEEDS]).to(device)
+    tiles = []
+    with torch.no_grad():
+        for psi in (1.0, cfg.get('truncation_psi', 0.7)):
+            img = G_ema(z, psi=psi, noise_mode='const').cpu().numpy()
+            tiles += [pngio.to_uint8(im) for im in img]
+    pngio.write_png(path, pngio.grid(tiles, len(GRID_SEEDS)))
+
+
+def fmt_time(s):
+    s = int(s)
+    return f'{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s'
+
+
+def main():
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+    torch.set_flush_denormal(True)  # denormals in tiny gradients can stall x86 FP units
+    device = torch.device(args.device)
+    networks.set_fast_resample(True)  # identical math, ~3x faster on CPU (checked by test_networks.py)
+    os.makedirs(args.out, exist_ok=True)
+
+    stop = {'flag': False}
+
+    def on_signal(signum, _frame):
+        print(f'signal {signum}: checkpointing after this iteration', flush=True)
+        stop['flag'] = True
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    ckpt_path = latest_checkpoint(args.out)
+    ckpt = torch.load(ckpt_path, map_location='cpu') if ckpt_path else None
+    if ckpt:
+        cfg = ckpt['cfg']  # the run's model is fixed at its start; CLI/config changes to it are ignored
+    elif args.config:
+        with open(args.config) as f:
+            cfg = json.load(f)
+    else:
+        cfg = dict(model_file.FACES128)
+    res = cfg['img_resolution']
+    gamma = args.gamma if args.gamma is not None else 0.0002 * res * res / args.batch
+    ema_kimg = args.ema_kimg if args.ema_kimg is not None else args.batch * 10 / 32
+
+    torch.manual_seed(args.seed)
+    G = Generator(cfg).to(device).train()
+    D = Discriminator(cfg, mbstd_group_size=min(4, args.batch)).to(device).train()
+    G_ema = copy.deepcopy(G).eval()
+    optG = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0, 0.99), eps=1e-8)
+    # Lazy R1: D takes 1 + 1/R1_INTERVAL steps per iteration, so scale lr and betas to keep the same dynamics.
+    mb = R1_INTERVAL / (R1_INTERVAL + 1)
+    optD = torch.optim.Adam(D.parameters(), lr=args.lr * mb, betas=(0 ** mb, 0.99 ** mb), eps=1e-8)
+    data = PackedImages(args.data, seed=args.seed)
+    assert data.size == res, f'dataset is {data.size}px, model {res}px'
+
+    nimg, it, wall_before = 0, 0, 0.0
+    if ckpt:
+        G.load_state_dict(ckpt['G'])
+        D.load_state_dict(ckpt['D'])
+        G_ema.load_state_dict(ckpt['G_ema'])
+        optG.load_state_dict(ckpt['optG'])
+        optD.load_state_dict(ckpt['optD'])
+        data.load_state_dict(ckpt['data'])
+        torch.set_rng_state(ckpt['torch_rng'])
+        if device.type == 'cuda' and ckpt.get('cuda_rng') is not None:
+            torch.cuda.set_rng_state_all(ckpt['cuda_rng'])
+        nimg, it, wall_before = ckpt['nimg'], ckpt['it'], ckpt['wall_s']
+        print(f'resumed {ckpt_path}: kimg {nimg / 1000:.2f}, trained {fmt_time(wall_before)}', flush=True)
+        del ckpt
+    else:
+        reals = data.next_batch(min(len(GRID_SEEDS), data.count))
+        pngio.write_png(os.path.join(args.out, 'reals.png'), pngio.grid([pngio.to_uint8(x) for x in reals], 8))
+        data.pos = 0  # don't skip those images in the first epoch
+        write_grid(G_ema, cfg, os.path.join(args.out, 'samples-init.png'), device)
+
+    print(f'config {json.dumps(cfg)}', flush=True)
+    print(f'data {data.count} x {data.size}px | batch {args.batch} | gamma {gamma:.4g} | ema {ema_kimg:.3g} kimg | '
+          f'mixing {args.style_mixing} | mirror {args.mirror} | device {device} x{args.threads} threads | '
+          f'G {sum(p.numel() for p in G.parameters()) / 1e6:.2f}M D {sum(p.numel() for p in D.parameters()) / 1e6:.2f}M params',
+          flush=True)
+
+    def snapshot():
+        state = {'cfg': cfg, 'G': G.state_dict(), 'D': D.state_dict(), 'G_ema': G_ema.state_dict(),
+                 'optG': optG.state_dict(), 'optD': optD.state_dict(), 'data': data.state_dict(),
+                 'torch_rng': torch.get_rng_state(),
+                 'cuda_rng': torch.cuda.get_rng_state_all() if device.type == 'cuda' else None,
+                 'nimg': nimg, 'it': it, 'wall_s': wall_before + time.time() - t_start,
+                 'args': vars(args), 'gamma': gamma, 'device': str(device), 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z')}
+        path = save_checkpoint(args.out, state, args.keep)
+        write_grid(G_ema, cfg, os.path.join(args.out, f'samples-{nimg // 1000:06d}kimg.png'), device)
+        print(f'checkpoint {path}', flush=True)
+
+    total = int(args.kimg * 1000)
+    t_start = t_log = t_snap = time.time()
+    nimg_log = nimg
+    stats = {'G': [], 'D': [], 'r1': []}
+    while nimg < total and not stop['flag']:
+        real = data.next_batch(args.batch, args.mirror).to(device)
+
+        # Gmain: make D call fakes real. D's weights need no gradients here.
+        D.requires_grad_(False)
+        fake = run_G(G, torch.randn(args.batch, cfg['z_dim'], device=device), args.style_mixing)
+        loss_G = F.softplus(-D(fake)).mean()
+        optG.zero_grad(set_to_none=True)
+        loss_G.backward()
+        nan_to_num_grads(G)
+        optG.step()
+        D.requires_grad_(True)
+
+        # Dmain: fakes down, reals up. (G under no_grad still updates w_avg, as in ADA.)
+        with torch.no_grad():
+            fake = run_G(G, torch.randn(args.batch, cfg['z_dim'], device=device), args.style_mixing)
+        loss_D = F.softplus(D(fake)).mean() + F.softplus(-D(real)).mean()
+        optD.zero_grad(set_to_none=True)
+        loss_D.backward()
+        nan_to_num_grads(D)
+        optD.step()
+
+        # Dreg: lazy R1, scaled by the interval so its average strength equals gamma / 2 every step.
+        if it % R1_INTERVAL == 0:
+            real_ = real.detach().requires_grad_(True)
+            logits = D(real_)
+            (grad,) = torch.autograd.grad(logits.sum(), real_, create_graph=True)
+            penalty = grad.square().sum(dim=[1, 2, 3])
+            optD.zero_grad(set_to_none=True)
+            (logits * 0 + (penalty * (gamma / 2))[:, None]).mean().mul(R1_INTERVAL).backward()
+            nan_to_num_grads(D)
+            optD.step()
+            stats['r1'].append(penalty.mean().item())
+
+        # G EMA with ADA's rampup: the half-life grows with training so early samples aren't frozen in the past.
+        ema_nimg = min(ema_kimg * 1000, nimg * args.ema_rampup) if args.ema_rampup else ema_kimg * 1000
+        beta = 0.5 ** (args.batch / max(ema_nimg, 1e-8))
+        with torch.no_grad():
+            for p_ema, p in zip(G_ema.parameters(), G.parameters()):
+                p_ema.copy_(p.lerp(p_ema, beta))
+            for b_ema, b in zip(G_ema.buffers(), G.buffers()):
+                b_ema.copy_(b)
+
+        nimg += args.batch
+        it += 1
+        stats['G'].append(loss_G.item())
+        stats['D'].append(loss_D.item())
+
+        now = time.time()
+        if now - t_log >= args.log_seconds or nimg >= total:
+            rate = (nimg - nimg_log) / (now - t_log)
+            eta = (total - nimg) / max(rate, 1e-9)
+            r1 = f'{np.mean(stats["r1"]):.4f}' if stats['r1'] else '-'
+            print(f'kimg {nimg / 1000:8.3f} | it {it} | {rate:6.2f} img/s | G {np.mean(stats["G"]):.4f} '
+                  f'D {np.mean(stats["D"]):.4f} R1 {r1} | elapsed {fmt_time(wall_before + now - t_start)} '
+                  f'| ETA {fmt_time(eta)} to {args.kimg:g} kimg', flush=True)
+            t_log, nimg_log = now, nimg
+            stats = {k: [] for k in stats}
+        if now - t_snap >= args.snap_minutes * 60:
+            snapshot()
+            t_snap = time.time()
+        if args.max_minutes and now - t_start >= args.max_minutes * 60:
+            break
+        if not math.isfinite(loss_G.item()) or not math.isfinite(loss_D.item()):
+            print('non-finite loss; stopping without a checkpoint', flush=True)
+            sys.exit(1)
+
+    snapshot()
+    print('done' if nimg >= total else 'stopped', flush=True)
+
+
+if __name__ == '__main__':
+    main()
