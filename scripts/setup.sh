@@ -4,3 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 CHECKPOINT_DISABLE=1
 npm ci --no-audit --no-fund
+# The Next.js production build, so `npm start` serves at once.
+npm run build

@@ -1,0 +1,177 @@
+'use client';
+/** A room: the stage in the middle, the run and editing panels on the right, everyone's presence on top. */
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import Link from 'next/link';
+import type { Point } from '../../server/protocol/events';
+import { addMaskStroke, addPoint, clearMask, clearPoints, movePoint, undoLastPoint, updateSettings } from '../../server/protocol/room-doc';
+import type { MaskMode, MaskStroke } from '../../server/protocol/mask';
+import type { RunSettings } from '../../server/protocol/run-settings';
+import { useIdentity } from '../_lib/identity';
+import { useRoomSession } from '../_lib/use-room-session';
+import { useSharedDoc } from '../_lib/use-shared-doc';
+import type { StagePair } from '../_lib/draw-stage';
+import { DragCanvas, type Tool } from './DragCanvas';
+import { RoomHeader } from './RoomHeader';
+import { RunPanel } from './RunPanel';
+import { PointsPanel } from './PointsPanel';
+import { MaskPanel } from './MaskPanel';
+import { SettingsPanel } from './SettingsPanel';
+import { Segmented } from './Panels';
+import { Toasts, useToasts } from './Toasts';
+
+export function RoomView({ token }: { token: string }) {
+  const [me, rename] = useIdentity();
+  const [toasts, toast] = useToasts();
+  const session = useRoomSession(token, me, toast);
+  const roomId = session.state?.room.roomId ?? null;
+  const shared = useSharedDoc(roomId, token, me);
+  const resolution = session.state?.room.resolution ?? 0;
+  const canEdit = session.state?.role === 'edit';
+  const busy = !!session.queue?.current || (session.queue?.queued.length ?? 0) > 0;
+  const locked = !canEdit || busy || !shared.doc;
+
+  const [tool, setTool] = useState<Tool>('points');
+  const [brushMode, setBrushMode] = useState<MaskMode>('flexible');
+  const [radius, setRadius] = useState(0);
+  const [showMask, setShowMask] = useState(true);
+  useEffect(() => {
+    // DragGAN's default brush is 50 px at 512 px; scale it to this model.
+    if (resolution && !radius) setRadius(Math.max(1, Math.round((50 * resolution) / 512)));
+  }, [resolution, radius]);
+
+  const { doc } = shared;
+  const edit = useCallback(<A extends unknown[]>(fn: (d: NonNullable<typeof doc>, ...a: A) => void) => (...a: A) => {
+    if (doc && !locked) fn(doc, ...a);
+  }, [doc, locked]);
+
+  const frame = session.frame;
+  const showFrame = !!frame && (busy || frame.final);
+  const pairs: (StagePair & { id?: string })[] = useMemo(() => {
+    if (showFrame && frame) {
+      const origins = shared.points.filter((p) => p.target);
+      return frame.handles.map((h, i) => ({ handle: h, target: frame.targets[i] ?? null, origin: origins[i]?.handle }));
+    }
+    return shared.points.map((p) => ({ id: p.id, handle: p.handle, target: p.target, color: p.by?.color }));
+  }, [showFrame, frame, shared.points]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.target as HTMLElement)?.closest('input, textarea')) return;
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'z' && doc && !locked) {
+        e.preventDefault();
+        undoLastPoint(doc);
+      } else if (e.key === 'p') setTool('points');
+      else if (e.key === 'm') setTool('mask');
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [doc, locked]);
+
+  if (session.error) {
+    return (
+      <div className="empty-state">
+        <h1>This link doesn’t open a room</h1>
+        <p className="muted">{session.error.message}</p>
+        <Link href="/" className="btn primary">Go to StableDrag Studio</Link>
+      </div>
+    );
+  }
+
+  return (
+    <div className="room">
+      <RoomHeader
+        title={session.state?.room.title ?? 'Loading room…'}
+        role={session.state?.role ?? null}
+        peers={shared.peers}
+        me={me}
+        onRename={rename}
+        status={{ socket: session.connected, doc: shared.status }}
+        onReconnect={() => {
+          session.reconnect();
+          shared.reconnect();
+        }}
+        links={session.state?.links ?? null}
+      />
+      <main className="workspace">
+        <div className="canvas-col">
+          <div className="toolbar">
+            <Segmented<Tool>
+              value={tool}
+              onChange={setTool}
+              disabled={!canEdit}
+              testId="tool"
+              options={[
+                { value: 'points', label: 'Points', title: 'Place and move points (P)' },
+                { value: 'mask', label: 'Mask brush', title: 'Paint the flexible region (M)' },
+              ]}
+            />
+            <span className="toolbar-hint muted small">
+              {!canEdit
+                ? 'You are watching: editing needs the edit link.'
+                : busy
+                  ? 'A run is in progress: editing is locked until it ends.'
+                  : tool === 'points'
+                    ? 'Click to add a handle, click again for its target. Drag to move. Ctrl+Z undoes.'
+                    : `Paint the ${brushMode} region.`}
+            </span>
+          </div>
+          <DragCanvas
+            image={showFrame && frame ? frame.bitmap : session.image}
+            resolution={resolution}
+            pairs={pairs}
+            strokes={shared.mask}
+            showMask={showMask}
+            tool={tool}
+            brush={{ radius: radius || 1, mode: brushMode }}
+            locked={locked}
+            peers={shared.peers}
+            onAddPoint={edit((d, p: Point) => me && addPoint(d, p, me))}
+            onMovePoint={edit((d, id: string, which: 'handle' | 'target', p: Point) => movePoint(d, id, which, p))}
+            onStroke={edit((d, s: Omit<MaskStroke, 'id'>) => addMaskStroke(d, { ...s, by: me?.id }))}
+            onCursor={shared.setCursor}
+          />
+          <div className="statusline muted small">
+            {session.state && (
+              <>
+                <span>model {session.state.room.model}</span>
+                <span>seed {session.state.room.seed}</span>
+                <span>{resolution}×{resolution}</span>
+                {frame && <span data-testid="frame-info">frame {frame.bytes.toLocaleString()} B</span>}
+              </>
+            )}
+          </div>
+        </div>
+        <aside className="sidebar">
+          <RunPanel
+            queue={session.queue}
+            frame={frame}
+            lastEnded={session.lastEnded}
+            canEdit={canEdit}
+            pairs={shared.points.filter((p) => p.target).length}
+            onStart={session.start}
+            onStop={session.stop}
+          />
+          <PointsPanel points={shared.points} locked={locked} onUndo={edit(undoLastPoint)} onClear={edit(clearPoints)} />
+          <MaskPanel
+            strokes={shared.mask.length}
+            hasFlexible={shared.mask.some((s) => s.mode === 'flexible')}
+            radius={radius || 1}
+            maxRadius={Math.max(4, Math.round(resolution / 4))}
+            mode={brushMode}
+            show={showMask}
+            locked={locked}
+            onRadius={setRadius}
+            onMode={(m) => {
+              setBrushMode(m);
+              setTool('mask');
+            }}
+            onShow={setShowMask}
+            onClear={edit(clearMask)}
+          />
+          <SettingsPanel settings={shared.settings} locked={locked} onChange={edit((d, p: Partial<RunSettings>) => updateSettings(d, p))} />
+        </aside>
+      </main>
+      <Toasts toasts={toasts} />
+    </div>
+  );
+}

@@ -1,0 +1,44 @@
+'use client';
+/** The browser's one Socket.IO connection, typed by the shared contract, and a promise-style request helper. */
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, Result, ServerToClientEvents } from '../../server/protocol/events';
+import { SOCKET_IO_PATH } from '../../server/protocol/events';
+
+export type StudioClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+let socket: StudioClientSocket | undefined;
+
+export function getSocket(): StudioClientSocket {
+  socket ??= io({
+    path: SOCKET_IO_PATH,
+    transports: ['websocket', 'polling'],
+    // Backoff with jitter, 0.5 s doubling to 10 s: quick after a blip, gentle on a down server.
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 10_000,
+    randomizationFactor: 0.5,
+  });
+  return socket;
+}
+
+export class RequestError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+type EventsWithAck = {
+  [K in keyof ClientToServerEvents]: Parameters<ClientToServerEvents[K]> extends [...infer A, (r: Result<infer T>) => void] ? { args: A; result: T } : never;
+};
+
+/** Emits an event with an acknowledgement and resolves with its value, or rejects with a RequestError. */
+export async function request<K extends keyof EventsWithAck>(event: K, ...args: EventsWithAck[K]['args']): Promise<EventsWithAck[K]['result']> {
+  const s = getSocket() as unknown as { timeout(ms: number): { emitWithAck(e: string, ...a: unknown[]): Promise<Result<unknown>> } };
+  let res: Result<unknown>;
+  try {
+    res = await s.timeout(30_000).emitWithAck(event, ...args);
+  } catch {
+    throw new RequestError('timeout', 'the server did not answer in time');
+  }
+  if (!res.ok) throw new RequestError(res.error.code, res.error.message);
+  return res as EventsWithAck[K]['result'];
+}

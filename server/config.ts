@@ -1,0 +1,54 @@
+/**
+ * Settings of `npm start`, from the environment, with defaults that need nothing else:
+ *   PORT (3000), HOST (0.0.0.0), STABLEDRAG_DATA_DIR (./data, holds studio.db),
+ *   STABLEDRAG_MODELS ("id=path,id=path"; default: the bundled faces128 model),
+ *   STABLEDRAG_POOL_SIZE (1), STABLEDRAG_BACKEND (engine default: wasm), NODE_ENV (production => built app).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ModelEntry } from './rooms/model-registry.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The bundled model (same place as the engine's defaultModelPath(); the main thread must not import the engine). */
+export const BUNDLED_MODEL = join(REPO_ROOT, 'models', 'faces128', 'model.safetensors');
+
+export interface StartConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  dbFile: string;
+  models: ModelEntry[];
+  poolSize: number;
+  backend?: 'wasm' | 'cpu';
+  dev: boolean;
+}
+
+function parseModels(spec: string | undefined): ModelEntry[] {
+  if (!spec) return [{ id: 'faces128', label: 'Faces 128 px', path: BUNDLED_MODEL }];
+  return spec.split(',').map((part) => {
+    const [id, path] = part.split('=');
+    if (!id || !path) throw new Error(`STABLEDRAG_MODELS: expected id=path, got '${part}'`);
+    return { id: id.trim(), label: id.trim(), path: resolve(path.trim()) };
+  });
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): StartConfig {
+  const dataDir = resolve(env.STABLEDRAG_DATA_DIR ?? join(REPO_ROOT, 'data'));
+  const backend = env.STABLEDRAG_BACKEND;
+  return {
+    port: Number(env.PORT ?? 3000),
+    host: env.HOST ?? '0.0.0.0',
+    dataDir,
+    dbFile: join(dataDir, 'studio.db'),
+    models: parseModels(env.STABLEDRAG_MODELS),
+    poolSize: Math.max(1, Number(env.STABLEDRAG_POOL_SIZE ?? 1) || 1),
+    backend: backend === 'wasm' || backend === 'cpu' ? backend : undefined,
+    dev: env.NODE_ENV === 'development',
+  };
+}
+
+export function hasProductionBuild(): boolean {
+  return existsSync(join(REPO_ROOT, '.next', 'BUILD_ID'));
+}

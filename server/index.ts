@@ -1,0 +1,50 @@
+/**
+ * `npm start`: the whole studio on one port. Migrates the database, starts the worker pool, serves the
+ * built Next.js app, Socket.IO and the Yjs endpoint. Stops cleanly on SIGINT/SIGTERM (runs are cancelled
+ * and their results saved, documents stored).
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { hasProductionBuild, readConfig, REPO_ROOT } from './config.js';
+import { createNextApp } from './next-app.js';
+import { startStudioServer } from './studio-server.js';
+import { connectionRateLimit } from './yjs/connection-rate-limit.js';
+
+process.env.NEXT_TELEMETRY_DISABLED ??= '1';
+const config = readConfig();
+
+if (!config.dev && !hasProductionBuild()) {
+  // The README's set-up builds the app; building here keeps a bare `npm start` working too.
+  console.log('[studio] no production build found; running `next build` once...');
+  const res = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/next/dist/bin/next'), 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  if (res.status !== 0) process.exit(res.status ?? 1);
+}
+
+const nextApp = await createNextApp({ dir: REPO_ROOT, dev: config.dev, port: config.port });
+const server = await startStudioServer({
+  port: config.port,
+  host: config.host,
+  dbFile: config.dbFile,
+  models: config.models,
+  poolSize: config.poolSize,
+  backend: config.backend,
+  next: nextApp,
+  yjsHooks: [connectionRateLimit()],
+});
+console.log(`[studio] ready on http://localhost:${server.port} (database ${config.dbFile}, ${config.poolSize} drag worker(s))`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.log(`[studio] ${signal}: saving rooms and stopping...`);
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * The worker thread that owns the engine: it loads generators, renders, and runs drags, streaming one
+ * message per step. The main thread never runs tensor code. A render request is served between two drag
+ * steps (the engine yields to the event loop after each), so seed previews do not wait for a whole run.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { DragEndMessage, DragJobRequest, FromWorker, ModelMeta, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
+import { encodeImage } from './frame-encoder.js';
+
+type Engine = typeof import('../../engine/src/index.js');
+type Generator = Awaited<ReturnType<Engine['loadGenerator']>>;
+
+const port = parentPort!;
+const enginePromise: Promise<Engine> = (async () => {
+  const engine: Engine = await import('../../engine/src/index.js');
+  await engine.initBackend({ backend: (workerData?.backend as 'wasm' | 'cpu' | undefined) ?? undefined, log: () => {} });
+  return engine;
+})();
+
+const generators = new Map<string, Promise<Generator>>();
+const cancels = new Map<number, AbortController>();
+
+function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+}
+
+async function generator(modelPath: string): Promise<{ engine: Engine; gen: Generator }> {
+  const engine = await enginePromise;
+  let g = generators.get(modelPath);
+  if (!g) {
+    g = engine.loadGenerator(modelPath);
+    generators.set(modelPath, g);
+    g.catch(() => generators.delete(modelPath));
+  }
+  return { engine, gen: await g };
+}
+
+const meta = (gen: Generator): ModelMeta => ({ resolution: gen.resolution, numWs: gen.numWs, wDim: gen.wDim });
+
+async function render(job: RenderJob): Promise<RenderResult> {
+  const { engine, gen } = await generator(job.modelPath);
+  const latent = job.latent ?? engine.latentFromSeed(gen, job.seed ?? 0);
+  const rgba = engine.renderImage(gen, latent);
+  return { latent, image: await encodeImage(rgba, job.format), meta: meta(gen) };
+}
+
+async function drag(jobId: number, job: DragJobRequest, signal: AbortSignal): Promise<DragEndMessage> {
+  const { engine, gen } = await generator(job.modelPath);
+  const s = job.settings;
+  const run = engine.dragRun(
+    gen,
+    {
+      latent: job.latent,
+      points: job.points,
+      mask: job.mask,
+      options: { method: s.method, lr: s.lr, lambda: s.lambda, maxSteps: s.maxSteps, latentSpace: s.latentSpace, imageEvery: 1 },
+    },
+    signal,
+  );
+  let last: { latent: Float32Array; rgba: { width: number; height: number; data: Uint8ClampedArray }; handles: [number, number][] } | undefined;
+  let t0 = performance.now();
+  for await (const ev of run) {
+    if (ev.type === 'end') {
+      const final = last
+        ? { latent: last.latent, image: await encodeImage(last.rgba, 'png'), handles: last.handles }
+        : undefined;
+      return { reason: ev.reason, steps: ev.steps, error: ev.error, final };
+    }
+    if (ev.image) last = { latent: ev.latent, rgba: ev.image, handles: ev.handles };
+    else if (last) last = { ...last, latent: ev.latent, handles: ev.handles };
+    const image = ev.image ? await encodeImage(ev.image, job.frameFormat, job.frameQuality) : undefined;
+    const elapsedMs = performance.now() - t0;
+    t0 = performance.now();
+    post(
+      { type: 'step', jobId, step: { step: ev.step, handles: ev.handles, distances: ev.distances, confidences: ev.confidences, image, elapsedMs } },
+      image ? [image.bytes.buffer as ArrayBuffer] : [],
+    );
+  }
+  return { reason: 'error', steps: 0, error: { code: 'engine-failure', message: 'drag ended without an end event' } };
+}
+
+function errorInfo(err: unknown): { code: string; message: string } {
+  const e = err as { code?: unknown; message?: unknown };
+  return { code: typeof e?.code === 'string' ? e.code : 'worker-failure', message: String(e?.message ?? err) };
+}
+
+port.on('message', async (msg: ToWorker) => {
+  if (msg.type === 'cancel') {
+    cancels.get(msg.jobId)?.abort();
+    return;
+  }
+  try {
+    if (msg.type === 'render') {
+      const result = await render(msg.job);
+      post({ type: 'rendered', jobId: msg.jobId, result }, [result.image.bytes.buffer as ArrayBuffer]);
+    } else if (msg.type === 'drag') {
+      const ctl = new AbortController();
+      cancels.set(msg.jobId, ctl);
+      try {
+        const end = await drag(msg.jobId, msg.job, ctl.signal);
+        post({ type: 'end', jobId: msg.jobId, end }, end.final ? [end.final.image.bytes.buffer as ArrayBuffer] : []);
+      } finally {
+        cancels.delete(msg.jobId);
+      }
+    }
+  } catch (err) {
+    post({ type: 'failed', jobId: msg.jobId, error: errorInfo(err) });
+  }
+});

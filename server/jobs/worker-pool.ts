@@ -1,0 +1,167 @@
+/**
+ * JobQueue on a pool of worker threads, each owning its own engine. A worker runs one drag at a time;
+ * further drags wait in one FIFO queue. Renders go straight to the least busy worker, which serves them
+ * between drag steps.
+ */
+import { Worker } from 'node:worker_threads';
+import type { DragJobHandle, DragListener, JobQueue } from './job-queue.js';
+import type { DragEndMessage, DragJobRequest, FromWorker, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
+
+export interface WorkerPoolOptions {
+  /** Number of worker threads. Default 1: a drag already uses the machine's cores through the wasm backend. */
+  size?: number;
+  /** Engine backend for the workers. Default: the engine's own choice (STABLEDRAG_BACKEND, else wasm). */
+  backend?: 'wasm' | 'cpu';
+}
+
+interface QueuedDrag {
+  jobId: number;
+  job: DragJobRequest;
+  listener: DragListener;
+  resolve: (end: DragEndMessage) => void;
+  worker?: PoolWorker;
+  cancelled: boolean;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  drag?: QueuedDrag;
+  renders: Map<number, { resolve: (r: RenderResult) => void; reject: (e: Error) => void }>;
+}
+
+class JobError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export class WorkerPool implements JobQueue {
+  private readonly workers: PoolWorker[] = [];
+  private readonly waiting: QueuedDrag[] = [];
+  private nextJobId = 1;
+  private closed = false;
+
+  constructor(private readonly opts: WorkerPoolOptions = {}) {
+    const size = Math.max(1, opts.size ?? 1);
+    for (let i = 0; i < size; i++) this.workers.push(this.spawn());
+  }
+
+  private spawn(): PoolWorker {
+    // The entry registers tsx, then loads drag-worker.ts: TypeScript runs the same way as under `npm start`.
+    const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), {
+      workerData: { backend: this.opts.backend },
+    });
+    const pw: PoolWorker = { worker, renders: new Map() };
+    worker.on('message', (msg: FromWorker) => this.onMessage(pw, msg));
+    worker.on('error', (err) => this.onCrash(pw, err));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.onCrash(pw, new Error(`worker exited with code ${code}`));
+    });
+    return pw;
+  }
+
+  private post(pw: PoolWorker, msg: ToWorker): void {
+    pw.worker.postMessage(msg);
+  }
+
+  render(job: RenderJob): Promise<RenderResult> {
+    if (this.closed) return Promise.reject(new JobError('pool-closed', 'the worker pool is closed'));
+    const pw = this.workers.reduce((a, b) => (load(b) < load(a) ? b : a));
+    const jobId = this.nextJobId++;
+    return new Promise((resolve, reject) => {
+      pw.renders.set(jobId, { resolve, reject });
+      this.post(pw, { type: 'render', jobId, job });
+    });
+  }
+
+  drag(job: DragJobRequest, listener: DragListener): DragJobHandle {
+    let resolve!: (end: DragEndMessage) => void;
+    const done = new Promise<DragEndMessage>((r) => (resolve = r));
+    const q: QueuedDrag = { jobId: this.nextJobId++, job, listener, resolve, cancelled: false };
+    if (this.closed) resolve({ reason: 'error', steps: 0, error: { code: 'pool-closed', message: 'the worker pool is closed' } });
+    else {
+      this.waiting.push(q);
+      this.pump();
+    }
+    return {
+      done,
+      cancel: () => {
+        if (q.cancelled) return;
+        q.cancelled = true;
+        if (q.worker) this.post(q.worker, { type: 'cancel', jobId: q.jobId });
+        else if (this.waiting.includes(q)) {
+          this.waiting.splice(this.waiting.indexOf(q), 1);
+          resolve({ reason: 'cancelled', steps: 0 });
+          this.notifyPositions();
+        }
+      },
+    };
+  }
+
+  /** Starts waiting drags on idle workers, then tells the rest where they stand. */
+  private pump(): void {
+    for (const pw of this.workers) {
+      if (pw.drag || this.waiting.length === 0) continue;
+      const q = this.waiting.shift()!;
+      q.worker = pw;
+      pw.drag = q;
+      q.listener.onPosition?.(0);
+      q.listener.onStart?.();
+      this.post(pw, { type: 'drag', jobId: q.jobId, job: q.job });
+    }
+    this.notifyPositions();
+  }
+
+  private notifyPositions(): void {
+    this.waiting.forEach((q, i) => q.listener.onPosition?.(i + 1));
+  }
+
+  private onMessage(pw: PoolWorker, msg: FromWorker): void {
+    if (msg.type === 'rendered' || (msg.type === 'failed' && pw.renders.has(msg.jobId))) {
+      const r = pw.renders.get(msg.jobId);
+      pw.renders.delete(msg.jobId);
+      if (msg.type === 'rendered') r?.resolve(msg.result);
+      else r?.reject(new JobError(msg.error.code, msg.error.message));
+      return;
+    }
+    const q = pw.drag;
+    if (!q || q.jobId !== msg.jobId) return;
+    if (msg.type === 'step') {
+      q.listener.onStep(msg.step);
+      return;
+    }
+    const end: DragEndMessage = msg.type === 'end' ? msg.end : { reason: 'error', steps: 0, error: msg.error };
+    pw.drag = undefined;
+    q.resolve(end);
+    this.pump();
+  }
+
+  /** A crashed worker fails its jobs and is replaced, so one bad run cannot take the room server down. */
+  private onCrash(pw: PoolWorker, err: Error): void {
+    const i = this.workers.indexOf(pw);
+    if (i < 0) return;
+    console.error('[worker-pool] worker failed:', err.message);
+    for (const r of pw.renders.values()) r.reject(new JobError('worker-crashed', err.message));
+    pw.drag?.resolve({ reason: 'error', steps: 0, error: { code: 'worker-crashed', message: err.message } });
+    void pw.worker.terminate();
+    if (this.closed) return;
+    this.workers[i] = this.spawn();
+    this.pump();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const q of this.waiting.splice(0)) q.resolve({ reason: 'cancelled', steps: 0 });
+    await Promise.all(
+      this.workers.map(async (pw) => {
+        for (const r of pw.renders.values()) r.reject(new JobError('pool-closed', 'the worker pool closed'));
+        pw.drag?.resolve({ reason: 'cancelled', steps: 0 });
+        await pw.worker.terminate();
+      }),
+    );
+  }
+}
+
+function load(pw: PoolWorker): number {
+  return pw.renders.size + (pw.drag ? 1 : 0);
+}

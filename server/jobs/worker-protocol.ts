@@ -1,0 +1,69 @@
+/**
+ * Messages between the worker pool (main thread) and a drag worker. Plain structured-clone data only:
+ * typed arrays travel as transferables, so frames and latents are moved, not copied.
+ */
+import type { EncodedImage, Point, RunEndReason } from '../protocol/events.js';
+import type { RunSettings } from '../protocol/run-settings.js';
+
+export interface ModelMeta {
+  resolution: number;
+  numWs: number;
+  wDim: number;
+}
+
+export type FrameFormat = 'webp' | 'jpeg';
+
+export interface RenderJob {
+  modelPath: string;
+  /** Render this seed's latent, or `latent` itself. */
+  seed?: number;
+  latent?: Float32Array;
+  /** 'png' for the room's stored image (lossless), a frame format for previews. */
+  format: 'png' | FrameFormat;
+}
+
+export interface RenderResult {
+  latent: Float32Array;
+  image: EncodedImage & { bytes: Uint8Array };
+  meta: ModelMeta;
+}
+
+export interface DragJobRequest {
+  modelPath: string;
+  latent: Float32Array;
+  points: { handle: Point; target: Point }[];
+  mask?: Uint8Array;
+  settings: RunSettings;
+  frameFormat: FrameFormat;
+  frameQuality: number;
+}
+
+export interface DragStepMessage {
+  step: number;
+  handles: Point[];
+  distances: number[];
+  confidences: number[];
+  /** Encoded frame; absent when the engine skipped the image for this step. */
+  image?: EncodedImage & { bytes: Uint8Array };
+  /** Milliseconds the worker spent on this step, encoding included. */
+  elapsedMs: number;
+}
+
+export interface DragEndMessage {
+  reason: RunEndReason;
+  steps: number;
+  error?: { code: string; message: string };
+  /** The last step's state: the room's new latent, image (PNG) and tracked handles. Absent if no step ran. */
+  final?: { latent: Float32Array; image: EncodedImage & { bytes: Uint8Array }; handles: Point[] };
+}
+
+export type ToWorker =
+  | { type: 'render'; jobId: number; job: RenderJob }
+  | { type: 'drag'; jobId: number; job: DragJobRequest }
+  | { type: 'cancel'; jobId: number };
+
+export type FromWorker =
+  | { type: 'rendered'; jobId: number; result: RenderResult }
+  | { type: 'step'; jobId: number; step: DragStepMessage }
+  | { type: 'end'; jobId: number; end: DragEndMessage }
+  | { type: 'failed'; jobId: number; error: { code: string; message: string } };

@@ -1,0 +1,138 @@
+/**
+ * The Socket.IO contract between app/ and server/: every event, its payload and its acknowledgement.
+ * Imported by both sides (types only, no runtime dependencies), so a change here breaks the build of
+ * whichever side falls behind instead of failing at run time.
+ */
+
+export type Role = 'edit' | 'view';
+export type Point = [x: number, y: number];
+
+export interface PublicUser {
+  /** Stable per browser (kept in localStorage), not a credential. */
+  id: string;
+  name: string;
+  color: string;
+}
+
+export interface ModelInfo {
+  id: string;
+  label: string;
+  resolution: number;
+}
+
+export interface RoomSummary {
+  roomId: string;
+  title: string;
+  model: string;
+  seed: number;
+  resolution: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** An encoded image (WebP/JPEG/PNG bytes). Socket.IO carries the bytes as a binary attachment. */
+export interface EncodedImage {
+  bytes: Uint8Array | ArrayBuffer;
+  mime: string;
+  width: number;
+  height: number;
+}
+
+export type RunEndReason = 'reached' | 'max-steps' | 'cancelled' | 'error';
+
+export interface RunInfo {
+  runId: string;
+  by: PublicUser | null;
+  state: 'queued' | 'running';
+  /** 1-based position among runs waiting (this room's queue, then the shared worker pool); 0 when running. */
+  position: number;
+  maxSteps: number;
+  step: number;
+}
+
+export interface RunQueueState {
+  roomId: string;
+  current: RunInfo | null;
+  queued: RunInfo[];
+}
+
+/** One step of a run, broadcast to everyone in the room. */
+export interface RunFrame {
+  roomId: string;
+  runId: string;
+  step: number;
+  maxSteps: number;
+  handles: Point[];
+  targets: Point[];
+  distances: number[];
+  confidences: number[];
+  image: EncodedImage;
+  /** The frame of the run's final state (a slow client may miss others, never this one). */
+  final: boolean;
+}
+
+export interface RunEnded {
+  roomId: string;
+  runId: string;
+  reason: RunEndReason;
+  steps: number;
+  error?: { code: string; message: string };
+}
+
+export interface RoomState {
+  room: RoomSummary;
+  role: Role;
+  /** Tokens this joiner may share: editors get both links, watchers only the watch link. */
+  links: { edit?: string; view: string };
+  /** The room's current image (the last finished run's result). */
+  image: EncodedImage;
+  runs: RunQueueState;
+  /** The latest frame of the run in progress, so a late joiner sees it at once. */
+  liveFrame: RunFrame | null;
+}
+
+export interface ErrorInfo {
+  code: string;
+  message: string;
+}
+
+export type Result<T> = ({ ok: true } & T) | { ok: false; error: ErrorInfo };
+export type Ack<T> = (result: Result<T>) => void;
+
+export interface ClientToServerEvents {
+  'models:list': (ack: Ack<{ models: ModelInfo[] }>) => void;
+  'seed:preview': (req: { model: string; seed: number }, ack: Ack<{ image: EncodedImage }>) => void;
+  'room:create': (req: { title: string; model: string; seed: number }, ack: Ack<{ roomId: string; editToken: string; viewToken: string }>) => void;
+  /** Joins the room a token opens (leaving any other); the socket then receives the room's broadcasts. */
+  'room:join': (req: { token: string; user: PublicUser }, ack: Ack<{ state: RoomState }>) => void;
+  /** Stops receiving the joined room's broadcasts (leaving the room page). */
+  'room:leave': () => void;
+  /** Titles and roles of rooms this browser knows tokens for (the home page's recent list). */
+  'rooms:describe': (req: { tokens: string[] }, ack: Ack<{ rooms: { token: string; role: Role; room: RoomSummary }[] }>) => void;
+  /** Queues a run in the joined room with a snapshot of its points, mask and settings taken when it starts. */
+  'run:start': (ack: Ack<{ runId: string; position: number }>) => void;
+  /** Cancels the running run (within one step) and every queued one in the joined room. */
+  'run:stop': (ack: Ack<{ cancelled: number }>) => void;
+}
+
+export interface ServerToClientEvents {
+  'run:queue': (state: RunQueueState) => void;
+  /** Acknowledge to receive the next frame: the server sends a client at most one frame at a time and skips
+   *  intermediate ones while a frame is unacknowledged, so slow clients fall behind by skipping, not queueing. */
+  'run:frame': (frame: RunFrame, ack: () => void) => void;
+  'run:ended': (ended: RunEnded) => void;
+  /** The room's image changed (a run ended). */
+  'room:image': (update: { roomId: string; image: EncodedImage }) => void;
+}
+
+export type InterServerEvents = Record<string, never>;
+
+export interface SocketData {
+  roomId?: string;
+  role?: Role;
+  user?: PublicUser;
+}
+
+/** Path of the Yjs websocket endpoint; the document name follows: /yjs/<roomId>?token=... */
+export const YJS_PATH = '/yjs';
+export const SOCKET_IO_PATH = '/socket.io';

@@ -1,0 +1,43 @@
+/**
+ * RunBroadcaster over Socket.IO. Queue changes, run ends and image updates go to the room through the
+ * adapter (so a Redis adapter would fan them out across nodes); frames go to each local socket through its
+ * FrameSender, because flow control is per connection. Scaling frames across nodes would mean running the
+ * frame fan-out on the node that owns the room's sockets (sticky rooms) or relaying frames through the adapter.
+ */
+import type { EncodedImage, RunEnded, RunFrame, RunQueueState } from '../protocol/events.js';
+import type { RunBroadcaster } from '../runs/run-broadcaster.js';
+import { FrameSender } from './frame-sender.js';
+import { ioRoom, type StudioIO, type StudioSocket } from './types.js';
+
+export class SocketBroadcaster implements RunBroadcaster {
+  private readonly senders = new WeakMap<StudioSocket, FrameSender>();
+
+  constructor(private readonly io: StudioIO) {}
+
+  senderFor(socket: StudioSocket): FrameSender {
+    let s = this.senders.get(socket);
+    if (!s) this.senders.set(socket, (s = new FrameSender(socket)));
+    return s;
+  }
+
+  queue(state: RunQueueState): void {
+    this.io.to(ioRoom(state.roomId)).emit('run:queue', state);
+  }
+
+  frame(frame: RunFrame): void {
+    const ids = this.io.sockets.adapter.rooms.get(ioRoom(frame.roomId));
+    if (!ids) return;
+    for (const id of ids) {
+      const socket = this.io.sockets.sockets.get(id);
+      if (socket) this.senderFor(socket).push(frame);
+    }
+  }
+
+  ended(ended: RunEnded): void {
+    this.io.to(ioRoom(ended.roomId)).emit('run:ended', ended);
+  }
+
+  image(roomId: string, image: EncodedImage): void {
+    this.io.to(ioRoom(roomId)).emit('room:image', { roomId, image });
+  }
+}

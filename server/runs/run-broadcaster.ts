@@ -1,0 +1,10 @@
+/** How run progress leaves the coordinator: implemented by the Socket.IO layer (and by fakes in tests). */
+import type { EncodedImage, RunEnded, RunFrame, RunQueueState } from '../protocol/events.js';
+
+export interface RunBroadcaster {
+  queue(state: RunQueueState): void;
+  /** Every step; delivery may skip intermediate frames per client, never the one marked final. */
+  frame(frame: RunFrame): void;
+  ended(ended: RunEnded): void;
+  image(roomId: string, image: EncodedImage): void;
+}

@@ -1,0 +1,194 @@
+/**
+ * Runs in rooms. Each room has a FIFO of runs and executes one at a time; the run takes its snapshot of
+ * points, mask and settings from the room's shared document when it starts (not when it is queued, since
+ * the run before it moves the handles). Steps are broadcast as frames; when a run ends its tracked handles
+ * are written back to the document and the room's image and latent are saved.
+ */
+import type { EncodedImage, Point, PublicUser, RunEnded, RunFrame, RunInfo, RunQueueState } from '../protocol/events.js';
+import { completePairs, moveHandles, readMask, readSettings } from '../protocol/room-doc.js';
+import { rasterizeMask } from '../protocol/mask.js';
+import type { DocServer } from '../yjs/doc-server.js';
+import type { JobQueue, DragJobHandle } from '../jobs/job-queue.js';
+import type { FrameFormat } from '../jobs/worker-protocol.js';
+import type { RoomStore } from '../rooms/room-store.js';
+import { RoomError, type RoomService } from '../rooms/room-service.js';
+import { newRunId } from '../rooms/tokens.js';
+import type { RunBroadcaster } from './run-broadcaster.js';
+import { RunStatsRecorder, type RunStats } from './run-stats.js';
+
+export interface RunCoordinatorDeps {
+  jobs: JobQueue;
+  docs: DocServer;
+  store: RoomStore;
+  rooms: RoomService;
+  broadcast: RunBroadcaster;
+  frameFormat?: FrameFormat;
+  frameQuality?: number;
+}
+
+interface Run {
+  info: RunInfo;
+  cancelled: boolean;
+  job?: DragJobHandle;
+}
+
+interface RoomRuns {
+  queued: Run[];
+  current?: Run;
+  liveFrame: RunFrame | null;
+}
+
+export class RunCoordinator {
+  private readonly rooms = new Map<string, RoomRuns>();
+  private readonly running = new Set<Promise<void>>();
+  /** The most recent finished runs' numbers, newest last (a short ring). */
+  readonly stats: RunStats[] = [];
+  private closed = false;
+
+  constructor(private readonly deps: RunCoordinatorDeps) {}
+
+  private room(roomId: string): RoomRuns {
+    let r = this.rooms.get(roomId);
+    if (!r) this.rooms.set(roomId, (r = { queued: [], liveFrame: null }));
+    return r;
+  }
+
+  state(roomId: string): RunQueueState {
+    const r = this.rooms.get(roomId);
+    const base = r?.current && r.current.info.position > 0 ? r.current.info.position : 0;
+    return {
+      roomId,
+      current: r?.current ? { ...r.current.info } : null,
+      queued: (r?.queued ?? []).map((run, i) => ({ ...run.info, position: base + i + 1 })),
+    };
+  }
+
+  liveFrame(roomId: string): RunFrame | null {
+    return this.rooms.get(roomId)?.liveFrame ?? null;
+  }
+
+  /** Queues a run; refuses when the document has no complete handle/target pair. */
+  async start(roomId: string, by: PublicUser | null): Promise<{ runId: string; position: number }> {
+    if (this.closed) throw new RoomError('internal', 'server is shutting down');
+    const doc = await this.deps.docs.acquire(roomId);
+    try {
+      if (completePairs(doc).length === 0) throw new RoomError('no-points', 'add at least one handle and its target first');
+    } finally {
+      this.deps.docs.release(doc);
+    }
+    const r = this.room(roomId);
+    const run: Run = { info: { runId: newRunId(), by, state: 'queued', position: 0, maxSteps: 0, step: 0 }, cancelled: false };
+    r.queued.push(run);
+    const position = r.current ? r.queued.length : 0;
+    this.pump(roomId);
+    return { runId: run.info.runId, position };
+  }
+
+  /** Cancels the running run and everything queued in the room. Returns how many runs were cancelled. */
+  stop(roomId: string): number {
+    const r = this.rooms.get(roomId);
+    if (!r) return 0;
+    let n = r.queued.length;
+    for (const run of r.queued) run.cancelled = true;
+    r.queued = [];
+    if (r.current && !r.current.cancelled) {
+      r.current.cancelled = true;
+      r.current.job?.cancel();
+      n++;
+    }
+    this.deps.broadcast.queue(this.state(roomId));
+    return n;
+  }
+
+  private pump(roomId: string): void {
+    const r = this.room(roomId);
+    if (r.current || this.closed) {
+      this.deps.broadcast.queue(this.state(roomId));
+      return;
+    }
+    const run = r.queued.shift();
+    if (!run) {
+      this.deps.broadcast.queue(this.state(roomId));
+      return;
+    }
+    r.current = run;
+    const p = this.execute(roomId, run)
+      .catch((err) => console.error(`[runs] ${roomId}/${run.info.runId} failed:`, err))
+      .finally(() => {
+        this.running.delete(p);
+        r.current = undefined;
+        r.liveFrame = null;
+        this.pump(roomId);
+      });
+    this.running.add(p);
+  }
+
+  private async execute(roomId: string, run: Run): Promise<void> {
+    const { docs, store, rooms, jobs, broadcast } = this.deps;
+    const ended = (e: Omit<RunEnded, 'roomId' | 'runId'>) => broadcast.ended({ roomId, runId: run.info.runId, ...e });
+    const doc = await docs.acquire(roomId);
+    try {
+      const room = await store.get(roomId);
+      if (!room) return ended({ reason: 'error', steps: 0, error: { code: 'not-found', message: 'room not found' } });
+      const resolution = rooms.image(room).width;
+      // The snapshot: nothing a peer does from here on changes this run.
+      const pairs = completePairs(doc);
+      const mask = rasterizeMask(readMask(doc), resolution);
+      const settings = readSettings(doc);
+      if (pairs.length === 0) return ended({ reason: 'error', steps: 0, error: { code: 'no-points', message: 'no complete handle/target pair' } });
+      run.info.maxSteps = settings.maxSteps;
+      const targets = pairs.map((p) => p.target);
+      const recorder = new RunStatsRecorder(run.info.runId);
+      const r = this.room(roomId);
+      let lastFrame: RunFrame | null = null;
+      const job = jobs.drag(
+        {
+          modelPath: rooms.modelPath(room), latent: room.latent, points: pairs.map(({ handle, target }) => ({ handle, target })), mask, settings,
+          frameFormat: this.deps.frameFormat ?? 'webp', frameQuality: this.deps.frameQuality ?? 80,
+        },
+        {
+          onPosition: (ahead) => {
+            run.info.position = ahead;
+            run.info.state = ahead > 0 ? 'queued' : 'running';
+            broadcast.queue(this.state(roomId));
+          },
+          onStep: (s) => {
+            recorder.step(s.elapsedMs, s.image?.bytes.byteLength);
+            const image: EncodedImage | undefined = s.image ?? lastFrame?.image;
+            if (!image) return;
+            run.info.step = s.step;
+            lastFrame = {
+              roomId, runId: run.info.runId, step: s.step, maxSteps: settings.maxSteps, handles: s.handles, targets,
+              distances: s.distances, confidences: s.confidences, image, final: false,
+            };
+            r.liveFrame = lastFrame;
+            broadcast.frame(lastFrame);
+          },
+        },
+      );
+      run.job = job;
+      if (run.cancelled) job.cancel();
+      const end = await job.done;
+      this.stats.push(recorder.finish());
+      if (this.stats.length > 20) this.stats.shift();
+      const final: RunFrame | null = lastFrame;
+      if (final) broadcast.frame({ ...(final as RunFrame), final: true });
+      if (end.final && end.reason !== 'error') {
+        const handles: Point[] = end.final.handles;
+        moveHandles(doc, pairs.map((p, i) => ({ id: p.id, handle: handles[i] ?? p.handle })));
+        await store.saveImage(roomId, { latent: end.final.latent, image: end.final.image.bytes, imageType: end.final.image.mime });
+        broadcast.image(roomId, end.final.image);
+      }
+      ended({ reason: end.reason, steps: end.steps, ...(end.error ? { error: end.error } : {}) });
+    } finally {
+      docs.release(doc);
+    }
+  }
+
+  /** Cancels everything and waits for running runs to finish writing their results. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const roomId of this.rooms.keys()) this.stop(roomId);
+    await Promise.allSettled([...this.running]);
+  }
+}

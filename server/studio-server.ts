@@ -1,0 +1,144 @@
+/**
+ * Composes the studio in one Node process on one port: the Next.js app, Socket.IO, the Yjs websocket
+ * endpoint, the worker pool and the database. Tests start it on port 0 without Next.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Server as IOServer, type ServerOptions as IOServerOptions } from 'socket.io';
+import { migrateDatabase } from './db/migrate.js';
+import { DocServer } from './yjs/doc-server.js';
+import { WorkerPool } from './jobs/worker-pool.js';
+import type { JobQueue } from './jobs/job-queue.js';
+import type { FrameFormat } from './jobs/worker-protocol.js';
+import { ModelRegistry, type ModelEntry } from './rooms/model-registry.js';
+import { PrismaRoomStore } from './rooms/prisma-room-store.js';
+import { roomDocHooks } from './rooms/room-doc-hooks.js';
+import { RoomService } from './rooms/room-service.js';
+import { RunCoordinator } from './runs/run-coordinator.js';
+import { SocketBroadcaster } from './realtime/socket-broadcaster.js';
+import { registerHandlers } from './realtime/socket-handlers.js';
+import type { StudioIO } from './realtime/types.js';
+import { createApiHandler } from './http-routes.js';
+import { SOCKET_IO_PATH, YJS_PATH } from './protocol/events.js';
+import type { DocServerHooks } from './yjs/doc-server.js';
+
+export interface NextAppHandle {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
+  /** Next's own websocket upgrades (dev HMR); absent in production. */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  close?(): Promise<void>;
+}
+
+export interface StudioServerOptions {
+  /** 0 picks a free port. Default 3000. */
+  port?: number;
+  host?: string;
+  /** SQLite file; created and migrated at start. */
+  dbFile: string;
+  models: ModelEntry[];
+  /** Worker threads running drags. Default 1. */
+  poolSize?: number;
+  backend?: 'wasm' | 'cpu';
+  /** Replace the worker pool (a Redis-backed queue later). */
+  jobs?: JobQueue;
+  /** The web app; omitted in tests that only speak Socket.IO and Yjs. */
+  next?: NextAppHandle;
+  /** Socket.IO options, e.g. `adapter` to swap in the Redis adapter when scaling out. */
+  io?: Partial<IOServerOptions>;
+  /** Yjs persistence debounce (defaults 2 s / 10 s) and idle unload delay. */
+  yjs?: { debounceMs?: number; maxDebounceMs?: number; unloadDelayMs?: number };
+  /** Extra Yjs hooks (limits, logging), after the built-in room auth and storage. */
+  yjsHooks?: DocServerHooks[];
+  frameFormat?: FrameFormat;
+  frameQuality?: number;
+  log?: (line: string) => void;
+}
+
+export interface StudioServer {
+  url: string;
+  port: number;
+  io: StudioIO;
+  docs: DocServer;
+  runs: RunCoordinator;
+  store: PrismaRoomStore;
+  /** Counts of refused watcher writes per room (observability; tests read it). */
+  refusedWrites: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export async function startStudioServer(opts: StudioServerOptions): Promise<StudioServer> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const applied = await migrateDatabase(opts.dbFile);
+  if (applied.length) log(`[db] applied migrations: ${applied.join(', ')}`);
+  const store = PrismaRoomStore.open(opts.dbFile);
+  const models = new ModelRegistry(opts.models);
+  const jobs = opts.jobs ?? new WorkerPool({ size: opts.poolSize ?? 1, backend: opts.backend });
+  const rooms = new RoomService(store, jobs, models, opts.frameFormat ?? 'webp');
+  const refusedWrites = new Map<string, number>();
+  const docs = new DocServer({
+    path: YJS_PATH,
+    ...opts.yjs,
+    hooks: [
+      roomDocHooks(store, { onRefusedWrite: (roomId) => refusedWrites.set(roomId, (refusedWrites.get(roomId) ?? 0) + 1) }),
+      ...(opts.yjsHooks ?? []),
+    ],
+  });
+
+  const api = createApiHandler(store);
+  const http = createServer((req, res) => {
+    api(req, res)
+      .then((done) => {
+        if (done) return;
+        if (opts.next) return opts.next.handle(req, res);
+        res.writeHead(404).end('not found');
+      })
+      .catch((err) => {
+        console.error('[http]', err);
+        if (!res.headersSent) res.writeHead(500).end('internal error');
+      });
+  });
+
+  const io: StudioIO = new IOServer(http, {
+    path: SOCKET_IO_PATH,
+    // Other upgrades (Yjs, Next HMR) share this server: Socket.IO must not destroy them.
+    destroyUpgrade: false,
+    // Frames are far below this (a few KB); the default 1 MB stays as the guard against abuse.
+    maxHttpBufferSize: 1e6,
+    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000 },
+    ...opts.io,
+  });
+  const broadcast = new SocketBroadcaster(io);
+  const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality });
+  io.on('connection', (socket) => registerHandlers(socket, { io, store, rooms, models, runs }));
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (docs.handles(req)) docs.handleUpgrade(req, socket, head);
+    else if (req.url?.startsWith(SOCKET_IO_PATH)) return; // engine.io's own upgrade listener takes it
+    else if (opts.next?.upgrade) opts.next.upgrade(req, socket, head);
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port ?? 3000, opts.host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  const url = `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : 'localhost'}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      // Order matters: finish runs (they write handles and images), then store documents, then stop workers.
+      await runs.close();
+      io.close();
+      await docs.close();
+      await jobs.close();
+      await opts.next?.close?.();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await store.close();
+    })());
+
+  return { url, port, io, docs, runs, store, refusedWrites, close };
+}

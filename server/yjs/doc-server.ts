@@ -1,0 +1,183 @@
+/**
+ * A small Yjs websocket server in the spirit of Hocuspocus: the core loads documents, relays sync and
+ * awareness, and saves with a debounce; who may connect and where documents are stored are hooks, so
+ * auth, storage and limits stay outside the core.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { attachConnection } from './connection.js';
+import { Debouncer } from './debounce.js';
+import { CLOSE_NOT_FOUND, CLOSE_SERVER_SHUTDOWN, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED } from './messages.js';
+import { SharedDoc } from './shared-doc.js';
+
+export interface DocServerHooks {
+  /** Runs first for every connection (limits, bans). Returning false refuses it (4429, no reconnect). */
+  onConnect?(ctx: { documentName: string; request: IncomingMessage }): boolean;
+  /** Decides whether a connection may open `documentName` and whether it may write. Null refuses (4401). */
+  onAuthenticate?(ctx: { documentName: string; params: URLSearchParams }): Promise<{ readOnly: boolean } | null>;
+  /** Fills a newly created document, e.g. from storage. Throwing refuses connections to it (4404). */
+  onLoadDocument?(ctx: { documentName: string; document: SharedDoc }): Promise<void>;
+  /** Persists a document (debounced; also on unload and on close). */
+  onStoreDocument?(ctx: { documentName: string; document: SharedDoc }): Promise<void>;
+  /** A read-only connection sent a document change, which was dropped. */
+  onRefusedWrite?(ctx: { documentName: string }): void;
+}
+
+export interface DocServerOptions {
+  /** URL path prefix; the document name is the rest of the path. */
+  path: string;
+  hooks?: DocServerHooks[];
+  /** Quiet time before a store. Default 2000 ms (Hocuspocus's default). */
+  debounceMs?: number;
+  /** Longest a change waits to be stored while edits keep coming. Default 10000 ms. */
+  maxDebounceMs?: number;
+  /** How long a document nobody uses stays in memory. Default 30000 ms. */
+  unloadDelayMs?: number;
+  /** Largest message accepted from a client. Default 8 MiB. */
+  maxPayload?: number;
+}
+
+interface Entry {
+  doc: SharedDoc;
+  store: Debouncer;
+  unloadTimer?: NodeJS.Timeout;
+}
+
+export class DocServer {
+  private readonly entries = new Map<string, Promise<Entry>>();
+  private readonly wss: WebSocketServer;
+  private readonly hooks: DocServerHooks[];
+  private closing = false;
+
+  constructor(private readonly opts: DocServerOptions) {
+    this.hooks = opts.hooks ?? [];
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? 8 * 1024 * 1024 });
+  }
+
+  /** Whether an upgrade request is for this server. */
+  handles(req: IncomingMessage): boolean {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    return path === this.opts.path || path.startsWith(this.opts.path + '/');
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const documentName = decodeURIComponent(url.pathname.slice(this.opts.path.length + 1));
+    // Accept first, then decide: y-websocket clients only stop retrying on a 44xx close code.
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const allowed = this.hooks.every((h) => h.onConnect?.({ documentName, request: req }) ?? true);
+      if (!allowed) return ws.close(CLOSE_TOO_MANY, 'too many connections');
+      void this.onConnection(ws, documentName, url.searchParams);
+    });
+  }
+
+  private async onConnection(ws: WebSocket, documentName: string, params: URLSearchParams): Promise<void> {
+    if (this.closing) return ws.close(CLOSE_SERVER_SHUTDOWN, 'server shutting down');
+    // Messages that arrive while we authenticate and load would be lost: park them and replay.
+    const early: Parameters<WebSocket['emit']>[] = [];
+    const park = (...args: unknown[]) => early.push(['message', ...args]);
+    ws.on('message', park);
+    let auth: { readOnly: boolean } | null = { readOnly: false };
+    try {
+      for (const h of this.hooks) if (h.onAuthenticate) auth = auth && (await h.onAuthenticate({ documentName, params }));
+    } catch {
+      auth = null;
+    }
+    if (!auth) return ws.close(CLOSE_UNAUTHORIZED, 'unauthorized');
+    let entry: Entry;
+    try {
+      entry = await this.load(documentName);
+    } catch (err) {
+      return ws.close(CLOSE_NOT_FOUND, (err as Error).message.slice(0, 100));
+    }
+    if (ws.readyState !== ws.OPEN) return this.maybeUnload(entry);
+    this.keep(entry);
+    ws.off('message', park);
+    attachConnection(entry.doc, ws, {
+      readOnly: auth.readOnly,
+      onRefusedWrite: () => this.hooks.forEach((h) => h.onRefusedWrite?.({ documentName })),
+      onClose: () => this.maybeUnload(entry),
+    });
+    for (const args of early) ws.emit(...args);
+  }
+
+  /** The loaded document, loading it if needed, held in memory until `release`. For server-side edits. */
+  async acquire(documentName: string): Promise<SharedDoc> {
+    const entry = await this.load(documentName);
+    this.keep(entry);
+    entry.doc.holds++;
+    return entry.doc;
+  }
+
+  release(doc: SharedDoc): void {
+    doc.holds = Math.max(0, doc.holds - 1);
+    const entry = this.entries.get(doc.name);
+    if (entry) void entry.then((e) => this.maybeUnload(e));
+  }
+
+  private load(documentName: string): Promise<Entry> {
+    let p = this.entries.get(documentName);
+    if (!p) {
+      p = this.create(documentName);
+      this.entries.set(documentName, p);
+      p.catch(() => this.entries.delete(documentName));
+    }
+    return p;
+  }
+
+  private async create(documentName: string): Promise<Entry> {
+    const doc = new SharedDoc(documentName);
+    for (const h of this.hooks) await h.onLoadDocument?.({ documentName, document: doc });
+    const store = new Debouncer(
+      async () => {
+        for (const h of this.hooks) await h.onStoreDocument?.({ documentName, document: doc });
+      },
+      this.opts.debounceMs ?? 2000,
+      this.opts.maxDebounceMs ?? 10_000,
+    );
+    // Registered after loading, so restoring stored state does not count as a change.
+    doc.on('update', () => store.trigger());
+    return { doc, store };
+  }
+
+  private keep(entry: Entry): void {
+    if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
+    entry.unloadTimer = undefined;
+  }
+
+  private maybeUnload(entry: Entry): void {
+    if (entry.doc.conns.size > 0 || entry.doc.holds > 0 || entry.unloadTimer) return;
+    entry.unloadTimer = setTimeout(async () => {
+      entry.unloadTimer = undefined;
+      await entry.store.flush();
+      if (entry.doc.conns.size > 0 || entry.doc.holds > 0) return;
+      this.entries.delete(entry.doc.name);
+      entry.doc.destroy();
+    }, this.opts.unloadDelayMs ?? 30_000);
+    entry.unloadTimer.unref();
+  }
+
+  /** Stores every document with unsaved changes now. */
+  async flushAll(): Promise<void> {
+    const entries = await Promise.allSettled([...this.entries.values()]);
+    await Promise.all(entries.map((e) => (e.status === 'fulfilled' ? e.value.store.flush() : undefined)));
+  }
+
+  /** Closes every connection and stores every document. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const ws of this.wss.clients) ws.close(CLOSE_SERVER_SHUTDOWN, 'server shutting down');
+    await this.flushAll();
+    for (const p of this.entries.values()) {
+      const e = await p.catch(() => undefined);
+      if (!e) continue;
+      if (e.unloadTimer) clearTimeout(e.unloadTimer);
+      e.store.cancel();
+      e.doc.destroy();
+    }
+    this.entries.clear();
+    this.wss.close();
+  }
+}
+

@@ -1,0 +1,151 @@
+/** Rooms, tokens and the shared document: convergence, refused watcher writes, persistence across restarts. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
+import type { StudioServer } from '../../server/studio-server.js';
+import type { RoomState } from '../../server/protocol/events.js';
+import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, user, waitFor, type YClient } from './helpers.js';
+
+describe('collaborative room', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let server: StudioServer;
+  const cleanups: (() => void)[] = [];
+
+  beforeEach(async () => {
+    tmp = tempDir();
+    server = await startTestServer(`${tmp.dir}/studio.db`);
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) c();
+    await server.close();
+    tmp.cleanup();
+  });
+
+  const yjs = async (roomId: string, token: string): Promise<YClient> => {
+    const c = await connectYjs(server.url, roomId, token);
+    cleanups.push(c.destroy);
+    return c;
+  };
+
+  it('creates a room with distinct unguessable edit and view tokens, and joins by either', async () => {
+    const room = await createRoom(server.url);
+    expect(room.editToken).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(room.viewToken).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(room.editToken).not.toBe(room.viewToken);
+    const s = await connectSocket(server.url);
+    cleanups.push(() => s.disconnect());
+    const asEditor = await call<{ state: RoomState }>(s, 'room:join', { token: room.editToken, user: user('ann') });
+    expect(asEditor.state.role).toBe('edit');
+    expect(asEditor.state.room.roomId).toBe(room.roomId);
+    expect(asEditor.state.image.mime).toBe('image/png');
+    expect(asEditor.state.image.width).toBe(32);
+    const asWatcher = await call<{ state: RoomState }>(s, 'room:join', { token: room.viewToken, user: user('ann') });
+    expect(asWatcher.state.role).toBe('view');
+    // Editors can share both links; a watcher only ever learns the watch link.
+    expect(asEditor.state.links).toEqual({ edit: room.editToken, view: room.viewToken });
+    expect(asWatcher.state.links).toEqual({ view: room.viewToken });
+    await expect(call(s, 'room:join', { token: 'x'.repeat(24), user: user('ann') })).rejects.toMatchObject({ code: 'not-found' });
+  });
+
+  it('two editors converge on points, mask and settings', async () => {
+    const room = await createRoom(server.url);
+    const a = await yjs(room.roomId, room.editToken);
+    const b = await yjs(room.roomId, room.editToken);
+    addPoint(a.doc, [5, 5], user('ann'));
+    addPoint(b.doc, [20, 20], user('bob'));
+    addPoint(a.doc, [9, 7], user('ann'));
+    addMaskStroke(b.doc, { mode: 'flexible', radius: 4, points: [10, 10, 14, 12] });
+    updateSettings(a.doc, { maxSteps: 7, method: 'draggan' });
+    const same = () => JSON.stringify([readPoints(a.doc), readMask(a.doc), readSettings(a.doc)]) === JSON.stringify([readPoints(b.doc), readMask(b.doc), readSettings(b.doc)]);
+    await waitFor(() => same() && readPoints(a.doc).length === 2 && readMask(a.doc).length === 1 && readSettings(b.doc).maxSteps === 7, 'convergence');
+    const pts = readPoints(b.doc);
+    const ann = pts.find((p) => p.by?.name === 'ann')!;
+    expect(ann.handle).toEqual([5, 5]);
+    expect(ann.target).toEqual([9, 7]);
+    expect(pts.find((p) => p.by?.name === 'bob')!.target).toBeNull();
+  });
+
+  it('refuses a watcher’s edits: the server and other peers never see them', async () => {
+    const room = await createRoom(server.url);
+    const editor = await yjs(room.roomId, room.editToken);
+    const watcher = await yjs(room.roomId, room.viewToken);
+    addPoint(watcher.doc, [1, 1], user('mallory'));
+    addMaskStroke(watcher.doc, { mode: 'flexible', radius: 3, points: [2, 2] });
+    await waitFor(() => (server.refusedWrites.get(room.roomId) ?? 0) >= 2, 'the server to refuse the writes');
+    // The editor's own edit still reaches the watcher, proving the connection works both ways.
+    addPoint(editor.doc, [4, 4], user('ann'));
+    await waitFor(() => readPoints(watcher.doc).some((p) => p.by?.name === 'ann'), 'the editor’s point at the watcher');
+    expect(readPoints(editor.doc).map((p) => p.by?.name)).toEqual(['ann']);
+    expect(readMask(editor.doc)).toEqual([]);
+    // A fresh peer sees only what the server accepted.
+    const fresh = await yjs(room.roomId, room.editToken);
+    expect(readPoints(fresh.doc).map((p) => p.by?.name)).toEqual(['ann']);
+  });
+
+  it('refuses a Yjs connection with a wrong token or another room’s token', async () => {
+    const room = await createRoom(server.url);
+    const other = await createRoom(server.url, 4);
+    for (const [roomId, token] of [[room.roomId, 'nope'], [room.roomId, other.editToken]]) {
+      const doc = new Y.Doc();
+      const { WebsocketProvider } = await import('y-websocket');
+      const { WebSocket } = await import('ws');
+      const p = new WebsocketProvider(server.url.replace('http', 'ws') + '/yjs', roomId, doc, { params: { token }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+      const closed = await new Promise<{ code: number }>((ok) => p.once('closed', (e: { code: number }) => ok(e)));
+      expect(closed.code).toBe(4401);
+      expect(p.synced).toBe(false);
+      p.destroy();
+    }
+  });
+
+  it('refuses an address that opens too many Yjs connections (limits hook, 4429)', async () => {
+    await server.close();
+    const { connectionRateLimit } = await import('../../server/yjs/connection-rate-limit.js');
+    server = await startTestServer(`${tmp.dir}/studio.db`, { yjsHooks: [connectionRateLimit({ maxPerWindow: 2 })] });
+    const room = await createRoom(server.url);
+    await yjs(room.roomId, room.editToken);
+    await yjs(room.roomId, room.editToken);
+    const { WebsocketProvider } = await import('y-websocket');
+    const { WebSocket } = await import('ws');
+    const p = new WebsocketProvider(server.url.replace('http', 'ws') + '/yjs', room.roomId, new Y.Doc(), { params: { token: room.editToken }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+    const closed = await new Promise<{ code: number }>((ok) => p.once('closed', (e: { code: number }) => ok(e)));
+    expect(closed.code).toBe(4429);
+    p.destroy();
+  });
+
+  it('shares presence through awareness and drops it when a peer leaves', async () => {
+    const room = await createRoom(server.url);
+    const a = await yjs(room.roomId, room.editToken);
+    const b = await yjs(room.roomId, room.viewToken);
+    a.provider.awareness.setLocalStateField('user', { name: 'ann', color: '#ff0000' });
+    a.provider.awareness.setLocalStateField('cursor', { x: 3, y: 4 });
+    b.provider.awareness.setLocalStateField('user', { name: 'bob', color: '#00ff00' });
+    await waitFor(() => [...b.provider.awareness.getStates().values()].some((s) => s.cursor?.x === 3), 'ann’s cursor at bob');
+    await waitFor(() => [...a.provider.awareness.getStates().values()].some((s) => s.user?.name === 'bob'), 'bob (a watcher) at ann');
+    a.provider.destroy();
+    await waitFor(() => ![...b.provider.awareness.getStates().values()].some((s) => s.user?.name === 'ann'), 'ann gone at bob');
+  });
+
+  it('restores points, mask, settings and image after a server restart', async () => {
+    const room = await createRoom(server.url);
+    const a = await yjs(room.roomId, room.editToken);
+    addPoint(a.doc, [6, 6], user('ann'));
+    addPoint(a.doc, [12, 8], user('ann'));
+    addMaskStroke(a.doc, { mode: 'flexible', radius: 5, points: [8, 8] });
+    updateSettings(a.doc, { lr: 0.005 });
+    const s1 = await connectSocket(server.url);
+    const before = await call<{ state: RoomState }>(s1, 'room:join', { token: room.editToken, user: user('ann') });
+    s1.disconnect();
+    const expected = JSON.stringify([readPoints(a.doc), readMask(a.doc), readSettings(a.doc)]);
+    await new Promise((r) => setTimeout(r, 100));
+    a.destroy();
+    await server.close();
+
+    server = await startTestServer(`${tmp.dir}/studio.db`);
+    const b = await yjs(room.roomId, room.viewToken);
+    expect(JSON.stringify([readPoints(b.doc), readMask(b.doc), readSettings(b.doc)])).toBe(expected);
+    const s2 = await connectSocket(server.url);
+    cleanups.push(() => s2.disconnect());
+    const after = await call<{ state: RoomState }>(s2, 'room:join', { token: room.viewToken, user: user('bob') });
+    expect(Buffer.from(after.state.image.bytes as ArrayBuffer).equals(Buffer.from(before.state.image.bytes as ArrayBuffer))).toBe(true);
+  });
+});

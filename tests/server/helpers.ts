@@ -1,0 +1,98 @@
+/** Real parts for integration tests: a studio server on port 0, Socket.IO and Yjs clients, a temp SQLite file. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import * as Y from 'yjs';
+import { WebsocketProvider } from 'y-websocket';
+import { WebSocket } from 'ws';
+import { startStudioServer, type StudioServer, type StudioServerOptions } from '../../server/studio-server.js';
+import type { ClientToServerEvents, PublicUser, Result, ServerToClientEvents } from '../../server/protocol/events.js';
+import { YJS_PATH } from '../../server/protocol/events.js';
+
+export const TINY_MODEL = resolve(import.meta.dirname, '../fixtures/parity/model.safetensors');
+export const TINY_MODEL_ID = 'tiny';
+
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'stabledrag-test-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function startTestServer(dbFile: string, extra: Partial<StudioServerOptions> = {}): Promise<StudioServer> {
+  return startStudioServer({
+    port: 0,
+    host: '127.0.0.1',
+    dbFile,
+    models: [{ id: TINY_MODEL_ID, label: 'Tiny 32 px (tests)', path: TINY_MODEL }],
+    poolSize: 1,
+    yjs: { debounceMs: 50, maxDebounceMs: 200, unloadDelayMs: 200 },
+    log: () => {},
+    ...extra,
+  });
+}
+
+export async function connectSocket(url: string): Promise<ClientSocket> {
+  const socket: ClientSocket = ioClient(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  await new Promise<void>((ok, fail) => {
+    socket.once('connect', ok);
+    socket.once('connect_error', fail);
+  });
+  return socket;
+}
+
+/** Emits with an ack and unwraps the Result, failing the test on an error result. */
+export async function call<T>(socket: ClientSocket, event: keyof ClientToServerEvents, ...args: unknown[]): Promise<T> {
+  const res = (await (socket as unknown as { emitWithAck: (e: string, ...a: unknown[]) => Promise<Result<T>> }).emitWithAck(event, ...args));
+  if (!res.ok) throw Object.assign(new Error(`${event}: ${res.error.code}: ${res.error.message}`), { code: res.error.code });
+  return res as T;
+}
+
+export function user(name: string): PublicUser {
+  return { id: `user-${name}`, name, color: '#3366ff' };
+}
+
+export interface YClient {
+  doc: Y.Doc;
+  provider: WebsocketProvider;
+  destroy(): void;
+}
+
+export async function connectYjs(url: string, roomId: string, token: string): Promise<YClient> {
+  const doc = new Y.Doc();
+  const provider = new WebsocketProvider(url.replace(/^http/, 'ws') + YJS_PATH, roomId, doc, {
+    params: { token },
+    WebSocketPolyfill: WebSocket as never,
+    disableBc: true,
+  });
+  await new Promise<void>((ok) => (provider.synced ? ok() : provider.once('sync', (s: boolean) => s && ok())));
+  return {
+    doc,
+    provider,
+    destroy: () => {
+      provider.destroy();
+      doc.destroy();
+    },
+  };
+}
+
+/** Polls until `check` returns a truthy value (Yjs and Socket.IO deliver asynchronously). */
+export async function waitFor<T>(check: () => T | undefined | null | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = check();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function createRoom(url: string, seed = 3): Promise<{ roomId: string; editToken: string; viewToken: string }> {
+  const s = await connectSocket(url);
+  try {
+    return await call(s, 'room:create', { title: 'Test room', model: TINY_MODEL_ID, seed });
+  } finally {
+    s.disconnect();
+  }
+}
