@@ -1,0 +1,105 @@
+/**
+ * Before/after strips of drags on a model, for docs/: handles placed on landmarks found by the landmark
+ * detector, targets where the part should plausibly go. Each row: before (handles red, targets blue),
+ * after (final tracked handles), both scaled up. Prints the detector's final landmark-to-target distances.
+ *   npx tsx scripts/drag-strips.ts [--model DIR] [--out docs/drags.png] [--method stabledrag] [--steps 120]
+ */
+import { parseArgs } from 'node:util';
+import {
+  defaultModelPath,
+  dragRun,
+  initBackend,
+  loadGenerator,
+  loadLandmarkDetector,
+  type DragMethod,
+  type Point,
+  type RGBAImage,
+} from '../engine/src/index.js';
+import { imageGrid, writePng } from '../engine/src/io/png.js';
+
+interface Edit {
+  name: string;
+  seed: number;
+  moves: Array<{ landmark: string; dx: number; dy: number }>;
+}
+
+const EDITS: Edit[] = [
+  { name: 'open the mouth', seed: 11, moves: [{ landmark: 'lower_lip', dx: 0, dy: 8 }] },
+  { name: 'smile', seed: 23, moves: [{ landmark: 'mouth_left', dx: -4, dy: -4 }, { landmark: 'mouth_right', dx: 4, dy: -4 }] },
+  { name: 'turn the head', seed: 37, moves: [{ landmark: 'nose_tip', dx: 10, dy: 0 }] },
+  { name: 'raise the brows', seed: 41, moves: [{ landmark: 'left_brow_outer', dx: 0, dy: -6 }, { landmark: 'right_brow_outer', dx: 0, dy: -6 }] },
+  { name: 'longer chin', seed: 53, moves: [{ landmark: 'chin', dx: 0, dy: 10 }] },
+];
+
+const SCALE = 2;
+
+function upscale(img: RGBAImage): RGBAImage {
+  const w = img.width * SCALE;
+  const out: RGBAImage = { width: w, height: img.height * SCALE, data: new Uint8ClampedArray(w * img.height * SCALE * 4) };
+  for (let y = 0; y < out.height; y++) {
+    for (let x = 0; x < w; x++) {
+      const s = (Math.floor(y / SCALE) * img.width + Math.floor(x / SCALE)) * 4;
+      out.data.set(img.data.subarray(s, s + 4), (y * w + x) * 4);
+    }
+  }
+  return out;
+}
+
+function dot(img: RGBAImage, p: Point, rgb: [number, number, number], r = 4): void {
+  const cx = (p[0] + 0.5) * SCALE;
+  const cy = (p[1] + 0.5) * SCALE;
+  for (let y = Math.floor(cy - r); y <= cy + r; y++) {
+    for (let x = Math.floor(cx - r); x <= cx + r; x++) {
+      if (x < 0 || y < 0 || x >= img.width || y >= img.height || (x - cx) ** 2 + (y - cy) ** 2 > r * r) continue;
+      img.data.set([...rgb, 255], (y * img.width + x) * 4);
+    }
+  }
+}
+
+function line(img: RGBAImage, a: Point, b: Point): void {
+  const n = Math.ceil(Math.hypot(b[0] - a[0], b[1] - a[1]) * SCALE);
+  for (let i = 0; i <= n; i++) dot(img, [a[0] + ((b[0] - a[0]) * i) / n, a[1] + ((b[1] - a[1]) * i) / n], [255, 255, 255], 1);
+}
+
+const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string' }, method: { type: 'string' }, steps: { type: 'string' } } });
+await initBackend();
+const gen = await loadGenerator(values.model ?? defaultModelPath());
+const detector = await loadLandmarkDetector();
+const names = detector.landmarkNames;
+const rows: RGBAImage[] = [];
+for (const edit of EDITS) {
+  const latent = gen.latentFromSeed(edit.seed);
+  const before = gen.render(latent);
+  const marks = detector.detect(before);
+  const points = edit.moves.map((m) => {
+    const i = names.indexOf(m.landmark);
+    const handle: Point = [marks[2 * i], marks[2 * i + 1]];
+    const clamp = (v: number) => Math.min(Math.max(v, 0), gen.resolution - 1);
+    return { handle, target: [clamp(handle[0] + m.dx), clamp(handle[1] + m.dy)] as Point };
+  });
+  let last;
+  const method = (values.method ?? 'stabledrag') as DragMethod;
+  for await (const ev of dragRun(gen, { latent, points, options: { method, maxSteps: Number(values.steps ?? 120), imageEvery: 10_000 } })) {
+    if (ev.type === 'step') last = ev;
+  }
+  const after = last!.image!;
+  const found = detector.detect(after);
+  const errors = edit.moves.map((m, k) => {
+    const i = names.indexOf(m.landmark);
+    return Math.hypot(found[2 * i] - points[k].target[0], found[2 * i + 1] - points[k].target[1]);
+  });
+  console.log(`${edit.name} (seed ${edit.seed}): ${last!.step} steps, landmark-to-target ${errors.map((e) => e.toFixed(1)).join(', ')} px (was ${edit.moves.map((m) => Math.hypot(m.dx, m.dy).toFixed(1)).join(', ')})`);
+  const a = upscale(before);
+  const b = upscale(after);
+  points.forEach((p, k) => {
+    line(a, p.handle, p.target);
+    dot(a, p.handle, [230, 40, 40]);
+    dot(a, p.target, [40, 90, 240]);
+    dot(b, last!.handles[k], [230, 40, 40]);
+    dot(b, p.target, [40, 90, 240]);
+  });
+  rows.push(a, b);
+}
+const out = values.out ?? 'docs/drags.png';
+writePng(out, imageGrid(rows, 2));
+console.log(`wrote ${out}`);
