@@ -1,31 +1,105 @@
 /**
- * The few plain HTTP routes the server answers itself (everything else goes to Next):
- *   GET /api/rooms/<token>/image   the room's current image (home page thumbnails, downloads)
- *   GET /api/health                liveness
+ * The few plain HTTP routes the server answers itself (everything else goes to Next). Every room route is
+ * checked by token (edit or view link):
+ *   GET /api/rooms/<token>/image                          the room's current image (PNG)
+ *   GET /api/rooms/<token>/latent                         the current latent (Float32 little-endian)
+ *   GET /api/rooms/<token>/dragbench/{original.png,mask.png,points.json}   current image, mask and points
+ *   GET /api/rooms/<token>/runs/<runId>/animation.{webp,gif}?delay=ms     the run's stored frames
+ *   GET /api/rooms/<token>/runs/<runId>/dragbench/{original.png,mask.png,points.json}  the run's snapshot
+ *   GET /api/rooms/<token>/runs/<runId>/steps/<n>/{frame.png,latent}      one stored step
+ *   GET /api/health                                       liveness
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RoomStore } from './rooms/room-store.js';
+import type { RoomRecord, RoomStore } from './rooms/room-store.js';
+import type { DocServer } from './yjs/doc-server.js';
+import type { Point } from './protocol/events.js';
+import { completePairs, readMask } from './protocol/room-doc.js';
+import { rasterizeMask } from './protocol/mask.js';
+import { animation, dragBenchPoints, maskPng, toPng } from './runs/history-export.js';
 
-export function createApiHandler(store: RoomStore) {
+export interface ApiDeps {
+  store: RoomStore;
+  /** The room's documents (current points and mask); without it the current dragbench export is off. */
+  docs?: DocServer;
+  resolution: (room: RoomRecord) => number;
+}
+
+interface Body {
+  type: string;
+  bytes: Uint8Array;
+  filename?: string;
+}
+
+const latentBytes = (l: Float32Array) => new Uint8Array(l.buffer, l.byteOffset, l.byteLength);
+const json = (v: unknown, filename: string): Body => ({ type: 'application/json', bytes: Buffer.from(JSON.stringify(v)), filename });
+
+async function dragBench(file: string, image: Uint8Array, mask: Uint8Array | null | undefined, pairs: { handle: Point; target: Point }[], res: number, prefix: string): Promise<Body | null> {
+  if (file === 'original.png') return { type: 'image/png', bytes: await toPng(image), filename: `${prefix}-original.png` };
+  if (file === 'mask.png') return { type: 'image/png', bytes: maskPng(mask, res), filename: `${prefix}-mask.png` };
+  if (file === 'points.json') return json(dragBenchPoints(pairs), `${prefix}-points.json`);
+  return null;
+}
+
+async function route(deps: ApiDeps, room: RoomRecord, rest: string, url: URL): Promise<Body | null> {
+  const { store, docs } = deps;
+  const res = deps.resolution(room);
+  if (rest === 'image') return { type: room.imageType, bytes: room.image };
+  if (rest === 'latent') return { type: 'application/octet-stream', bytes: latentBytes(room.latent), filename: `${room.id}.latent.f32` };
+  let m = /^dragbench\/([a-z.]+)$/.exec(rest);
+  if (m && docs) {
+    const doc = await docs.acquire(room.id);
+    try {
+      return await dragBench(m[1], room.image, rasterizeMask(readMask(doc), res), completePairs(doc), res, room.id);
+    } finally {
+      docs.release(doc);
+    }
+  }
+  m = /^runs\/([A-Za-z0-9_-]+)\/(.+)$/.exec(rest);
+  if (!m) return null;
+  const run = await store.getRun(m[1]);
+  if (!run || run.roomId !== room.id) return null;
+  const sub = m[2];
+  let n = /^animation\.(webp|gif)$/.exec(sub);
+  if (n) {
+    const steps = await store.listSteps(run.id);
+    if (steps.length === 0) return null;
+    const delay = Math.min(2000, Math.max(20, Number(url.searchParams.get('delay')) || 100));
+    return { type: `image/${n[1]}`, bytes: await animation(steps.map((s) => s.frame), n[1] as 'webp' | 'gif', delay), filename: `${run.id}.${n[1]}` };
+  }
+  n = /^dragbench\/([a-z.]+)$/.exec(sub);
+  if (n) return dragBench(n[1], run.imageBefore, run.mask, run.points, res, run.id);
+  n = /^steps\/(\d+)\/(frame\.png|latent)$/.exec(sub);
+  if (n) {
+    const step = await store.getStep(run.id, Number(n[1]));
+    if (!step) return null;
+    if (n[2] === 'latent') return { type: 'application/octet-stream', bytes: latentBytes(step.latent), filename: `${run.id}-${step.step}.latent.f32` };
+    return { type: 'image/png', bytes: await toPng(step.frame), filename: `${run.id}-${step.step}.png` };
+  }
+  return null;
+}
+
+export function createApiHandler(deps: ApiDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/api/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       return true;
     }
-    const m = /^\/api\/rooms\/([A-Za-z0-9_-]+)\/image$/.exec(url.pathname);
+    const m = /^\/api\/rooms\/([A-Za-z0-9_-]+)\/(.+)$/.exec(url.pathname);
     if (!m || req.method !== 'GET') return false;
-    const found = await store.findByToken(m[1]);
-    if (!found) {
+    const found = await deps.store.findByToken(m[1]);
+    const body = found ? await route(deps, found.room, m[2], url) : null;
+    if (!body) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return true;
     }
     res.writeHead(200, {
-      'content-type': found.room.imageType,
+      'content-type': body.type,
       'cache-control': 'no-cache',
-      'content-length': found.room.image.byteLength,
+      'content-length': body.bytes.byteLength,
+      ...(body.filename ? { 'content-disposition': `attachment; filename="${body.filename}"` } : {}),
     });
-    res.end(Buffer.from(found.room.image));
+    res.end(Buffer.from(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength));
     return true;
   };
 }

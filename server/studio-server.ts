@@ -16,6 +16,7 @@ import { PrismaRoomStore } from './rooms/prisma-room-store.js';
 import { roomDocHooks } from './rooms/room-doc-hooks.js';
 import { RoomService } from './rooms/room-service.js';
 import { RunCoordinator } from './runs/run-coordinator.js';
+import { RoomHistory } from './runs/room-history.js';
 import { SocketBroadcaster } from './realtime/socket-broadcaster.js';
 import { registerHandlers } from './realtime/socket-handlers.js';
 import type { StudioIO } from './realtime/types.js';
@@ -62,6 +63,8 @@ export interface StudioServer {
   docs: DocServer;
   runs: RunCoordinator;
   store: PrismaRoomStore;
+  /** The engine's job queue (tests render stored latents through it to check replay). */
+  jobs: JobQueue;
   /** Counts of refused watcher writes per room (observability; tests read it). */
   refusedWrites: Map<string, number>;
   close(): Promise<void>;
@@ -85,7 +88,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     ],
   });
 
-  const api = createApiHandler(store);
+  const api = createApiHandler({ store, docs, resolution: (room) => rooms.image(room).width });
   const http = createServer((req, res) => {
     api(req, res)
       .then((done) => {
@@ -110,7 +113,8 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   });
   const broadcast = new SocketBroadcaster(io);
   const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality });
-  io.on('connection', (socket) => registerHandlers(socket, { io, store, rooms, models, runs }));
+  const history = new RoomHistory({ store, docs, jobs, rooms, runs, broadcast });
+  io.on('connection', (socket) => registerHandlers(socket, { io, store, rooms, models, runs, history }));
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (docs.handles(req)) docs.handleUpgrade(req, socket, head);
@@ -140,5 +144,5 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       await store.close();
     })());
 
-  return { url, port, io, docs, runs, store, refusedWrites, close };
+  return { url, port, io, docs, runs, store, jobs, refusedWrites, close };
 }

@@ -2,6 +2,7 @@
 /** A room: the stage in the middle, the run and editing panels on the right, everyone's presence on top. */
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import Link from 'next/link';
+import { useRouter } from 'next/navigation';
 import type { Point } from '../../server/protocol/events';
 import { addMaskStroke, addPoint, clearMask, clearPoints, movePoint, undoLastPoint, updateSettings } from '../../server/protocol/room-doc';
 import type { MaskMode, MaskStroke } from '../../server/protocol/mask';
@@ -9,6 +10,7 @@ import type { RunSettings } from '../../server/protocol/run-settings';
 import { useIdentity } from '../_lib/identity';
 import { useRoomSession } from '../_lib/use-room-session';
 import { useSharedDoc } from '../_lib/use-shared-doc';
+import { useHistory } from '../_lib/use-history';
 import type { StagePair } from '../_lib/draw-stage';
 import { DragCanvas, type Tool } from './DragCanvas';
 import { RoomHeader } from './RoomHeader';
@@ -16,6 +18,7 @@ import { RunPanel } from './RunPanel';
 import { PointsPanel } from './PointsPanel';
 import { MaskPanel } from './MaskPanel';
 import { SettingsPanel } from './SettingsPanel';
+import { TimelinePanel } from './TimelinePanel';
 import { Segmented } from './Panels';
 import { Toasts, useToasts } from './Toasts';
 
@@ -25,10 +28,13 @@ export function RoomView({ token }: { token: string }) {
   const session = useRoomSession(token, me, toast);
   const roomId = session.state?.room.roomId ?? null;
   const shared = useSharedDoc(roomId, token, me);
+  const history = useHistory(roomId, toast);
+  const router = useRouter();
+  const viewed = history.selected ? history.viewed : null;
   const resolution = session.state?.room.resolution ?? 0;
   const canEdit = session.state?.role === 'edit';
   const busy = !!session.queue?.current || (session.queue?.queued.length ?? 0) > 0;
-  const locked = !canEdit || busy || !shared.doc;
+  const locked = !canEdit || busy || !shared.doc || !!history.selected;
 
   const [tool, setTool] = useState<Tool>('points');
   const [brushMode, setBrushMode] = useState<MaskMode>('flexible');
@@ -47,12 +53,13 @@ export function RoomView({ token }: { token: string }) {
   const frame = session.frame;
   const showFrame = !!frame && (busy || frame.final);
   const pairs: (StagePair & { id?: string })[] = useMemo(() => {
+    if (viewed) return viewed.handles.map((h, i) => ({ handle: h, target: viewed.targets[i] ?? null }));
     if (showFrame && frame) {
       const origins = shared.points.filter((p) => p.target);
       return frame.handles.map((h, i) => ({ handle: h, target: frame.targets[i] ?? null, origin: origins[i]?.handle }));
     }
     return shared.points.map((p) => ({ id: p.id, handle: p.handle, target: p.target, color: p.by?.color }));
-  }, [showFrame, frame, shared.points]);
+  }, [viewed, showFrame, frame, shared.points]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -116,7 +123,7 @@ export function RoomView({ token }: { token: string }) {
             </span>
           </div>
           <DragCanvas
-            image={showFrame && frame ? frame.bitmap : session.image}
+            image={viewed ? viewed.bitmap : showFrame && frame ? frame.bitmap : session.image}
             resolution={resolution}
             pairs={pairs}
             strokes={shared.mask}
@@ -151,6 +158,7 @@ export function RoomView({ token }: { token: string }) {
             onStart={session.start}
             onStop={session.stop}
           />
+          <TimelinePanel history={history} token={token} canEdit={canEdit} busy={busy} onForked={(t) => router.push(`/r/${t}`)} />
           <PointsPanel points={shared.points} locked={locked} onUndo={edit(undoLastPoint)} onClear={edit(clearPoints)} />
           <MaskPanel
             strokes={shared.mask.length}

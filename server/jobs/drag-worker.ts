@@ -69,11 +69,15 @@ async function drag(jobId: number, job: DragJobRequest, signal: AbortSignal): Pr
     if (ev.image) last = { latent: ev.latent, rgba: ev.image, handles: ev.handles };
     else if (last) last = { ...last, latent: ev.latent, handles: ev.handles };
     const image = ev.image ? await encodeImage(ev.image, job.frameFormat, job.frameQuality) : undefined;
+    const stored = job.record && ev.image ? await encodeImage(ev.image, 'webp-lossless') : undefined;
+    const latent = job.record ? ev.latent.slice() : undefined;
     const elapsedMs = performance.now() - t0;
     t0 = performance.now();
+    const transfer = [image, stored].filter((x) => x).map((x) => x!.bytes.buffer as ArrayBuffer);
+    if (latent) transfer.push(latent.buffer as ArrayBuffer);
     post(
-      { type: 'step', jobId, step: { step: ev.step, handles: ev.handles, distances: ev.distances, confidences: ev.confidences, image, elapsedMs } },
-      image ? [image.bytes.buffer as ArrayBuffer] : [],
+      { type: 'step', jobId, step: { step: ev.step, handles: ev.handles, distances: ev.distances, confidences: ev.confidences, image, latent, stored, elapsedMs } },
+      transfer,
     );
   }
   return { reason: 'error', steps: 0, error: { code: 'engine-failure', message: 'drag ended without an end event' } };

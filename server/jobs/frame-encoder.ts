@@ -13,13 +13,14 @@ export interface RGBA {
   data: Uint8ClampedArray | Uint8Array;
 }
 
-export async function encodeImage(img: RGBA, format: FrameFormat | 'png', quality = 80): Promise<EncodedImage & { bytes: Uint8Array }> {
+export async function encodeImage(img: RGBA, format: FrameFormat | 'png' | 'webp-lossless', quality = 80): Promise<EncodedImage & { bytes: Uint8Array }> {
   const raw = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
   let pipeline = sharp(raw, { raw: { width: img.width, height: img.height, channels: 4 } }).removeAlpha();
-  if (format === 'webp') pipeline = pipeline.webp({ quality, effort: 2 });
+  if (format === 'webp-lossless') pipeline = pipeline.webp({ lossless: true, effort: 2 });
+  else if (format === 'webp') pipeline = pipeline.webp({ quality, effort: 2 });
   else if (format === 'jpeg') pipeline = pipeline.jpeg({ quality, chromaSubsampling: '4:4:4' });
   else pipeline = pipeline.png({ compressionLevel: 6 });
   const buf = await pipeline.toBuffer();
   // A copy of our own: the bytes get transferred to another thread, which must never detach a shared pool.
-  return { bytes: new Uint8Array(buf), mime: `image/${format}`, width: img.width, height: img.height };
+  return { bytes: new Uint8Array(buf), mime: format === 'webp-lossless' ? 'image/webp' : `image/${format}`, width: img.width, height: img.height };
 }

@@ -19,7 +19,7 @@ export interface RenderJob {
   seed?: number;
   latent?: Float32Array;
   /** 'png' for the room's stored image (lossless), a frame format for previews. */
-  format: 'png' | FrameFormat;
+  format: 'png' | 'webp-lossless' | FrameFormat;
 }
 
 export interface RenderResult {
@@ -36,6 +36,8 @@ export interface DragJobRequest {
   settings: RunSettings;
   frameFormat: FrameFormat;
   frameQuality: number;
+  /** Also send each step's latent and a lossless WebP of its frame (run history, issue 5). */
+  record?: boolean;
 }
 
 export interface DragStepMessage {
@@ -45,6 +47,9 @@ export interface DragStepMessage {
   confidences: number[];
   /** Encoded frame; absent when the engine skipped the image for this step. */
   image?: EncodedImage & { bytes: Uint8Array };
+  /** With `record`: the latent that produced this step, and its frame as lossless WebP. */
+  latent?: Float32Array;
+  stored?: EncodedImage & { bytes: Uint8Array };
   /** Milliseconds the worker spent on this step, encoding included. */
   elapsedMs: number;
 }

@@ -91,6 +91,43 @@ export interface RoomState {
   liveFrame: RunFrame | null;
 }
 
+/** One recorded run in a room's timeline (issue 5). Undo entries have no steps. */
+export interface HistoryRun {
+  runId: string;
+  seq: number;
+  kind: 'drag' | 'undo';
+  by: PublicUser | null;
+  method: string;
+  status: 'running' | 'ended';
+  endReason: string | null;
+  /** Latent updates applied. */
+  steps: number;
+  /** Stored steps, numbered 0..recorded-1 (the scrubber's range). */
+  recorded: number;
+  /** The snapshot's targets, in pair order (a step's handles pair with these). */
+  targets: Point[];
+  startedAt: string;
+  endedAt: string | null;
+}
+
+/** A room's place in its fork tree: links are watch-only tokens. */
+export interface RoomLineage {
+  parent: { roomId: string; title: string; viewToken: string; runId: string | null; step: number | null } | null;
+  forks: { roomId: string; title: string; viewToken: string; runId: string | null; step: number | null }[];
+}
+
+/** A stored step, as sent to the one person looking at it. */
+export interface HistoryStep {
+  runId: string;
+  step: number;
+  handles: Point[];
+  targets: Point[];
+  distances: number[];
+  confidences: number[];
+  /** Lossless WebP of the stored frame. */
+  image: EncodedImage;
+}
+
 export interface ErrorInfo {
   code: string;
   message: string;
@@ -113,6 +150,14 @@ export interface ClientToServerEvents {
   'run:start': (ack: Ack<{ runId: string; position: number }>) => void;
   /** Cancels the running run (within one step) and every queued one in the joined room. */
   'run:stop': (ack: Ack<{ cancelled: number }>) => void;
+  /** The joined room's timeline (every run in order) and its fork links. */
+  'history:list': (ack: Ack<{ runs: HistoryRun[]; lineage: RoomLineage }>) => void;
+  /** One stored step, to the caller only (looking at the past disturbs nobody). */
+  'history:step': (req: { runId: string; step: number }, ack: Ack<{ step: HistoryStep }>) => void;
+  /** A new room whose image and latent are the step's and whose points are its tracked handles and targets. */
+  'history:fork': (req: { runId: string; step: number }, ack: Ack<{ roomId: string; editToken: string; viewToken: string }>) => void;
+  /** Returns the room to the state before its last recorded entry (undoing an undo redoes). Editors only. */
+  'history:undo': (ack: Ack<{ runId: string; undid: string }>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -123,6 +168,8 @@ export interface ServerToClientEvents {
   'run:ended': (ended: RunEnded) => void;
   /** The room's image changed (a run ended). */
   'room:image': (update: { roomId: string; image: EncodedImage }) => void;
+  /** The room's timeline changed (a run was recorded or ended, an undo, a fork): fetch history:list again. */
+  'history:changed': (update: { roomId: string }) => void;
 }
 
 export type InterServerEvents = Record<string, never>;

@@ -40,4 +40,8 @@ export class SocketBroadcaster implements RunBroadcaster {
   image(roomId: string, image: EncodedImage): void {
     this.io.to(ioRoom(roomId)).emit('room:image', { roomId, image });
   }
+
+  history(roomId: string): void {
+    this.io.to(ioRoom(roomId)).emit('history:changed', { roomId });
+  }
 }

@@ -4,6 +4,7 @@ import type { RoomStore } from '../rooms/room-store.js';
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import type { ModelRegistry } from '../rooms/model-registry.js';
 import type { RunCoordinator } from '../runs/run-coordinator.js';
+import type { RoomHistory } from '../runs/room-history.js';
 import { ioRoom, type StudioIO, type StudioSocket } from './types.js';
 
 export interface HandlerDeps {
@@ -12,6 +13,7 @@ export interface HandlerDeps {
   rooms: RoomService;
   models: ModelRegistry;
   runs: RunCoordinator;
+  history: RoomHistory;
 }
 
 function toError(err: unknown): ErrorInfo {
@@ -39,6 +41,11 @@ function cleanUser(u: unknown, fallbackId: string): PublicUser {
   };
 }
 
+function requireMember(socket: StudioSocket): string {
+  if (!socket.data.roomId) throw new RoomError('invalid', 'join a room first');
+  return socket.data.roomId;
+}
+
 function requireEditor(socket: StudioSocket): string {
   const { roomId, role } = socket.data;
   if (!roomId) throw new RoomError('invalid', 'join a room first');
@@ -47,7 +54,7 @@ function requireEditor(socket: StudioSocket): string {
 }
 
 export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void {
-  const { store, rooms, models, runs } = deps;
+  const { store, rooms, models, runs, history } = deps;
 
   socket.on('models:list', (ack) => respond(ack, () => ({ models: models.list() })));
 
@@ -112,4 +119,20 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
       return { cancelled: runs.stop(roomId) };
     }),
   );
+
+  socket.on('history:list', (ack) => respond(ack, () => history.list(requireMember(socket))));
+
+  socket.on('history:step', (req, ack) =>
+    respond(ack, async () => ({ step: await history.step(requireMember(socket), req ?? {}) })),
+  );
+
+  // Anyone in the room may fork (a fork is a new room of their own; the parent is unchanged).
+  socket.on('history:fork', (req, ack) =>
+    respond(ack, async () => {
+      const room = await history.fork(requireMember(socket), req ?? {});
+      return { roomId: room.id, editToken: room.editToken, viewToken: room.viewToken };
+    }),
+  );
+
+  socket.on('history:undo', (ack) => respond(ack, () => history.undo(requireEditor(socket), socket.data.user ?? null)));
 }

@@ -2,12 +2,36 @@
 import type { PrismaClient } from '../db/client.js';
 import { createPrismaClient } from '../db/client.js';
 import type { NewRoom, RoomRecord, RoomStore } from './room-store.js';
+import type { NewRun, RunRecord, StepRecord } from './history-store.js';
 import { newRoomId, newToken, looksLikeToken } from './tokens.js';
+
+type RunRow = Awaited<ReturnType<PrismaClient['run']['findUnique']>> & {};
+type StepRow = Awaited<ReturnType<PrismaClient['runStep']['findUnique']>> & {};
+
+function toRun(row: RunRow & { _count?: { stepRecords: number } }): RunRecord {
+  return {
+    id: row.id, roomId: row.roomId, seq: row.seq, startedBy: row.startedBy ? JSON.parse(row.startedBy) : null,
+    kind: row.kind as RunRecord['kind'], method: row.method, points: JSON.parse(row.points), settings: JSON.parse(row.settings),
+    mask: row.mask ? new Uint8Array(row.mask) : null, latentBefore: toFloat32(row.latentBefore),
+    imageBefore: new Uint8Array(row.imageBefore), imageBeforeType: row.imageBeforeType,
+    status: row.status as RunRecord['status'], endReason: row.endReason, error: row.error, steps: row.steps,
+    recorded: row._count?.stepRecords ?? 0,
+    startedAt: row.startedAt, endedAt: row.endedAt,
+  };
+}
+
+function toStep(row: StepRow): StepRecord {
+  return {
+    runId: row.runId, step: row.step, handles: JSON.parse(row.handles), distances: JSON.parse(row.distances),
+    confidences: JSON.parse(row.confidences), latent: toFloat32(row.latent), frame: new Uint8Array(row.frame),
+    frameType: row.frameType, elapsedMs: row.elapsedMs,
+  };
+}
 
 type Row = Awaited<ReturnType<PrismaClient['room']['findUnique']>> & {};
 
 const roomSelect = {
-  id: true, title: true, model: true, seed: true, parentRoomId: true, editToken: true, viewToken: true,
+  id: true, title: true, model: true, seed: true, parentRoomId: true, forkRunId: true, forkStep: true, editToken: true, viewToken: true,
   latent: true, image: true, imageType: true, createdAt: true, updatedAt: true,
 } as const;
 
@@ -25,6 +49,7 @@ function fromFloat32(latent: Float32Array): Uint8Array<ArrayBuffer> {
 function toRecord(row: Omit<Row, 'ydoc'>): RoomRecord {
   return {
     id: row.id, title: row.title, model: row.model, seed: row.seed, parentRoomId: row.parentRoomId,
+    forkRunId: row.forkRunId, forkStep: row.forkStep,
     editToken: row.editToken, viewToken: row.viewToken,
     latent: toFloat32(row.latent), image: new Uint8Array(row.image), imageType: row.imageType,
     createdAt: row.createdAt, updatedAt: row.updatedAt,
@@ -43,6 +68,7 @@ export class PrismaRoomStore implements RoomStore {
     const row = await this.prisma.room.create({
       data: {
         id: newRoomId(), title: room.title, model: room.model, seed: room.seed, parentRoomId: room.parentRoomId ?? null,
+        forkRunId: room.forkRunId ?? null, forkStep: room.forkStep ?? null,
         editToken: newToken(), viewToken: newToken(),
         latent: fromFloat32(room.latent), image: Uint8Array.from(room.image), imageType: room.imageType,
         ydoc: new Uint8Array(0),
@@ -83,6 +109,61 @@ export class PrismaRoomStore implements RoomStore {
 
   async storeDocument(id: string, state: Uint8Array): Promise<void> {
     await this.prisma.room.update({ where: { id }, data: { ydoc: Uint8Array.from(state) } });
+  }
+
+  async listForks(id: string): Promise<RoomRecord[]> {
+    const rows = await this.prisma.room.findMany({ where: { parentRoomId: id }, orderBy: { createdAt: 'asc' }, select: roomSelect });
+    return rows.map(toRecord);
+  }
+
+  async createRun(run: NewRun): Promise<RunRecord> {
+    const row = await this.prisma.$transaction(async (tx) => {
+      const last = await tx.run.findFirst({ where: { roomId: run.roomId }, orderBy: { seq: 'desc' }, select: { seq: true } });
+      return tx.run.create({
+        data: {
+          id: run.id, roomId: run.roomId, seq: (last?.seq ?? 0) + 1, startedBy: run.startedBy ? JSON.stringify(run.startedBy) : null,
+          kind: run.kind, method: run.method, points: JSON.stringify(run.points), settings: JSON.stringify(run.settings),
+          mask: run.mask ? Uint8Array.from(run.mask) : null, latentBefore: fromFloat32(run.latentBefore),
+          imageBefore: Uint8Array.from(run.imageBefore), imageBeforeType: run.imageBeforeType, status: 'running',
+        },
+      });
+    });
+    return toRun(row);
+  }
+
+  async addStep(s: StepRecord): Promise<void> {
+    await this.prisma.runStep.create({
+      data: {
+        runId: s.runId, step: s.step, handles: JSON.stringify(s.handles), distances: JSON.stringify(s.distances),
+        confidences: JSON.stringify(s.confidences), latent: fromFloat32(s.latent), frame: Uint8Array.from(s.frame),
+        frameType: s.frameType, elapsedMs: s.elapsedMs,
+      },
+    });
+  }
+
+  async finishRun(runId: string, end: { reason: string; steps: number; error?: string }): Promise<void> {
+    await this.prisma.run.update({
+      where: { id: runId },
+      data: { status: 'ended', endReason: end.reason, steps: end.steps, error: end.error ?? null, endedAt: new Date() },
+    });
+  }
+
+  async listRuns(roomId: string): Promise<RunRecord[]> {
+    return (await this.prisma.run.findMany({ where: { roomId }, orderBy: { seq: 'asc' }, include: { _count: { select: { stepRecords: true } } } })).map(toRun);
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const row = await this.prisma.run.findUnique({ where: { id: runId }, include: { _count: { select: { stepRecords: true } } } });
+    return row ? toRun(row) : null;
+  }
+
+  async getStep(runId: string, step: number): Promise<StepRecord | null> {
+    const row = await this.prisma.runStep.findUnique({ where: { runId_step: { runId, step } } });
+    return row ? toStep(row) : null;
+  }
+
+  async listSteps(runId: string): Promise<StepRecord[]> {
+    return (await this.prisma.runStep.findMany({ where: { runId }, orderBy: { step: 'asc' } })).map(toStep);
   }
 
   async close(): Promise<void> {

@@ -3,12 +3,15 @@
  * in-memory store can replace the SQLite one). Issue 5 adds run/step history next to these methods.
  */
 import type { Role } from '../protocol/events.js';
+import type { HistoryStore } from './history-store.js';
 
 export interface NewRoom {
   title: string;
   model: string;
   seed: number;
   parentRoomId?: string | null;
+  forkRunId?: string | null;
+  forkStep?: number | null;
   latent: Float32Array;
   image: Uint8Array;
   imageType: string;
@@ -20,6 +23,8 @@ export interface RoomRecord {
   model: string;
   seed: number;
   parentRoomId: string | null;
+  forkRunId: string | null;
+  forkStep: number | null;
   editToken: string;
   viewToken: string;
   latent: Float32Array;
@@ -29,7 +34,7 @@ export interface RoomRecord {
   updatedAt: Date;
 }
 
-export interface RoomStore {
+export interface RoomStore extends HistoryStore {
   /** Creates a room with fresh id and tokens. */
   create(room: NewRoom): Promise<RoomRecord>;
   get(id: string): Promise<RoomRecord | null>;
@@ -42,5 +47,7 @@ export interface RoomStore {
   /** The Yjs document state (Y.encodeStateAsUpdate), or null before the first store. */
   loadDocument(id: string): Promise<Uint8Array | null>;
   storeDocument(id: string, state: Uint8Array): Promise<void>;
+  /** Rooms forked from this one, oldest first. */
+  listForks(id: string): Promise<RoomRecord[]>;
   close(): Promise<void>;
 }

@@ -7,4 +7,6 @@ export interface RunBroadcaster {
   frame(frame: RunFrame): void;
   ended(ended: RunEnded): void;
   image(roomId: string, image: EncodedImage): void;
+  /** The room's recorded history changed. */
+  history(roomId: string): void;
 }

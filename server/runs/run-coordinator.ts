@@ -28,6 +28,7 @@ export interface RunCoordinatorDeps {
 
 interface Run {
   info: RunInfo;
+  by: PublicUser | null;
   cancelled: boolean;
   job?: DragJobHandle;
 }
@@ -77,7 +78,7 @@ export class RunCoordinator {
       this.deps.docs.release(doc);
     }
     const r = this.room(roomId);
-    const run: Run = { info: { runId: newRunId(), by, state: 'queued', position: 0, maxSteps: 0, step: 0 }, cancelled: false };
+    const run: Run = { info: { runId: newRunId(), by, state: 'queued', position: 0, maxSteps: 0, step: 0 }, by, cancelled: false };
     r.queued.push(run);
     const position = r.current ? r.queued.length : 0;
     this.pump(roomId);
@@ -141,10 +142,20 @@ export class RunCoordinator {
       const recorder = new RunStatsRecorder(run.info.runId);
       const r = this.room(roomId);
       let lastFrame: RunFrame | null = null;
+      // The run record (with the state undo returns to) is durable before the first frame goes out.
+      await store.createRun({
+        id: run.info.runId, roomId, startedBy: run.by, kind: 'drag', method: settings.method, points: pairs, settings,
+        mask: mask ?? null, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
+      });
+      broadcast.history(roomId);
+      // Step records are written in order; each step's frame goes out once its record is durable (one small
+      // SQLite insert, ~1 ms), and the run's end waits for all of them.
+      let writes: Promise<void> = Promise.resolve();
+      let writeError: unknown = null;
       const job = jobs.drag(
         {
           modelPath: rooms.modelPath(room), latent: room.latent, points: pairs.map(({ handle, target }) => ({ handle, target })), mask, settings,
-          frameFormat: this.deps.frameFormat ?? 'webp', frameQuality: this.deps.frameQuality ?? 80,
+          frameFormat: this.deps.frameFormat ?? 'webp', frameQuality: this.deps.frameQuality ?? 80, record: true,
         },
         {
           onPosition: (ahead) => {
@@ -154,6 +165,13 @@ export class RunCoordinator {
           },
           onStep: (s) => {
             recorder.step(s.elapsedMs, s.image?.bytes.byteLength);
+            if (s.latent && s.stored) {
+              const rec = {
+                runId: run.info.runId, step: s.step, handles: s.handles, distances: s.distances, confidences: s.confidences,
+                latent: s.latent, frame: s.stored.bytes, frameType: s.stored.mime, elapsedMs: s.elapsedMs,
+              };
+              writes = writes.then(() => store.addStep(rec)).catch((err) => void (writeError ??= err));
+            }
             const image: EncodedImage | undefined = s.image ?? lastFrame?.image;
             if (!image) return;
             run.info.step = s.step;
@@ -162,13 +180,16 @@ export class RunCoordinator {
               distances: s.distances, confidences: s.confidences, image, final: false,
             };
             r.liveFrame = lastFrame;
-            broadcast.frame(lastFrame);
+            const frame = lastFrame;
+            writes = writes.then(() => broadcast.frame(frame));
           },
         },
       );
       run.job = job;
       if (run.cancelled) job.cancel();
       const end = await job.done;
+      await writes;
+      if (writeError) console.error(`[runs] ${roomId}/${run.info.runId}: a step record failed:`, writeError);
       this.stats.push(recorder.finish());
       if (this.stats.length > 20) this.stats.shift();
       const final: RunFrame | null = lastFrame;
@@ -177,12 +198,20 @@ export class RunCoordinator {
         const handles: Point[] = end.final.handles;
         moveHandles(doc, pairs.map((p, i) => ({ id: p.id, handle: handles[i] ?? p.handle })));
         await store.saveImage(roomId, { latent: end.final.latent, image: end.final.image.bytes, imageType: end.final.image.mime });
-        broadcast.image(roomId, end.final.image);
       }
+      await store.finishRun(run.info.runId, { reason: end.reason, steps: end.steps, error: end.error?.message });
+      if (end.final && end.reason !== 'error') broadcast.image(roomId, end.final.image);
+      broadcast.history(roomId);
       ended({ reason: end.reason, steps: end.steps, ...(end.error ? { error: end.error } : {}) });
     } finally {
       docs.release(doc);
     }
+  }
+
+  /** Whether a run is running or queued in the room (undo waits for a quiet room). */
+  busy(roomId: string): boolean {
+    const r = this.rooms.get(roomId);
+    return !!r && (!!r.current || r.queued.length > 0);
   }
 
   /** Cancels everything and waits for running runs to finish writing their results. */

@@ -1,10 +1,11 @@
 /**
  * Measures a drag run through the whole server (worker pool, frame encoding, Socket.IO): frame size and
- * step latency as a client sees them.
+ * step latency as a client sees them, and what the run's history costs in the database (issue 5: every
+ * step's latent, lossless frame and tracking data).
  *
  *   npx tsx server/tools/bench-run.ts [model.safetensors] [steps] [webp|jpeg] [quality]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
@@ -57,7 +58,7 @@ try {
     ack();
   });
   const t0 = performance.now();
-  await ask('run:start');
+  const { runId } = await ask<{ runId: string }>('run:start');
   await done;
   const total = performance.now() - t0;
   const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]);
@@ -67,6 +68,16 @@ try {
     model: modelPath, resolution: res, format, quality, frames: sizes.length, totalMs: Math.round(total),
     firstFrameMs: Math.round(arrivals[0] - t0), clientStepMs: +mean(gaps).toFixed(1), workerStepMs: +stats.meanWorkerStepMs.toFixed(1),
     frameBytesMean: Math.round(mean(sizes)), frameBytesMax: Math.max(...sizes),
+  }));
+  const stored = await server.store.listSteps(runId);
+  const latentB = stored.reduce((n, s) => n + s.latent.byteLength, 0);
+  const frameB = stored.reduce((n, s) => n + s.frame.byteLength, 0);
+  const jsonB = stored.reduce((n, s) => n + JSON.stringify([s.handles, s.distances, s.confidences]).length, 0);
+  const db = statSync(join(dir, 'bench.db')).size + (existsSync(join(dir, 'bench.db-wal')) ? statSync(join(dir, 'bench.db-wal')).size : 0);
+  console.log(JSON.stringify({
+    history: { steps: stored.length, latentBytesPerStep: latentB / stored.length, frameBytesPerStep: Math.round(frameB / stored.length),
+      trackingBytesPerStep: Math.round(jsonB / stored.length), payloadBytesPer100Steps: Math.round(((latentB + frameB + jsonB) / stored.length) * 100),
+      sqliteFileBytes: db },
   }));
   provider.destroy();
   socket.close();

@@ -1,0 +1,133 @@
+'use client';
+/**
+ * The room's timeline (issue 5): every run in order, a scrubber over the chosen run's steps, replay at a
+ * chosen speed, fork from the step shown, undo the last entry, downloads, and where the room came from.
+ */
+import Link from 'next/link';
+import type { RoomHistoryView } from '../_lib/use-history';
+import { Panel } from './Panels';
+
+const SPEEDS = [2, 5, 10, 25];
+
+export function TimelinePanel(props: { history: RoomHistoryView; token: string; canEdit: boolean; busy: boolean; onForked(editToken: string): void }) {
+  const { history: h, token } = props;
+  const sel = h.selected;
+  const run = sel ? h.runs.find((r) => r.runId === sel.runId) : undefined;
+  const lastStep = Math.max(0, (run?.recorded ?? 1) - 1);
+  const api = `/api/rooms/${token}`;
+  const lastDrag = [...h.runs].reverse().find((r) => r.kind === 'drag' && r.recorded > 0);
+
+  return (
+    <Panel title="Timeline" aside={<span className="muted small">{h.runs.length} entries</span>}>
+      {h.lineage?.parent && (
+        <p className="small" data-testid="fork-parent">
+          Forked from <Link href={`/r/${h.lineage.parent.viewToken}`}>{h.lineage.parent.title}</Link>
+          {h.lineage.parent.step !== null && <> at step {h.lineage.parent.step}</>}
+        </p>
+      )}
+      <ol className="timeline-runs" data-testid="timeline-runs">
+        {h.runs.map((r) => (
+          <li key={r.runId}>
+            <button
+              type="button"
+              className={`btn small ${sel?.runId === r.runId ? 'on' : ''}`}
+              disabled={r.kind !== 'drag' || r.recorded === 0}
+              data-testid={`timeline-run-${r.seq}`}
+              onClick={() => h.select({ runId: r.runId, step: Math.max(0, r.recorded - 1) })}
+            >
+              #{r.seq} {r.kind === 'undo' ? 'undo' : `${r.method} · ${r.steps} steps`} · {r.by?.name ?? 'someone'}
+              {r.status === 'running' ? ' (running)' : ''}
+            </button>
+          </li>
+        ))}
+      </ol>
+      {sel && run && (
+        <div className="timeline-scrub">
+          <input
+            type="range"
+            min={0}
+            max={lastStep}
+            value={sel.step}
+            data-testid="timeline-scrubber"
+            aria-label="step"
+            onChange={(e) => h.select({ runId: sel.runId, step: Number(e.target.value) })}
+          />
+          <div className="run-buttons">
+            <span className="mono small" data-testid="timeline-step">
+              step {sel.step} / {lastStep}
+            </span>
+            <button
+              type="button"
+              className="btn small"
+              data-testid="timeline-play"
+              onClick={() => {
+                if (!h.playing && sel.step >= lastStep) h.select({ runId: sel.runId, step: 0 });
+                h.setPlaying(!h.playing);
+              }}
+            >
+              {h.playing ? '❚❚ Pause' : '▶ Replay'}
+            </button>
+            <select value={h.speed} onChange={(e) => h.setSpeed(Number(e.target.value))} aria-label="replay speed" data-testid="timeline-speed">
+              {SPEEDS.map((s) => (
+                <option key={s} value={s}>{s} steps/s</option>
+              ))}
+            </select>
+          </div>
+          <div className="run-buttons">
+            <button
+              type="button"
+              className="btn"
+              data-testid="timeline-fork"
+              onClick={async () => {
+                const f = await h.fork();
+                if (f) props.onForked(f.editToken);
+              }}
+            >
+              Fork from this step
+            </button>
+            <button type="button" className="btn small" onClick={() => h.select(null)} data-testid="timeline-now">
+              Back to now
+            </button>
+          </div>
+          <p className="small">
+            <a href={`${api}/runs/${sel.runId}/steps/${sel.step}/frame.png`} download>Frame PNG</a> ·{' '}
+            <a href={`${api}/runs/${sel.runId}/steps/${sel.step}/latent`} download>latent</a> ·{' '}
+            <a href={`${api}/runs/${sel.runId}/animation.webp`} download>run WebP</a> ·{' '}
+            <a href={`${api}/runs/${sel.runId}/animation.gif`} download>GIF</a>
+          </p>
+        </div>
+      )}
+      <div className="run-buttons">
+        <button
+          type="button"
+          className="btn small"
+          data-testid="history-undo"
+          disabled={!props.canEdit || props.busy || h.runs.length === 0}
+          title="Return the room to the state before its last entry (undo an undo to redo)"
+          onClick={() => void h.undo()}
+        >
+          ↶ Undo last
+        </button>
+      </div>
+      <p className="small muted">
+        Now: <a href={`${api}/image`} download>PNG</a> · <a href={`${api}/latent`} download>latent</a> · DragBench{' '}
+        <a href={`${api}/dragbench/original.png`} download>image</a>, <a href={`${api}/dragbench/mask.png`} download>mask</a>,{' '}
+        <a href={`${api}/dragbench/points.json`} download>points</a>
+        {lastDrag && !sel && (
+          <> · last run <a href={`${api}/runs/${lastDrag.runId}/animation.webp`} download>WebP</a></>
+        )}
+      </p>
+      {h.lineage && h.lineage.forks.length > 0 && (
+        <div className="small" data-testid="fork-children">
+          Forks:{' '}
+          {h.lineage.forks.map((f, i) => (
+            <span key={f.roomId}>
+              {i > 0 && ', '}
+              <Link href={`/r/${f.viewToken}`}>{f.title}</Link>
+            </span>
+          ))}
+        </div>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,117 @@
+'use client';
+/**
+ * The room's timeline (issue 5): every recorded run, a scrubber position (run + step) that only this
+ * viewer sees, replay at a chosen speed, fork, undo. Stored steps are fetched one at a time and cached.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { HistoryRun, HistoryStep, RoomLineage } from '../../server/protocol/events';
+import { decodeImage } from './images';
+import { getSocket, request } from './socket';
+
+export interface ViewedStep extends Omit<HistoryStep, 'image'> {
+  bitmap: ImageBitmap;
+}
+
+export interface RoomHistoryView {
+  runs: HistoryRun[];
+  lineage: RoomLineage | null;
+  /** The run and step under the scrubber, or null for "now" (the live room). */
+  selected: { runId: string; step: number } | null;
+  viewed: ViewedStep | null;
+  playing: boolean;
+  speed: number;
+  select(sel: { runId: string; step: number } | null): void;
+  setPlaying(p: boolean): void;
+  setSpeed(fps: number): void;
+  fork(): Promise<{ editToken: string } | null>;
+  undo(): Promise<void>;
+}
+
+export function useHistory(roomId: string | null, onError: (message: string) => void): RoomHistoryView {
+  const [runs, setRuns] = useState<HistoryRun[]>([]);
+  const [lineage, setLineage] = useState<RoomLineage | null>(null);
+  const [selected, setSelected] = useState<{ runId: string; step: number } | null>(null);
+  const [viewed, setViewed] = useState<ViewedStep | null>(null);
+  const [playing, setPlaying] = useState(false);
+  const [speed, setSpeed] = useState(10);
+  const cache = useRef(new Map<string, Promise<ViewedStep>>());
+
+  const refresh = useCallback(async () => {
+    if (!roomId) return;
+    try {
+      const res = await request('history:list');
+      setRuns(res.runs);
+      setLineage(res.lineage);
+    } catch (err) {
+      onError((err as Error).message);
+    }
+  }, [roomId, onError]);
+
+  useEffect(() => {
+    setSelected(null);
+    setPlaying(false);
+    setRuns([]);
+    setLineage(null);
+    if (!roomId) return;
+    void refresh();
+    const socket = getSocket();
+    const onChanged = (u: { roomId: string }) => u.roomId === roomId && void refresh();
+    socket.on('history:changed', onChanged);
+    return () => {
+      socket.off('history:changed', onChanged);
+    };
+  }, [roomId, refresh]);
+
+  // Fetch and show the selected step (for this viewer only).
+  useEffect(() => {
+    if (!selected) {
+      setViewed(null);
+      return;
+    }
+    const key = `${selected.runId}/${selected.step}`;
+    let p = cache.current.get(key);
+    if (!p) {
+      p = request('history:step', selected).then(async ({ step }) => ({ ...step, bitmap: await decodeImage(step.image) }));
+      p.catch(() => cache.current.delete(key));
+      cache.current.set(key, p);
+    }
+    let alive = true;
+    p.then((v) => alive && setViewed(v)).catch((err) => onError((err as Error).message));
+    return () => {
+      alive = false;
+    };
+  }, [selected, onError]);
+
+  // Replay: advance the scrubber at `speed` steps per second, stopping at the run's last step.
+  useEffect(() => {
+    if (!playing || !selected) return;
+    const run = runs.find((r) => r.runId === selected.runId);
+    const last = Math.max(0, (run?.recorded ?? 1) - 1);
+    if (selected.step >= last) {
+      setPlaying(false);
+      return;
+    }
+    const t = setTimeout(() => setSelected({ runId: selected.runId, step: selected.step + 1 }), 1000 / speed);
+    return () => clearTimeout(t);
+  }, [playing, selected, speed, runs]);
+
+  const fork = useCallback(async () => {
+    if (!selected) return null;
+    try {
+      return await request('history:fork', selected);
+    } catch (err) {
+      onError((err as Error).message);
+      return null;
+    }
+  }, [selected, onError]);
+
+  const undo = useCallback(async () => {
+    try {
+      await request('history:undo');
+    } catch (err) {
+      onError((err as Error).message);
+    }
+  }, [onError]);
+
+  return { runs, lineage, selected, viewed, playing, speed, select: setSelected, setPlaying, setSpeed, fork, undo };
+}

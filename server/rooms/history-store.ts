@@ -1,0 +1,58 @@
+/**
+ * Run history (issue 5): every run of a room with its start snapshot, and every step with its latent and a
+ * lossless frame. Behind an interface like RoomStore; PrismaHistoryStore implements it.
+ */
+import type { Point, PublicUser } from '../protocol/events.js';
+
+export interface NewRun {
+  id: string;
+  roomId: string;
+  startedBy: PublicUser | null;
+  kind: 'drag' | 'undo';
+  method: string;
+  points: { id: string; handle: Point; target: Point }[];
+  settings: unknown;
+  mask: Uint8Array | null;
+  latentBefore: Float32Array;
+  imageBefore: Uint8Array;
+  imageBeforeType: string;
+}
+
+export interface RunRecord extends NewRun {
+  seq: number;
+  status: 'running' | 'ended';
+  endReason: string | null;
+  error: string | null;
+  /** Latent updates applied (the engine's count). */
+  steps: number;
+  /** Step records stored (steps 0..n-1; usually steps + 1: the start and every update). */
+  recorded: number;
+  startedAt: Date;
+  endedAt: Date | null;
+}
+
+export interface StepRecord {
+  runId: string;
+  step: number;
+  handles: Point[];
+  distances: number[];
+  confidences: number[];
+  latent: Float32Array;
+  /** Lossless WebP. */
+  frame: Uint8Array;
+  frameType: string;
+  elapsedMs: number;
+}
+
+export interface HistoryStore {
+  /** Records a run as started; assigns the next sequence number in its room. */
+  createRun(run: NewRun): Promise<RunRecord>;
+  addStep(step: StepRecord): Promise<void>;
+  finishRun(runId: string, end: { reason: string; steps: number; error?: string }): Promise<void>;
+  /** The room's runs in order (without their steps). */
+  listRuns(roomId: string): Promise<RunRecord[]>;
+  getRun(runId: string): Promise<RunRecord | null>;
+  getStep(runId: string, step: number): Promise<StepRecord | null>;
+  /** Every step of a run in order. */
+  listSteps(runId: string): Promise<StepRecord[]>;
+}

@@ -1,0 +1,136 @@
+/**
+ * What a room does with its recorded runs (issue 5): the timeline, a stored step for one viewer, fork from
+ * a step into a new linked room, and undo (itself recorded, so undoing an undo redoes).
+ */
+import type { HistoryRun, HistoryStep, Point, PublicUser, RoomLineage } from '../protocol/events.js';
+import { addPoint, completePairs, moveHandles, updateSettings } from '../protocol/room-doc.js';
+import type { RunSettings } from '../protocol/run-settings.js';
+import type { DocServer } from '../yjs/doc-server.js';
+import type { JobQueue } from '../jobs/job-queue.js';
+import type { RoomRecord, RoomStore } from '../rooms/room-store.js';
+import type { RunRecord } from '../rooms/history-store.js';
+import { RoomError, type RoomService } from '../rooms/room-service.js';
+import { newRunId } from '../rooms/tokens.js';
+import type { RunBroadcaster } from './run-broadcaster.js';
+import type { RunCoordinator } from './run-coordinator.js';
+
+export interface RoomHistoryDeps {
+  store: RoomStore;
+  docs: DocServer;
+  jobs: JobQueue;
+  rooms: RoomService;
+  runs: RunCoordinator;
+  broadcast: RunBroadcaster;
+}
+
+const FORK_USER: PublicUser = { id: 'fork', name: 'Fork', color: '#888888' };
+
+export function historyRun(run: RunRecord): HistoryRun {
+  return {
+    runId: run.id, seq: run.seq, kind: run.kind, by: run.startedBy, method: run.method, status: run.status,
+    endReason: run.endReason, steps: run.steps, recorded: run.recorded, targets: run.points.map((p) => p.target),
+    startedAt: run.startedAt.toISOString(), endedAt: run.endedAt?.toISOString() ?? null,
+  };
+}
+
+export class RoomHistory {
+  constructor(private readonly deps: RoomHistoryDeps) {}
+
+  async list(roomId: string): Promise<{ runs: HistoryRun[]; lineage: RoomLineage }> {
+    const { store } = this.deps;
+    const [runs, room, forks] = await Promise.all([store.listRuns(roomId), store.get(roomId), store.listForks(roomId)]);
+    if (!room) throw new RoomError('not-found', 'room not found');
+    const parent = room.parentRoomId ? await store.get(room.parentRoomId) : null;
+    const link = (r: RoomRecord) => ({ roomId: r.id, title: r.title, viewToken: r.viewToken, runId: r.forkRunId, step: r.forkStep });
+    return {
+      runs: runs.map(historyRun),
+      lineage: { parent: parent ? { ...link(parent), runId: room.forkRunId, step: room.forkStep } : null, forks: forks.map(link) },
+    };
+  }
+
+  /** The run, checked to belong to the room. */
+  private async runOf(roomId: string, runId: unknown): Promise<RunRecord> {
+    const run = typeof runId === 'string' ? await this.deps.store.getRun(runId) : null;
+    if (!run || run.roomId !== roomId) throw new RoomError('not-found', 'no such run in this room');
+    return run;
+  }
+
+  async step(roomId: string, req: { runId: unknown; step: unknown }): Promise<HistoryStep> {
+    const run = await this.runOf(roomId, req.runId);
+    const s = Number.isInteger(req.step) ? await this.deps.store.getStep(run.id, req.step as number) : null;
+    if (!s) throw new RoomError('not-found', 'no such step');
+    const res = this.deps.rooms.image(await this.room(roomId)).width;
+    return {
+      runId: run.id, step: s.step, handles: s.handles, targets: run.points.map((p) => p.target), distances: s.distances,
+      confidences: s.confidences, image: { bytes: s.frame, mime: s.frameType, width: res, height: res },
+    };
+  }
+
+  private async room(roomId: string): Promise<RoomRecord> {
+    const room = await this.deps.store.get(roomId);
+    if (!room) throw new RoomError('not-found', 'room not found');
+    return room;
+  }
+
+  /** A new room from a stored step: its latent, its image (rendered from that latent), its handles and targets. */
+  async fork(roomId: string, req: { runId: unknown; step: unknown }): Promise<RoomRecord> {
+    const { store, jobs, docs, rooms, broadcast } = this.deps;
+    const parent = await this.room(roomId);
+    const run = await this.runOf(roomId, req.runId);
+    const s = Number.isInteger(req.step) ? await store.getStep(run.id, req.step as number) : null;
+    if (!s) throw new RoomError('not-found', 'no such step');
+    const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png' });
+    const child = await store.create({
+      title: `${parent.title} · fork ${run.seq}.${s.step}`.slice(0, 80), model: parent.model, seed: parent.seed,
+      parentRoomId: parent.id, forkRunId: run.id, forkStep: s.step,
+      latent: s.latent, image: rendered.image.bytes, imageType: rendered.image.mime,
+    });
+    const doc = await docs.acquire(child.id);
+    try {
+      doc.transact(() => {
+        run.points.forEach((p, i) => {
+          addPoint(doc, s.handles[i] ?? p.handle, FORK_USER);
+          addPoint(doc, p.target, FORK_USER);
+        });
+        updateSettings(doc, run.settings as Partial<RunSettings>);
+      });
+    } finally {
+      docs.release(doc);
+    }
+    broadcast.history(roomId);
+    return child;
+  }
+
+  /**
+   * Returns the room to the state before its last entry: a drag run's starting latent, image and handles, or
+   * (for an undo) the state that undo replaced. Recorded as an 'undo' entry whose "before" is the current state.
+   */
+  async undo(roomId: string, by: PublicUser | null): Promise<{ runId: string; undid: string }> {
+    const { store, docs, runs, broadcast, rooms } = this.deps;
+    if (runs.busy(roomId)) throw new RoomError('invalid', 'wait for the running drag to finish (or stop it) first');
+    const all = await store.listRuns(roomId);
+    const last = all.at(-1);
+    if (!last) throw new RoomError('invalid', 'nothing to undo');
+    if (last.status !== 'ended') throw new RoomError('invalid', 'the last run has not ended');
+    const room = await this.room(roomId);
+    const doc = await docs.acquire(roomId);
+    try {
+      const current = completePairs(doc);
+      const id = newRunId();
+      await store.createRun({
+        id, roomId, startedBy: by, kind: 'undo', method: 'undo', points: current, settings: { undid: last.id },
+        mask: null, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
+      });
+      await store.saveImage(roomId, { latent: last.latentBefore, image: last.imageBefore, imageType: last.imageBeforeType });
+      const known = new Set(current.map((p) => p.id));
+      moveHandles(doc, last.points.filter((p) => known.has(p.id)).map((p) => ({ id: p.id, handle: p.handle as Point })));
+      await store.finishRun(id, { reason: 'undone', steps: 0 });
+      const img = rooms.image({ ...room, image: last.imageBefore, imageType: last.imageBeforeType });
+      broadcast.image(roomId, img);
+      broadcast.history(roomId);
+      return { runId: id, undid: last.id };
+    } finally {
+      docs.release(doc);
+    }
+  }
+}

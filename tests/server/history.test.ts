@@ -1,0 +1,225 @@
+/**
+ * Run history (issue 5) through the real server, worker pool, engine and SQLite file: runs and steps are
+ * recorded, a stored step replays to its stored frame, a peer can look at a step without disturbing
+ * others, fork from a step, undo/redo, and the export routes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { PNG } from 'pngjs';
+import { addPoint, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
+import type { StudioServer } from '../../server/studio-server.js';
+import type { HistoryRun, HistoryStep, RoomLineage, RoomState, RunEnded, RunFrame } from '../../server/protocol/events.js';
+import { TINY_MODEL, call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, user, waitFor, type ClientSocket, type YClient } from './helpers.js';
+
+interface Watch {
+  socket: ClientSocket;
+  frames: RunFrame[];
+  ended: RunEnded[];
+  images: number;
+  history: number;
+  /** For each frame received: was its step record already in the database? */
+  durable: boolean[];
+  state: RoomState;
+}
+
+async function pixels(image: Uint8Array | ArrayBuffer | Buffer): Promise<Buffer> {
+  return sharp(Buffer.from(image as Uint8Array)).removeAlpha().raw().toBuffer();
+}
+
+describe('run history', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let server: StudioServer;
+  const cleanups: (() => void)[] = [];
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    server = await startTestServer(`${tmp.dir}/studio.db`);
+  });
+  afterAll(async () => {
+    for (const c of cleanups.splice(0)) c();
+    await server.close();
+    tmp.cleanup();
+  });
+
+  async function join(token: string, name: string): Promise<Watch> {
+    const socket = await connectSocket(server.url);
+    cleanups.push(() => socket.disconnect());
+    const w = { socket, frames: [] as RunFrame[], ended: [] as RunEnded[], images: 0, history: 0, durable: [] as boolean[] } as Watch;
+    socket.on('run:frame', (frame, ack) => {
+      w.frames.push(frame);
+      void server.store.getStep(frame.runId, frame.step).then((s) => w.durable.push(!!s));
+      ack();
+    });
+    socket.on('run:ended', (e) => w.ended.push(e));
+    socket.on('room:image', () => w.images++);
+    socket.on('history:changed', () => w.history++);
+    w.state = (await call<{ state: RoomState }>(socket, 'room:join', { token, user: user(name) })).state;
+    return w;
+  }
+
+  async function ranRoom(maxSteps: number) {
+    const room = await createRoom(server.url, 5);
+    const y: YClient = await connectYjs(server.url, room.roomId, room.editToken);
+    cleanups.push(y.destroy);
+    addPoint(y.doc, [10, 10], user('ann'));
+    addPoint(y.doc, [16, 14], user('ann'));
+    updateSettings(y.doc, { lr: 0.01, maxSteps });
+    await new Promise((r) => setTimeout(r, 100));
+    const ann = await join(room.editToken, 'ann');
+    const bob = await join(room.viewToken, 'bob');
+    const imageBefore = Buffer.from(ann.state.image.bytes as ArrayBuffer);
+    const { runId } = await call<{ runId: string }>(ann.socket, 'run:start');
+    await waitFor(() => ann.ended.length && bob.ended.length, 'the run to end', 60_000);
+    return { room, y, ann, bob, runId, imageBefore };
+  }
+
+  const get = async (path: string) => {
+    const res = await fetch(server.url + path);
+    return { status: res.status, type: res.headers.get('content-type'), body: Buffer.from(await res.arrayBuffer()) };
+  };
+
+  it('records every run and step durably, replays a stored step to its stored frame, and exports it', async () => {
+    const { room, ann, bob, runId } = await ranRoom(12);
+    const steps = ann.ended[0].steps;
+    const { runs } = await call<{ runs: HistoryRun[] }>(bob.socket, 'history:list');
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ runId, seq: 1, kind: 'drag', status: 'ended', by: { name: 'ann' }, targets: [[16, 14]] });
+    expect(['reached', 'max-steps']).toContain(runs[0].endReason);
+    expect(runs[0].steps).toBe(steps);
+
+    const stored = await server.store.listSteps(runId);
+    expect(stored.map((s) => s.step)).toEqual(stored.map((_, i) => i));
+    // A step's record is durable before its frame is sent.
+    await waitFor(() => ann.durable.length === ann.frames.length, 'the durability checks');
+    expect(ann.durable.every(Boolean)).toBe(true);
+    expect(stored.length).toBeGreaterThanOrEqual(steps);
+    expect(runs[0].recorded).toBe(stored.length);
+    // Tracked handles as broadcast.
+    const live = ann.frames.filter((f) => !f.final);
+    for (const f of live) expect(stored[f.step].handles).toEqual(f.handles);
+
+    // Replay: the stored latent rendered again through the worker pool gives the stored (lossless) frame.
+    for (const s of [stored[0], stored[Math.floor(stored.length / 2)], stored.at(-1)!]) {
+      const again = await server.jobs.render({ modelPath: TINY_MODEL, latent: s.latent, format: 'png' });
+      const a = await pixels(again.image.bytes);
+      const b = await pixels(s.frame);
+      expect(a.equals(b)).toBe(true);
+    }
+    // The room's image is the last step's frame.
+    const current = await get(`/api/rooms/${room.viewToken}/image`);
+    expect((await pixels(current.body)).equals(await pixels(stored.at(-1)!.frame))).toBe(true);
+
+    // Looking at a step is private: nobody else gets frames or events.
+    const before = { frames: ann.frames.length, images: ann.images, history: ann.history };
+    const mid = Math.floor(stored.length / 2);
+    const { step } = await call<{ step: HistoryStep }>(bob.socket, 'history:step', { runId, step: mid });
+    expect(step.handles).toEqual(stored[mid].handles);
+    expect(step.targets).toEqual([[16, 14]]);
+    expect((await pixels(step.image.bytes as ArrayBuffer)).equals(await pixels(stored[mid].frame))).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect({ frames: ann.frames.length, images: ann.images, history: ann.history }).toEqual(before);
+    await expect(call(bob.socket, 'history:step', { runId: 'nope', step: 0 })).rejects.toMatchObject({ code: 'not-found' });
+
+    // Exports, by token.
+    const png = await get(`/api/rooms/${room.viewToken}/runs/${runId}/steps/${mid}/frame.png`);
+    expect(png.type).toBe('image/png');
+    expect((await pixels(png.body)).equals(await pixels(stored[mid].frame))).toBe(true);
+    const latent = await get(`/api/rooms/${room.viewToken}/runs/${runId}/steps/${mid}/latent`);
+    expect([...new Float32Array(latent.body.buffer, latent.body.byteOffset, latent.body.byteLength / 4)]).toEqual([...stored[mid].latent]);
+    const roomLatent = await get(`/api/rooms/${room.editToken}/latent`);
+    expect(roomLatent.body.byteLength).toBe(stored[0].latent.byteLength);
+    for (const fmt of ['webp', 'gif'] as const) {
+      const anim = await get(`/api/rooms/${room.viewToken}/runs/${runId}/animation.${fmt}?delay=50`);
+      expect(anim.status).toBe(200);
+      expect(anim.type).toBe(`image/${fmt}`);
+      const meta = await sharp(anim.body, { animated: true }).metadata();
+      expect(meta.pages).toBe(stored.length);
+      expect(meta.width).toBe(32);
+      expect(meta.pageHeight).toBe(32);
+    }
+    const points = await get(`/api/rooms/${room.viewToken}/runs/${runId}/dragbench/points.json`);
+    expect(JSON.parse(points.body.toString())).toEqual({ points: [[10, 10], [16, 14]] });
+    const mask = PNG.sync.read((await get(`/api/rooms/${room.viewToken}/runs/${runId}/dragbench/mask.png`)).body);
+    expect(mask.width).toBe(32);
+    const original = await get(`/api/rooms/${room.viewToken}/runs/${runId}/dragbench/original.png`);
+    expect(original.type).toBe('image/png');
+    // The current state in the same format: the handle moved to its tracked position.
+    const nowPoints = JSON.parse((await get(`/api/rooms/${room.viewToken}/dragbench/points.json`)).body.toString());
+    expect(nowPoints.points[0]).toEqual(stored.at(-1)!.handles[0]);
+    expect(nowPoints.points[1]).toEqual([16, 14]);
+    expect((await get(`/api/rooms/not-a-token-at-all/runs/${runId}/animation.webp`)).status).toBe(404);
+    expect((await get(`/api/rooms/${room.viewToken}/runs/unknown/animation.webp`)).status).toBe(404);
+
+    // What a run costs in the database (measured per step here, reported per 100 steps).
+    const bytes = stored.reduce(
+      (n, s) => n + s.latent.byteLength + s.frame.byteLength + JSON.stringify([s.handles, s.distances, s.confidences]).length,
+      0,
+    );
+    const frameBytes = stored.reduce((n, s) => n + s.frame.byteLength, 0);
+    console.log(
+      `[numbers] ${stored.length} steps stored: ${(bytes / stored.length).toFixed(0)} B/step ` +
+        `(latent ${stored[0].latent.byteLength} B, frame ${(frameBytes / stored.length).toFixed(0)} B lossless webp 32 px); ` +
+        `~${((bytes / stored.length) * 100 / 1024).toFixed(1)} KiB per 100 steps`,
+    );
+  });
+
+  it('forks a new linked room from a middle step: its latent, image, handles and targets', async () => {
+    const { room, ann, bob, runId } = await ranRoom(10);
+    const stored = await server.store.listSteps(runId);
+    const mid = Math.floor(stored.length / 2);
+    // A watcher may fork: the fork is a new room of theirs, the parent is unchanged.
+    const fork = await call<{ roomId: string; editToken: string; viewToken: string }>(bob.socket, 'history:fork', { runId, step: mid });
+    await waitFor(() => ann.history > 0, 'the parent to hear about its fork');
+    const child = (await server.store.get(fork.roomId))!;
+    expect(child.parentRoomId).toBe(room.roomId);
+    expect(child.forkRunId).toBe(runId);
+    expect(child.forkStep).toBe(mid);
+    expect([...child.latent]).toEqual([...stored[mid].latent]);
+    expect((await pixels(child.image)).equals(await pixels(stored[mid].frame))).toBe(true);
+
+    const y = await connectYjs(server.url, fork.roomId, fork.editToken);
+    cleanups.push(y.destroy);
+    await waitFor(() => readPoints(y.doc).length === 1, 'the fork\'s points');
+    expect(readPoints(y.doc)[0]).toMatchObject({ handle: stored[mid].handles[0], target: [16, 14] });
+    expect(readSettings(y.doc)).toMatchObject({ lr: 0.01, maxSteps: 10 });
+
+    const carol = await join(fork.editToken, 'carol');
+    const childLineage = (await call<{ lineage: RoomLineage }>(carol.socket, 'history:list')).lineage;
+    expect(childLineage.parent).toMatchObject({ roomId: room.roomId, runId, step: mid });
+    const parentLineage = (await call<{ lineage: RoomLineage; runs: HistoryRun[] }>(ann.socket, 'history:list')).lineage;
+    expect(parentLineage.forks.map((f) => f.roomId)).toEqual([fork.roomId]);
+    // The parent link is watch-only.
+    expect((await server.store.findByToken(childLineage.parent!.viewToken))?.role).toBe('view');
+
+    // The fork can run on from there.
+    await call(carol.socket, 'run:start');
+    await waitFor(() => carol.ended.length, 'the fork\'s run', 60_000);
+    expect(['reached', 'max-steps']).toContain(carol.ended[0].reason);
+  });
+
+  it('undoes the last run for everyone, records the undo, and redoes by undoing the undo', async () => {
+    const { room, y, ann, bob, runId, imageBefore } = await ranRoom(8);
+    const after = (await server.store.get(room.roomId))!;
+    const handleAfter = readPoints(y.doc)[0].handle;
+    expect(handleAfter).not.toEqual([10, 10]);
+    await expect(call(bob.socket, 'history:undo')).rejects.toMatchObject({ code: 'forbidden' });
+
+    const imagesBefore = bob.images;
+    const undo = await call<{ runId: string; undid: string }>(ann.socket, 'history:undo');
+    expect(undo.undid).toBe(runId);
+    await waitFor(() => bob.images > imagesBefore, 'the restored image at bob');
+    const undone = (await server.store.get(room.roomId))!;
+    expect(Buffer.from(undone.image).equals(imageBefore)).toBe(true);
+    await waitFor(() => readPoints(y.doc)[0].handle[0] === 10 && readPoints(y.doc)[0].handle[1] === 10, 'the handle back at its start');
+    const { runs } = await call<{ runs: HistoryRun[] }>(bob.socket, 'history:list');
+    expect(runs.map((r) => [r.kind, r.status])).toEqual([['drag', 'ended'], ['undo', 'ended']]);
+
+    // Redo: undo the undo.
+    const redo = await call<{ runId: string; undid: string }>(ann.socket, 'history:undo');
+    expect(redo.undid).toBe(undo.runId);
+    const redone = (await server.store.get(room.roomId))!;
+    expect(Buffer.from(redone.image).equals(Buffer.from(after.image))).toBe(true);
+    expect([...redone.latent]).toEqual([...after.latent]);
+    await waitFor(() => readPoints(y.doc)[0].handle[0] === handleAfter[0] && readPoints(y.doc)[0].handle[1] === handleAfter[1], 'the handle back after redo');
+  });
+});
