@@ -1,0 +1,141 @@
+/**
+ * Runs one benchmark case with one method and measures it. The drag's own time (seconds, steps) is the
+ * wall time of the engine's iterator alone: frames are only collected during the run, and the landmark
+ * detector and the fidelity metrics run afterwards.
+ */
+import { dragRun, type DragEndEvent, type DragOptionsInput, type Generator, type LandmarkDetector, type RGBAImage } from '../engine/src/index.js';
+import { caseMask, type DragCase, type Point } from './cases.js';
+import { fidelityRegion, meanDistance, pick, psnr, ssim } from './metrics.js';
+import type { DetectorFeatureDistance } from './perceptual.js';
+
+export interface RunSettings {
+  maxSteps: number;
+  /** Frames (and so tracking-error samples) every N steps; the first and last steps always have one. */
+  imageEvery: number;
+  /** A case counts as a detector hit when its mean distance is within this many px. */
+  hitRadius: number;
+  psi: number;
+}
+
+export interface CaseResult {
+  caseId: string;
+  method: string;
+  length: DragCase['length'];
+  count: DragCase['count'];
+  masked: boolean;
+  motion: string;
+  points: number;
+  /** Detector landmark vs target before the drag (px; = the drag length up to detector noise). */
+  startDistance: number;
+  /** Detector landmark on the first frame vs the case's handle (px; ~0 unless the model changed). */
+  startError: number;
+  /** Mean distance, detector landmark in the final image vs target, px at the model's resolution. */
+  md: number;
+  /** The same normalised to a 512 px image. */
+  md512: number;
+  hit: boolean;
+  /** Mean |tracked handle - detector landmark| over the frames after step 0, px. */
+  trackError: number;
+  /** The same on the final frame only. */
+  trackErrorFinal: number;
+  /** Mean distance of the tracked handles to their targets when the run ended (the engine's own view). */
+  trackerDistance: number;
+  /** Share of (step, active handle) pairs where latent enhancement replaced the supervision reference. */
+  enhancedShare: number;
+  /** Mean tracker confidence over steps >= 1 and handles (1 = as at step 0). */
+  confidence: number;
+  psnr: number;
+  ssim: number;
+  dfd: number;
+  steps: number;
+  seconds: number;
+  reached: boolean;
+  reason: DragEndEvent['reason'];
+  error?: string;
+}
+
+interface Frame {
+  step: number;
+  handles: Point[];
+  image: RGBAImage;
+}
+
+export async function runCase(
+  gen: Generator,
+  detector: LandmarkDetector,
+  dfd: DetectorFeatureDistance,
+  c: DragCase,
+  method: { name: string; options: DragOptionsInput },
+  s: RunSettings,
+): Promise<CaseResult> {
+  const res = gen.resolution;
+  const mask = caseMask(c, res);
+  const latent = gen.latentFromSeed(c.seed, s.psi);
+  const points = c.points.map((q) => ({ handle: q.handle, target: q.target }));
+  const frames: Frame[] = [];
+  let end: DragEndEvent | undefined;
+  let lastHandles: Point[] = points.map((q) => q.handle);
+  let enhanced = 0;
+  let handleSteps = 0;
+  let confSum = 0;
+  const t0 = performance.now();
+  const run = dragRun(gen, {
+    latent,
+    points,
+    mask,
+    options: { ...method.options, maxSteps: s.maxSteps, imageEvery: s.imageEvery },
+  });
+  for await (const ev of run) {
+    if (ev.type === 'end') end = ev;
+    else {
+      lastHandles = ev.handles;
+      if (ev.step > 0) {
+        ev.enhanced.forEach((e) => (enhanced += e ? 1 : 0));
+        ev.confidences.forEach((v) => (confSum += v));
+        handleSteps += ev.confidences.length;
+      }
+      if (ev.image) frames.push({ step: ev.step, handles: ev.handles, image: ev.image });
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+
+  const names = detector.landmarkNames;
+  const wanted = c.points.map((q) => q.landmark);
+  const targets = c.points.map((q) => q.target);
+  const detected = detector.detect(frames.map((f) => f.image));
+  const per = names.length * 2;
+  const at = (k: number) => pick(detected, k * per, names, wanted);
+  const first = frames[0];
+  const last = frames[frames.length - 1];
+  const final = at(frames.length - 1);
+  const md = meanDistance(final, targets);
+  const tracked = frames.map((f, k) => ({ step: f.step, err: meanDistance(f.handles, at(k)) })).filter((f) => f.step > 0);
+  const region = fidelityRegion(c, res, mask);
+  return {
+    caseId: c.id,
+    method: method.name,
+    length: c.length,
+    count: c.count,
+    masked: c.masked,
+    motion: c.motion,
+    points: c.points.length,
+    startDistance: meanDistance(at(0), targets),
+    startError: meanDistance(at(0), c.points.map((q) => q.handle)),
+    md,
+    md512: (md * 512) / res,
+    hit: md <= s.hitRadius,
+    trackError: tracked.length ? tracked.reduce((a, f) => a + f.err, 0) / tracked.length : NaN,
+    trackErrorFinal: tracked.length ? tracked[tracked.length - 1].err : NaN,
+    trackerDistance: meanDistance(lastHandles, targets),
+    enhancedShare: handleSteps ? enhanced / handleSteps : 0,
+    confidence: handleSteps ? confSum / handleSteps : NaN,
+    psnr: psnr(first.image, last.image, region),
+    ssim: ssim(first.image, last.image, region),
+    dfd: dfd.distance(first.image, last.image, region),
+    steps: end?.steps ?? 0,
+    seconds,
+    reached: end?.reason === 'reached',
+    reason: end?.reason ?? 'error',
+    ...(end?.error ? { error: end.error.message } : {}),
+  };
+}
