@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Generator } from '../generator/generator.js';
 import { imageToRGBA } from '../generator/generator.js';
+import { absSignGrad } from '../ops/abs.js';
 import { bilinearTaps, sampleRows } from '../ops/sample.js';
 import { discOffsets, sampleAt, toFeatureCoord, type FeatureMap } from './features.js';
 import { maskToFixedWeights } from './mask.js';
@@ -131,9 +132,9 @@ export class DragSession {
       off += r.length;
     }
     const weights = tf.tensor2d(rowWeights, [xs.length, 1]);
-    let loss = tf.sum(tf.mul(tf.abs(tf.sub(moved, tf.tensor2d(ref, [xs.length, C]))), weights)) as tf.Scalar;
+    let loss = tf.sum(tf.mul(absSignGrad(tf.sub(moved, tf.tensor2d(ref, [xs.length, C]))), weights)) as tf.Scalar;
     if (this.fixedWeights && this.initialFeatures && this.options.lambda > 0) {
-      const fixed = tf.mean(tf.mul(tf.abs(tf.sub(x, this.initialFeatures)), this.fixedWeights));
+      const fixed = tf.mean(tf.mul(absSignGrad(tf.sub(x, this.initialFeatures)), this.fixedWeights));
       loss = tf.add(loss, tf.mul(fixed, this.options.lambda));
     }
     return loss;

@@ -98,3 +98,12 @@ describe('sampleRows', () => {
     expect(maxDiff(ours, theirs)).toBeLessThan(1e-5);
   });
 });
+
+describe('absSignGrad', () => {
+  it('is |x| with gradient sign(x): 0 at exactly 0, unlike tf.abs', async () => {
+    const { absSignGrad } = await import('./abs.js');
+    const x = tf.tensor1d([-2, 0, 3]);
+    expect(Array.from(absSignGrad(x).dataSync())).toEqual([2, 0, 3]);
+    expect(Array.from(tf.grad((v: tf.Tensor) => tf.sum(absSignGrad(v)))(x).dataSync())).toEqual([-1, 0, 1]);
+  });
+});
