@@ -8,6 +8,7 @@
  * (masterSeed, i), so the first N cases of a larger file are the cases a smaller file would hold.
  */
 import { MOTIONS, type Motion } from './motions.js';
+import { mulberry32 } from '../training/faces/prng.js';
 
 export type Point = [number, number];
 export type LengthCategory = 'short' | 'long';
@@ -59,18 +60,6 @@ export function defaultPlanOptions(resolution = 128): PlanOptions {
     maskMargin: Math.round((10 * resolution) / 128),
     border: 3,
     seedRange: 100_000,
-  };
-}
-
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG; deterministic across platforms. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -10,18 +10,8 @@ import { decodeImage } from './images';
 import { getSocket, request, RequestError } from './socket';
 import { rememberRoom } from './recent-rooms';
 
-export interface LiveFrame {
-  runId: string;
-  step: number;
-  maxSteps: number;
-  handles: Point[];
-  targets: Point[];
-  distances: number[];
-  confidences: number[];
-  final: boolean;
-  bitmap: ImageBitmap;
-  bytes: number;
-}
+/** A run frame as the page holds it: the broadcast fields, decoded to a bitmap, with its encoded size. */
+export type LiveFrame = Omit<RunFrame, 'roomId' | 'image'> & { bitmap: ImageBitmap; bytes: number };
 
 export interface RoomSession {
   state: RoomState | null;

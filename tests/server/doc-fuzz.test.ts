@@ -7,21 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMaskStroke, addPoint, clearMask, clearPoints, movePoint, readMask, readPoints, readSettings, undoLastPoint, updateSettings } from '../../server/protocol/room-doc.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { connectYjs, createRoom, startTestServer, tempDir, waitFor, type YClient } from './helpers.js';
+import { mulberry32 } from '../../training/faces/prng.js';
 
 // FUZZ_SEEDS=n runs n more random seeds locally (CI keeps the fixed ones).
 const SEEDS = [1, 2, 3, ...Array.from({ length: Number(process.env.FUZZ_SEEDS ?? 0) }, () => Math.floor(Math.random() * 1e9))];
 const OPS = 60;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const state = (c: YClient) => JSON.stringify([readPoints(c.doc), readMask(c.doc), readSettings(c.doc)]);
 
