@@ -69,6 +69,8 @@ export interface RunFrame {
   image: EncodedImage;
   /** The frame of the run's final state (a slow client may miss others, never this one). */
   final: boolean;
+  /** Server clock (ms since epoch) when the worker's step reached the server: clients can show lag, benchmarks measure delivery. */
+  producedAt: number;
 }
 
 export interface RunEnded {

@@ -164,6 +164,7 @@ export class RunCoordinator {
             broadcast.queue(this.state(roomId));
           },
           onStep: (s) => {
+            const producedAt = Date.now();
             recorder.step(s.elapsedMs, s.image?.bytes.byteLength);
             if (s.latent && s.stored) {
               const rec = {
@@ -177,7 +178,7 @@ export class RunCoordinator {
             run.info.step = s.step;
             lastFrame = {
               roomId, runId: run.info.runId, step: s.step, maxSteps: settings.maxSteps, handles: s.handles, targets,
-              distances: s.distances, confidences: s.confidences, image, final: false,
+              distances: s.distances, confidences: s.confidences, image, final: false, producedAt,
             };
             r.liveFrame = lastFrame;
             const frame = lastFrame;
@@ -193,7 +194,7 @@ export class RunCoordinator {
       this.stats.push(recorder.finish());
       if (this.stats.length > 20) this.stats.shift();
       const final: RunFrame | null = lastFrame;
-      if (final) broadcast.frame({ ...(final as RunFrame), final: true });
+      if (final) broadcast.frame({ ...(final as RunFrame), final: true, producedAt: Date.now() });
       if (end.final && end.reason !== 'error') {
         const handles: Point[] = end.final.handles;
         moveHandles(doc, pairs.map((p, i) => ({ id: p.id, handle: handles[i] ?? p.handle })));
