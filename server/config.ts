@@ -2,12 +2,14 @@
  * Settings of `npm start`, from the environment, with defaults that need nothing else:
  *   PORT (3000), HOST (0.0.0.0), STABLEDRAG_DATA_DIR (./data, holds studio.db),
  *   STABLEDRAG_MODELS ("id=path,id=path"; default: the bundled faces128 model),
- *   STABLEDRAG_POOL_SIZE (1), STABLEDRAG_BACKEND (engine default: wasm), NODE_ENV (production => built app).
+ *   STABLEDRAG_POOL_SIZE (1), STABLEDRAG_BACKEND (engine default: wasm), NODE_ENV (production => built app),
+ *   STABLEDRAG_LIMIT_* (server/limits.ts).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModelEntry } from './rooms/model-registry.js';
+import { readLimits, type ServerLimits } from './limits.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,6 +25,7 @@ export interface StartConfig {
   poolSize: number;
   backend?: 'wasm' | 'cpu';
   dev: boolean;
+  limits: ServerLimits;
 }
 
 function parseModels(spec: string | undefined): ModelEntry[] {
@@ -46,6 +49,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StartConfig {
     poolSize: Math.max(1, Number(env.STABLEDRAG_POOL_SIZE ?? 1) || 1),
     backend: backend === 'wasm' || backend === 'cpu' ? backend : undefined,
     dev: env.NODE_ENV === 'development',
+    limits: readLimits(env),
   };
 }
 

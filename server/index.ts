@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { hasProductionBuild, readConfig, REPO_ROOT } from './config.js';
 import { createNextApp } from './next-app.js';
 import { startStudioServer } from './studio-server.js';
-import { connectionRateLimit } from './yjs/connection-rate-limit.js';
 
 process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 const config = readConfig();
@@ -29,7 +28,7 @@ const server = await startStudioServer({
   poolSize: config.poolSize,
   backend: config.backend,
   next: nextApp,
-  yjsHooks: [connectionRateLimit()],
+  limits: config.limits,
 });
 console.log(`[studio] ready on http://localhost:${server.port} (database ${config.dbFile}, ${config.poolSize} drag worker(s))`);
 

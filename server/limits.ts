@@ -11,6 +11,8 @@ export interface ServerLimits {
   /** New connections (Socket.IO and Yjs counted together) one address may open per minute; over it, refused for banSeconds. */
   connectionsPerMinute: number;
   banSeconds: number;
+  /** Requests one Socket.IO connection may have unanswered at once (renders behind seed previews, forks...). */
+  requestsInFlight: number;
   /** Runs waiting (not running) in one room. */
   queuedRunsPerRoom: number;
   /** Runs one user may have waiting or running, across all rooms. */
@@ -28,6 +30,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   yjsMessageBytes: 1_000_000,
   connectionsPerMinute: 120,
   banSeconds: 60,
+  requestsInFlight: 8,
   queuedRunsPerRoom: 8,
   runsPerUser: 4,
   runSeconds: 600,

@@ -13,6 +13,7 @@ import type { JobQueue } from './jobs/job-queue.js';
 import type { FrameFormat } from './jobs/worker-protocol.js';
 import { ModelRegistry, type ModelEntry } from './rooms/model-registry.js';
 import { PrismaRoomStore } from './rooms/prisma-room-store.js';
+import { INTERRUPTED_RUN } from './rooms/history-store.js';
 import { roomDocHooks } from './rooms/room-doc-hooks.js';
 import { RoomService } from './rooms/room-service.js';
 import { RunCoordinator } from './runs/run-coordinator.js';
@@ -23,6 +24,8 @@ import type { StudioIO } from './realtime/types.js';
 import { createApiHandler } from './http-routes.js';
 import { SOCKET_IO_PATH, YJS_PATH } from './protocol/events.js';
 import type { DocServerHooks } from './yjs/doc-server.js';
+import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
+import { ConnectionRateLimiter } from './connection-rate-limiter.js';
 
 export interface NextAppHandle {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
@@ -53,6 +56,8 @@ export interface StudioServerOptions {
   yjsHooks?: DocServerHooks[];
   frameFormat?: FrameFormat;
   frameQuality?: number;
+  /** Overrides of the operational limits (server/limits.ts); `npm start` reads them from the environment. */
+  limits?: Partial<ServerLimits>;
   log?: (line: string) => void;
 }
 
@@ -67,23 +72,36 @@ export interface StudioServer {
   jobs: JobQueue;
   /** Counts of refused watcher writes per room (observability; tests read it). */
   refusedWrites: Map<string, number>;
+  /** The limits in force (defaults merged with the options). */
+  limits: ServerLimits;
   close(): Promise<void>;
 }
 
 export async function startStudioServer(opts: StudioServerOptions): Promise<StudioServer> {
   const log = opts.log ?? ((line: string) => console.log(line));
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const connections = new ConnectionRateLimiter({ maxPerMinute: limits.connectionsPerMinute, banMs: limits.banSeconds * 1000 });
   const applied = await migrateDatabase(opts.dbFile);
   if (applied.length) log(`[db] applied migrations: ${applied.join(', ')}`);
   const store = PrismaRoomStore.open(opts.dbFile);
+  // Runs a previous process left 'running' (it was killed): nothing is running yet, so they are over.
+  const interrupted = await store.endUnfinishedRuns(INTERRUPTED_RUN);
+  if (interrupted.length) log(`[runs] marked ${interrupted.length} run(s) interrupted by the last stop: ${interrupted.join(', ')}`);
   const models = new ModelRegistry(opts.models);
-  const jobs = opts.jobs ?? new WorkerPool({ size: opts.poolSize ?? 1, backend: opts.backend });
+  const jobs = opts.jobs ?? new WorkerPool({ size: opts.poolSize ?? 1, backend: opts.backend, silenceMs: limits.workerSilenceSeconds * 1000 });
   const rooms = new RoomService(store, jobs, models, opts.frameFormat ?? 'webp');
   const refusedWrites = new Map<string, number>();
   const docs = new DocServer({
     path: YJS_PATH,
+    maxPayload: limits.yjsMessageBytes,
     ...opts.yjs,
     hooks: [
-      roomDocHooks(store, { onRefusedWrite: (roomId) => refusedWrites.set(roomId, (refusedWrites.get(roomId) ?? 0) + 1) }),
+      { onConnect: ({ request }) => connections.allow(request.socket.remoteAddress) },
+      roomDocHooks(store, {
+        onRefusedWrite: (roomId) => refusedWrites.set(roomId, (refusedWrites.get(roomId) ?? 0) + 1),
+        resolution: (room) => rooms.image(room).width,
+        onRefusedUpdate: (roomId, reason) => log(`[yjs] ${roomId}: refused an update: ${reason}`),
+      }),
       ...(opts.yjsHooks ?? []),
     ],
   });
@@ -106,15 +124,19 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     path: SOCKET_IO_PATH,
     // Other upgrades (Yjs, Next HMR) share this server: Socket.IO must not destroy them.
     destroyUpgrade: false,
-    // Frames are far below this (a few KB); the default 1 MB stays as the guard against abuse.
-    maxHttpBufferSize: 1e6,
+    // Client messages are small JSON requests; frames only go the other way.
+    maxHttpBufferSize: limits.socketMessageBytes,
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000 },
     ...opts.io,
   });
+  io.use((socket, next) => {
+    if (connections.allow(socket.handshake.address)) return next();
+    next(Object.assign(new Error('too many connections from this address; try again later'), { data: { code: 'rate-limited' } }));
+  });
   const broadcast = new SocketBroadcaster(io);
-  const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality });
+  const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits });
   const history = new RoomHistory({ store, docs, jobs, rooms, runs, broadcast });
-  io.on('connection', (socket) => registerHandlers(socket, { io, store, rooms, models, runs, history }));
+  io.on('connection', (socket) => registerHandlers(socket, { io, store, rooms, models, runs, history, docs, requestsInFlight: limits.requestsInFlight }));
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (docs.handles(req)) docs.handleUpgrade(req, socket, head);
@@ -144,5 +166,5 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       await store.close();
     })());
 
-  return { url, port, io, docs, runs, store, jobs, refusedWrites, close };
+  return { url, port, io, docs, runs, store, jobs, refusedWrites, limits, close };
 }

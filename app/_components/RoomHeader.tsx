@@ -15,6 +15,7 @@ export function RoomHeader(props: {
   status: { socket: boolean; doc: DocStatus };
   onReconnect(): void;
   links: { edit?: string; view: string } | null;
+  onReplaceLinks(which: 'view' | 'both'): void;
 }) {
   return (
     <header className="topbar">
@@ -33,7 +34,7 @@ export function RoomHeader(props: {
       <div className="topbar-right">
         <Avatars peers={props.peers} />
         <ConnectionBadge socket={props.status.socket} doc={props.status.doc} onReconnect={props.onReconnect} />
-        {props.links && <ShareLinks links={props.links} />}
+        {props.links && <ShareLinks links={props.links} onReplace={props.onReplaceLinks} />}
         {props.me && <Me me={props.me} onRename={props.onRename} />}
       </div>
     </header>
@@ -62,13 +63,14 @@ function ConnectionBadge({ socket, doc, onReconnect }: { socket: boolean; doc: D
   let label = 'Live';
   let cls = 'ok';
   if (doc === 'refused') [label, cls] = ['Link not valid', 'bad'];
+  else if (doc === 'revoked') [label, cls] = ['Link revoked · ask for a new one', 'bad'];
   else if (!socket || doc === 'offline') [label, cls] = ['Offline · reconnecting', 'bad'];
   else if (doc === 'connecting' || doc === 'syncing') [label, cls] = ['Syncing…', 'warn'];
   return (
     <div className={`conn ${cls}`} data-testid="connection" data-state={cls}>
       <span className="conn-dot" />
       {label}
-      {cls === 'bad' && doc !== 'refused' && (
+      {cls === 'bad' && doc !== 'refused' && doc !== 'revoked' && (
         <button type="button" className="link-btn" onClick={onReconnect}>
           Reconnect
         </button>
@@ -77,8 +79,9 @@ function ConnectionBadge({ socket, doc, onReconnect }: { socket: boolean; doc: D
   );
 }
 
-function ShareLinks({ links }: { links: { edit?: string; view: string } }) {
+function ShareLinks({ links, onReplace }: { links: { edit?: string; view: string }; onReplace(which: 'view' | 'both'): void }) {
   const [copied, setCopied] = useState<string | null>(null);
+  const [replacing, setReplacing] = useState(false);
   const copy = async (kind: string, token: string) => {
     const url = `${location.origin}/r/${token}`;
     try {
@@ -100,6 +103,22 @@ function ShareLinks({ links }: { links: { edit?: string; view: string } }) {
       <button type="button" className="btn small ghost" onClick={() => copy('view', links.view)} data-testid="copy-view-link" title="Anyone with this link can watch">
         {copied === 'view' ? 'Copied ✓' : 'Copy watch link'}
       </button>
+      {links.edit && (
+        <button type="button" className="btn small ghost" onClick={() => setReplacing((o) => !o)} data-testid="replace-links" title="Stop a leaked link from working">
+          Replace links…
+        </button>
+      )}
+      {replacing && (
+        <div className="popover" onMouseLeave={() => setReplacing(false)} data-testid="replace-links-menu">
+          <p className="muted small">Everyone using a replaced link is put out of the room at once. You stay, with the new links.</p>
+          <button type="button" className="btn small" data-testid="replace-view-link" onClick={() => (setReplacing(false), onReplace('view'))}>
+            New watch link
+          </button>
+          <button type="button" className="btn small danger" data-testid="replace-both-links" onClick={() => (setReplacing(false), onReplace('both'))}>
+            New edit and watch links
+          </button>
+        </div>
+      )}
     </div>
   );
 }

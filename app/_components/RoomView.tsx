@@ -1,10 +1,10 @@
 'use client';
 /** A room: the stage in the middle, the run and editing panels on the right, everyone's presence on top. */
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import type { Point } from '../../server/protocol/events';
-import { addMaskStroke, addPoint, clearMask, clearPoints, movePoint, undoLastPoint, updateSettings } from '../../server/protocol/room-doc';
+import { DocLimitError, addMaskStroke, addPoint, clearMask, clearPoints, movePoint, undoLastPoint, updateSettings } from '../../server/protocol/room-doc';
 import type { MaskMode, MaskStroke } from '../../server/protocol/mask';
 import type { RunSettings } from '../../server/protocol/run-settings';
 import { useIdentity } from '../_lib/identity';
@@ -46,9 +46,24 @@ export function RoomView({ token }: { token: string }) {
   }, [resolution, radius]);
 
   const { doc } = shared;
+  // A limit reached while painting fails every flush: say it once, not ten times a second.
+  const lastLimit = useRef({ text: '', at: 0 });
   const edit = useCallback(<A extends unknown[]>(fn: (d: NonNullable<typeof doc>, ...a: A) => void) => (...a: A) => {
-    if (doc && !locked) fn(doc, ...a);
-  }, [doc, locked]);
+    if (!doc || locked) return;
+    try {
+      fn(doc, ...a);
+    } catch (err) {
+      if (!(err instanceof DocLimitError)) throw err;
+      const now = Date.now();
+      if (err.message !== lastLimit.current.text || now - lastLimit.current.at > 4000) toast(err.message);
+      lastLimit.current = { text: err.message, at: now };
+    }
+  }, [doc, locked, toast]);
+
+  // The server refused a change of ours and the room was reloaded: say so.
+  useEffect(() => {
+    if (shared.lastError) toast(shared.lastError.message);
+  }, [shared.lastError, toast]);
 
   const frame = session.frame;
   const showFrame = !!frame && (busy || frame.final);
@@ -98,6 +113,11 @@ export function RoomView({ token }: { token: string }) {
           shared.reconnect();
         }}
         links={session.state?.links ?? null}
+        onReplaceLinks={async (which) => {
+          // The new edit link becomes this page's address; holders of the replaced links are put out.
+          const links = await session.replaceLinks(which);
+          if (links) router.replace(`/r/${links.editToken}`);
+        }}
       />
       <main className="workspace">
         <div className="canvas-col">
@@ -134,7 +154,7 @@ export function RoomView({ token }: { token: string }) {
             peers={shared.peers}
             onAddPoint={edit((d, p: Point) => me && addPoint(d, p, me))}
             onMovePoint={edit((d, id: string, which: 'handle' | 'target', p: Point) => movePoint(d, id, which, p))}
-            onStroke={edit((d, s: Omit<MaskStroke, 'id'>) => addMaskStroke(d, { ...s, by: me?.id }))}
+            onStroke={edit((d, s: Omit<MaskStroke, 'id'>) => addMaskStroke(d, { ...s, by: me?.id }, { resolution }))}
             onCursor={shared.setCursor}
           />
           <div className="statusline muted small">

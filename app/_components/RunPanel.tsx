@@ -8,6 +8,7 @@ const END_TEXT: Record<RunEnded['reason'], string> = {
   reached: 'Reached the targets',
   'max-steps': 'Stopped at the step limit',
   cancelled: 'Stopped',
+  'time-limit': 'Stopped at the time limit',
   error: 'Failed',
 };
 

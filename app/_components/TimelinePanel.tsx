@@ -37,6 +37,7 @@ export function TimelinePanel(props: { history: RoomHistoryView; token: string; 
             >
               #{r.seq} {r.kind === 'undo' ? 'undo' : `${r.method} · ${r.steps} steps`} · {r.by?.name ?? 'someone'}
               {r.status === 'running' ? ' (running)' : ''}
+              {r.endReason === 'interrupted' ? ' (interrupted: the server stopped)' : ''}
             </button>
           </li>
         ))}

@@ -23,6 +23,8 @@ export interface RoomSession {
   error: { code: string; message: string } | null;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Editors: replaces the watch link or both links; resolves with the new tokens (null if it failed). */
+  replaceLinks(which: 'view' | 'both'): Promise<{ editToken: string; viewToken: string } | null>;
   reconnect(): void;
 }
 
@@ -66,6 +68,9 @@ export function useRoomSession(token: string, user: PublicUser | null, onError: 
       void join();
     };
     const onDisconnect = () => setConnected(false);
+    const onRevoked = () => {
+      if (alive) setError({ code: 'revoked', message: 'An editor replaced this link, so it no longer opens the room. Ask them for the new one.' });
+    };
     const onFrame = (f: RunFrame, ack: () => void) => {
       toLive(f)
         .then((live) => alive && setFrame(live))
@@ -85,6 +90,7 @@ export function useRoomSession(token: string, user: PublicUser | null, onError: 
     socket.on('run:queue', setQueue);
     socket.on('run:ended', onEnded);
     socket.on('room:image', onImage);
+    socket.on('room:revoked', onRevoked);
     if (socket.connected) onConnect();
     return () => {
       alive = false;
@@ -95,6 +101,7 @@ export function useRoomSession(token: string, user: PublicUser | null, onError: 
       socket.off('run:queue', setQueue);
       socket.off('run:ended', onEnded);
       socket.off('room:image', onImage);
+      socket.off('room:revoked', onRevoked);
     };
     // Re-joining on a name change is not needed: presence comes from Yjs awareness.
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -116,10 +123,22 @@ export function useRoomSession(token: string, user: PublicUser | null, onError: 
     }
   }, [onError]);
 
+  const replaceLinks = useCallback(
+    async (which: 'view' | 'both') => {
+      try {
+        return await request('room:rotate-links', { which });
+      } catch (err) {
+        onError((err as Error).message);
+        return null;
+      }
+    },
+    [onError],
+  );
+
   const reconnect = useCallback(() => {
     const s = getSocket();
     if (!s.connected) s.connect();
   }, []);
 
-  return { state, image, queue, frame, lastEnded, connected, error, start, stop, reconnect };
+  return { state, image, queue, frame, lastEnded, connected, error, start, stop, replaceLinks, reconnect };
 }

@@ -3,6 +3,10 @@
  * The room's Yjs document and presence: connects a y-websocket provider with the link's token and exposes
  * a plain snapshot (points, mask strokes, settings) that re-renders on every change, the peers' presence,
  * and the connection status.
+ *
+ * When the server refuses one of our updates (close 4400, or 1009: a message over its size limit), the local
+ * document still holds the refused change and would send it again on every reconnect: the document and
+ * provider are thrown away and the room is loaded afresh from the server; `lastError` says why.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as Y from 'yjs';
@@ -20,7 +24,20 @@ export interface Peer {
   self: boolean;
 }
 
-export type DocStatus = 'connecting' | 'syncing' | 'live' | 'offline' | 'refused';
+/** 'refused': the link does not open this room (4401 and other 44xx); 'revoked': it did, but was revoked (4403). */
+export type DocStatus = 'connecting' | 'syncing' | 'live' | 'offline' | 'refused' | 'revoked';
+
+/** Close codes from server/yjs/messages.ts (not imported: that module pulls in server-only encoders). */
+const CLOSE_INVALID_UPDATE = 4400;
+const CLOSE_FORBIDDEN = 4403;
+const CLOSE_TOO_BIG = 1009;
+
+export interface DocError {
+  code: number;
+  /** For people: what happened and what was done about it. */
+  message: string;
+  at: number;
+}
 
 export interface SharedDocView {
   doc: Y.Doc | null;
@@ -29,6 +46,8 @@ export interface SharedDocView {
   settings: RunSettings;
   peers: Peer[];
   status: DocStatus;
+  /** The last refused change (the local document was reloaded from the server), or null. */
+  lastError: DocError | null;
   setCursor(p: Point | null): void;
   reconnect(): void;
 }
@@ -41,6 +60,9 @@ export function useSharedDoc(roomId: string | null, token: string, user: PublicU
   const [version, setVersion] = useState(0);
   const [peers, setPeers] = useState<Peer[]>([]);
   const [status, setStatus] = useState<DocStatus>('connecting');
+  const [lastError, setLastError] = useState<DocError | null>(null);
+  // Bumped to throw the document away and start again (after a refused update).
+  const [generation, setGeneration] = useState(0);
 
   useEffect(() => {
     if (!roomId || !user) return;
@@ -60,7 +82,22 @@ export function useSharedDoc(roomId: string | null, token: string, user: PublicU
     p.awareness.on('change', onAwareness);
     p.on('status', ({ status }) => setStatus(status === 'connected' ? (p.synced ? 'live' : 'syncing') : status === 'connecting' ? 'connecting' : 'offline'));
     p.on('sync', (synced: boolean) => setStatus(synced ? 'live' : 'syncing'));
-    p.on('closed', () => setStatus('refused'));
+    let discarded = false;
+    const discard = (code: number, message: string) => {
+      if (discarded) return;
+      discarded = true;
+      p.disconnect();
+      setLastError({ code, message, at: Date.now() });
+      setStatus('connecting');
+      setGeneration((g) => g + 1);
+    };
+    p.on('connection-close', (e: CloseEvent | null) => {
+      if (e?.code === CLOSE_TOO_BIG) discard(e.code, 'Your last change was too large for the server, so it was dropped and the room reloaded.');
+    });
+    p.on('closed', ({ code, reason }: { code: number; reason: string }) => {
+      if (code === CLOSE_INVALID_UPDATE) discard(code, `The server refused your last change (${reason || 'invalid'}), so it was dropped and the room reloaded.`);
+      else setStatus(code === CLOSE_FORBIDDEN ? 'revoked' : 'refused');
+    });
     setDoc(d);
     setProvider(p);
     return () => {
@@ -69,7 +106,7 @@ export function useSharedDoc(roomId: string | null, token: string, user: PublicU
       setDoc(null);
       setProvider(null);
     };
-  }, [roomId, token, user?.id]);
+  }, [roomId, token, user?.id, generation]);
 
   // Presence follows name/colour edits without reconnecting.
   useEffect(() => {
@@ -104,5 +141,5 @@ export function useSharedDoc(roomId: string | null, token: string, user: PublicU
     [doc, version],
   );
 
-  return { doc, ...snapshot, peers, status, setCursor, reconnect };
+  return { doc, ...snapshot, peers, status, lastError, setCursor, reconnect };
 }

@@ -1,9 +1,12 @@
-/** A Prisma client on a SQLite file through the better-sqlite3 driver adapter (no native query engine). */
-import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+/**
+ * A Prisma client on a SQLite file through the better-sqlite3 driver adapter (no native query engine), in
+ * WAL mode with synchronous=NORMAL and a busy timeout (see SQLITE_PRAGMAS in sqlite.ts).
+ */
 import { PrismaClient } from './generated/client.js';
+import { sqliteAdapter } from './sqlite.js';
 
 export type { PrismaClient };
 
 export function createPrismaClient(dbFile: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${dbFile}` }) });
+  return new PrismaClient({ adapter: sqliteAdapter(dbFile) });
 }

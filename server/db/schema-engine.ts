@@ -9,9 +9,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { bindMigrationAwareSqlAdapterFactory, type SqlDriverAdapter } from '@prisma/driver-adapter-utils';
 import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
+import { sqliteAdapter } from './sqlite.js';
 
 export type SchemaEngine = bg.SchemaEngine;
 
@@ -39,7 +39,8 @@ export interface OpenedSchemaEngine {
 /** Opens a schema engine on a SQLite file. `log` receives the engine's JSON log lines. */
 export async function openSchemaEngine(dbFile: string, schema: string, log: (line: string) => void = () => {}): Promise<OpenedSchemaEngine> {
   await initWasm();
-  const inner = new PrismaBetterSqlite3({ url: `file:${dbFile}` });
+  // The same adapter as the server's client: WAL and the busy timeout apply to migrations too.
+  const inner = sqliteAdapter(dbFile);
   const opened: SqlDriverAdapter[] = [];
   const track = async (connect: () => Promise<SqlDriverAdapter>) => {
     const adapter = await connect();

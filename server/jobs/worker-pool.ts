@@ -12,6 +12,10 @@ export interface WorkerPoolOptions {
   size?: number;
   /** Engine backend for the workers. Default: the engine's own choice (STABLEDRAG_BACKEND, else wasm). */
   backend?: 'wasm' | 'cpu';
+  /** A worker with work that sends nothing (no step, no render) for this long is deemed hung: it is
+   *  terminated and replaced and its jobs fail with `worker-hung`. Default 120 s (a step takes ~0.1 s at
+   *  128 px; the first one also loads the model). */
+  silenceMs?: number;
 }
 
 interface QueuedDrag {
@@ -26,6 +30,8 @@ interface QueuedDrag {
 interface PoolWorker {
   worker: Worker;
   drag?: QueuedDrag;
+  /** When the worker last sent a message or was given work while idle. */
+  lastHeard: number;
   renders: Map<number, { resolve: (r: RenderResult) => void; reject: (e: Error) => void }>;
 }
 
@@ -40,10 +46,24 @@ export class WorkerPool implements JobQueue {
   private readonly waiting: QueuedDrag[] = [];
   private nextJobId = 1;
   private closed = false;
+  private readonly watchdog: NodeJS.Timeout;
 
   constructor(private readonly opts: WorkerPoolOptions = {}) {
     const size = Math.max(1, opts.size ?? 1);
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
+    const silenceMs = opts.silenceMs ?? 120_000;
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      for (const pw of this.workers) {
+        if (load(pw) > 0 && now - pw.lastHeard > silenceMs) this.onCrash(pw, new Error(`no message from the worker for ${Math.round((now - pw.lastHeard) / 1000)} s`), 'worker-hung');
+      }
+    }, Math.min(1000, Math.max(10, silenceMs / 4)));
+    this.watchdog.unref();
+  }
+
+  /** The threads, for health checks and fault-injection tests (terminating one is handled like a crash). */
+  threads(): readonly Worker[] {
+    return this.workers.map((pw) => pw.worker);
   }
 
   private spawn(): PoolWorker {
@@ -51,7 +71,7 @@ export class WorkerPool implements JobQueue {
     const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), {
       workerData: { backend: this.opts.backend },
     });
-    const pw: PoolWorker = { worker, renders: new Map() };
+    const pw: PoolWorker = { worker, renders: new Map(), lastHeard: Date.now() };
     worker.on('message', (msg: FromWorker) => this.onMessage(pw, msg));
     worker.on('error', (err) => this.onCrash(pw, err));
     worker.on('exit', (code) => {
@@ -64,10 +84,16 @@ export class WorkerPool implements JobQueue {
     pw.worker.postMessage(msg);
   }
 
+  /** Call before giving a worker work: silence is measured from the moment an idle worker gets some. */
+  private wake(pw: PoolWorker): void {
+    if (load(pw) === 0) pw.lastHeard = Date.now();
+  }
+
   render(job: RenderJob): Promise<RenderResult> {
     if (this.closed) return Promise.reject(new JobError('pool-closed', 'the worker pool is closed'));
     const pw = this.workers.reduce((a, b) => (load(b) < load(a) ? b : a));
     const jobId = this.nextJobId++;
+    this.wake(pw);
     return new Promise((resolve, reject) => {
       pw.renders.set(jobId, { resolve, reject });
       this.post(pw, { type: 'render', jobId, job });
@@ -103,6 +129,7 @@ export class WorkerPool implements JobQueue {
     for (const pw of this.workers) {
       if (pw.drag || this.waiting.length === 0) continue;
       const q = this.waiting.shift()!;
+      this.wake(pw);
       q.worker = pw;
       pw.drag = q;
       q.listener.onPosition?.(0);
@@ -117,6 +144,7 @@ export class WorkerPool implements JobQueue {
   }
 
   private onMessage(pw: PoolWorker, msg: FromWorker): void {
+    pw.lastHeard = Date.now();
     if (msg.type === 'rendered' || (msg.type === 'failed' && pw.renders.has(msg.jobId))) {
       const r = pw.renders.get(msg.jobId);
       pw.renders.delete(msg.jobId);
@@ -136,21 +164,24 @@ export class WorkerPool implements JobQueue {
     this.pump();
   }
 
-  /** A crashed worker fails its jobs and is replaced, so one bad run cannot take the room server down. */
-  private onCrash(pw: PoolWorker, err: Error): void {
+  /** A crashed or hung worker fails its jobs and is replaced, so one bad run cannot take the room server down. */
+  private onCrash(pw: PoolWorker, err: Error, code: 'worker-crashed' | 'worker-hung' = 'worker-crashed'): void {
     const i = this.workers.indexOf(pw);
     if (i < 0) return;
-    console.error('[worker-pool] worker failed:', err.message);
-    for (const r of pw.renders.values()) r.reject(new JobError('worker-crashed', err.message));
-    pw.drag?.resolve({ reason: 'error', steps: 0, error: { code: 'worker-crashed', message: err.message } });
+    console.error(`[worker-pool] ${code}:`, err.message);
+    for (const r of pw.renders.values()) r.reject(new JobError(code, err.message));
+    pw.drag?.resolve({ reason: 'error', steps: 0, error: { code, message: err.message } });
+    // Out of the pool first, so the exit event of this worker is not taken for a second crash.
+    this.workers.splice(i, 1);
     void pw.worker.terminate();
     if (this.closed) return;
-    this.workers[i] = this.spawn();
+    this.workers.splice(i, 0, this.spawn());
     this.pump();
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.watchdog);
     for (const q of this.waiting.splice(0)) q.resolve({ reason: 'cancelled', steps: 0 });
     await Promise.all(
       this.workers.map(async (pw) => {

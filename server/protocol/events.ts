@@ -38,7 +38,8 @@ export interface EncodedImage {
   height: number;
 }
 
-export type RunEndReason = 'reached' | 'max-steps' | 'cancelled' | 'error';
+/** 'time-limit': stopped at the server's run duration limit (its steps so far are kept, like a Stop). */
+export type RunEndReason = 'reached' | 'max-steps' | 'cancelled' | 'time-limit' | 'error';
 
 export interface RunInfo {
   runId: string;
@@ -160,6 +161,9 @@ export interface ClientToServerEvents {
   'history:fork': (req: { runId: string; step: number }, ack: Ack<{ roomId: string; editToken: string; viewToken: string }>) => void;
   /** Returns the room to the state before its last recorded entry (undoing an undo redoes). Editors only. */
   'history:undo': (ack: Ack<{ runId: string; undid: string }>) => void;
+  /** Replaces the room's edit link, watch link or both (editors only). Holders of a replaced link are put out
+   *  of the room (`room:revoked`, Yjs close 4403); the caller stays, now holding the new edit link. */
+  'room:rotate-links': (req: { which: 'edit' | 'view' | 'both' }, ack: Ack<{ editToken: string; viewToken: string }>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -172,6 +176,10 @@ export interface ServerToClientEvents {
   'room:image': (update: { roomId: string; image: EncodedImage }) => void;
   /** The room's timeline changed (a run was recorded or ended, an undo, a fork): fetch history:list again. */
   'history:changed': (update: { roomId: string }) => void;
+  /** The link this socket joined with was replaced by an editor: the socket is no longer in the room. */
+  'room:revoked': (info: { roomId: string; reason: string }) => void;
+  /** A request that carried no acknowledgement failed (with an ack, the error comes in the ack instead). */
+  'request:error': (info: { event: string; error: ErrorInfo }) => void;
 }
 
 export type InterServerEvents = Record<string, never>;
@@ -179,6 +187,8 @@ export type InterServerEvents = Record<string, never>;
 export interface SocketData {
   roomId?: string;
   role?: Role;
+  /** The token the room was joined with (rotation puts out the holders of a replaced one). */
+  token?: string;
   user?: PublicUser;
 }
 

@@ -7,12 +7,22 @@
  *   settings Y.Map  RunSettings fields (see run-settings.ts)
  *
  * Runs, images and history are not in the document: a drag is a job, not a CRDT edit.
+ *
+ * The editing functions keep the document inside DOC_LIMITS (doc-limits.ts), which the server enforces on
+ * every update (doc-validate.ts): past a limit they throw a DocLimitError whose message the UI can show, and
+ * they clamp what can be clamped (stroke length, brush radius, settings).
  */
 import * as Y from 'yjs';
 // Imports in server/protocol carry no extension: the web app bundles these files too, and its bundler does not map .js to .ts.
 import type { Point, PublicUser } from './events';
 import { isMaskStroke, type MaskStroke } from './mask';
-import { DEFAULT_RUN_SETTINGS, sanitizeRunSettings, type RunSettings } from './run-settings';
+import { DEFAULT_RUN_SETTINGS, SETTING_BOUNDS, sanitizeRunSettings, type RunSettings } from './run-settings';
+import { DOC_LIMITS } from './doc-limits';
+
+/** An edit that would take the document past DOC_LIMITS; nothing was changed. The message is for people. */
+export class DocLimitError extends Error {
+  override name = 'DocLimitError';
+}
 
 export interface PointPairView {
   id: string;
@@ -34,6 +44,13 @@ function randomId(): string {
 
 function isPoint(v: unknown): v is Point {
   return Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === 'number' && Number.isFinite(n));
+}
+
+const short = (s: unknown) => String(s ?? '').slice(0, DOC_LIMITS.maxNameLength);
+
+/** Exactly the fields the document may hold for a user, each cut to maxNameLength. */
+function cleanUser(user: PublicUser): PublicUser {
+  return { id: short(user.id), name: short(user.name), color: short(user.color) };
 }
 
 export function readPoints(doc: Y.Doc): PointPairView[] {
@@ -58,27 +75,33 @@ export function completePairs(doc: Y.Doc): { id: string; handle: Point; target: 
  * at most one open pair, so two people clicking at once never steal each other's handle.
  */
 export function addPoint(doc: Y.Doc, at: Point, user: PublicUser): { id: string; which: 'handle' | 'target' } {
+  if (!isPoint(at)) throw new DocLimitError('A point needs finite coordinates.');
   const arr = pointsOf(doc);
-  const open = arr.toArray().find((m) => m instanceof Y.Map && !isPoint(m.get('target')) && (m.get('by') as PublicUser | undefined)?.id === user.id);
+  const by = cleanUser(user);
+  const open = arr.toArray().find((m) => m instanceof Y.Map && !isPoint(m.get('target')) && (m.get('by') as PublicUser | undefined)?.id === by.id);
   if (open) {
-    open.set('target', at);
+    open.set('target', [at[0], at[1]]);
     return { id: String(open.get('id')), which: 'target' };
+  }
+  if (arr.length >= DOC_LIMITS.maxPointPairs) {
+    throw new DocLimitError(`A room holds at most ${DOC_LIMITS.maxPointPairs} point pairs: remove some to add more.`);
   }
   const m = new Y.Map<unknown>();
   const id = randomId();
   doc.transact(() => {
     m.set('id', id);
-    m.set('handle', at);
+    m.set('handle', [at[0], at[1]]);
     m.set('target', null);
-    m.set('by', user);
+    m.set('by', by);
     arr.push([m]);
   });
   return { id, which: 'handle' };
 }
 
 export function movePoint(doc: Y.Doc, id: string, which: 'handle' | 'target', to: Point): void {
+  if (!isPoint(to)) return;
   const m = pointsOf(doc).toArray().find((x) => x instanceof Y.Map && x.get('id') === id);
-  if (m) m.set(which, to);
+  if (m) m.set(which, [to[0], to[1]]);
 }
 
 /** Removes the last point placed: the target of the last pair if it has one, else the whole pair. */
@@ -106,9 +129,39 @@ export function readMask(doc: Y.Doc): MaskStroke[] {
   return maskOf(doc).toArray().filter(isMaskStroke);
 }
 
-export function addMaskStroke(doc: Y.Doc, stroke: Omit<MaskStroke, 'id'>): string {
+/**
+ * Appends a stroke. Non-finite dabs are dropped, the radius is clamped to the brush limits, the dabs are cut to
+ * maxStrokeCoords (and to what is left of maxMaskCoords), and with `resolution` they are clamped to the
+ * image plus the margin the server allows. A full mask throws a DocLimitError.
+ */
+export function addMaskStroke(doc: Y.Doc, stroke: Omit<MaskStroke, 'id'>, opts: { resolution?: number } = {}): string {
+  const arr = maskOf(doc);
+  if (arr.length >= DOC_LIMITS.maxMaskStrokes) {
+    throw new DocLimitError(`The mask holds at most ${DOC_LIMITS.maxMaskStrokes} strokes: clear it to paint more.`);
+  }
+  let used = 0;
+  for (const s of arr.toArray()) used += Array.isArray(s?.points) ? s.points.length : 0;
+  const room = Math.min(DOC_LIMITS.maxStrokeCoords, DOC_LIMITS.maxMaskCoords - used);
+  const res = opts.resolution;
+  const margin = DOC_LIMITS.maxBrushRadius;
+  const lo = -margin;
+  const hi = res && res > 0 ? res + margin : Infinity;
+  const points: number[] = [];
+  for (let i = 0; i + 1 < stroke.points.length && points.length + 2 <= room; i += 2) {
+    const x = stroke.points[i];
+    const y = stroke.points[i + 1];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+    points.push(Math.min(hi, Math.max(lo, x)), Math.min(hi, Math.max(lo, y)));
+  }
+  if (points.length === 0) {
+    if (room < 2) throw new DocLimitError(`The mask holds at most ${DOC_LIMITS.maxMaskCoords.toLocaleString('en')} brush dabs: clear it to paint more.`);
+    throw new DocLimitError('A stroke needs at least one dab with finite coordinates.');
+  }
+  const radius = Number.isFinite(stroke.radius) ? Math.min(DOC_LIMITS.maxBrushRadius, Math.max(DOC_LIMITS.minBrushRadius, stroke.radius)) : DOC_LIMITS.minBrushRadius;
   const id = randomId();
-  maskOf(doc).push([{ ...stroke, id }]);
+  const s: MaskStroke = { id, mode: stroke.mode === 'fixed' ? 'fixed' : 'flexible', radius, points };
+  if (stroke.by !== undefined) s.by = short(stroke.by);
+  arr.push([s]);
   return id;
 }
 
@@ -121,10 +174,21 @@ export function readSettings(doc: Y.Doc): RunSettings {
   return sanitizeRunSettings(settingsOf(doc).toJSON() as Partial<RunSettings>);
 }
 
+/** Sets the given fields: numbers clamped to SETTING_BOUNDS (maxSteps rounded); unknown keys and invalid values skipped. */
 export function updateSettings(doc: Y.Doc, patch: Partial<RunSettings>): void {
   const map = settingsOf(doc);
+  const p = patch as Partial<Record<keyof RunSettings, unknown>>;
+  const num = (v: unknown, b: { min: number; max: number }) => (typeof v === 'number' && Number.isFinite(v) ? Math.min(b.max, Math.max(b.min, v)) : undefined);
+  const clean: Partial<RunSettings> = {
+    method: p.method === 'draggan' || p.method === 'stabledrag' ? p.method : undefined,
+    latentSpace: p.latentSpace === 'w' || p.latentSpace === 'w+' ? p.latentSpace : undefined,
+    lr: num(p.lr, SETTING_BOUNDS.lr),
+    lambda: num(p.lambda, SETTING_BOUNDS.lambda),
+    maxSteps: num(p.maxSteps, SETTING_BOUNDS.maxSteps),
+  };
+  if (clean.maxSteps !== undefined) clean.maxSteps = Math.round(clean.maxSteps);
   doc.transact(() => {
-    for (const [k, v] of Object.entries(patch)) if (v !== undefined) map.set(k, v);
+    for (const [k, v] of Object.entries(clean)) if (v !== undefined && map.get(k) !== v) map.set(k, v);
   });
 }
 

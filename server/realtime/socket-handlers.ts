@@ -1,10 +1,19 @@
-/** The Socket.IO event handlers: each validates its input, checks the caller's role, and acks a Result. */
-import type { Ack, ErrorInfo, PublicUser, Result } from '../protocol/events.js';
+/**
+ * The Socket.IO event handlers. Every request goes through `listen`: its payload is checked against
+ * event-schemas.ts, then the handler checks the caller's role, and the result or error is acknowledged (or,
+ * for a request sent without an acknowledgement, reported as `request:error`). Nothing a malformed request
+ * carries reaches a handler, and a failing handler affects only its caller.
+ */
+import type { z } from 'zod';
+import type { Ack, ClientToServerEvents, ErrorInfo, Result } from '../protocol/events.js';
 import type { RoomStore } from '../rooms/room-store.js';
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import type { ModelRegistry } from '../rooms/model-registry.js';
 import type { RunCoordinator } from '../runs/run-coordinator.js';
 import type { RoomHistory } from '../runs/room-history.js';
+import type { DocServer } from '../yjs/doc-server.js';
+import { describeIssue, REQUEST_SCHEMAS, type EventWithPayload } from './event-schemas.js';
+import { revokeLinks } from './revoke-links.js';
 import { ioRoom, type StudioIO, type StudioSocket } from './types.js';
 
 export interface HandlerDeps {
@@ -14,31 +23,19 @@ export interface HandlerDeps {
   models: ModelRegistry;
   runs: RunCoordinator;
   history: RoomHistory;
+  docs: DocServer;
+  /** Requests this connection may have unanswered at once (server/limits.ts). */
+  requestsInFlight: number;
 }
+
+type Payload<E> = E extends EventWithPayload ? z.infer<(typeof REQUEST_SCHEMAS)[E]> : undefined;
+type AckValue<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]> extends [...unknown[], Ack<infer T>] ? T : void;
 
 function toError(err: unknown): ErrorInfo {
   if (err instanceof RoomError) return { code: err.code, message: err.message };
   const e = err as { code?: unknown; message?: unknown };
   console.error('[socket] handler failed:', err);
   return { code: typeof e?.code === 'string' ? e.code : 'internal', message: String(e?.message ?? 'internal error') };
-}
-
-/** Runs a handler and acks its result or its error; a missing ack function is tolerated. */
-function respond<T>(ack: unknown, work: () => Promise<T> | T): void {
-  const reply = typeof ack === 'function' ? (ack as Ack<T>) : () => {};
-  Promise.resolve()
-    .then(work)
-    .then((value) => reply({ ok: true, ...value } as Result<T>))
-    .catch((err) => reply({ ok: false, error: toError(err) }));
-}
-
-function cleanUser(u: unknown, fallbackId: string): PublicUser {
-  const v = (u ?? {}) as Partial<PublicUser>;
-  return {
-    id: typeof v.id === 'string' && v.id.length <= 64 ? v.id : fallbackId,
-    name: typeof v.name === 'string' && v.name.trim() ? v.name.trim().slice(0, 40) : 'Anonymous',
-    color: typeof v.color === 'string' && /^#[0-9a-fA-F]{6}$/.test(v.color) ? v.color : '#888888',
-  };
 }
 
 function requireMember(socket: StudioSocket): string {
@@ -54,85 +51,104 @@ function requireEditor(socket: StudioSocket): string {
 }
 
 export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void {
-  const { store, rooms, models, runs, history } = deps;
+  const { io, store, rooms, models, runs, history, docs } = deps;
+  const known = new Set<string>();
+  let inFlight = 0;
 
-  socket.on('models:list', (ack) => respond(ack, () => ({ models: models.list() })));
-
-  socket.on('seed:preview', (req, ack) => respond(ack, async () => ({ image: await rooms.preview(req ?? {}) })));
-
-  socket.on('room:create', (req, ack) =>
-    respond(ack, async () => {
-      const room = await rooms.create(req ?? {});
-      return { roomId: room.id, editToken: room.editToken, viewToken: room.viewToken };
-    }),
-  );
-
-  socket.on('room:join', (req, ack) =>
-    respond(ack, async () => {
-      const found = await store.findByToken(req?.token);
-      if (!found) throw new RoomError('not-found', 'no room for this link');
-      const { room, role } = found;
-      if (socket.data.roomId && socket.data.roomId !== room.id) await socket.leave(ioRoom(socket.data.roomId));
-      socket.data.roomId = room.id;
-      socket.data.role = role;
-      socket.data.user = cleanUser(req?.user, socket.id);
-      await socket.join(ioRoom(room.id));
-      return {
-        state: {
-          room: rooms.summary(room),
-          role,
-          links: role === 'edit' ? { edit: room.editToken, view: room.viewToken } : { view: room.viewToken },
-          image: rooms.image(room),
-          runs: runs.state(room.id),
-          liveFrame: runs.liveFrame(room.id),
-        },
+  function listen<E extends keyof ClientToServerEvents>(event: E, work: (payload: Payload<E>) => Promise<AckValue<E>> | AckValue<E>): void {
+    known.add(event);
+    const schema = (REQUEST_SCHEMAS as Record<string, z.ZodType | undefined>)[event];
+    (socket as unknown as { on(e: string, l: (...args: unknown[]) => void): void }).on(event, (...args) => {
+      const ack = typeof args.at(-1) === 'function' ? (args.pop() as (r: Result<unknown>) => void) : undefined;
+      const reply = (r: Result<unknown>) => {
+        if (ack) ack(r);
+        else if (!r.ok) socket.emit('request:error', { event, error: r.error });
       };
-    }),
-  );
+      if (inFlight >= deps.requestsInFlight) {
+        reply({ ok: false, error: { code: 'limit', message: `more than ${deps.requestsInFlight} requests waiting for an answer; wait for some` } });
+        return;
+      }
+      inFlight++;
+      Promise.resolve()
+        .then(() => {
+          let payload: unknown;
+          if (schema) {
+            const parsed = schema.safeParse(args[0]);
+            if (!parsed.success) throw new RoomError('invalid', `${event}: ${describeIssue(parsed.error)}`);
+            payload = parsed.data;
+          } else if (args.length > 0) throw new RoomError('invalid', `${event} takes no payload`);
+          return work(payload as Payload<E>);
+        })
+        .then((value) => reply({ ok: true, ...(value as object) } as Result<unknown>))
+        .catch((err) => reply({ ok: false, error: toError(err) }))
+        .finally(() => inFlight--);
+    });
+  }
 
-  socket.on('room:leave', () => {
-    if (socket.data.roomId) void socket.leave(ioRoom(socket.data.roomId));
-    socket.data.roomId = undefined;
-    socket.data.role = undefined;
+  socket.onAny((event: string) => {
+    if (!known.has(event)) socket.emit('request:error', { event: String(event).slice(0, 64), error: { code: 'unknown-event', message: 'no such request' } });
   });
 
-  socket.on('rooms:describe', (req, ack) =>
-    respond(ack, async () => {
-      const tokens = Array.isArray(req?.tokens) ? req.tokens.slice(0, 50) : [];
-      const found = await Promise.all(tokens.map(async (token) => ({ token, hit: await store.findByToken(token) })));
-      return {
-        rooms: found.flatMap(({ token, hit }) => (hit ? [{ token, role: hit.role, room: rooms.summary(hit.room) }] : [])),
-      };
-    }),
-  );
+  listen('models:list', () => ({ models: models.list() }));
 
-  socket.on('run:start', (ack) =>
-    respond(ack, async () => {
-      const roomId = requireEditor(socket);
-      return runs.start(roomId, socket.data.user ?? null);
-    }),
-  );
+  listen('seed:preview', async (req) => ({ image: await rooms.preview(req) }));
 
-  socket.on('run:stop', (ack) =>
-    respond(ack, () => {
-      const roomId = requireEditor(socket);
-      return { cancelled: runs.stop(roomId) };
-    }),
-  );
+  listen('room:create', async (req) => {
+    const room = await rooms.create(req);
+    return { roomId: room.id, editToken: room.editToken, viewToken: room.viewToken };
+  });
 
-  socket.on('history:list', (ack) => respond(ack, () => history.list(requireMember(socket))));
+  listen('room:join', async ({ token, user }) => {
+    const found = await store.findByToken(token);
+    if (!found) throw new RoomError('unauthorized', 'no room for this link (it may have been replaced)');
+    const { room, role } = found;
+    if (socket.data.roomId && socket.data.roomId !== room.id) await socket.leave(ioRoom(socket.data.roomId));
+    socket.data.roomId = room.id;
+    socket.data.role = role;
+    socket.data.token = token;
+    socket.data.user = { id: user.id, name: user.name.trim().slice(0, 40) || 'Anonymous', color: user.color };
+    await socket.join(ioRoom(room.id));
+    return {
+      state: {
+        room: rooms.summary(room),
+        role,
+        links: role === 'edit' ? { edit: room.editToken, view: room.viewToken } : { view: room.viewToken },
+        image: rooms.image(room),
+        runs: runs.state(room.id),
+        liveFrame: runs.liveFrame(room.id),
+      },
+    };
+  });
 
-  socket.on('history:step', (req, ack) =>
-    respond(ack, async () => ({ step: await history.step(requireMember(socket), req ?? {}) })),
-  );
+  listen('room:leave', () => {
+    if (socket.data.roomId) void socket.leave(ioRoom(socket.data.roomId));
+    socket.data.roomId = socket.data.role = socket.data.token = undefined;
+  });
+
+  listen('rooms:describe', async ({ tokens }) => {
+    const found = await Promise.all(tokens.map(async (token) => ({ token, hit: await store.findByToken(token) })));
+    return { rooms: found.flatMap(({ token, hit }) => (hit ? [{ token, role: hit.role, room: rooms.summary(hit.room) }] : [])) };
+  });
+
+  listen('room:rotate-links', async ({ which }) => {
+    const roomId = requireEditor(socket);
+    const { editToken, viewToken } = await revokeLinks({ io, store, docs }, roomId, which, socket);
+    return { editToken, viewToken };
+  });
+
+  listen('run:start', () => runs.start(requireEditor(socket), socket.data.user ?? null));
+
+  listen('run:stop', () => ({ cancelled: runs.stop(requireEditor(socket)) }));
+
+  listen('history:list', () => history.list(requireMember(socket)));
+
+  listen('history:step', async (req) => ({ step: await history.step(requireMember(socket), req) }));
 
   // Anyone in the room may fork (a fork is a new room of their own; the parent is unchanged).
-  socket.on('history:fork', (req, ack) =>
-    respond(ack, async () => {
-      const room = await history.fork(requireMember(socket), req ?? {});
-      return { roomId: room.id, editToken: room.editToken, viewToken: room.viewToken };
-    }),
-  );
+  listen('history:fork', async (req) => {
+    const room = await history.fork(requireMember(socket), req);
+    return { roomId: room.id, editToken: room.editToken, viewToken: room.viewToken };
+  });
 
-  socket.on('history:undo', (ack) => respond(ack, () => history.undo(requireEditor(socket), socket.data.user ?? null)));
+  listen('history:undo', () => history.undo(requireEditor(socket), socket.data.user ?? null));
 }

@@ -44,11 +44,24 @@ export interface StepRecord {
   elapsedMs: number;
 }
 
+/**
+ * How a run the server never finished (killed mid-run) is recorded at the next start. Its recorded steps stay
+ * (timeline, replay and fork work from them); the room's image and handles stay as before the run, since a
+ * run only writes them back when it ends.
+ */
+export const INTERRUPTED_RUN = { reason: 'interrupted', error: 'the server stopped during this run' } as const;
+
 export interface HistoryStore {
   /** Records a run as started; assigns the next sequence number in its room. */
   createRun(run: NewRun): Promise<RunRecord>;
   addStep(step: StepRecord): Promise<void>;
   finishRun(runId: string, end: { reason: string; steps: number; error?: string }): Promise<void>;
+  /**
+   * At start-up, before anything runs: every run still 'running' was cut off by a server that stopped
+   * without finishing it (killed, crashed). Ends them with this reason and error; their step records stay,
+   * and `steps` becomes the updates recorded (recorded - 1). Returns their ids.
+   */
+  endUnfinishedRuns(end: { reason: string; error: string }): Promise<string[]>;
   /** The room's runs in order (without their steps). */
   listRuns(roomId: string): Promise<RunRecord[]>;
   getRun(runId: string): Promise<RunRecord | null>;

@@ -1,7 +1,7 @@
 /** RoomStore on Prisma (SQLite through better-sqlite3 today). */
 import type { PrismaClient } from '../db/client.js';
 import { createPrismaClient } from '../db/client.js';
-import type { NewRoom, RoomRecord, RoomStore } from './room-store.js';
+import type { NewRoom, RoomRecord, RoomStore, StoredDocument } from './room-store.js';
 import type { NewRun, RunRecord, StepRecord } from './history-store.js';
 import { newRoomId, newToken, looksLikeToken } from './tokens.js';
 
@@ -102,18 +102,44 @@ export class PrismaRoomStore implements RoomStore {
     });
   }
 
-  async loadDocument(id: string): Promise<Uint8Array | null> {
-    const row = await this.prisma.room.findUnique({ where: { id }, select: { ydoc: true } });
-    return row && row.ydoc.byteLength > 0 ? new Uint8Array(row.ydoc) : null;
+  async loadDocument(id: string): Promise<StoredDocument> {
+    // One read transaction: a consistent state + log pair.
+    const [row, log] = await this.prisma.$transaction([
+      this.prisma.room.findUnique({ where: { id }, select: { ydoc: true } }),
+      this.prisma.roomDocUpdate.findMany({ where: { roomId: id }, orderBy: { id: 'asc' }, select: { id: true, update: true } }),
+    ]);
+    return {
+      state: row && row.ydoc.byteLength > 0 ? new Uint8Array(row.ydoc) : null,
+      updates: log.map((u) => new Uint8Array(u.update)),
+      lastUpdateId: log.at(-1)?.id ?? 0,
+    };
   }
 
-  async storeDocument(id: string, state: Uint8Array): Promise<void> {
-    await this.prisma.room.update({ where: { id }, data: { ydoc: Uint8Array.from(state) } });
+  async appendDocumentUpdate(id: string, update: Uint8Array): Promise<number> {
+    const row = await this.prisma.roomDocUpdate.create({ data: { roomId: id, update: Uint8Array.from(update) }, select: { id: true } });
+    return row.id;
+  }
+
+  async storeDocument(id: string, state: Uint8Array, coversUpdateId = 0): Promise<void> {
+    const write = this.prisma.room.update({ where: { id }, data: { ydoc: Uint8Array.from(state) } });
+    if (coversUpdateId <= 0) {
+      await write;
+      return;
+    }
+    await this.prisma.$transaction([write, this.prisma.roomDocUpdate.deleteMany({ where: { roomId: id, id: { lte: coversUpdateId } } })]);
   }
 
   async listForks(id: string): Promise<RoomRecord[]> {
     const rows = await this.prisma.room.findMany({ where: { parentRoomId: id }, orderBy: { createdAt: 'asc' }, select: roomSelect });
     return rows.map(toRecord);
+  }
+
+  async rotateTokens(id: string, which: 'edit' | 'view' | 'both'): Promise<{ editToken: string; viewToken: string }> {
+    const data = {
+      ...(which !== 'view' ? { editToken: newToken() } : {}),
+      ...(which !== 'edit' ? { viewToken: newToken() } : {}),
+    };
+    return this.prisma.room.update({ where: { id }, data, select: { editToken: true, viewToken: true } });
   }
 
   async createRun(run: NewRun): Promise<RunRecord> {
@@ -146,6 +172,19 @@ export class PrismaRoomStore implements RoomStore {
       where: { id: runId },
       data: { status: 'ended', endReason: end.reason, steps: end.steps, error: end.error ?? null, endedAt: new Date() },
     });
+  }
+
+  async endUnfinishedRuns(end: { reason: string; error: string }): Promise<string[]> {
+    const runs = await this.prisma.run.findMany({
+      where: { status: 'running' }, select: { id: true, _count: { select: { stepRecords: true } } },
+    });
+    for (const run of runs) {
+      await this.prisma.run.update({
+        where: { id: run.id },
+        data: { status: 'ended', endReason: end.reason, error: end.error, steps: Math.max(0, run._count.stepRecords - 1), endedAt: new Date() },
+      });
+    }
+    return runs.map((r) => r.id);
   }
 
   async listRuns(roomId: string): Promise<RunRecord[]> {

@@ -1,30 +1,112 @@
 /**
  * DocServer hooks for rooms: a Yjs connection must carry the room's edit or view token (view: read-only),
- * and documents are loaded from and stored to the RoomStore.
+ * and documents are loaded from and stored to the RoomStore: every update is appended to the room's update
+ * log as it is applied, the debounced store writes the full state and compacts the log, and loading applies
+ * the state and then the log (so a killed server loses no edit).
  */
 import * as Y from 'yjs';
 import type { DocServerHooks } from '../yjs/doc-server.js';
-import type { RoomStore } from './room-store.js';
+import { UpdateProbe } from '../yjs/update-probe.js';
+import { validateRoomDoc } from '../protocol/doc-validate.js';
+import type { RoomRecord, RoomStore } from './room-store.js';
 
-export function roomDocHooks(store: RoomStore, opts: { onRefusedWrite?: (roomId: string) => void } = {}): DocServerHooks {
+export interface RoomDocHookOptions {
+  onRefusedWrite?: (roomId: string) => void;
+  /** The room image's width and height in pixels (points must lie inside it); unknown: only finiteness is checked. */
+  resolution?: (room: RoomRecord) => number;
+  /** A client's update was refused (logs). */
+  onRefusedUpdate?: (roomId: string, reason: string) => void;
+}
+
+/**
+ * Per loaded document: appends run one after another, in update order. Updates that arrive while an append
+ * is waiting to run (a burst in one event-loop turn) are merged into one entry.
+ */
+interface UpdateLog {
+  queued: Uint8Array[];
+  pending: Promise<void>;
+  /** The id of the last entry appended (or loaded). */
+  lastId: number;
+}
+
+export function roomDocHooks(store: RoomStore, opts: RoomDocHookOptions = {}): DocServerHooks {
+  // Update checks (issue "hardening"): per loaded document, its room's resolution and a shadow to probe updates on.
+  const resolutions = new WeakMap<Y.Doc, number>();
+  const probes = new WeakMap<Y.Doc, UpdateProbe>();
+  const warned = new WeakSet<Y.Doc>();
+  const probeOf = (doc: Y.Doc) => {
+    let probe = probes.get(doc);
+    if (!probe) probes.set(doc, (probe = new UpdateProbe(doc)));
+    return probe;
+  };
+  // Keyed by the Y.Doc: a document unloaded and loaded again starts a fresh entry.
+  const logs = new WeakMap<Y.Doc, UpdateLog>();
+  const logOf = (doc: Y.Doc) => {
+    let log = logs.get(doc);
+    if (!log) logs.set(doc, (log = { queued: [], pending: Promise.resolve(), lastId: 0 }));
+    return log;
+  };
   return {
     async onAuthenticate({ documentName, params }) {
       const found = await store.findByToken(params.get('token') ?? '');
       if (!found || found.room.id !== documentName) return null;
-      return { readOnly: found.role === 'view' };
+      return { readOnly: found.role === 'view', context: { token: params.get('token'), role: found.role } };
     },
     async onLoadDocument({ documentName, document }) {
       const room = await store.get(documentName);
       if (!room) throw new Error('room not found');
-      const state = await store.loadDocument(documentName);
+      resolutions.set(document, opts.resolution?.(room) ?? 0);
+      const stored = await store.loadDocument(documentName);
       // A new room's document stays empty: readSettings() falls back to the defaults on every peer alike.
-      if (state) Y.applyUpdate(document, state);
+      if (stored.state) Y.applyUpdate(document, stored.state);
+      for (const update of stored.updates) Y.applyUpdate(document, update);
+      logOf(document).lastId = stored.lastUpdateId;
+    },
+    onChange({ documentName, document, update }) {
+      const log = logOf(document);
+      // An append is already scheduled and has not started: it takes this update too.
+      if (log.queued.push(update) > 1) return;
+      log.pending = log.pending.then(async () => {
+        const batch = log.queued.splice(0);
+        try {
+          log.lastId = await store.appendDocumentUpdate(documentName, batch.length === 1 ? batch[0] : Y.mergeUpdates(batch));
+        } catch (err) {
+          // Not fatal: the updates are in the document and go out with its next full store.
+          console.error(`[yjs] ${documentName}: could not append an update to the log:`, err);
+        }
+      });
     },
     async onStoreDocument({ documentName, document }) {
-      await store.storeDocument(documentName, Y.encodeStateAsUpdate(document));
+      const log = logOf(document);
+      // Let the appends already under way land first, so the store compacts all of them.
+      await log.pending;
+      // Every logged id <= lastId was applied to the document before this encoding: the state covers it.
+      const covers = log.lastId;
+      await store.storeDocument(documentName, Y.encodeStateAsUpdate(document), covers);
     },
     onRefusedWrite({ documentName }) {
       opts.onRefusedWrite?.(documentName);
+    },
+    /** The document with the update applied must pass validateRoomDoc (points, mask, settings within DOC_LIMITS). */
+    beforeApplyUpdate({ documentName, document, update }) {
+      const resolution = resolutions.get(document) ?? 0;
+      return probeOf(document).check(update, (shadow, touched) => {
+        const reason = validateRoomDoc(shadow, resolution, touched);
+        if (reason === null) return null;
+        // A document stored before these checks may break them already: an update that leaves its first
+        // problem as it was is let through, rather than locking everyone out of the room.
+        if (validateRoomDoc(document, resolution, touched) === reason) {
+          if (!warned.has(document)) console.warn(`[yjs] ${documentName}: the stored document is not valid (${reason}); updates that leave that as it is are let through`);
+          warned.add(document);
+          return null;
+        }
+        return reason;
+      });
+    },
+    onRefusedUpdate({ documentName, document, reason }) {
+      // Another hook may have refused an update this one's shadow already holds.
+      probes.get(document)?.reset();
+      opts.onRefusedUpdate?.(documentName, reason);
     },
   };
 }

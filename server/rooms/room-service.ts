@@ -5,8 +5,13 @@ import type { FrameFormat } from '../jobs/worker-protocol.js';
 import type { ModelRegistry } from './model-registry.js';
 import type { RoomRecord, RoomStore } from './room-store.js';
 
+/**
+ * Errors a request can end in, by code: `unauthorized` (no room for this link: wrong or revoked),
+ * `forbidden` (a watch link asking to edit), `invalid` (a malformed request), `limit` (a limit in
+ * server/limits.ts), `not-found` (an unknown run or step), `no-points`, `internal`.
+ */
 export class RoomError extends Error {
-  constructor(readonly code: 'not-found' | 'invalid' | 'forbidden' | 'no-points' | 'internal', message: string) {
+  constructor(readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'no-points' | 'internal', message: string) {
     super(message);
   }
 }

@@ -34,6 +34,16 @@ export interface RoomRecord {
   updatedAt: Date;
 }
 
+/** A room's Yjs document as stored: apply `state` (when there is one), then `updates` in order. */
+export interface StoredDocument {
+  /** The last full store (Y.encodeStateAsUpdate), or null before the first. */
+  state: Uint8Array | null;
+  /** The updates logged since, oldest first. */
+  updates: Uint8Array[];
+  /** The id of the last of them (0 when none): what a store of the document loaded from this covers. */
+  lastUpdateId: number;
+}
+
 export interface RoomStore extends HistoryStore {
   /** Creates a room with fresh id and tokens. */
   create(room: NewRoom): Promise<RoomRecord>;
@@ -44,10 +54,24 @@ export interface RoomStore extends HistoryStore {
   listRecent(limit: number): Promise<RoomRecord[]>;
   /** The room's current state after a finished run. */
   saveImage(id: string, state: { latent: Float32Array; image: Uint8Array; imageType: string }): Promise<void>;
-  /** The Yjs document state (Y.encodeStateAsUpdate), or null before the first store. */
-  loadDocument(id: string): Promise<Uint8Array | null>;
-  storeDocument(id: string, state: Uint8Array): Promise<void>;
+  /**
+   * The room's Yjs document as stored. A document is kept as a full state, written with a debounce (2 s
+   * quiet, 10 s ceiling: a state per keystroke would be too much), plus an append-only log of every update
+   * applied since, written as each arrives. The log exists so that a server killed between two full stores
+   * loses no edit; each full store compacts it.
+   */
+  loadDocument(id: string): Promise<StoredDocument>;
+  /** Appends one update to the room's log; resolves with its id once it is durable. Ids only ever grow. */
+  appendDocumentUpdate(id: string, update: Uint8Array): Promise<number>;
+  /**
+   * Writes the full state (Y.encodeStateAsUpdate) and, in the same transaction, deletes the logged updates
+   * with ids <= `coversUpdateId`: pass the last id whose append had completed before `state` was encoded
+   * (those updates are in it). 0 deletes none.
+   */
+  storeDocument(id: string, state: Uint8Array, coversUpdateId?: number): Promise<void>;
   /** Rooms forked from this one, oldest first. */
   listForks(id: string): Promise<RoomRecord[]>;
+  /** New edit and/or view token; the replaced ones stop resolving at once. */
+  rotateTokens(id: string, which: 'edit' | 'view' | 'both'): Promise<{ editToken: string; viewToken: string }>;
   close(): Promise<void>;
 }

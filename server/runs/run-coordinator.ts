@@ -15,6 +15,7 @@ import { RoomError, type RoomService } from '../rooms/room-service.js';
 import { newRunId } from '../rooms/tokens.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
 import { RunStatsRecorder, type RunStats } from './run-stats.js';
+import type { ServerLimits } from '../limits.js';
 
 export interface RunCoordinatorDeps {
   jobs: JobQueue;
@@ -24,6 +25,7 @@ export interface RunCoordinatorDeps {
   broadcast: RunBroadcaster;
   frameFormat?: FrameFormat;
   frameQuality?: number;
+  limits: Pick<ServerLimits, 'queuedRunsPerRoom' | 'runsPerUser' | 'runSeconds' | 'maxSteps'>;
 }
 
 interface Run {
@@ -78,11 +80,21 @@ export class RunCoordinator {
       this.deps.docs.release(doc);
     }
     const r = this.room(roomId);
+    const { queuedRunsPerRoom, runsPerUser } = this.deps.limits;
+    if (r.queued.length >= queuedRunsPerRoom) throw new RoomError('limit', `this room already has ${queuedRunsPerRoom} runs waiting`);
+    if (by && this.runsBy(by.id) >= runsPerUser) throw new RoomError('limit', `you already have ${runsPerUser} runs waiting or running`);
     const run: Run = { info: { runId: newRunId(), by, state: 'queued', position: 0, maxSteps: 0, step: 0 }, by, cancelled: false };
     r.queued.push(run);
     const position = r.current ? r.queued.length : 0;
     this.pump(roomId);
     return { runId: run.info.runId, position };
+  }
+
+  /** Runs a user has waiting or running, in every room. */
+  private runsBy(userId: string): number {
+    let n = 0;
+    for (const r of this.rooms.values()) for (const run of [r.current, ...r.queued]) if (run && !run.cancelled && run.by?.id === userId) n++;
+    return n;
   }
 
   /** Cancels the running run and everything queued in the room. Returns how many runs were cancelled. */
@@ -136,6 +148,7 @@ export class RunCoordinator {
       const pairs = completePairs(doc);
       const mask = rasterizeMask(readMask(doc), resolution);
       const settings = readSettings(doc);
+      settings.maxSteps = Math.min(settings.maxSteps, this.deps.limits.maxSteps);
       if (pairs.length === 0) return ended({ reason: 'error', steps: 0, error: { code: 'no-points', message: 'no complete handle/target pair' } });
       run.info.maxSteps = settings.maxSteps;
       const targets = pairs.map((p) => p.target);
@@ -152,12 +165,21 @@ export class RunCoordinator {
       // SQLite insert, ~1 ms), and the run's end waits for all of them.
       let writes: Promise<void> = Promise.resolve();
       let writeError: unknown = null;
+      let timer: NodeJS.Timeout | undefined;
+      let timedOut = false;
       const job = jobs.drag(
         {
           modelPath: rooms.modelPath(room), latent: room.latent, points: pairs.map(({ handle, target }) => ({ handle, target })), mask, settings,
           frameFormat: this.deps.frameFormat ?? 'webp', frameQuality: this.deps.frameQuality ?? 80, record: true,
         },
         {
+          // The duration limit counts from when a worker takes the run, not from when it was queued.
+          onStart: () => {
+            timer = setTimeout(() => {
+              timedOut = true;
+              job.cancel();
+            }, this.deps.limits.runSeconds * 1000);
+          },
           onPosition: (ahead) => {
             run.info.position = ahead;
             run.info.state = ahead > 0 ? 'queued' : 'running';
@@ -188,7 +210,8 @@ export class RunCoordinator {
       );
       run.job = job;
       if (run.cancelled) job.cancel();
-      const end = await job.done;
+      const end = await job.done.finally(() => clearTimeout(timer));
+      if (timedOut && end.reason === 'cancelled' && !run.cancelled) end.reason = 'time-limit';
       await writes;
       if (writeError) console.error(`[runs] ${roomId}/${run.info.runId}: a step record failed:`, writeError);
       this.stats.push(recorder.finish());

@@ -1,23 +1,34 @@
 /**
  * Handles one websocket speaking the y-websocket protocol against a SharedDoc. A read-only connection may
  * ask for the document (sync step 1) and publish presence, but its document updates are dropped here:
- * this is where a watcher's edits are refused.
+ * this is where a watcher's edits are refused. A writable connection's updates (sync step 2 and updates)
+ * go through `checkUpdate` before they are applied; a refused one closes the connection (4400) with the
+ * reason and nothing of it is applied.
  */
+import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import type { WebSocket, RawData } from 'ws';
-import { MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC, encodeAwareness, encodeSyncStep1 } from './messages.js';
-import { send, type SharedDoc } from './shared-doc.js';
+import {
+  CLOSE_INVALID_UPDATE, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC, closeReason, encodeAwareness, encodeSyncStep1,
+} from './messages.js';
+import { send, type ConnectionContext, type SharedDoc } from './shared-doc.js';
 
 /** A peer that sends no pong within this long is considered gone. */
 const PING_INTERVAL_MS = 30_000;
 
 export interface ConnectionOptions {
   readOnly: boolean;
+  /** From the auth hooks; kept in the connection's ConnectionInfo. */
+  context?: ConnectionContext;
   /** Called when a read-only peer tried to write (for logs and tests). */
   onRefusedWrite?: () => void;
+  /** Runs before a writable peer's update is applied: a reason refuses it (the connection is closed, 4400). */
+  checkUpdate?: (update: Uint8Array) => string | null;
+  /** Called after an update was refused and the connection closed. */
+  onRefusedUpdate?: (reason: string) => void;
   onClose?: () => void;
 }
 
@@ -29,9 +40,11 @@ function toBytes(data: RawData): Uint8Array {
 
 export function attachConnection(doc: SharedDoc, ws: WebSocket, opts: ConnectionOptions): void {
   ws.binaryType = 'nodebuffer';
-  doc.conns.set(ws, { readOnly: opts.readOnly, clientIds: new Set() });
+  doc.conns.set(ws, { readOnly: opts.readOnly, context: opts.context ?? {}, clientIds: new Set() });
 
   ws.on('message', (data) => {
+    // Once the server closes a connection (refused update, revoked link, shutdown), frames it had in flight are dropped.
+    if (ws.readyState !== ws.OPEN) return;
     try {
       handleMessage(doc, ws, toBytes(data), opts);
     } catch (err) {
@@ -67,18 +80,32 @@ function handleMessage(doc: SharedDoc, ws: WebSocket, message: Uint8Array, opts:
   const type = decoding.readVarUint(decoder);
   switch (type) {
     case MESSAGE_SYNC: {
-      const encoder = encoding.createEncoder();
-      encoding.writeVarUint(encoder, MESSAGE_SYNC);
-      if (opts.readOnly) {
-        const syncType = decoding.readVarUint(decoder);
-        if (syncType === syncProtocol.messageYjsSyncStep1) syncProtocol.readSyncStep1(decoder, encoder, doc);
-        // Step 2 and updates carry document changes. An empty update (2 bytes) is just a handshake reply.
-        else if (decoding.readVarUint8Array(decoder).byteLength > 2) opts.onRefusedWrite?.();
-      } else {
-        // The connection is the transaction origin, so hooks can tell who changed what.
-        syncProtocol.readSyncMessage(decoder, encoder, doc, ws);
+      const syncType = decoding.readVarUint(decoder);
+      if (syncType === syncProtocol.messageYjsSyncStep1) {
+        const encoder = encoding.createEncoder();
+        encoding.writeVarUint(encoder, MESSAGE_SYNC);
+        syncProtocol.readSyncStep1(decoder, encoder, doc);
+        send(ws, encoding.toUint8Array(encoder));
+        break;
       }
-      if (encoding.length(encoder) > 1) send(ws, encoding.toUint8Array(encoder));
+      if (syncType !== syncProtocol.messageYjsSyncStep2 && syncType !== syncProtocol.messageYjsUpdate) throw new Error(`unknown sync message ${syncType}`);
+      // Step 2 and updates carry document changes. An empty update (2 bytes) is just a handshake reply.
+      const update = decoding.readVarUint8Array(decoder);
+      if (update.byteLength <= 2 && update.every((b) => b === 0)) break;
+      if (opts.readOnly) {
+        opts.onRefusedWrite?.();
+        break;
+      }
+      const refused = opts.checkUpdate?.(update) ?? null;
+      if (refused !== null) {
+        // Nothing was applied; the peer's local document holds the refused change, so it must not stay connected.
+        doc.removeConnection(ws);
+        ws.close(CLOSE_INVALID_UPDATE, closeReason(refused));
+        opts.onRefusedUpdate?.(refused);
+        break;
+      }
+      // The connection is the transaction origin, so hooks can tell who changed what.
+      Y.applyUpdate(doc, update, ws);
       break;
     }
     case MESSAGE_AWARENESS:

@@ -8,20 +8,39 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { attachConnection } from './connection.js';
 import { Debouncer } from './debounce.js';
-import { CLOSE_NOT_FOUND, CLOSE_SERVER_SHUTDOWN, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED } from './messages.js';
-import { SharedDoc } from './shared-doc.js';
+import { CLOSE_NOT_FOUND, CLOSE_SERVER_SHUTDOWN, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED, closeReason } from './messages.js';
+import { SharedDoc, type ConnectionContext } from './shared-doc.js';
 
 export interface DocServerHooks {
   /** Runs first for every connection (limits, bans). Returning false refuses it (4429, no reconnect). */
   onConnect?(ctx: { documentName: string; request: IncomingMessage }): boolean;
-  /** Decides whether a connection may open `documentName` and whether it may write. Null refuses (4401). */
-  onAuthenticate?(ctx: { documentName: string; params: URLSearchParams }): Promise<{ readOnly: boolean } | null>;
+  /**
+   * Decides whether a connection may open `documentName` and whether it may write. Null refuses (4401). A
+   * `context` (e.g. `{ token, role }`) is kept with the connection (merged over earlier hooks' contexts) and
+   * passed to the update hooks and to `DocServer.disconnect`'s filter.
+   */
+  onAuthenticate?(ctx: { documentName: string; params: URLSearchParams }): Promise<{ readOnly: boolean; context?: ConnectionContext } | null>;
   /** Fills a newly created document, e.g. from storage. Throwing refuses connections to it (4404). */
   onLoadDocument?(ctx: { documentName: string; document: SharedDoc }): Promise<void>;
   /** Persists a document (debounced; also on unload and on close). */
   onStoreDocument?(ctx: { documentName: string; document: SharedDoc }): Promise<void>;
+  /**
+   * Every update applied to a loaded document, from a connection or from the server (`origin`: the
+   * transaction's origin), synchronously from the document's 'update' event, in order; not the state applied
+   * while loading.
+   * For an append-only log between debounced stores. Not awaited: a hook handles its own failures.
+   */
+  onChange?(ctx: { documentName: string; document: SharedDoc; update: Uint8Array; origin: unknown }): void;
   /** A read-only connection sent a document change, which was dropped. */
   onRefusedWrite?(ctx: { documentName: string }): void;
+  /**
+   * Runs for a writable connection's document update (sync step 2 or update) before it is applied, in hook
+   * order; the first reason returned refuses it: nothing is applied, the sender is closed with 4400 and the
+   * reason, and everyone else carries on. Synchronous, on every edit: keep it cheap. A hook that throws refuses.
+   */
+  beforeApplyUpdate?(ctx: { documentName: string; document: SharedDoc; update: Uint8Array; context: ConnectionContext }): string | null;
+  /** An update was refused by `beforeApplyUpdate` (for logs, counters, and to drop state a check built for it). */
+  onRefusedUpdate?(ctx: { documentName: string; document: SharedDoc; reason: string; context: ConnectionContext }): void;
 }
 
 export interface DocServerOptions {
@@ -34,7 +53,7 @@ export interface DocServerOptions {
   maxDebounceMs?: number;
   /** How long a document nobody uses stays in memory. Default 30000 ms. */
   unloadDelayMs?: number;
-  /** Largest message accepted from a client. Default 8 MiB. */
+  /** Largest message accepted from a client; a larger one closes the connection (1009). Default 8 MiB. */
   maxPayload?: number;
 }
 
@@ -48,7 +67,11 @@ export class DocServer {
   private readonly entries = new Map<string, Promise<Entry>>();
   private readonly wss: WebSocketServer;
   private readonly hooks: DocServerHooks[];
+  /** Authenticated connections (attached or still loading their document), for `disconnect`. */
+  private readonly authed = new Map<WebSocket, { documentName: string; context: ConnectionContext }>();
   private closing = false;
+  /** Updates refused by `beforeApplyUpdate`, per document (observability; tests read it). */
+  readonly refusedUpdates = new Map<string, number>();
 
   constructor(private readonly opts: DocServerOptions) {
     this.hooks = opts.hooks ?? [];
@@ -66,6 +89,8 @@ export class DocServer {
     const documentName = decodeURIComponent(url.pathname.slice(this.opts.path.length + 1));
     // Accept first, then decide: y-websocket clients only stop retrying on a 44xx close code.
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // E.g. a message over maxPayload: ws closes the connection (1009) and emits this, which unhandled would end the process.
+      ws.on('error', (err) => console.warn(`[yjs] connection to ${documentName} failed: ${err.message}`));
       const allowed = this.hooks.every((h) => h.onConnect?.({ documentName, request: req }) ?? true);
       if (!allowed) return ws.close(CLOSE_TOO_MANY, 'too many connections');
       void this.onConnection(ws, documentName, url.searchParams);
@@ -78,13 +103,23 @@ export class DocServer {
     const early: Parameters<WebSocket['emit']>[] = [];
     const park = (...args: unknown[]) => early.push(['message', ...args]);
     ws.on('message', park);
-    let auth: { readOnly: boolean } | null = { readOnly: false };
+    let auth: { readOnly: boolean; context: ConnectionContext } | null = { readOnly: false, context: {} };
     try {
-      for (const h of this.hooks) if (h.onAuthenticate) auth = auth && (await h.onAuthenticate({ documentName, params }));
+      for (const h of this.hooks) {
+        if (!h.onAuthenticate || !auth) continue;
+        const r: { readOnly: boolean; context?: ConnectionContext } | null = await h.onAuthenticate({ documentName, params });
+        auth = r && { readOnly: r.readOnly, context: { ...auth.context, ...r.context } };
+      }
     } catch {
       auth = null;
     }
     if (!auth) return ws.close(CLOSE_UNAUTHORIZED, 'unauthorized');
+    const { context } = auth;
+    // Only while open: a socket that closed during authentication has had its 'close' event already.
+    if (ws.readyState === ws.OPEN) {
+      this.authed.set(ws, { documentName, context });
+      ws.once('close', () => this.authed.delete(ws));
+    }
     let entry: Entry;
     try {
       entry = await this.load(documentName);
@@ -94,12 +129,53 @@ export class DocServer {
     if (ws.readyState !== ws.OPEN) return this.maybeUnload(entry);
     this.keep(entry);
     ws.off('message', park);
-    attachConnection(entry.doc, ws, {
+    const document = entry.doc;
+    attachConnection(document, ws, {
       readOnly: auth.readOnly,
+      context,
       onRefusedWrite: () => this.hooks.forEach((h) => h.onRefusedWrite?.({ documentName })),
+      checkUpdate: (update) => {
+        for (const h of this.hooks) {
+          if (!h.beforeApplyUpdate) continue;
+          let reason: string | null;
+          try {
+            reason = h.beforeApplyUpdate({ documentName, document, update, context });
+          } catch (err) {
+            console.error(`[yjs] beforeApplyUpdate hook failed on ${documentName}:`, err);
+            reason = 'the update could not be checked';
+          }
+          if (typeof reason === 'string') return reason || 'update refused';
+        }
+        return null;
+      },
+      onRefusedUpdate: (reason) => {
+        this.refusedUpdates.set(documentName, (this.refusedUpdates.get(documentName) ?? 0) + 1);
+        for (const h of this.hooks) {
+          try {
+            h.onRefusedUpdate?.({ documentName, document, reason, context });
+          } catch (err) {
+            console.error(`[yjs] onRefusedUpdate hook failed on ${documentName}:`, err);
+          }
+        }
+      },
       onClose: () => this.maybeUnload(entry),
     });
     for (const args of early) ws.emit(...args);
+  }
+
+  /**
+   * Closes the connections to `documentName` whose auth context matches `filter` (also those still loading
+   * the document) with `code` and `reason`, e.g. `CLOSE_FORBIDDEN` / 'link revoked' when a token is rotated.
+   * Frames they still had in flight are dropped. Returns how many were closed.
+   */
+  disconnect(documentName: string, filter: (context: ConnectionContext) => boolean, code: number, reason: string): number {
+    let closed = 0;
+    for (const [ws, c] of this.authed) {
+      if (c.documentName !== documentName || ws.readyState !== ws.OPEN || !filter(c.context)) continue;
+      ws.close(code, closeReason(reason));
+      closed++;
+    }
+    return closed;
   }
 
   /** The loaded document, loading it if needed, held in memory until `release`. For server-side edits. */
@@ -137,7 +213,16 @@ export class DocServer {
       this.opts.maxDebounceMs ?? 10_000,
     );
     // Registered after loading, so restoring stored state does not count as a change.
-    doc.on('update', () => store.trigger());
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      for (const h of this.hooks) {
+        try {
+          h.onChange?.({ documentName, document: doc, update, origin });
+        } catch (err) {
+          console.error(`[yjs] onChange hook failed on ${documentName}:`, err);
+        }
+      }
+      store.trigger();
+    });
     return { doc, store };
   }
 

@@ -7,8 +7,12 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import type { WebSocket } from 'ws';
 import { encodeAwareness, encodeUpdate } from './messages.js';
 
+/** What the auth hooks said about a connection (e.g. `{ token, role }`), handed to later hooks and `DocServer.disconnect`. */
+export type ConnectionContext = Record<string, unknown>;
+
 export interface ConnectionInfo {
   readOnly: boolean;
+  context: ConnectionContext;
   /** Awareness client ids this connection announced, removed when it closes. */
   clientIds: Set<number>;
 }

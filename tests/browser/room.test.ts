@@ -167,4 +167,25 @@ describe.skipIf(!existsSync(CHROMIUM))('room in the browser (two users)', () => 
     await ann.reload();
     await expect.poll(() => ann.locator('[data-testid=pair-list] .chip.target').textContent()).toBe('12, 9');
   });
+
+  it('an editor replaces the links: the other holder is put out, the editor carries on at the new address', async () => {
+    const ann = await userPage('Ann', '#e5484d');
+    const bob = await userPage('Bob', '#0090ff');
+    await ann.goto(server.url + '/');
+    await ann.getByTestId('create-room').click();
+    await ann.waitForURL(/\/r\//);
+    const oldLink = ann.url();
+    await bob.goto(oldLink);
+    await expect.poll(() => bob.getByTestId('connection').getAttribute('data-state')).toBe('ok');
+    await ann.getByTestId('replace-links').click();
+    await ann.getByTestId('replace-both-links').click();
+    await expect.poll(() => ann.url()).not.toBe(oldLink);
+    await expect.poll(() => bob.locator('h1').first().textContent(), { timeout: 15_000 }).toMatch(/doesn’t open a room/);
+    await expect.poll(() => ann.getByTestId('connection').getAttribute('data-state'), { timeout: 15_000 }).toBe('ok');
+    // Ann still edits the room under its new link.
+    await ann.mouse.click(...(await at(ann, 6, 6)));
+    await expect.poll(() => ann.locator('[data-testid=pair-list] li').count()).toBe(1);
+    await bob.goto(oldLink);
+    await expect.poll(() => bob.locator('h1').first().textContent()).toMatch(/doesn’t open a room/);
+  });
 });

@@ -44,7 +44,7 @@ describe('collaborative room', () => {
     // Editors can share both links; a watcher only ever learns the watch link.
     expect(asEditor.state.links).toEqual({ edit: room.editToken, view: room.viewToken });
     expect(asWatcher.state.links).toEqual({ view: room.viewToken });
-    await expect(call(s, 'room:join', { token: 'x'.repeat(24), user: user('ann') })).rejects.toMatchObject({ code: 'not-found' });
+    await expect(call(s, 'room:join', { token: 'x'.repeat(24), user: user('ann') })).rejects.toMatchObject({ code: 'unauthorized' });
   });
 
   it('two editors converge on points, mask and settings', async () => {
@@ -97,10 +97,10 @@ describe('collaborative room', () => {
     }
   });
 
-  it('refuses an address that opens too many Yjs connections (limits hook, 4429)', async () => {
+  it('refuses an address that opens too many connections, Yjs (4429) and Socket.IO alike', async () => {
     await server.close();
-    const { connectionRateLimit } = await import('../../server/yjs/connection-rate-limit.js');
-    server = await startTestServer(`${tmp.dir}/studio.db`, { yjsHooks: [connectionRateLimit({ maxPerWindow: 2 })] });
+    // createRoom's Socket.IO connection and two Yjs connections use the budget of 3.
+    server = await startTestServer(`${tmp.dir}/studio.db`, { limits: { connectionsPerMinute: 3 } });
     const room = await createRoom(server.url);
     await yjs(room.roomId, room.editToken);
     await yjs(room.roomId, room.editToken);
@@ -110,6 +110,10 @@ describe('collaborative room', () => {
     const closed = await new Promise<{ code: number }>((ok) => p.once('closed', (e: { code: number }) => ok(e)));
     expect(closed.code).toBe(4429);
     p.destroy();
+    const err = await connectSocket(server.url).then(() => null, (e: { data?: { code?: string } }) => e);
+    expect(err?.data?.code).toBe('rate-limited');
+    await server.close();
+    server = await startTestServer(`${tmp.dir}/studio.db`);
   });
 
   it('shares presence through awareness and drops it when a peer leaves', async () => {

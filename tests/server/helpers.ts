@@ -30,6 +30,8 @@ export async function startTestServer(dbFile: string, extra: Partial<StudioServe
     yjs: { debounceMs: 50, maxDebounceMs: 200, unloadDelayMs: 200 },
     log: () => {},
     ...extra,
+    // Tests open many connections from one address; the limit has its own test.
+    limits: { connectionsPerMinute: 1e6, ...extra.limits },
   });
 }
 

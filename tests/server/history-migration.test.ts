@@ -44,7 +44,7 @@ describe('run history migration', () => {
       expect(a).toMatchObject({ title: 'Old room', seed: 7, parentRoomId: null, forkRunId: null, forkStep: null, editToken: 'e'.repeat(22) });
       expect([...a.latent]).toEqual([1, -2, 3.5]);
       expect([...a.image]).toEqual([1, 2, 3]);
-      expect([...(await store.loadDocument('room-a'))!]).toEqual([9, 8]);
+      expect([...(await store.loadDocument('room-a')).state!]).toEqual([9, 8]);
       expect((await store.listForks('room-a')).map((r) => r.id)).toEqual(['room-b']);
       // The new tables work on the old rooms.
       await store.createRun({

@@ -27,7 +27,7 @@ describe('database migrations', () => {
     const back = await again.get(room.id);
     expect(back?.title).toBe('keep me');
     expect([...back!.latent]).toEqual([1, 2.5]);
-    expect([...(await again.loadDocument(room.id))!]).toEqual([9, 9]);
+    expect([...(await again.loadDocument(room.id)).state!]).toEqual([9, 9]);
     expect((await again.findByToken(room.viewToken))?.role).toBe('view');
     expect((await again.findByToken(room.editToken))?.role).toBe('edit');
     await again.close();

@@ -1,0 +1,100 @@
+/**
+ * Link rotation: an editor replaces the watch link or both links; holders of a replaced link are put out at
+ * once on Socket.IO (`room:revoked`) and Yjs (close 4403) and cannot come back with it; the others, and the
+ * editor who rotated, carry on.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { WebsocketProvider } from 'y-websocket';
+import { WebSocket } from 'ws';
+import { addPoint, readPoints } from '../../server/protocol/room-doc.js';
+import type { StudioServer } from '../../server/studio-server.js';
+import { YJS_PATH } from '../../server/protocol/events.js';
+import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, user, waitFor, type ClientSocket, type YClient } from './helpers.js';
+
+interface Holder {
+  socket: ClientSocket;
+  y: YClient;
+  revoked: string[];
+  closed: { code: number; reason: string }[];
+}
+
+describe('link rotation', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let server: StudioServer;
+  const cleanups: (() => void)[] = [];
+  beforeAll(async () => {
+    tmp = tempDir();
+    server = await startTestServer(`${tmp.dir}/studio.db`);
+  });
+  afterAll(async () => {
+    for (const c of cleanups) c();
+    await server.close();
+    tmp.cleanup();
+  });
+
+  async function holder(roomId: string, token: string, name: string): Promise<Holder> {
+    const socket = await connectSocket(server.url);
+    const y = await connectYjs(server.url, roomId, token);
+    cleanups.push(() => socket.disconnect(), y.destroy);
+    const h: Holder = { socket, y, revoked: [], closed: [] };
+    socket.on('room:revoked', (e) => h.revoked.push(e.reason));
+    y.provider.on('closed', (e: { code: number; reason: string }) => h.closed.push(e));
+    await call(socket, 'room:join', { token, user: user(name) });
+    return h;
+  }
+
+  /** Whether a fresh Yjs connection with this token is refused (4401) rather than synced. */
+  async function yjsRefused(roomId: string, token: string): Promise<number> {
+    const p = new WebsocketProvider(server.url.replace('http', 'ws') + YJS_PATH, roomId, new Y.Doc(), { params: { token }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+    const code = await new Promise<number>((ok) => p.once('closed', (e: { code: number }) => ok(e.code)));
+    p.destroy();
+    return code;
+  }
+
+  it('replacing the watch link puts its holders out; editors carry on', async () => {
+    const room = await createRoom(server.url);
+    const ann = await holder(room.roomId, room.editToken, 'ann');
+    const bob = await holder(room.roomId, room.editToken, 'bob');
+    const wes = await holder(room.roomId, room.viewToken, 'wes');
+    await expect(call(wes.socket, 'room:rotate-links', { which: 'view' })).rejects.toMatchObject({ code: 'forbidden' });
+
+    const links = await call<{ editToken: string; viewToken: string }>(ann.socket, 'room:rotate-links', { which: 'view' });
+    expect(links.editToken).toBe(room.editToken);
+    expect(links.viewToken).not.toBe(room.viewToken);
+    await waitFor(() => wes.revoked.length && wes.closed.length, 'the watcher to be put out');
+    expect(wes.closed[0]).toMatchObject({ code: 4403, reason: 'link revoked' });
+    // Out of the room: room requests fail, and the old link no longer opens it on either transport.
+    await expect(call(wes.socket, 'history:list')).rejects.toMatchObject({ code: 'invalid' });
+    await expect(call(wes.socket, 'room:join', { token: room.viewToken, user: user('wes') })).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(await yjsRefused(room.roomId, room.viewToken)).toBe(4401);
+    // Editors were not touched and still edit together.
+    expect(ann.revoked.length + bob.revoked.length + ann.closed.length + bob.closed.length).toBe(0);
+    addPoint(ann.y.doc, [5, 5], user('ann'));
+    await waitFor(() => readPoints(bob.y.doc).length === 1, 'bob to see ann’s point');
+    // The new watch link works.
+    const wes2 = await holder(room.roomId, links.viewToken, 'wes');
+    expect(readPoints(wes2.y.doc)).toHaveLength(1);
+  });
+
+  it('replacing both links puts out every other holder; the editor who rotated stays', async () => {
+    const room = await createRoom(server.url);
+    const ann = await holder(room.roomId, room.editToken, 'ann');
+    const bob = await holder(room.roomId, room.editToken, 'bob');
+    const wes = await holder(room.roomId, room.viewToken, 'wes');
+    const links = await call<{ editToken: string; viewToken: string }>(ann.socket, 'room:rotate-links', { which: 'both' });
+    expect(links.editToken).not.toBe(room.editToken);
+    await waitFor(() => bob.revoked.length && wes.revoked.length, 'bob and wes to be put out');
+    expect(ann.revoked).toEqual([]);
+    // Ann's socket stays in the room as an editor; her Yjs connection used the old link, so it is closed and
+    // the app reopens it with the new link (the page moves to the new address).
+    expect(await call<{ runs: unknown[] }>(ann.socket, 'history:list')).toMatchObject({ runs: [] });
+    await expect(call(ann.socket, 'run:start')).rejects.toMatchObject({ code: 'no-points' });
+    const annY = await connectYjs(server.url, room.roomId, links.editToken);
+    cleanups.push(annY.destroy);
+    addPoint(annY.doc, [3, 3], user('ann'));
+    expect(await yjsRefused(room.roomId, room.editToken)).toBe(4401);
+    const found = await call<{ rooms: unknown[] }>(ann.socket, 'rooms:describe', { tokens: [room.editToken, room.viewToken, links.editToken, links.viewToken] });
+    expect(found.rooms).toHaveLength(2);
+  });
+});
