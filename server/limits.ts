@@ -44,7 +44,7 @@ export function limitEnvName(key: keyof ServerLimits): string {
 }
 
 /** Defaults overridden by positive numbers from the environment; anything else there is an error at start. */
-export function readLimits(env: NodeJS.ProcessEnv = process.env): ServerLimits {
+export function readLimits(env: Record<string, string | undefined> = process.env): ServerLimits {
   const out = { ...DEFAULT_LIMITS };
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ServerLimits)[]) {
     const raw = env[limitEnvName(key)];
