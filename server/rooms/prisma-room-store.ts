@@ -4,6 +4,7 @@ import { createPrismaClient } from '../db/client.js';
 import type { NewRoom, RoomRecord, RoomStore, StoredDocument } from './room-store.js';
 import type { NewRun, RunRecord, StepRecord } from './history-store.js';
 import { newRoomId, newToken, looksLikeToken } from './tokens.js';
+import { GroupCommit } from '../db/group-commit.js';
 
 type RunRow = Awaited<ReturnType<PrismaClient['run']['findUnique']>> & {};
 type StepRow = Awaited<ReturnType<PrismaClient['runStep']['findUnique']>> & {};
@@ -25,6 +26,14 @@ function toStep(row: StepRow): StepRecord {
     runId: row.runId, step: row.step, handles: JSON.parse(row.handles), distances: JSON.parse(row.distances),
     confidences: JSON.parse(row.confidences), latent: toFloat32(row.latent), frame: new Uint8Array(row.frame),
     frameType: row.frameType, elapsedMs: row.elapsedMs,
+  };
+}
+
+function stepRow(s: StepRecord) {
+  return {
+    runId: s.runId, step: s.step, handles: JSON.stringify(s.handles), distances: JSON.stringify(s.distances),
+    confidences: JSON.stringify(s.confidences), latent: fromFloat32(s.latent), frame: Uint8Array.from(s.frame),
+    frameType: s.frameType, elapsedMs: s.elapsedMs,
   };
 }
 
@@ -115,10 +124,19 @@ export class PrismaRoomStore implements RoomStore {
     };
   }
 
-  async appendDocumentUpdate(id: string, update: Uint8Array): Promise<number> {
-    const row = await this.prisma.roomDocUpdate.create({ data: { roomId: id, update: Uint8Array.from(update) }, select: { id: true } });
-    return row.id;
+  /** Rooms' appends share statements under load (group commit), like step records. */
+  appendDocumentUpdate(id: string, update: Uint8Array): Promise<number> {
+    return this.docUpdates.write({ roomId: id, update: Uint8Array.from(update) });
   }
+
+  private readonly docUpdates = new GroupCommit<{ roomId: string; update: Uint8Array<ArrayBuffer> }, number>(
+    async (batch) => {
+      const rows = await this.prisma.roomDocUpdate.createManyAndReturn({ data: batch, select: { id: true } });
+      // One statement inserts in order, so ascending autoincrement ids are the batch's order.
+      return rows.map((r) => r.id).sort((a, b) => a - b);
+    },
+    async (one) => (await this.prisma.roomDocUpdate.create({ data: one, select: { id: true } })).id,
+  );
 
   async storeDocument(id: string, state: Uint8Array, coversUpdateId = 0): Promise<void> {
     const write = this.prisma.room.update({ where: { id }, data: { ydoc: Uint8Array.from(state) } });
@@ -157,15 +175,18 @@ export class PrismaRoomStore implements RoomStore {
     return toRun(row);
   }
 
-  async addStep(s: StepRecord): Promise<void> {
-    await this.prisma.runStep.create({
-      data: {
-        runId: s.runId, step: s.step, handles: JSON.stringify(s.handles), distances: JSON.stringify(s.distances),
-        confidences: JSON.stringify(s.confidences), latent: fromFloat32(s.latent), frame: Uint8Array.from(s.frame),
-        frameType: s.frameType, elapsedMs: s.elapsedMs,
-      },
-    });
+  /** Durable when the promise resolves; concurrent runs' steps share statements (group commit). */
+  addStep(s: StepRecord): Promise<void> {
+    return this.steps.write(s);
   }
+
+  private readonly steps = new GroupCommit<StepRecord>(
+    async (batch) => {
+      await this.prisma.runStep.createMany({ data: batch.map(stepRow) });
+      return batch.map(() => undefined);
+    },
+    async (one) => void (await this.prisma.runStep.create({ data: stepRow(one) })),
+  );
 
   async finishRun(runId: string, end: { reason: string; steps: number; error?: string }): Promise<void> {
     await this.prisma.run.update({
