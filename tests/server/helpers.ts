@@ -30,8 +30,9 @@ export async function startTestServer(dbFile: string, extra: Partial<StudioServe
     yjs: { debounceMs: 50, maxDebounceMs: 200, unloadDelayMs: 200 },
     log: () => {},
     ...extra,
-    // Tests open many connections from one address; the limit has its own test.
-    limits: { connectionsPerMinute: 1e6, ...extra.limits },
+    // Tests open many connections from one address and one test user starts runs in many rooms; the
+    // limits have their own tests (collab, run-faults).
+    limits: { connectionsPerMinute: 1e6, runsPerUser: 1000, ...extra.limits },
   });
 }
 

@@ -116,9 +116,11 @@ describe('drag runs', () => {
     await waitFor(() => late.frames.length >= 1, 'frames at the late joiner');
     // A watcher cannot stop (or start) a run.
     await expect(call(late.socket, 'run:stop')).rejects.toMatchObject({ code: 'forbidden' });
-    const stepAtStop = ann.frames.at(-1)!.step;
     const t0 = performance.now();
     const { cancelled } = await call<{ cancelled: number }>(ann.socket, 'run:stop');
+    // The last step that had reached the server when it took the Stop, from the queue state it broadcast
+    // then (sent before the ack); clients' frames may lag behind it while step records are written.
+    const stepAtStop = ann.queue.at(-1)!.current!.step;
     expect(cancelled).toBe(1);
     await waitFor(() => ann.ended.length, 'the run to end', 10_000);
     const stopMs = performance.now() - t0;
