@@ -53,7 +53,7 @@ export function useRoomSession(token: string, user: PublicUser | null, onError: 
         const { state } = await request('room:join', { token, user: userRef.current! });
         if (!alive) return;
         setState(state);
-        setQueue(state.runs);
+        onQueue(state.runs);
         setError(null);
         setImage(await decodeImage(state.image));
         setFrame(state.liveFrame ? await toLive(state.liveFrame) : null);
@@ -68,6 +68,8 @@ export function useRoomSession(token: string, user: PublicUser | null, onError: 
       void join();
     };
     const onDisconnect = () => setConnected(false);
+    // A join's answer can arrive after a newer broadcast state: keep the newest (see RunQueueState.version).
+    const onQueue = (q: RunQueueState) => setQueue((prev) => (prev && prev.roomId === q.roomId && prev.version > q.version ? prev : q));
     const onRevoked = () => {
       if (alive) setError({ code: 'revoked', message: 'An editor replaced this link, so it no longer opens the room. Ask them for the new one.' });
     };
@@ -87,7 +89,7 @@ export function useRoomSession(token: string, user: PublicUser | null, onError: 
     socket.on('connect', onConnect);
     socket.on('disconnect', onDisconnect);
     socket.on('run:frame', onFrame);
-    socket.on('run:queue', setQueue);
+    socket.on('run:queue', onQueue);
     socket.on('run:ended', onEnded);
     socket.on('room:image', onImage);
     socket.on('room:revoked', onRevoked);
@@ -98,7 +100,7 @@ export function useRoomSession(token: string, user: PublicUser | null, onError: 
       socket.off('connect', onConnect);
       socket.off('disconnect', onDisconnect);
       socket.off('run:frame', onFrame);
-      socket.off('run:queue', setQueue);
+      socket.off('run:queue', onQueue);
       socket.off('run:ended', onEnded);
       socket.off('room:image', onImage);
       socket.off('room:revoked', onRevoked);

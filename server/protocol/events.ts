@@ -53,6 +53,9 @@ export interface RunInfo {
 
 export interface RunQueueState {
   roomId: string;
+  /** Grows with every state the server computes: a state can overtake an older one (a broadcast sent while
+   *  a join's answer was on its way), so clients keep the one with the highest version. */
+  version: number;
   current: RunInfo | null;
   queued: RunInfo[];
 }

@@ -47,6 +47,8 @@ export class RunCoordinator {
   /** The most recent finished runs' numbers, newest last (a short ring). */
   readonly stats: RunStats[] = [];
   private closed = false;
+  /** RunQueueState.version: one counter for all rooms is enough to order any room's states. */
+  private stateVersion = 0;
 
   constructor(private readonly deps: RunCoordinatorDeps) {}
 
@@ -61,6 +63,7 @@ export class RunCoordinator {
     const base = r?.current && r.current.info.position > 0 ? r.current.info.position : 0;
     return {
       roomId,
+      version: ++this.stateVersion,
       current: r?.current ? { ...r.current.info } : null,
       queued: (r?.queued ?? []).map((run, i) => ({ ...run.info, position: base + i + 1 })),
     };

@@ -29,6 +29,9 @@ interface Peer {
   queue: RunQueueState | null;
 }
 
+/** As the app does: a join's answer may arrive after a newer broadcast, so the highest version wins. */
+const keepNewest = (p: Peer, q: RunQueueState) => void (p.queue = p.queue && p.queue.version > q.version ? p.queue : q);
+
 const docState = (doc: Y.Doc) => JSON.stringify([readPoints(doc), readMask(doc), readSettings(doc)]);
 
 describe('room fuzz', () => {
@@ -60,16 +63,15 @@ describe('room fuzz', () => {
         const y = await connectYjs(server.url, room.roomId, token);
         const socket = await connectSocket(server.url);
         const peer: Peer = { name, role, user, y, socket, queue: null };
-        socket.on('run:queue', (q) => (peer.queue = q));
+        socket.on('run:queue', (q) => keepNewest(peer, q));
         socket.on('run:frame', (_f, ack) => ack());
-        peer.queue = (await call<{ state: RoomState }>(socket, 'room:join', { token, user })).state.runs;
+        keepNewest(peer, (await call<{ state: RoomState }>(socket, 'room:join', { token, user })).state.runs);
         peers.push(peer);
       };
       const rejoin = async (p: Peer) => {
         p.socket.connect();
         await waitFor(() => p.socket.connected, 'socket reconnect');
-        // As the app does: the join's state replaces whatever the peer knew before it dropped.
-        p.queue = (await call<{ state: RoomState }>(p.socket, 'room:join', { token: p.role === 'edit' ? room.editToken : room.viewToken, user: p.user })).state.runs;
+        keepNewest(p, (await call<{ state: RoomState }>(p.socket, 'room:join', { token: p.role === 'edit' ? room.editToken : room.viewToken, user: p.user })).state.runs);
       };
 
       try {

@@ -146,6 +146,10 @@ describe('drag runs', () => {
     await waitFor(() => ann.ended.length === 2 && bob.ended.length === 2, 'both runs to end', 60_000);
     expect(ann.ended.map((e) => e.runId)).toEqual([first.runId, second.runId]);
     expect(ann.queue.at(-1)).toMatchObject({ current: null, queued: [] });
+    // Later states carry higher versions (clients keep the newest; a join's answer can be overtaken).
+    const versions = [ann.state.runs, ...ann.queue].map((q) => q.version);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    expect(new Set(versions).size).toBe(versions.length);
   });
 
   it('lets a slow client skip intermediate frames but always delivers the final one', async () => {
