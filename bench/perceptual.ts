@@ -13,8 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { parseSafetensors } from '../engine/src/io/safetensors.js';
-import { DETECTOR_METADATA_KEY, defaultDetectorPath } from '../engine/src/index.js';
+import { DETECTOR_METADATA_KEY, defaultDetectorPath, parseSafetensors } from '../engine/src/index.js';
 import type { Image } from './metrics.js';
 
 interface Stage {

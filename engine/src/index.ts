@@ -9,6 +9,7 @@ export { randomModelBytes, type RandomModelOptions } from './model/random.js';
 export { dragRun } from './drag/run.js';
 export { defaultDragOptions, resolveDragOptions, MAX_POINT_PAIRS } from './drag/options.js';
 export { numpyRandn } from './random.js';
+export { parseSafetensors } from './io/safetensors.js';
 export { loadLandmarkDetector, landmarkDetectorFromBytes, defaultDetectorPath, LandmarkDetector, DetectorInputError, DETECTOR_METADATA_KEY, type DetectorConfig } from './landmarks/detector.js';
 export type * from './drag/types.js';
 
