@@ -49,6 +49,7 @@ def parse_args():
     ap.add_argument('--mirror', action='store_true', help='random x-flips of real images (off: keep faces as packed)')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--device', default='cpu')
+    ap.add_argument('--bf16', action='store_true', help='bfloat16 autocast for convolutions on CPU (~1.35x faster; R1 stays float32)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--snap-minutes', type=float, default=10, help='checkpoint + sample grid interval')
     ap.add_argument('--log-seconds', type=float, default=60, help='progress line interval')
@@ -82,13 +83,21 @@ def nan_to_num_grads(module):
             torch.nan_to_num(p.grad, nan=0, posinf=1e5, neginf=-1e5, out=p.grad)
 
 
-def run_G(G, z, style_mixing):
+def mixed_precision(args):
+    """--bf16: bfloat16 autocast for the synthesis network's and D's convolutions on CPU (weights, Adam state,
+    the mapping network, losses and R1 stay float32; conv_clamp bounds activations as in ADA's fp16 layers).
+    Measured on the 2-core EPYC (AVX512-BF16), one G step at batch 16: 1.35 s fp32 -> 0.99 s bf16."""
+    return torch.autocast('cpu', dtype=torch.bfloat16, enabled=bool(args.bf16) and args.device == 'cpu')
+
+
+def run_G(G, z, style_mixing, args):
     """ADA StyleGAN2Loss.run_G: with probability style_mixing, ws after a random cutoff come from another z."""
     ws = G.mapping(z)
     if style_mixing > 0 and torch.rand([]).item() < style_mixing:
         cutoff = int(torch.randint(1, ws.shape[1], []).item())
         ws[:, cutoff:] = G.mapping(torch.randn_like(z), update_w_avg=False)[:, cutoff:]
-    return G.synthesis(ws, noise_mode='random')
+    with mixed_precision(args):
+        return G.synthesis(ws, noise_mode='random')
 
 
 def write_grid(G_ema, cfg, path, device):
@@ -194,8 +203,10 @@ def main():
 
         # Gmain: make D call fakes real. D's weights need no gradients here.
         D.requires_grad_(False)
-        fake = run_G(G, torch.randn(args.batch, cfg['z_dim'], device=device), args.style_mixing)
-        loss_G = F.softplus(-D(fake)).mean()
+        fake = run_G(G, torch.randn(args.batch, cfg['z_dim'], device=device), args.style_mixing, args)
+        with mixed_precision(args):
+            logits = D(fake)
+        loss_G = F.softplus(-logits.float()).mean()
         optG.zero_grad(set_to_none=True)
         loss_G.backward()
         nan_to_num_grads(G)
@@ -204,8 +215,10 @@ def main():
 
         # Dmain: fakes down, reals up. (G under no_grad still updates w_avg, as in ADA.)
         with torch.no_grad():
-            fake = run_G(G, torch.randn(args.batch, cfg['z_dim'], device=device), args.style_mixing)
-        loss_D = F.softplus(D(fake)).mean() + F.softplus(-D(real)).mean()
+            fake = run_G(G, torch.randn(args.batch, cfg['z_dim'], device=device), args.style_mixing, args)
+        with mixed_precision(args):
+            logits_fake, logits_real = D(fake), D(real)
+        loss_D = F.softplus(logits_fake.float()).mean() + F.softplus(-logits_real.float()).mean()
         optD.zero_grad(set_to_none=True)
         loss_D.backward()
         nan_to_num_grads(D)
