@@ -2,7 +2,10 @@
  * Before/after strips of drags on a model, for docs/: handles placed on landmarks found by the landmark
  * detector, targets where the part should plausibly go. Each row: before (handles red, targets blue),
  * after (final tracked handles), both scaled up. Prints the detector's final landmark-to-target distances.
+ * --mask-radius R gives each drag the mask a user would paint: a capsule of R px around every
+ * handle-to-target segment, so the rest of the face is held by the fixed-region term (default 0: no mask).
  *   npx tsx scripts/drag-strips.ts [--model DIR] [--out docs/drags.png] [--method stabledrag] [--steps 120]
+ *     [--mask-radius 0]
  */
 import { parseArgs } from 'node:util';
 import {
@@ -61,7 +64,31 @@ function line(img: RGBAImage, a: Point, b: Point): void {
   for (let i = 0; i <= n; i++) dot(img, [a[0] + ((b[0] - a[0]) * i) / n, a[1] + ((b[1] - a[1]) * i) / n], [255, 255, 255], 1);
 }
 
-const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string' }, method: { type: 'string' }, steps: { type: 'string' } } });
+/** Non-zero (may change) within `radius` of any handle-to-target segment. */
+function capsuleMask(size: number, points: Array<{ handle: Point; target: Point }>, radius: number): Uint8Array {
+  const mask = new Uint8Array(size * size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      for (const { handle: a, target: b } of points) {
+        const [dx, dy] = [b[0] - a[0], b[1] - a[1]];
+        const t = Math.min(Math.max(((x - a[0]) * dx + (y - a[1]) * dy) / Math.max(dx * dx + dy * dy, 1e-9), 0), 1);
+        if (Math.hypot(x - a[0] - t * dx, y - a[1] - t * dy) <= radius) mask[y * size + x] = 1;
+      }
+    }
+  }
+  return mask;
+}
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    out: { type: 'string' },
+    method: { type: 'string' },
+    steps: { type: 'string' },
+    'mask-radius': { type: 'string' },
+  },
+});
+const maskRadius = Number(values['mask-radius'] ?? 0);
 await initBackend();
 const gen = await loadGenerator(values.model ?? defaultModelPath());
 const detector = await loadLandmarkDetector();
@@ -79,7 +106,8 @@ for (const edit of EDITS) {
   });
   let last;
   const method = (values.method ?? 'stabledrag') as DragMethod;
-  for await (const ev of dragRun(gen, { latent, points, options: { method, maxSteps: Number(values.steps ?? 120), imageEvery: 10_000 } })) {
+  const mask = maskRadius > 0 ? capsuleMask(gen.resolution, points, maskRadius) : undefined;
+  for await (const ev of dragRun(gen, { latent, points, mask, options: { method, maxSteps: Number(values.steps ?? 120), imageEvery: 10_000 } })) {
     if (ev.type === 'step') last = ev;
   }
   const after = last!.image!;
