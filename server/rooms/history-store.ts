@@ -3,6 +3,7 @@
  * lossless frame. Behind an interface like RoomStore; PrismaHistoryStore implements it.
  */
 import type { Point, PublicUser } from '../protocol/events.js';
+import type { MaskStroke } from '../protocol/mask.js';
 
 export interface NewRun {
   id: string;
@@ -13,6 +14,8 @@ export interface NewRun {
   points: { id: string; handle: Point; target: Point }[];
   settings: unknown;
   mask: Uint8Array | null;
+  /** The strokes `mask` was rasterised from (null for undo entries and runs from before strokes were kept). */
+  maskStrokes: MaskStroke[] | null;
   latentBefore: Float32Array;
   imageBefore: Uint8Array;
   imageBeforeType: string;

@@ -13,7 +13,8 @@ function toRun(row: RunRow & { _count?: { stepRecords: number } }): RunRecord {
   return {
     id: row.id, roomId: row.roomId, seq: row.seq, startedBy: row.startedBy ? JSON.parse(row.startedBy) : null,
     kind: row.kind as RunRecord['kind'], method: row.method, points: JSON.parse(row.points), settings: JSON.parse(row.settings),
-    mask: row.mask ? new Uint8Array(row.mask) : null, latentBefore: toFloat32(row.latentBefore),
+    mask: row.mask ? new Uint8Array(row.mask) : null, maskStrokes: row.maskStrokes ? JSON.parse(row.maskStrokes) : null,
+    latentBefore: toFloat32(row.latentBefore),
     imageBefore: new Uint8Array(row.imageBefore), imageBeforeType: row.imageBeforeType,
     status: row.status as RunRecord['status'], endReason: row.endReason, error: row.error, steps: row.steps,
     recorded: row._count?.stepRecords ?? 0,
@@ -167,7 +168,8 @@ export class PrismaRoomStore implements RoomStore {
         data: {
           id: run.id, roomId: run.roomId, seq: (last?.seq ?? 0) + 1, startedBy: run.startedBy ? JSON.stringify(run.startedBy) : null,
           kind: run.kind, method: run.method, points: JSON.stringify(run.points), settings: JSON.stringify(run.settings),
-          mask: run.mask ? Uint8Array.from(run.mask) : null, latentBefore: fromFloat32(run.latentBefore),
+          mask: run.mask ? Uint8Array.from(run.mask) : null, maskStrokes: run.maskStrokes ? JSON.stringify(run.maskStrokes) : null,
+          latentBefore: fromFloat32(run.latentBefore),
           imageBefore: Uint8Array.from(run.imageBefore), imageBeforeType: run.imageBeforeType, status: 'running',
         },
       });

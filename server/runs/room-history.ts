@@ -3,7 +3,7 @@
  * a step into a new linked room, and undo (itself recorded, so undoing an undo redoes).
  */
 import type { HistoryRun, HistoryStep, Point, PublicUser, RoomLineage } from '../protocol/events.js';
-import { addPoint, completePairs, moveHandles, updateSettings } from '../protocol/room-doc.js';
+import { addMaskStroke, addPoint, completePairs, moveHandles, updateSettings } from '../protocol/room-doc.js';
 import type { RunSettings } from '../protocol/run-settings.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue } from '../jobs/job-queue.js';
@@ -72,7 +72,10 @@ export class RoomHistory {
     return room;
   }
 
-  /** A new room from a stored step: its latent, its image (rendered from that latent), its handles and targets. */
+  /**
+   * A new room from a stored step: its latent, its image (rendered from that latent), its handles and targets,
+   * the run's settings and the mask it ran with (as editable strokes).
+   */
   async fork(roomId: string, req: { runId: unknown; step: unknown }): Promise<RoomRecord> {
     const { store, jobs, docs, rooms, broadcast } = this.deps;
     const parent = await this.room(roomId);
@@ -93,6 +96,7 @@ export class RoomHistory {
           addPoint(doc, p.target, FORK_USER);
         });
         updateSettings(doc, run.settings as Partial<RunSettings>);
+        for (const { id: _id, ...stroke } of run.maskStrokes ?? []) addMaskStroke(doc, stroke);
       });
     } finally {
       docs.release(doc);
@@ -119,7 +123,7 @@ export class RoomHistory {
       const id = newRunId();
       await store.createRun({
         id, roomId, startedBy: by, kind: 'undo', method: 'undo', points: current, settings: { undid: last.id },
-        mask: null, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
+        mask: null, maskStrokes: null, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
       });
       await store.saveImage(roomId, { latent: last.latentBefore, image: last.imageBefore, imageType: last.imageBeforeType });
       const known = new Set(current.map((p) => p.id));

@@ -149,7 +149,8 @@ export class RunCoordinator {
       const resolution = rooms.image(room).width;
       // The snapshot: nothing a peer does from here on changes this run.
       const pairs = completePairs(doc);
-      const mask = rasterizeMask(readMask(doc), resolution);
+      const strokes = readMask(doc);
+      const mask = rasterizeMask(strokes, resolution);
       const settings = readSettings(doc);
       settings.maxSteps = Math.min(settings.maxSteps, this.deps.limits.maxSteps);
       if (pairs.length === 0) return ended({ reason: 'error', steps: 0, error: { code: 'no-points', message: 'no complete handle/target pair' } });
@@ -161,7 +162,7 @@ export class RunCoordinator {
       // The run record (with the state undo returns to) is durable before the first frame goes out.
       await store.createRun({
         id: run.info.runId, roomId, startedBy: run.by, kind: 'drag', method: settings.method, points: pairs, settings,
-        mask: mask ?? null, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
+        mask: mask ?? null, maskStrokes: strokes, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
       });
       broadcast.history(roomId);
       // Step records are written in order; each step's frame goes out once its record is durable (one small

@@ -49,7 +49,7 @@ describe('run history migration', () => {
       // The new tables work on the old rooms.
       await store.createRun({
         id: 'run-1', roomId: 'room-a', startedBy: null, kind: 'drag', method: 'stabledrag', points: [{ id: 'p', handle: [1, 2], target: [3, 4] }],
-        settings: { maxSteps: 2 }, mask: null, latentBefore: a.latent, imageBefore: a.image, imageBeforeType: 'image/png',
+        settings: { maxSteps: 2 }, mask: null, maskStrokes: null, latentBefore: a.latent, imageBefore: a.image, imageBeforeType: 'image/png',
       });
       await store.addStep({ runId: 'run-1', step: 0, handles: [[1, 2]], distances: [2.8], confidences: [1], latent: a.latent, frame: Uint8Array.of(5), frameType: 'image/webp', elapsedMs: 3 });
       await store.finishRun('run-1', { reason: 'max-steps', steps: 1 });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { PNG } from 'pngjs';
-import { addPoint, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
+import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import type { HistoryRun, HistoryStep, RoomLineage, RoomState, RunEnded, RunFrame } from '../../server/protocol/events.js';
 import { TINY_MODEL, call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, user, waitFor, type ClientSocket, type YClient } from './helpers.js';
@@ -57,12 +57,15 @@ describe('run history', () => {
     return w;
   }
 
-  async function ranRoom(maxSteps: number) {
+  const MASK_STROKE = { mode: 'flexible' as const, radius: 6, points: [10, 10, 16, 14], by: 'ann' };
+
+  async function ranRoom(maxSteps: number, opts: { mask?: boolean } = {}) {
     const room = await createRoom(server.url, 5);
     const y: YClient = await connectYjs(server.url, room.roomId, room.editToken);
     cleanups.push(y.destroy);
     addPoint(y.doc, [10, 10], user('ann'));
     addPoint(y.doc, [16, 14], user('ann'));
+    if (opts.mask) addMaskStroke(y.doc, MASK_STROKE);
     updateSettings(y.doc, { lr: 0.01, maxSteps });
     await new Promise((r) => setTimeout(r, 100));
     const ann = await join(room.editToken, 'ann');
@@ -79,7 +82,7 @@ describe('run history', () => {
   };
 
   it('records every run and step durably, replays a stored step to its stored frame, and exports it', async () => {
-    const { room, ann, bob, runId } = await ranRoom(12);
+    const { room, ann, bob, runId } = await ranRoom(12, { mask: true });
     const steps = ann.ended[0].steps;
     const { runs } = await call<{ runs: HistoryRun[] }>(bob.socket, 'history:list');
     expect(runs).toHaveLength(1);
@@ -141,6 +144,9 @@ describe('run history', () => {
     expect(JSON.parse(points.body.toString())).toEqual({ points: [[10, 10], [16, 14]] });
     const mask = PNG.sync.read((await get(`/api/rooms/${room.viewToken}/runs/${runId}/dragbench/mask.png`)).body);
     expect(mask.width).toBe(32);
+    // The painted stroke (radius 6 around (10,10)-(16,14)) may change; a far corner may not.
+    expect(mask.data[(12 * 32 + 13) * 4]).toBe(255);
+    expect(mask.data[(30 * 32 + 30) * 4]).toBe(0);
     const original = await get(`/api/rooms/${room.viewToken}/runs/${runId}/dragbench/original.png`);
     expect(original.type).toBe('image/png');
     // The current state in the same format: the handle moved to its tracked position.
@@ -163,8 +169,8 @@ describe('run history', () => {
     );
   });
 
-  it('forks a new linked room from a middle step: its latent, image, handles and targets', async () => {
-    const { room, ann, bob, runId } = await ranRoom(10);
+  it('forks a new linked room from a middle step: its latent, image, handles, targets, settings and mask', async () => {
+    const { room, ann, bob, runId } = await ranRoom(10, { mask: true });
     const stored = await server.store.listSteps(runId);
     const mid = Math.floor(stored.length / 2);
     // A watcher may fork: the fork is a new room of theirs, the parent is unchanged.
@@ -182,6 +188,8 @@ describe('run history', () => {
     await waitFor(() => readPoints(y.doc).length === 1, 'the fork\'s points');
     expect(readPoints(y.doc)[0]).toMatchObject({ handle: stored[mid].handles[0], target: [16, 14] });
     expect(readSettings(y.doc)).toMatchObject({ lr: 0.01, maxSteps: 10 });
+    // The mask comes back as editable strokes, not pixels.
+    expect(readMask(y.doc).map(({ id: _id, ...s }) => s)).toEqual([MASK_STROKE]);
 
     const carol = await join(fork.editToken, 'carol');
     const childLineage = (await call<{ lineage: RoomLineage }>(carol.socket, 'history:list')).lineage;
