@@ -1,7 +1,7 @@
 'use client';
 /**
  * The room's timeline (issue 5): every run in order, a scrubber over the chosen run's steps, replay at a
- * chosen speed, fork from the step shown, undo the last entry, downloads, and where the room came from.
+ * chosen speed, fork from the step shown, undo and redo drags, downloads, and where the room came from.
  */
 import Link from 'next/link';
 import type { RoomHistoryView } from '../_lib/use-history';
@@ -35,7 +35,7 @@ export function TimelinePanel(props: { history: RoomHistoryView; token: string; 
               data-testid={`timeline-run-${r.seq}`}
               onClick={() => h.select({ runId: r.runId, step: Math.max(0, r.recorded - 1) })}
             >
-              #{r.seq} {r.kind === 'undo' ? 'undo' : `${r.method} · ${r.steps} steps`} · {r.by?.name ?? 'someone'}
+              #{r.seq} {r.kind === 'drag' ? `${r.method} · ${r.steps} steps` : r.kind} · {r.by?.name ?? 'someone'}
               {r.status === 'running' ? ' (running)' : ''}
               {r.endReason === 'interrupted' ? ' (interrupted: the server stopped)' : ''}
             </button>
@@ -103,11 +103,21 @@ export function TimelinePanel(props: { history: RoomHistoryView; token: string; 
           type="button"
           className="btn small"
           data-testid="history-undo"
-          disabled={!props.canEdit || props.busy || h.runs.length === 0}
-          title="Return the room to the state before its last entry (undo an undo to redo)"
+          disabled={!props.canEdit || props.busy || !h.undoRedo.undo}
+          title="Return the room to the state before its newest drag (again to go further back)"
           onClick={() => void h.undo()}
         >
-          ↶ Undo last
+          ↶ Undo drag
+        </button>
+        <button
+          type="button"
+          className="btn small"
+          data-testid="history-redo"
+          disabled={!props.canEdit || props.busy || !h.undoRedo.redo}
+          title="Re-apply the drag undone last"
+          onClick={() => void h.redo()}
+        >
+          ↷ Redo drag
         </button>
       </div>
       <p className="small muted">

@@ -1,10 +1,10 @@
 'use client';
 /**
  * The room's timeline (issue 5): every recorded run, a scrubber position (run + step) that only this
- * viewer sees, replay at a chosen speed, fork, undo. Stored steps are fetched one at a time and cached.
+ * viewer sees, replay at a chosen speed, fork, undo and redo. Stored steps are fetched one at a time and cached.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { HistoryRun, HistoryStep, RoomLineage } from '../../server/protocol/events';
+import type { HistoryRun, HistoryStep, RoomLineage, UndoRedo } from '../../server/protocol/events';
 import { decodeImage } from './images';
 import { getSocket, request } from './socket';
 
@@ -15,6 +15,8 @@ export interface ViewedStep extends Omit<HistoryStep, 'image'> {
 export interface RoomHistoryView {
   runs: HistoryRun[];
   lineage: RoomLineage | null;
+  /** Whether Undo and Redo have a drag to act on. */
+  undoRedo: UndoRedo;
   /** The run and step under the scrubber, or null for "now" (the live room). */
   selected: { runId: string; step: number } | null;
   viewed: ViewedStep | null;
@@ -25,11 +27,15 @@ export interface RoomHistoryView {
   setSpeed(fps: number): void;
   fork(): Promise<{ editToken: string } | null>;
   undo(): Promise<void>;
+  redo(): Promise<void>;
 }
+
+const NOTHING: UndoRedo = { undo: null, redo: null };
 
 export function useHistory(roomId: string | null, onError: (message: string) => void): RoomHistoryView {
   const [runs, setRuns] = useState<HistoryRun[]>([]);
   const [lineage, setLineage] = useState<RoomLineage | null>(null);
+  const [undoRedo, setUndoRedo] = useState<UndoRedo>(NOTHING);
   const [selected, setSelected] = useState<{ runId: string; step: number } | null>(null);
   const [viewed, setViewed] = useState<ViewedStep | null>(null);
   const [playing, setPlaying] = useState(false);
@@ -42,6 +48,7 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
       const res = await request('history:list');
       setRuns(res.runs);
       setLineage(res.lineage);
+      setUndoRedo(res.undoRedo);
     } catch (err) {
       onError((err as Error).message);
     }
@@ -52,6 +59,7 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
     setPlaying(false);
     setRuns([]);
     setLineage(null);
+    setUndoRedo(NOTHING);
     if (!roomId) return;
     void refresh();
     const socket = getSocket();
@@ -113,5 +121,13 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
     }
   }, [onError]);
 
-  return { runs, lineage, selected, viewed, playing, speed, select: setSelected, setPlaying, setSpeed, fork, undo };
+  const redo = useCallback(async () => {
+    try {
+      await request('history:redo');
+    } catch (err) {
+      onError((err as Error).message);
+    }
+  }, [onError]);
+
+  return { runs, lineage, undoRedo, selected, viewed, playing, speed, select: setSelected, setPlaying, setSpeed, fork, undo, redo };
 }

@@ -97,11 +97,11 @@ export interface RoomState {
   liveFrame: RunFrame | null;
 }
 
-/** One recorded run in a room's timeline (issue 5). Undo entries have no steps. */
+/** One recorded run in a room's timeline (issue 5). Undo and redo entries have no steps. */
 export interface HistoryRun {
   runId: string;
   seq: number;
-  kind: 'drag' | 'undo';
+  kind: 'drag' | 'undo' | 'redo';
   by: PublicUser | null;
   method: string;
   status: 'running' | 'ended';
@@ -114,6 +114,12 @@ export interface HistoryRun {
   targets: Point[];
   startedAt: string;
   endedAt: string | null;
+}
+
+/** The drag that Undo would take back and the one Redo would re-apply; null when there is none. */
+export interface UndoRedo {
+  undo: string | null;
+  redo: string | null;
 }
 
 /** A room's place in its fork tree: links are watch-only tokens. */
@@ -157,13 +163,16 @@ export interface ClientToServerEvents {
   /** Cancels the running run (within one step) and every queued one in the joined room. */
   'run:stop': (ack: Ack<{ cancelled: number }>) => void;
   /** The joined room's timeline (every run in order) and its fork links. */
-  'history:list': (ack: Ack<{ runs: HistoryRun[]; lineage: RoomLineage }>) => void;
+  'history:list': (ack: Ack<{ runs: HistoryRun[]; lineage: RoomLineage; undoRedo: UndoRedo }>) => void;
   /** One stored step, to the caller only (looking at the past disturbs nobody). */
   'history:step': (req: { runId: string; step: number }, ack: Ack<{ step: HistoryStep }>) => void;
   /** A new room whose image and latent are the step's and whose points are its tracked handles and targets. */
   'history:fork': (req: { runId: string; step: number }, ack: Ack<{ roomId: string; editToken: string; viewToken: string }>) => void;
-  /** Returns the room to the state before its last recorded entry (undoing an undo redoes). Editors only. */
+  /** Returns the room to the state before the newest drag still in effect (its image, latent and handles);
+   *  repeated, it goes further back. Recorded in the timeline. Editors only. */
   'history:undo': (ack: Ack<{ runId: string; undid: string }>) => void;
+  /** Re-applies the newest undone drag (until a new drag is run). Recorded in the timeline. Editors only. */
+  'history:redo': (ack: Ack<{ runId: string; redid: string }>) => void;
   /** Replaces the room's edit link, watch link or both (editors only). Holders of a replaced link are put out
    *  of the room (`room:revoked`, Yjs close 4403); the caller stays, now holding the new edit link. */
   'room:rotate-links': (req: { which: 'edit' | 'view' | 'both' }, ack: Ack<{ editToken: string; viewToken: string }>) => void;

@@ -151,4 +151,5 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
   });
 
   listen('history:undo', () => history.undo(requireEditor(socket), socket.data.user ?? null));
+  listen('history:redo', () => history.redo(requireEditor(socket), socket.data.user ?? null));
 }

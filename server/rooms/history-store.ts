@@ -9,7 +9,7 @@ export interface NewRun {
   id: string;
   roomId: string;
   startedBy: PublicUser | null;
-  kind: 'drag' | 'undo';
+  kind: 'drag' | 'undo' | 'redo';
   method: string;
   points: { id: string; handle: Point; target: Point }[];
   settings: unknown;

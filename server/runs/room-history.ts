@@ -2,7 +2,7 @@
  * What a room does with its recorded runs (issue 5): the timeline, a stored step for one viewer, fork from
  * a step into a new linked room, and undo (itself recorded, so undoing an undo redoes).
  */
-import type { HistoryRun, HistoryStep, Point, PublicUser, RoomLineage } from '../protocol/events.js';
+import type { HistoryRun, HistoryStep, Point, PublicUser, RoomLineage, UndoRedo } from '../protocol/events.js';
 import { addMaskStroke, addPoint, completePairs, moveHandles, updateSettings } from '../protocol/room-doc.js';
 import type { RunSettings } from '../protocol/run-settings.js';
 import type { DocServer } from '../yjs/doc-server.js';
@@ -11,6 +11,7 @@ import type { RoomRecord, RoomStore } from '../rooms/room-store.js';
 import type { RunRecord } from '../rooms/history-store.js';
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import { newRunId } from '../rooms/tokens.js';
+import { replayUndoStack } from './undo-stack.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
 import type { RunCoordinator } from './run-coordinator.js';
 
@@ -36,7 +37,7 @@ export function historyRun(run: RunRecord): HistoryRun {
 export class RoomHistory {
   constructor(private readonly deps: RoomHistoryDeps) {}
 
-  async list(roomId: string): Promise<{ runs: HistoryRun[]; lineage: RoomLineage }> {
+  async list(roomId: string): Promise<{ runs: HistoryRun[]; lineage: RoomLineage; undoRedo: UndoRedo }> {
     const { store } = this.deps;
     const [runs, room, forks] = await Promise.all([store.listRuns(roomId), store.get(roomId), store.listForks(roomId)]);
     if (!room) throw new RoomError('not-found', 'room not found');
@@ -44,6 +45,7 @@ export class RoomHistory {
     const link = (r: RoomRecord) => ({ roomId: r.id, title: r.title, viewToken: r.viewToken, runId: r.forkRunId, step: r.forkStep });
     return {
       runs: runs.map(historyRun),
+      undoRedo: RoomHistory.available(runs),
       lineage: { parent: parent ? { ...link(parent), runId: room.forkRunId, step: room.forkStep } : null, forks: forks.map(link) },
     };
   }
@@ -105,34 +107,74 @@ export class RoomHistory {
     return child;
   }
 
+  /** The drag Undo would take back and the one Redo would re-apply (null: nothing to undo / redo). */
+  private static available(runs: RunRecord[]): UndoRedo {
+    const { applied, undone } = replayUndoStack(runs);
+    return { undo: applied.at(-1) ?? null, redo: undone.at(-1)?.drag ?? null };
+  }
+
   /**
-   * Returns the room to the state before its last entry: a drag run's starting latent, image and handles, or
-   * (for an undo) the state that undo replaced. Recorded as an 'undo' entry whose "before" is the current state.
+   * Undo returns the room to the state before the newest drag still in effect; redo re-applies the newest drag
+   * undone since the last new drag (undo-stack.ts). Either is recorded as a timeline entry whose "before" is the
+   * state it replaced. One at a time per room, so two quick clicks take back two drags, not the same one twice.
    */
-  async undo(roomId: string, by: PublicUser | null): Promise<{ runId: string; undid: string }> {
+  undo(roomId: string, by: PublicUser | null): Promise<{ runId: string; undid: string }> {
+    return this.serialised(roomId, async () => {
+      const r = await this.restore(roomId, by, 'undo');
+      return { runId: r.runId, undid: r.target };
+    });
+  }
+
+  redo(roomId: string, by: PublicUser | null): Promise<{ runId: string; redid: string }> {
+    return this.serialised(roomId, async () => {
+      const r = await this.restore(roomId, by, 'redo');
+      return { runId: r.runId, redid: r.target };
+    });
+  }
+
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  private serialised<T>(roomId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.chains.get(roomId) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.chains.set(roomId, settled);
+    void settled.then(() => this.chains.get(roomId) === settled && this.chains.delete(roomId));
+    return next;
+  }
+
+  private async restore(roomId: string, by: PublicUser | null, kind: 'undo' | 'redo'): Promise<{ runId: string; target: string }> {
     const { store, docs, runs, broadcast, rooms } = this.deps;
-    if (runs.busy(roomId)) throw new RoomError('invalid', 'wait for the running drag to finish (or stop it) first');
+    if (runs.busy(roomId)) throw new RoomError('invalid', `wait for the running drag to finish (or stop it) before ${kind}`);
     const all = await store.listRuns(roomId);
-    const last = all.at(-1);
-    if (!last) throw new RoomError('invalid', 'nothing to undo');
-    if (last.status !== 'ended') throw new RoomError('invalid', 'the last run has not ended');
+    if (all.some((r) => r.status !== 'ended')) throw new RoomError('invalid', 'the last run has not ended');
+    const byId = new Map(all.map((r) => [r.id, r]));
+    const { applied, undone } = replayUndoStack(all);
+    // The drag concerned, and the entry whose "before" state is where the room goes: undo goes to the state
+    // the drag started from; redo to the state the drag's undo replaced (the drag's result).
+    const [target, source] =
+      kind === 'undo'
+        ? [byId.get(applied.at(-1) ?? ''), byId.get(applied.at(-1) ?? '')]
+        : [byId.get(undone.at(-1)?.drag ?? ''), byId.get(undone.at(-1)?.undoEntry ?? '')];
+    if (!target || !source) throw new RoomError('invalid', kind === 'undo' ? 'nothing to undo' : 'nothing to redo');
     const room = await this.room(roomId);
     const doc = await docs.acquire(roomId);
     try {
       const current = completePairs(doc);
       const id = newRunId();
       await store.createRun({
-        id, roomId, startedBy: by, kind: 'undo', method: 'undo', points: current, settings: { undid: last.id },
+        id, roomId, startedBy: by, kind, method: kind, points: current,
+        settings: kind === 'undo' ? { undid: target.id } : { redid: target.id },
         mask: null, maskStrokes: null, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
       });
-      await store.saveImage(roomId, { latent: last.latentBefore, image: last.imageBefore, imageType: last.imageBeforeType });
+      await store.saveImage(roomId, { latent: source.latentBefore, image: source.imageBefore, imageType: source.imageBeforeType });
       const known = new Set(current.map((p) => p.id));
-      moveHandles(doc, last.points.filter((p) => known.has(p.id)).map((p) => ({ id: p.id, handle: p.handle as Point })));
-      await store.finishRun(id, { reason: 'undone', steps: 0 });
-      const img = rooms.image({ ...room, image: last.imageBefore, imageType: last.imageBeforeType });
+      moveHandles(doc, source.points.filter((p) => known.has(p.id)).map((p) => ({ id: p.id, handle: p.handle as Point })));
+      await store.finishRun(id, { reason: kind === 'undo' ? 'undone' : 'redone', steps: 0 });
+      const img = rooms.image({ ...room, image: source.imageBefore, imageType: source.imageBeforeType });
       broadcast.image(roomId, img);
       broadcast.history(roomId);
-      return { runId: id, undid: last.id };
+      return { runId: id, target: target.id };
     } finally {
       docs.release(doc);
     }

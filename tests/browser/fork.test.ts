@@ -60,7 +60,7 @@ describe.skipIf(!existsSync(CHROMIUM))('fork from the timeline in the browser', 
 
   const stagePixels = (page: Page) => page.getByTestId('stage-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
 
-  it('scrubs to the middle of a run, forks there, and opens the linked new room', async () => {
+  it('scrubs to the middle of a run, forks there, opens the linked new room; the parent undoes and redoes', async () => {
     const room = await createRoom(server.url, 5);
     const y = await connectYjs(server.url, room.roomId, room.editToken);
     addPoint(y.doc, [10, 12], user('ann'));
@@ -119,6 +119,20 @@ describe.skipIf(!existsSync(CHROMIUM))('fork from the timeline in the browser', 
 
     // The parent lists its fork (Bob is still there).
     await expect.poll(() => bob.getByTestId('fork-children').textContent()).toContain(forks[0].title);
+
+    // Bob undoes the drag in the parent (his stage goes back to the start) and redoes it.
+    const bobAfterRun = await stagePixels(bob);
+    await expect.poll(() => bob.getByTestId('history-redo').isDisabled()).toBe(true);
+    await bob.getByTestId('history-undo').click();
+    await expect.poll(() => stagePixels(bob)).not.toBe(bobAfterRun);
+    await expect.poll(() => bob.getByTestId('history-undo').isDisabled()).toBe(true);
+    await bob.getByTestId('history-redo').click();
+    await expect.poll(() => stagePixels(bob)).toBe(bobAfterRun);
+    await expect.poll(() => bob.locator('[data-testid=timeline-runs] li').allTextContents()).toEqual([
+      expect.stringMatching(/^#1 stabledrag/),
+      expect.stringMatching(/^#2 undo · Bob/),
+      expect.stringMatching(/^#3 redo · Bob/),
+    ]);
     mkdirSync(ARTIFACTS, { recursive: true });
     await ann.screenshot({ path: join(ARTIFACTS, 'fork-room.png') });
   });

@@ -1,7 +1,7 @@
 /**
  * Run history (issue 5) through the real server, worker pool, engine and SQLite file: runs and steps are
  * recorded, a stored step replays to its stored frame, a peer can look at a step without disturbing
- * others, fork from a step, undo/redo, and the export routes.
+ * others, fork from a step, multi-level undo and redo, and the export routes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
@@ -205,29 +205,58 @@ describe('run history', () => {
     expect(['reached', 'max-steps']).toContain(carol.ended[0].reason);
   });
 
-  it('undoes the last run for everyone, records the undo, and redoes by undoing the undo', async () => {
-    const { room, y, ann, bob, runId, imageBefore } = await ranRoom(8);
-    const after = (await server.store.get(room.roomId))!;
-    const handleAfter = readPoints(y.doc)[0].handle;
-    expect(handleAfter).not.toEqual([10, 10]);
+  it('undoes drags one by one for everyone, redoes them in order, and a new drag clears redo', async () => {
+    const { room, y, ann, bob, runId: first, imageBefore } = await ranRoom(8);
+    const handle = () => readPoints(y.doc)[0].handle;
+    const state = async () => {
+      const r = (await server.store.get(room.roomId))!;
+      return { image: Buffer.from(r.image), latent: [...r.latent], handle: handle() };
+    };
+    const afterFirst = await state();
+    expect(afterFirst.handle).not.toEqual([10, 10]);
+    // A second drag from there, with the target further on.
+    const second = (await call<{ runId: string }>(ann.socket, 'run:start')).runId;
+    await waitFor(() => ann.ended.length === 2, 'the second run', 60_000);
+    const afterSecond = await state();
+    expect(afterSecond.latent).not.toEqual(afterFirst.latent);
+    const undoRedo = async () => (await call<{ undoRedo: { undo: string | null; redo: string | null } }>(bob.socket, 'history:list')).undoRedo;
+    expect(await undoRedo()).toEqual({ undo: second, redo: null });
+
     await expect(call(bob.socket, 'history:undo')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(call(bob.socket, 'history:redo')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(call(ann.socket, 'history:redo')).rejects.toThrow('invalid: nothing to redo');
 
+    const expectState = async (want: { image: Buffer; latent: number[]; handle: number[] }, what: string) => {
+      await waitFor(() => handle()[0] === want.handle[0] && handle()[1] === want.handle[1], `the handle ${what}`);
+      const now = await state();
+      expect(now.image.equals(want.image)).toBe(true);
+      expect(now.latent).toEqual(want.latent);
+    };
+    // Two undos go back two drags; bob sees each image.
     const imagesBefore = bob.images;
-    const undo = await call<{ runId: string; undid: string }>(ann.socket, 'history:undo');
-    expect(undo.undid).toBe(runId);
+    expect(await call(ann.socket, 'history:undo')).toMatchObject({ undid: second });
     await waitFor(() => bob.images > imagesBefore, 'the restored image at bob');
-    const undone = (await server.store.get(room.roomId))!;
-    expect(Buffer.from(undone.image).equals(imageBefore)).toBe(true);
-    await waitFor(() => readPoints(y.doc)[0].handle[0] === 10 && readPoints(y.doc)[0].handle[1] === 10, 'the handle back at its start');
-    const { runs } = await call<{ runs: HistoryRun[] }>(bob.socket, 'history:list');
-    expect(runs.map((r) => [r.kind, r.status])).toEqual([['drag', 'ended'], ['undo', 'ended']]);
+    await expectState(afterFirst, 'after the first drag');
+    expect(await call(ann.socket, 'history:undo')).toMatchObject({ undid: first });
+    await expectState({ ...afterFirst, image: imageBefore, latent: [...(await server.store.getRun(first))!.latentBefore], handle: [10, 10] }, 'at its start');
+    await expect(call(ann.socket, 'history:undo')).rejects.toThrow('invalid: nothing to undo');
+    expect(await undoRedo()).toEqual({ undo: null, redo: first });
 
-    // Redo: undo the undo.
-    const redo = await call<{ runId: string; undid: string }>(ann.socket, 'history:undo');
-    expect(redo.undid).toBe(undo.runId);
-    const redone = (await server.store.get(room.roomId))!;
-    expect(Buffer.from(redone.image).equals(Buffer.from(after.image))).toBe(true);
-    expect([...redone.latent]).toEqual([...after.latent]);
-    await waitFor(() => readPoints(y.doc)[0].handle[0] === handleAfter[0] && readPoints(y.doc)[0].handle[1] === handleAfter[1], 'the handle back after redo');
+    // Redo re-applies them in order.
+    expect(await call(ann.socket, 'history:redo')).toMatchObject({ redid: first });
+    await expectState(afterFirst, 'after redoing the first drag');
+    expect(await call(ann.socket, 'history:redo')).toMatchObject({ redid: second });
+    await expectState(afterSecond, 'after redoing the second drag');
+    expect(await undoRedo()).toEqual({ undo: second, redo: null });
+
+    // Undo, then a new drag: nothing left to redo.
+    await call(ann.socket, 'history:undo');
+    await expectState(afterFirst, 'after the first drag again');
+    await call(ann.socket, 'run:start');
+    await waitFor(() => ann.ended.length === 3, 'the third run', 60_000);
+    const { runs, undoRedo: after } = await call<{ runs: HistoryRun[]; undoRedo: { undo: string | null; redo: string | null } }>(bob.socket, 'history:list');
+    expect(runs.map((r) => r.kind)).toEqual(['drag', 'drag', 'undo', 'undo', 'redo', 'redo', 'undo', 'drag']);
+    expect(after).toEqual({ undo: runs.at(-1)!.runId, redo: null });
+    await expect(call(ann.socket, 'history:redo')).rejects.toThrow('nothing to redo');
   });
 });

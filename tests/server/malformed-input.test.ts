@@ -25,6 +25,7 @@ const BAD: Partial<Record<keyof ClientToServerEvents, unknown[][]>> = {
   'run:stop': [['now']],
   'history:list': [[1]],
   'history:undo': [[{}]],
+  'history:redo': [[true]],
 };
 
 describe('malformed requests', () => {
