@@ -1,8 +1,9 @@
 /**
- * RunBroadcaster over Socket.IO. Queue changes, run ends and image updates go to the room through the
- * adapter (so a Redis adapter would fan them out across nodes); frames go to each local socket through its
- * FrameSender, because flow control is per connection. Scaling frames across nodes would mean running the
- * frame fan-out on the node that owns the room's sockets (sticky rooms) or relaying frames through the adapter.
+ * RunBroadcaster over Socket.IO. Queue changes and image updates go to the room through the adapter (so a
+ * Redis adapter would fan them out across nodes); frames and run ends go to each local socket through its
+ * FrameSender, because flow control is per connection and a run's end must follow its final frame. Scaling
+ * runs across nodes would mean running this fan-out on the node that owns the room's sockets (sticky rooms)
+ * or relaying frames and ends through the adapter.
  */
 import type { EncodedImage, RunEnded, RunFrame, RunQueueState } from '../protocol/events.js';
 import type { RunBroadcaster } from '../runs/run-broadcaster.js';
@@ -24,17 +25,22 @@ export class SocketBroadcaster implements RunBroadcaster {
     this.io.to(ioRoom(state.roomId)).emit('run:queue', state);
   }
 
-  frame(frame: RunFrame): void {
-    const ids = this.io.sockets.adapter.rooms.get(ioRoom(frame.roomId));
-    if (!ids) return;
+  private localSenders(roomId: string): FrameSender[] {
+    const ids = this.io.sockets.adapter.rooms.get(ioRoom(roomId)) ?? [];
+    const out: FrameSender[] = [];
     for (const id of ids) {
       const socket = this.io.sockets.sockets.get(id);
-      if (socket) this.senderFor(socket).push(frame);
+      if (socket) out.push(this.senderFor(socket));
     }
+    return out;
+  }
+
+  frame(frame: RunFrame): void {
+    for (const s of this.localSenders(frame.roomId)) s.push(frame);
   }
 
   ended(ended: RunEnded): void {
-    this.io.to(ioRoom(ended.roomId)).emit('run:ended', ended);
+    for (const s of this.localSenders(ended.roomId)) s.end(ended);
   }
 
   image(roomId: string, image: EncodedImage): void {

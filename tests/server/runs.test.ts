@@ -12,6 +12,8 @@ interface Watch {
   socket: ClientSocket;
   frames: RunFrame[];
   ended: RunEnded[];
+  /** For each run:ended: had the run's final frame already arrived? */
+  finalBeforeEnd: boolean[];
   queue: RunQueueState[];
   images: number;
 }
@@ -36,13 +38,16 @@ describe('drag runs', () => {
   async function join(token: string, name: string, opts: { ackDelayMs?: number } = {}): Promise<Watch & { state: RoomState }> {
     const socket = await connectSocket(server.url);
     cleanups.push(() => socket.disconnect());
-    const w: Watch = { socket, frames: [], ended: [], queue: [], images: 0 };
+    const w: Watch = { socket, frames: [], ended: [], finalBeforeEnd: [], queue: [], images: 0 };
     socket.on('run:frame', (frame, ack) => {
       w.frames.push(frame);
       if (opts.ackDelayMs) setTimeout(ack, opts.ackDelayMs);
       else ack();
     });
-    socket.on('run:ended', (e) => w.ended.push(e));
+    socket.on('run:ended', (e) => {
+      w.ended.push(e);
+      w.finalBeforeEnd.push(w.frames.at(-1)?.final === true);
+    });
     socket.on('run:queue', (q) => w.queue.push(q));
     socket.on('room:image', () => w.images++);
     const { state } = await call<{ state: RoomState }>(socket, 'room:join', { token, user: user(name) });
@@ -152,14 +157,17 @@ describe('drag runs', () => {
     expect(new Set(versions).size).toBe(versions.length);
   });
 
-  it('lets a slow client skip intermediate frames but always delivers the final one', async () => {
+  it('lets a slow client skip intermediate frames but always delivers the final one, before the run ends', async () => {
     const { room } = await roomWithPair([10, 10], [16, 14], { lr: 0.01, maxSteps: 20 });
     const fast = await join(room.editToken, 'fast');
     const slow = await join(room.viewToken, 'slow', { ackDelayMs: 400 });
     await call(fast.socket, 'run:start');
-    await waitFor(() => fast.ended.length && slow.frames.at(-1)?.final, 'the final frame at the slow client', 60_000);
+    await waitFor(() => fast.ended.length && slow.ended.length, 'the run to end at the slow client', 60_000);
     expect(slow.frames.length).toBeLessThan(fast.frames.length);
     expect(slow.frames.at(-1)!.step).toBe(fast.frames.at(-1)!.step);
+    // run:ended waits behind the slow client's unacknowledged frames.
+    expect(slow.finalBeforeEnd).toEqual([true]);
+    expect(fast.finalBeforeEnd).toEqual([true]);
   });
 
   it('serves a seed preview between the steps of a running drag instead of after it', async () => {
