@@ -98,9 +98,10 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
     return { roomId: room.id, editToken: room.editToken, viewToken: room.viewToken };
   });
 
+  const unknownLink = () => new RoomError('unauthorized', 'no room for this link (it may have been replaced)');
   listen('room:join', async ({ token, user }) => {
     const found = await store.findByToken(token);
-    if (!found) throw new RoomError('unauthorized', 'no room for this link (it may have been replaced)');
+    if (!found) throw unknownLink();
     const { room, role } = found;
     if (socket.data.roomId && socket.data.roomId !== room.id) await socket.leave(ioRoom(socket.data.roomId));
     socket.data.roomId = room.id;
@@ -108,14 +109,23 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
     socket.data.token = token;
     socket.data.user = { id: user.id, name: user.name.trim().slice(0, 40) || 'Anonymous', color: user.color };
     await socket.join(ioRoom(room.id));
+    // A link rotation that ran while the token was being read has swept the room before this socket was in
+    // it: read again now that it is, and leave if the link was replaced meanwhile.
+    const current = await store.findByToken(token);
+    if (!current || current.room.id !== room.id || current.role !== role) {
+      await socket.leave(ioRoom(room.id));
+      socket.data.roomId = socket.data.role = socket.data.token = undefined;
+      throw unknownLink();
+    }
+    const now = current.room;
     return {
       state: {
-        room: rooms.summary(room),
+        room: rooms.summary(now),
         role,
-        links: role === 'edit' ? { edit: room.editToken, view: room.viewToken } : { view: room.viewToken },
-        image: rooms.image(room),
-        runs: runs.state(room.id),
-        liveFrame: runs.liveFrame(room.id),
+        links: role === 'edit' ? { edit: now.editToken, view: now.viewToken } : { view: now.viewToken },
+        image: rooms.image(now),
+        runs: runs.state(now.id),
+        liveFrame: runs.liveFrame(now.id),
       },
     };
   });

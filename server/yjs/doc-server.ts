@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { attachConnection } from './connection.js';
 import { Debouncer } from './debounce.js';
-import { CLOSE_NOT_FOUND, CLOSE_SERVER_SHUTDOWN, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED, closeReason } from './messages.js';
+import { CLOSE_INVALID_UPDATE, CLOSE_NOT_FOUND, CLOSE_SERVER_SHUTDOWN, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED, closeReason } from './messages.js';
 import { SharedDoc, type ConnectionContext } from './shared-doc.js';
 
 export interface DocServerHooks {
@@ -57,6 +57,13 @@ export interface DocServerOptions {
   maxPayload?: number;
 }
 
+/**
+ * Messages a client may send before its connection is authenticated and its document loaded (they are parked
+ * and replayed then). A y-websocket client sends two or three (sync step 1, awareness, maybe an update); a
+ * client that streams more before it is let in is closed (4400) rather than buffered without bound.
+ */
+const MAX_EARLY_MESSAGES = 64;
+
 interface Entry {
   doc: SharedDoc;
   store: Debouncer;
@@ -70,6 +77,9 @@ export class DocServer {
   /** Authenticated connections (attached or still loading their document), for `disconnect`. */
   private readonly authed = new Map<WebSocket, { documentName: string; context: ConnectionContext }>();
   private closing = false;
+  /** Per document, how many times `disconnect` has run: an authentication that a disconnect overlapped is
+   *  redone, since the credential it checked may be the one just revoked. */
+  private readonly disconnects = new Map<string, number>();
   /** Updates refused by `beforeApplyUpdate`, per document (observability; tests read it). */
   readonly refusedUpdates = new Map<string, number>();
 
@@ -101,25 +111,24 @@ export class DocServer {
     if (this.closing) return ws.close(CLOSE_SERVER_SHUTDOWN, 'server shutting down');
     // Messages that arrive while we authenticate and load would be lost: park them and replay.
     const early: Parameters<WebSocket['emit']>[] = [];
-    const park = (...args: unknown[]) => early.push(['message', ...args]);
-    ws.on('message', park);
-    let auth: { readOnly: boolean; context: ConnectionContext } | null = { readOnly: false, context: {} };
-    try {
-      for (const h of this.hooks) {
-        if (!h.onAuthenticate || !auth) continue;
-        const r: { readOnly: boolean; context?: ConnectionContext } | null = await h.onAuthenticate({ documentName, params });
-        auth = r && { readOnly: r.readOnly, context: { ...auth.context, ...r.context } };
+    const park = (...args: unknown[]) => {
+      if (early.push(['message', ...args]) > MAX_EARLY_MESSAGES) {
+        early.length = 0;
+        ws.close(CLOSE_INVALID_UPDATE, 'too many messages before the document was ready');
       }
-    } catch {
-      auth = null;
+    };
+    ws.on('message', park);
+    let auth: Awaited<ReturnType<DocServer['authenticate']>>;
+    for (;;) {
+      const generation = this.disconnects.get(documentName) ?? 0;
+      auth = await this.authenticate(documentName, params);
+      if (!auth || (this.disconnects.get(documentName) ?? 0) === generation) break;
     }
+    if (ws.readyState !== ws.OPEN) return;
     if (!auth) return ws.close(CLOSE_UNAUTHORIZED, 'unauthorized');
     const { context } = auth;
-    // Only while open: a socket that closed during authentication has had its 'close' event already.
-    if (ws.readyState === ws.OPEN) {
-      this.authed.set(ws, { documentName, context });
-      ws.once('close', () => this.authed.delete(ws));
-    }
+    this.authed.set(ws, { documentName, context });
+    ws.once('close', () => this.authed.delete(ws));
     let entry: Entry;
     try {
       entry = await this.load(documentName);
@@ -163,12 +172,29 @@ export class DocServer {
     for (const args of early) ws.emit(...args);
   }
 
+  /** The hooks' verdict, their contexts merged; null refuses (a hook that throws refuses). */
+  private async authenticate(documentName: string, params: URLSearchParams): Promise<{ readOnly: boolean; context: ConnectionContext } | null> {
+    let auth: { readOnly: boolean; context: ConnectionContext } | null = { readOnly: false, context: {} };
+    try {
+      for (const h of this.hooks) {
+        if (!h.onAuthenticate || !auth) continue;
+        const r: { readOnly: boolean; context?: ConnectionContext } | null = await h.onAuthenticate({ documentName, params });
+        auth = r && { readOnly: r.readOnly, context: { ...auth.context, ...r.context } };
+      }
+    } catch {
+      auth = null;
+    }
+    return auth;
+  }
+
   /**
    * Closes the connections to `documentName` whose auth context matches `filter` (also those still loading
    * the document) with `code` and `reason`, e.g. `CLOSE_FORBIDDEN` / 'link revoked' when a token is rotated.
-   * Frames they still had in flight are dropped. Returns how many were closed.
+   * Connections still authenticating are authenticated again afterwards, so call this after the credential
+   * has been revoked in storage. Frames they still had in flight are dropped. Returns how many were closed.
    */
   disconnect(documentName: string, filter: (context: ConnectionContext) => boolean, code: number, reason: string): number {
+    this.disconnects.set(documentName, (this.disconnects.get(documentName) ?? 0) + 1);
     let closed = 0;
     for (const [ws, c] of this.authed) {
       if (c.documentName !== documentName || ws.readyState !== ws.OPEN || !filter(c.context)) continue;

@@ -97,4 +97,32 @@ describe('link rotation', () => {
     const found = await call<{ rooms: unknown[] }>(ann.socket, 'rooms:describe', { tokens: [room.editToken, room.viewToken, links.editToken, links.viewToken] });
     expect(found.rooms).toHaveLength(2);
   });
+
+  it('a join whose token check overlaps a rotation is refused, not let in with the replaced link', async () => {
+    const room = await createRoom(server.url);
+    const ann = await holder(room.roomId, room.editToken, 'ann');
+    const socket = await connectSocket(server.url);
+    cleanups.push(() => socket.disconnect());
+    // Hold the watcher's token check after it has read the (still valid) link, as a slow database would.
+    const store = server.store;
+    const findByToken = store.findByToken.bind(store);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reads = 0;
+    store.findByToken = async (token: string) => {
+      const found = await findByToken(token);
+      if (token === room.viewToken && reads++ === 0) await held;
+      return found;
+    };
+    try {
+      const join = call(socket, 'room:join', { token: room.viewToken, user: user('wes') });
+      await waitFor(() => reads === 1, 'the join to read the token');
+      await call(ann.socket, 'room:rotate-links', { which: 'view' });
+      release();
+      await expect(join).rejects.toMatchObject({ code: 'unauthorized' });
+      await expect(call(socket, 'history:list')).rejects.toMatchObject({ code: 'invalid' });
+    } finally {
+      store.findByToken = findByToken;
+    }
+  });
 });
