@@ -42,3 +42,15 @@ export async function request<K extends keyof EventsWithAck>(event: K, ...args: 
   if (!res.ok) throw new RequestError(res.error.code, res.error.message);
   return res as EventsWithAck[K]['result'];
 }
+
+/** The events that take no payload: the room's buttons (Start, Stop, Undo, Redo). */
+type Command = { [K in keyof EventsWithAck]: EventsWithAck[K]['args'] extends [] ? K : never }[keyof EventsWithAck];
+
+/** Sends a command; a refusal goes to `onError` (shown to the user) instead of being thrown. */
+export async function command(event: Command, onError: (message: string) => void): Promise<void> {
+  try {
+    await (request as (e: Command) => Promise<unknown>)(event);
+  } catch (err) {
+    onError((err as Error).message);
+  }
+}

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { HistoryRun, HistoryStep, RoomLineage, UndoRedo } from '../../server/protocol/events';
 import { decodeImage } from './images';
-import { getSocket, request } from './socket';
+import { command, getSocket, request } from './socket';
 
 export interface ViewedStep extends Omit<HistoryStep, 'image'> {
   bitmap: ImageBitmap;
@@ -113,21 +113,9 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
     }
   }, [selected, onError]);
 
-  const undo = useCallback(async () => {
-    try {
-      await request('history:undo');
-    } catch (err) {
-      onError((err as Error).message);
-    }
-  }, [onError]);
+  const undo = useCallback(() => command('history:undo', onError), [onError]);
 
-  const redo = useCallback(async () => {
-    try {
-      await request('history:redo');
-    } catch (err) {
-      onError((err as Error).message);
-    }
-  }, [onError]);
+  const redo = useCallback(() => command('history:redo', onError), [onError]);
 
   return { runs, lineage, undoRedo, selected, viewed, playing, speed, select: setSelected, setPlaying, setSpeed, fork, undo, redo };
 }

@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Point, PublicUser, RoomState, RunEnded, RunFrame, RunQueueState } from '../../server/protocol/events';
 import { decodeImage } from './images';
-import { getSocket, request, RequestError } from './socket';
+import { RequestError, command, getSocket, request } from './socket';
 import { rememberRoom } from './recent-rooms';
 
 /** A run frame as the page holds it: the broadcast fields, decoded to a bitmap, with its encoded size. */
@@ -109,21 +109,9 @@ export function useRoomSession(token: string, user: PublicUser | null, onError: 
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [token, user?.id]);
 
-  const start = useCallback(async () => {
-    try {
-      await request('run:start');
-    } catch (err) {
-      onError((err as Error).message);
-    }
-  }, [onError]);
+  const start = useCallback(() => command('run:start', onError), [onError]);
 
-  const stop = useCallback(async () => {
-    try {
-      await request('run:stop');
-    } catch (err) {
-      onError((err as Error).message);
-    }
-  }, [onError]);
+  const stop = useCallback(() => command('run:stop', onError), [onError]);
 
   const replaceLinks = useCallback(
     async (which: 'view' | 'both') => {
