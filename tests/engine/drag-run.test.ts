@@ -145,4 +145,16 @@ describe('latent spaces', () => {
       expect(d0).not.toBe(0);
     }
   });
+
+  it('optimises every style vector when optimizedLayers is all of them, in w and w+', async () => {
+    for (const latentSpace of ['w', 'w+'] as const) {
+      const options = { latentSpace, optimizedLayers: gen.numWs, featureBlock: 32, maxSteps: 4, lr: 0.01 };
+      const events = await collect({ latent, points: [pair], options });
+      expect(events.at(-1)).toMatchObject({ type: 'end', reason: 'max-steps' });
+      const last = steps(events).at(-1)!.latent;
+      // Style vector 6 (the 32 px block's second conv, beyond the default six) shapes the features and moved.
+      const k = 6 * gen.wDim;
+      expect(last[k]).not.toBe(latent[k]);
+    }
+  });
 });

@@ -64,7 +64,8 @@ export class DragSession {
       this.options.latentSpace === 'w'
         ? tf.add(tf.slice(this.initialWs, [0, 0], [L, this.gen.wDim]), this.latentVar)
         : this.latentVar;
-    if (L === this.gen.numWs) return opt as tf.Tensor2D;
+    // A copy, never the variable itself: the caller disposes what this returns.
+    if (L === this.gen.numWs) return (opt === this.latentVar ? tf.clone(opt) : opt) as tf.Tensor2D;
     return tf.concat([opt as tf.Tensor2D, tf.slice(this.initialWs, [L, 0], [this.gen.numWs - L, this.gen.wDim])], 0);
   }
 
