@@ -3,7 +3,8 @@
  * ask for the document (sync step 1) and publish presence, but its document updates are dropped here:
  * this is where a watcher's edits are refused. A writable connection's updates (sync step 2 and updates)
  * go through `checkUpdate` before they are applied; a refused one closes the connection (4400) with the
- * reason and nothing of it is applied.
+ * reason and nothing of it is applied. Presence goes through gatePresenceUpdate and a PresencePacer
+ * (presence-gate.ts).
  */
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
@@ -14,6 +15,7 @@ import type { WebSocket, RawData } from 'ws';
 import {
   CLOSE_INVALID_UPDATE, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC, closeReason, encodeAwareness, encodeSyncStep1,
 } from './messages.js';
+import { PresencePacer, gatePresenceUpdate } from './presence-gate.js';
 import { send, type ConnectionContext, type SharedDoc } from './shared-doc.js';
 
 /** A peer that sends no pong within this long is considered gone. */
@@ -41,17 +43,24 @@ function toBytes(data: RawData): Uint8Array {
 export function attachConnection(doc: SharedDoc, ws: WebSocket, opts: ConnectionOptions): void {
   ws.binaryType = 'nodebuffer';
   doc.conns.set(ws, { readOnly: opts.readOnly, context: opts.context ?? {}, clientIds: new Set() });
+  // A malformed message ends that connection, never the server.
+  const guarded = (what: () => void) => {
+    try {
+      what();
+    } catch (err) {
+      console.error(`[yjs] bad message on ${doc.name}:`, (err as Error).message);
+      ws.close();
+    }
+  };
+  // Applied later, from a timer: a throw there must end this connection too, not the process.
+  const presence = new PresencePacer((update) =>
+    guarded(() => doc.conns.has(ws) && ws.readyState === ws.OPEN && awarenessProtocol.applyAwarenessUpdate(doc.awareness, update, ws)),
+  );
 
   ws.on('message', (data) => {
     // Once the server closes a connection (refused update, revoked link, shutdown), frames it had in flight are dropped.
     if (ws.readyState !== ws.OPEN) return;
-    try {
-      handleMessage(doc, ws, toBytes(data), opts);
-    } catch (err) {
-      // A malformed message ends that connection, never the server.
-      console.error(`[yjs] bad message on ${doc.name}:`, (err as Error).message);
-      ws.close();
-    }
+    guarded(() => handleMessage(doc, ws, toBytes(data), opts, presence));
   });
 
   let alive = true;
@@ -65,6 +74,7 @@ export function attachConnection(doc: SharedDoc, ws: WebSocket, opts: Connection
 
   ws.on('close', () => {
     clearInterval(ping);
+    presence.stop();
     doc.removeConnection(ws);
     opts.onClose?.();
   });
@@ -75,7 +85,24 @@ export function attachConnection(doc: SharedDoc, ws: WebSocket, opts: Connection
   if (states.length > 0) send(ws, encodeAwareness(doc.awareness, states));
 }
 
-function handleMessage(doc: SharedDoc, ws: WebSocket, message: Uint8Array, opts: ConnectionOptions): void {
+/**
+ * Gated when it arrives (so the pacer only ever holds this connection's own presence, never an echo of
+ * someone else's), applied when the pacer lets it through.
+ */
+function receivePresence(doc: SharedDoc, ws: WebSocket, update: Uint8Array, presence: PresencePacer): void {
+  const info = doc.conns.get(ws);
+  if (!info) return;
+  const takenElsewhere = (id: number) => [...doc.conns].some(([other, i]) => other !== ws && i.clientIds.has(id));
+  const gated = gatePresenceUpdate(update, info.clientIds, takenElsewhere);
+  if ('refused' in gated) {
+    doc.removeConnection(ws);
+    ws.close(CLOSE_INVALID_UPDATE, closeReason(gated.refused));
+    return;
+  }
+  if (gated.update) presence.receive(gated.update);
+}
+
+function handleMessage(doc: SharedDoc, ws: WebSocket, message: Uint8Array, opts: ConnectionOptions, presence: PresencePacer): void {
   const decoder = decoding.createDecoder(message);
   const type = decoding.readVarUint(decoder);
   switch (type) {
@@ -109,7 +136,7 @@ function handleMessage(doc: SharedDoc, ws: WebSocket, message: Uint8Array, opts:
       break;
     }
     case MESSAGE_AWARENESS:
-      awarenessProtocol.applyAwarenessUpdate(doc.awareness, decoding.readVarUint8Array(decoder), ws);
+      receivePresence(doc, ws, decoding.readVarUint8Array(decoder), presence);
       break;
     case MESSAGE_QUERY_AWARENESS:
       send(ws, encodeAwareness(doc.awareness, [...doc.awareness.getStates().keys()]));

@@ -1,6 +1,8 @@
 /** Rooms, tokens and the shared document: convergence, refused watcher writes, persistence across restarts. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as encoding from 'lib0/encoding';
 import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import type { RoomState } from '../../server/protocol/events.js';
@@ -127,6 +129,43 @@ describe('collaborative room', () => {
     await waitFor(() => [...a.provider.awareness.getStates().values()].some((s) => s.user?.name === 'bob'), 'bob (a watcher) at ann');
     a.provider.destroy();
     await waitFor(() => ![...b.provider.awareness.getStates().values()].some((s) => s.user?.name === 'ann'), 'ann gone at bob');
+  });
+
+  it('paces a flood of presence updates (the newest always lands); only its owner changes a peer’s presence', async () => {
+    const room = await createRoom(server.url);
+    const a = await yjs(room.roomId, room.editToken);
+    const b = await yjs(room.roomId, room.viewToken);
+    const aId = a.doc.clientID;
+    let relayed = 0;
+    b.provider.awareness.on('change', ({ updated, added }: { updated: number[]; added: number[] }) => {
+      if ([...updated, ...added].includes(aId)) relayed++;
+    });
+    const t0 = performance.now();
+    for (let x = 0; x < 300; x++) a.provider.awareness.setLocalStateField('cursor', { x, y: 1 });
+    await waitFor(() => b.provider.awareness.getStates().get(aId)?.cursor?.x === 299, 'ann’s last cursor at bob');
+    const elapsed = performance.now() - t0;
+    // 300 updates sent at once reach bob as a handful (one per 25 ms window), the last one included.
+    expect(relayed).toBeLessThanOrEqual(Math.ceil(elapsed / 25) + 2);
+    expect(relayed).toBeLessThan(50);
+
+    // Carol announces presence under ann's client id (with a newer clock): it is dropped, ann's stays hers.
+    const carol = await yjs(room.roomId, room.editToken);
+    const spoof = new Y.Doc();
+    spoof.clientID = aId;
+    const fake = new awarenessProtocol.Awareness(spoof);
+    fake.setLocalState({ cursor: { x: -1, y: -1 } });
+    fake.meta.get(aId)!.clock = 1_000_000;
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, 1); // y-websocket's awareness message
+    encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(fake, [aId]));
+    carol.provider.ws!.send(encoding.toUint8Array(encoder));
+    carol.provider.awareness.setLocalStateField('cursor', { x: 7, y: 7 });
+    await waitFor(() => b.provider.awareness.getStates().get(carol.doc.clientID)?.cursor?.x === 7, 'carol’s own cursor at bob');
+    expect(b.provider.awareness.getStates().get(aId)?.cursor?.x).toBe(299);
+    // An oversized state closes its sender.
+    const closed = new Promise<{ code: number; reason: string }>((ok) => carol.provider.once('closed', (e: { code: number; reason: string }) => ok(e)));
+    carol.provider.awareness.setLocalStateField('note', 'x'.repeat(4000));
+    expect(await closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/2048 bytes/) });
   });
 
   it('restores points, mask, settings and image after a server restart', async () => {
