@@ -4,9 +4,13 @@
  * after (final tracked handles), both scaled up. Prints the detector's final landmark-to-target distances.
  * --mask-radius R gives each drag the mask a user would paint: a capsule of R px around every
  * handle-to-target segment, so the rest of the face is held by the fixed-region term (default 0: no mask).
- *   npx tsx scripts/drag-strips.ts [--model DIR] [--out docs/drags.png] [--method stabledrag] [--steps 120]
- *     [--mask-radius 0]
+ * Also writes the numbers next to the PNG (same name, .json, with the model's sha256), which the model card
+ * (training/quality/model_card.py) shows under "Drags".
+ *   npx tsx scripts/drag-strips.ts [--model FILE] [--out docs/models/NAME-drags.png] [--method stabledrag]
+ *     [--steps 120] [--mask-radius 0]
  */
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   defaultModelPath,
@@ -90,7 +94,11 @@ const { values } = parseArgs({
 });
 const maskRadius = Number(values['mask-radius'] ?? 0);
 await initBackend();
-const gen = await loadGenerator(values.model ?? defaultModelPath());
+const modelPath = values.model ?? defaultModelPath();
+const gen = await loadGenerator(modelPath);
+const method = (values.method ?? 'stabledrag') as DragMethod;
+const maxSteps = Number(values.steps ?? 120);
+const results: Array<{ name: string; seed: number; steps: number; moves: Array<{ landmark: string; dx: number; dy: number; before: number; after: number }> }> = [];
 const detector = await loadLandmarkDetector();
 const names = detector.landmarkNames;
 const rows: RGBAImage[] = [];
@@ -105,9 +113,8 @@ for (const edit of EDITS) {
     return { handle, target: [clamp(handle[0] + m.dx), clamp(handle[1] + m.dy)] as Point };
   });
   let last;
-  const method = (values.method ?? 'stabledrag') as DragMethod;
   const mask = maskRadius > 0 ? capsuleMask(gen.resolution, points, maskRadius) : undefined;
-  for await (const ev of dragRun(gen, { latent, points, mask, options: { method, maxSteps: Number(values.steps ?? 120), imageEvery: 10_000 } })) {
+  for await (const ev of dragRun(gen, { latent, points, mask, options: { method, maxSteps, imageEvery: 10_000 } })) {
     if (ev.type === 'step') last = ev;
   }
   const after = last!.image!;
@@ -115,6 +122,12 @@ for (const edit of EDITS) {
   const errors = edit.moves.map((m, k) => {
     const i = names.indexOf(m.landmark);
     return Math.hypot(found[2 * i] - points[k].target[0], found[2 * i + 1] - points[k].target[1]);
+  });
+  results.push({
+    name: edit.name,
+    seed: edit.seed,
+    steps: last!.step,
+    moves: edit.moves.map((m, k) => ({ ...m, before: Math.hypot(m.dx, m.dy), after: errors[k] })),
   });
   console.log(`${edit.name} (seed ${edit.seed}): ${last!.step} steps, landmark-to-target ${errors.map((e) => e.toFixed(1)).join(', ')} px (was ${edit.moves.map((m) => Math.hypot(m.dx, m.dy).toFixed(1)).join(', ')})`);
   const a = upscale(before);
@@ -128,6 +141,9 @@ for (const edit of EDITS) {
   });
   rows.push(a, b);
 }
-const out = values.out ?? 'docs/drags.png';
+const out = values.out ?? `docs/models/${gen.config.name ?? 'model'}-drags.png`;
 writePng(out, imageGrid(rows, 2));
-console.log(`wrote ${out}`);
+const sha256 = createHash('sha256').update(readFileSync(modelPath)).digest('hex');
+const numbers = { model: { sha256 }, method, maxSteps, maskRadius, detector: 'models/landmarks/detector.safetensors', edits: results };
+writeFileSync(out.replace(/\.png$/, '.json'), JSON.stringify(numbers, null, 1) + '\n');
+console.log(`wrote ${out} and its .json`);

@@ -3,9 +3,10 @@ import json
 import struct
 
 RUN_DIR = 'training/runs/faces128'
-TRAIN_CMD = ('nohup nice -n 10 /usr/bin/python3 training/stylegan2/train.py --data /work/data/faces128 \\\n'
-             '    --out training/runs/faces128 --threads 2 --batch 16 --kimg 1000 --snap-minutes 10 \\\n'
-             '    > training/runs/faces128.log 2>&1 &')
+TRAIN_CMD = ('nohup /usr/bin/python3 training/stylegan2/train.py --data /work/data/faces128 \\\n'
+             '    --out training/runs/faces128 --threads 2 --batch 16 --kimg 1000 --snap-minutes 10 --bf16 \\\n'
+             '    > training/runs/faces128.log 2>&1 &\n'
+             'echo 10 > /proc/$(pgrep -f stylegan2/train.py)/autogroup  # yield the cores to other work')
 
 
 def stored_dtype(path):
@@ -230,6 +231,31 @@ def diversity_section(c):
     ])
 
 
+def drags_section(c):
+    d = c.get('drags')
+    cmd = 'npx tsx scripts/drag-strips.ts'
+    if not d:
+        return '\n'.join(['### Drags', '', f'No drag strips measured on this file yet: run `{cmd}`, then this card again.'])
+    rows = []
+    for e in d['edits']:
+        for m in e['moves']:
+            rows.append((e['name'], e['seed'], m['landmark'], f'({m["dx"]:+g}, {m["dy"]:+g})', f'{m["before"]:.1f}',
+                         f'{m["after"]:.1f}', e['steps']))
+    moved = sum(m['before'] - m['after'] for e in d['edits'] for m in e['moves'])
+    total = sum(m['before'] for e in d['edits'] for m in e['moves'])
+    mask = f'a capsule mask of {d["maskRadius"]:g} px around each drag' if d.get('maskRadius') else 'no mask'
+    return '\n'.join([
+        '### Drags', '',
+        f'![before/after drags]({c["drags_png"]})', '',
+        f'`{c["drags_png"]}`: each row is a seed before (handles red, targets blue) and after {d["method"]} '
+        f'(up to {d["maxSteps"]} steps, {mask}; the handles drawn after are where the tracker ended). The handles sit on '
+        'landmarks the detector found; the table gives the detector\'s distance from that landmark to its target before '
+        f'and after, so it measures what moved in the image, not what the tracker believes. Made by `{cmd}`.', '',
+        table(['edit', 'seed', 'landmark', 'drag (px)', 'before (px)', 'after (px)', 'steps'], rows), '',
+        f'The landmarks covered {moved:.1f} of {total:.1f} px ({100 * moved / total:.0f}%).' if total else '',
+    ])
+
+
 def limitations_section(c):
     tr = c['cfg'].get('training') or {}
     kimg, hours = tr.get('kimg'), tr.get('wall_hours')
@@ -342,5 +368,5 @@ def reproduce_section(c):
 
 def render(c):
     parts = [header_section(c), model_section(c), data_section(c), recipe_section(c), two_sample_section(c),
-             diversity_section(c), limitations_section(c), detector_section(c), reproduce_section(c)]
+             diversity_section(c), drags_section(c), limitations_section(c), detector_section(c), reproduce_section(c)]
     return '\n\n'.join(parts) + '\n'

@@ -132,6 +132,12 @@ def main():
         ctl = run_script(two_sample, ['--control', '--out', ctl_path] + extra_args(args), log)
         common.write_json(ctl_path, ctl)
     png = write_grids(args, G, cfg, assets, log)
+    # Drag strips come from the engine (scripts/drag-strips.ts); shown only when measured on this very file.
+    drags_path = os.path.join(assets, f'{name}-drags.json')
+    drags = common.read_json(drags_path) if os.path.exists(drags_path) else None
+    if drags and (drags.get('model') or {}).get('sha256') != info['sha256']:
+        log(f'{drags_path} was measured on another model file: rerun npx tsx scripts/drag-strips.ts')
+        drags = None
 
     det_meta = diversity.load_detector(args.detector)[1]
     _, data_meta = common.open_pack(args.data)
@@ -143,6 +149,7 @@ def main():
             'sha256': common.file_sha256(args.detector)},
         'data': args.data, 'data_meta': data_meta,
         'png': {k: (rel(p, out_dir), s, b) for k, (p, s, b) in png.items()},
+        'drags': drags, 'drags_png': rel(drags_path[:-len('.json')] + '.png', out_dir),
         'results': {'two_sample': rel(ts_path, out_dir), 'diversity': rel(dv_path, out_dir),
                     'control': rel(ctl_path, out_dir)},
         'card_command': ' '.join(['/usr/bin/python3', 'training/quality/model_card.py'] + sys.argv[1:]),
