@@ -1,6 +1,6 @@
 /**
  * What a room does with its recorded runs (issue 5): the timeline, a stored step for one viewer, fork from
- * a step into a new linked room, and undo (itself recorded, so undoing an undo redoes).
+ * a step into a new linked room, and multi-level undo and redo of drags (themselves recorded in the timeline).
  */
 import type { HistoryRun, HistoryStep, Point, PublicUser, RoomLineage, UndoRedo } from '../protocol/events.js';
 import { addMaskStroke, addPoint, completePairs, moveHandles, updateSettings } from '../protocol/room-doc.js';
