@@ -110,7 +110,9 @@ describe('drag runs', () => {
   });
 
   it('Stop cancels within a step; a client joining mid-run gets the current frame at once', async () => {
-    const { room } = await roomWithPair([4, 4], [28, 28], { lr: 0.002, maxSteps: 1000 });
+    // The smallest learning rate keeps the handle near its start, so the run cannot reach its target (and end
+    // by itself) before the Stop on a fast machine: it runs until stopped.
+    const { room } = await roomWithPair([4, 4], [28, 28], { lr: 0.0001, maxSteps: 1000 });
     const ann = await join(room.editToken, 'ann');
     await call(ann.socket, 'run:start');
     await waitFor(() => ann.frames.length >= 3, 'a few frames');
