@@ -92,7 +92,10 @@ export function attachConnection(doc: SharedDoc, ws: WebSocket, opts: Connection
 function receivePresence(doc: SharedDoc, ws: WebSocket, update: Uint8Array, presence: PresencePacer): void {
   const info = doc.conns.get(ws);
   if (!info) return;
-  const takenElsewhere = (id: number) => [...doc.conns].some(([other, i]) => other !== ws && i.clientIds.has(id));
+  const takenElsewhere = (id: number) => {
+    const owner = doc.ownerOf(id);
+    return owner !== undefined && owner !== ws;
+  };
   const gated = gatePresenceUpdate(update, info.clientIds, takenElsewhere);
   if ('refused' in gated) {
     doc.removeConnection(ws);

@@ -20,6 +20,8 @@ export interface ConnectionInfo {
 export class SharedDoc extends Y.Doc {
   readonly awareness: awarenessProtocol.Awareness;
   readonly conns = new Map<WebSocket, ConnectionInfo>();
+  /** Which connection announced each awareness client id (the inverse of the connections' clientIds). */
+  private readonly owners = new Map<number, WebSocket>();
   /** Holders other than connections (e.g. a run that will write handles back); a held doc is never unloaded. */
   holds = 0;
 
@@ -33,11 +35,22 @@ export class SharedDoc extends Y.Doc {
       const changed = [...added, ...updated, ...removed];
       const info = origin ? this.conns.get(origin as WebSocket) : undefined;
       if (info) {
-        for (const id of added) info.clientIds.add(id);
-        for (const id of removed) info.clientIds.delete(id);
+        for (const id of added) {
+          info.clientIds.add(id);
+          this.owners.set(id, origin as WebSocket);
+        }
+        for (const id of removed) {
+          info.clientIds.delete(id);
+          this.owners.delete(id);
+        }
       }
       this.broadcast(encodeAwareness(this.awareness, changed));
     });
+  }
+
+  /** The connection that announced this awareness client id, if one still holds it. */
+  ownerOf(clientId: number): WebSocket | undefined {
+    return this.owners.get(clientId);
   }
 
   broadcast(message: Uint8Array): void {
@@ -49,6 +62,7 @@ export class SharedDoc extends Y.Doc {
     const info = this.conns.get(ws);
     if (!info) return;
     this.conns.delete(ws);
+    for (const id of info.clientIds) if (this.owners.get(id) === ws) this.owners.delete(id);
     awarenessProtocol.removeAwarenessStates(this.awareness, [...info.clientIds], null);
   }
 
