@@ -67,10 +67,23 @@ class _Fir1dT(torch.autograd.Function):
         return _Fir1d.apply(ggx, ctx.taps, ctx.dim), None, None, None
 
 
+_TAPS_CACHE = {}
+
+
+def _separable_taps(f, gain):
+    """The 1-D taps of an outer-product filter as Python floats. Cached per filter buffer: reading a GPU tensor's
+    values synchronises the host with the device, and upfirdn2d runs dozens of times per training step."""
+    key = (id(f), f._version, f.device, gain)
+    taps = _TAPS_CACHE.get(key)
+    if taps is None:
+        f1 = f.detach().sum(dim=1).flip(0) * math.sqrt(gain)  # row marginal = 1-D filter, flipped for true convolution
+        taps = _TAPS_CACHE[key] = [float(t) for t in f1]
+    return taps
+
+
 def _fir_separable(x, f, gain):
     """2-D FIR as two 1-D passes; valid only for outer-product filters like fir_filter()."""
-    f1 = f.sum(dim=1).flip(0) * math.sqrt(gain)  # row marginal = 1-D filter, flipped for true convolution
-    taps = [float(t) for t in f1]
+    taps = _separable_taps(f, gain)
     return _Fir1d.apply(_Fir1d.apply(x, taps, 2), taps, 3)
 
 
@@ -89,7 +102,7 @@ def upfirdn2d(x, f, up=1, down=1, pad=(0, 0, 0, 0), gain=1.0):
     x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
     x = x[:, :, max(-py0, 0):x.shape[2] - max(-py1, 0), max(-px0, 0):x.shape[3] - max(-px1, 0)]
     if FAST_RESAMPLE:
-        x = _fir_separable(x, f.to(x.dtype), gain)
+        x = _fir_separable(x, f, gain)  # taps are Python floats, so x keeps its dtype
     else:
         k = (f * gain).flip([0, 1]).to(x.dtype)
         # Depthwise filter: fold channels into the batch so one single-channel conv serves every channel.

@@ -27,6 +27,7 @@ import torch.nn.functional as F  # noqa: E402
 import model_file  # noqa: E402
 import networks  # noqa: E402
 import pngio  # noqa: E402
+import slim_ckpt  # noqa: E402
 from dataset import PackedImages  # noqa: E402
 from networks import Discriminator, Generator  # noqa: E402
 
@@ -54,7 +55,10 @@ def parse_args():
     ap.add_argument('--snap-minutes', type=float, default=10, help='checkpoint + sample grid interval')
     ap.add_argument('--log-seconds', type=float, default=60, help='progress line interval')
     ap.add_argument('--keep', type=int, default=2, help='checkpoints kept in the run dir')
-    ap.add_argument('--max-minutes', type=float, help='stop (with a checkpoint) after this long; for benchmarks')
+    ap.add_argument('--max-minutes', type=float, help='stop (with a checkpoint) after this long')
+    ap.add_argument('--init-from', help='start a new run from a slim checkpoint dir (slim_ckpt.py); run dir must be empty')
+    ap.add_argument('--moment-warmup', type=int, default=100,
+                    help='with --init-from: iterations at lr 0 that re-estimate Adam second moments first')
     return ap.parse_args()
 
 
@@ -81,6 +85,12 @@ def nan_to_num_grads(module):
     for p in module.parameters():
         if p.grad is not None:
             torch.nan_to_num(p.grad, nan=0, posinf=1e5, neginf=-1e5, out=p.grad)
+
+
+def set_lr(opts_lrs, scale):
+    for opt, lr in opts_lrs:
+        for g in opt.param_groups:
+            g['lr'] = lr * scale
 
 
 def mixed_precision(args):
@@ -123,6 +133,10 @@ def main():
     torch.set_flush_denormal(True)  # denormals in tiny gradients can stall x86 FP units
     device = torch.device(args.device)
     networks.set_fast_resample(True)  # identical math, ~3x faster on CPU (checked by test_networks.py)
+    if device.type == 'cuda':
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick each convolution's fastest kernel
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     os.makedirs(args.out, exist_ok=True)
 
     stop = {'flag': False}
@@ -134,7 +148,15 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
 
     ckpt_path = latest_checkpoint(args.out)
-    ckpt = torch.load(ckpt_path, map_location='cpu') if ckpt_path else None
+    if ckpt_path and args.init_from:
+        sys.exit(f'{args.out} already has checkpoints; --init-from only starts a new run')
+    if ckpt_path:
+        ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=False)  # our own file: holds numpy RNG state
+    elif args.init_from:
+        ckpt_path = args.init_from
+        ckpt = slim_ckpt.load(args.init_from)
+    else:
+        ckpt = None
     if ckpt:
         cfg = ckpt['cfg']  # the run's model is fixed at its start; CLI/config changes to it are ignored
     elif args.config:
@@ -157,18 +179,24 @@ def main():
     data = PackedImages(args.data, seed=args.seed)
     assert data.size == res, f'dataset is {data.size}px, model {res}px'
 
-    nimg, it, wall_before = 0, 0, 0.0
+    nimg, it, wall_before, history, warmup = 0, 0, 0.0, [], 0
     if ckpt:
         G.load_state_dict(ckpt['G'])
         D.load_state_dict(ckpt['D'])
         G_ema.load_state_dict(ckpt['G_ema'])
-        optG.load_state_dict(ckpt['optG'])
-        optD.load_state_dict(ckpt['optD'])
-        data.load_state_dict(ckpt['data'])
-        torch.set_rng_state(ckpt['torch_rng'])
-        if device.type == 'cuda' and ckpt.get('cuda_rng') is not None:
-            torch.cuda.set_rng_state_all(ckpt['cuda_rng'])
+        if 'optG' in ckpt:
+            optG.load_state_dict(ckpt['optG'])
+            optD.load_state_dict(ckpt['optD'])
+            data.load_state_dict(ckpt['data'])
+            torch.set_rng_state(ckpt['torch_rng'])
+            if device.type == 'cuda' and ckpt.get('cuda_rng') is not None:
+                torch.cuda.set_rng_state_all(ckpt['cuda_rng'])
+        else:  # slim: no optimiser state, so Adam's second moments are re-measured before any update
+            warmup = args.moment_warmup
         nimg, it, wall_before = ckpt['nimg'], ckpt['it'], ckpt['wall_s']
+        # Runs from before history was kept count as one CPU segment.
+        history = ckpt.get('history') or [{'device': ckpt.get('device', 'cpu'), 'kimg_from': 0,
+                                           'kimg_to': round(nimg / 1000, 3), 'wall_s': round(wall_before)}]
         print(f'resumed {ckpt_path}: kimg {nimg / 1000:.2f}, trained {fmt_time(wall_before)}', flush=True)
         del ckpt
     else:
@@ -182,6 +210,7 @@ def main():
           f'mixing {args.style_mixing} | mirror {args.mirror} | device {device} x{args.threads} threads | '
           f'G {sum(p.numel() for p in G.parameters()) / 1e6:.2f}M D {sum(p.numel() for p in D.parameters()) / 1e6:.2f}M params',
           flush=True)
+    nimg_start = nimg
 
     def snapshot():
         state = {'cfg': cfg, 'G': G.state_dict(), 'D': D.state_dict(), 'G_ema': G_ema.state_dict(),
@@ -189,17 +218,18 @@ def main():
                  'torch_rng': torch.get_rng_state(),
                  'cuda_rng': torch.cuda.get_rng_state_all() if device.type == 'cuda' else None,
                  'nimg': nimg, 'it': it, 'wall_s': wall_before + time.time() - t_start,
+                 'history': history + [{'device': str(device), 'batch': args.batch, 'kimg_from': round(nimg_start / 1000, 3),
+                                        'kimg_to': round(nimg / 1000, 3), 'wall_s': round(time.time() - t_start)}],
                  'args': vars(args), 'gamma': gamma, 'device': str(device), 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z')}
         path = save_checkpoint(args.out, state, args.keep)
         write_grid(G_ema, cfg, os.path.join(args.out, f'samples-{nimg // 1000:06d}kimg.png'), device)
         print(f'checkpoint {path}', flush=True)
 
     total = int(args.kimg * 1000)
-    t_start = t_log = t_snap = time.time()
-    nimg_log = nimg
-    stats = {'G': [], 'D': [], 'r1': []}
-    while nimg < total and not stop['flag']:
-        real = data.next_batch(args.batch, args.mirror).to(device)
+
+    def train_step(r1_now):
+        """One iteration of Gmain, Dmain and (every R1_INTERVAL) Dreg. -> (loss_G, loss_D, mean R1 penalty or None)."""
+        real = data.next_batch(args.batch, args.mirror).to(device, non_blocking=True)
 
         # Gmain: make D call fakes real. D's weights need no gradients here.
         D.requires_grad_(False)
@@ -225,7 +255,8 @@ def main():
         optD.step()
 
         # Dreg: lazy R1, scaled by the interval so its average strength equals gamma / 2 every step.
-        if it % R1_INTERVAL == 0:
+        r1 = None
+        if r1_now:
             real_ = real.detach().requires_grad_(True)
             logits = D(real_)
             (grad,) = torch.autograd.grad(logits.sum(), real_, create_graph=True)
@@ -234,7 +265,27 @@ def main():
             (logits * 0 + (penalty * (gamma / 2))[:, None]).mean().mul(R1_INTERVAL).backward()
             nan_to_num_grads(D)
             optD.step()
-            stats['r1'].append(penalty.mean().item())
+            r1 = penalty.mean().item()
+        return loss_G, loss_D, r1
+
+    if warmup:
+        # Adam with beta2 0.99 and lr 0 only accumulates squared gradients (and its bias correction counts them),
+        # so after ~100 steps its second moments measure this model again; G, D and G_ema do not move.
+        t0 = time.time()
+        lrs = [(optG, args.lr), (optD, args.lr * mb)]
+        set_lr(lrs, 0.0)
+        for i in range(warmup):
+            train_step(i % R1_INTERVAL == 0)
+        set_lr(lrs, 1.0)
+        print(f'moment warm-up: {warmup} iterations at lr 0 in {time.time() - t0:.1f} s', flush=True)
+
+    t_start = t_log = t_snap = time.time()
+    nimg_log = nimg
+    stats = {'G': [], 'D': [], 'r1': []}
+    while nimg < total and not stop['flag']:
+        loss_G, loss_D, r1 = train_step(it % R1_INTERVAL == 0)
+        if r1 is not None:
+            stats['r1'].append(r1)
 
         # G EMA with ADA's rampup: the half-life grows with training so early samples aren't frozen in the past.
         ema_nimg = min(ema_kimg * 1000, nimg * args.ema_rampup) if args.ema_rampup else ema_kimg * 1000
@@ -254,9 +305,9 @@ def main():
         if now - t_log >= args.log_seconds or nimg >= total:
             rate = (nimg - nimg_log) / (now - t_log)
             eta = (total - nimg) / max(rate, 1e-9)
-            r1 = f'{np.mean(stats["r1"]):.4f}' if stats['r1'] else '-'
+            r1_text = f'{np.mean(stats["r1"]):.4f}' if stats['r1'] else '-'
             print(f'kimg {nimg / 1000:8.3f} | it {it} | {rate:6.2f} img/s | G {np.mean(stats["G"]):.4f} '
-                  f'D {np.mean(stats["D"]):.4f} R1 {r1} | elapsed {fmt_time(wall_before + now - t_start)} '
+                  f'D {np.mean(stats["D"]):.4f} R1 {r1_text} | elapsed {fmt_time(wall_before + now - t_start)} '
                   f'| ETA {fmt_time(eta)} to {args.kimg:g} kimg', flush=True)
             t_log, nimg_log = now, nimg
             stats = {k: [] for k in stats}

@@ -1,0 +1,69 @@
+"""Slim checkpoints: a training run's G, G_ema and D weights (safetensors) plus its counters (meta.json), without
+optimiser moments, data order or RNG state. A full checkpoint is ~94 MB; a slim F16 one is ~20 MB, small enough
+to move a run between this machine and a lent GPU machine (whose transfers are capped), and it is plain tensors,
+so it loads on any torch version. train.py --init-from starts a run from one and re-estimates Adam's second
+moments before the first update (see train.py, moment warm-up).
+
+    /usr/bin/python3 training/stylegan2/slim_ckpt.py training/runs/faces128 OUT_DIR [--f32]
+"""
+import argparse
+import glob
+import json
+import os
+
+import numpy as np
+import torch
+
+import safetensors_io
+
+NETS = ('G', 'G_ema', 'D')
+COUNTERS = ('nimg', 'it', 'wall_s', 'gamma')
+
+
+def resolve_checkpoint(path):
+    """A checkpoint file, or a run dir -> its newest ckpt-*.pt."""
+    if os.path.isdir(path):
+        found = sorted(glob.glob(os.path.join(path, 'ckpt-*.pt')))
+        if not found:
+            raise FileNotFoundError(f'no ckpt-*.pt in {path}')
+        return found[-1]
+    return path
+
+
+def save(state, out_dir, dtype=np.float16):
+    """state: a train.py checkpoint dict. Writes OUT_DIR/{G,G_ema,D}.safetensors and meta.json."""
+    os.makedirs(out_dir, exist_ok=True)
+    for name in NETS:
+        tensors = {k: v.detach().cpu().numpy().astype(dtype) for k, v in state[name].items()}
+        safetensors_io.save(os.path.join(out_dir, f'{name}.safetensors'), tensors)
+    meta = {k: state[k] for k in COUNTERS}
+    meta.update(cfg=state['cfg'], history=state.get('history', []), date=state.get('date'))
+    with open(os.path.join(out_dir, 'meta.json'), 'w') as f:
+        json.dump(meta, f, indent=1)
+
+
+def load(in_dir):
+    """-> dict with cfg, G, G_ema, D (float32 state dicts) and the counters, ready for train.py."""
+    with open(os.path.join(in_dir, 'meta.json')) as f:
+        meta = json.load(f)
+    for name in NETS:
+        tensors, _ = safetensors_io.load(os.path.join(in_dir, f'{name}.safetensors'))
+        meta[name] = {k: torch.from_numpy(v.astype(np.float32)) for k, v in tensors.items()}
+    return meta
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('ckpt', help='checkpoint file or run dir (newest checkpoint)')
+    ap.add_argument('out', help='output dir')
+    ap.add_argument('--f32', action='store_true', help='float32 weights (default float16, half the size)')
+    args = ap.parse_args()
+    path = resolve_checkpoint(args.ckpt)
+    state = torch.load(path, map_location='cpu', weights_only=False)  # our own file: it holds numpy RNG state
+    save(state, args.out, np.float32 if args.f32 else np.float16)
+    size = sum(os.path.getsize(p) for p in glob.glob(os.path.join(args.out, '*')))
+    print(f'{path} (kimg {state["nimg"] / 1000:.2f}) -> {args.out} ({size / 1e6:.1f} MB)')
+
+
+if __name__ == '__main__':
+    main()
