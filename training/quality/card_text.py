@@ -32,6 +32,37 @@ def table(head, rows):
     return '\n'.join(out)
 
 
+def segments(tr):
+    """The run's training segments (export's `history`; one segment from the totals for older files)."""
+    hist = tr.get('history') or [{'device': tr.get('device', '?'), 'kimg_from': 0, 'kimg_to': tr.get('kimg') or 0,
+                                  'wall_s': (tr.get('wall_hours') or 0) * 3600, 'batch': tr.get('batch')}]
+    return [{'device': h['device'], 'where': h.get('gpu') or h['device'].upper(), 'batch': h.get('batch'),
+             'kimg': h['kimg_to'] - h['kimg_from'], 'seconds': h['wall_s']} for h in hist]
+
+
+def duration(seconds):
+    return f'{seconds / 3600:.2f} h' if seconds >= 3600 else f'{seconds / 60:.1f} min'
+
+
+def rate_on(tr, device):
+    """Measured img/s over all segments on this device type, or None."""
+    segs = [s for s in segments(tr) if s['device'] == device and s['seconds']]
+    return sum(s['kimg'] for s in segs) * 1000 / sum(s['seconds'] for s in segs) if segs else None
+
+
+def training_text(tr):
+    """e.g. '210.9 kimg in 7.60 h on the CPU (about 8 img/s), then 186.7 kimg in 6.5 min on an NVIDIA H100 ...'."""
+    parts = []
+    for s in segments(tr):
+        where = 'the CPU' if s['device'] == 'cpu' else ('an ' if s['where'][0] in 'AEIOUN' else '') + s['where']
+        details = [f'batch {s["batch"]}'] if s['batch'] else []
+        if s['seconds']:
+            details.append(f'about {s["kimg"] * 1000 / s["seconds"]:.0f} img/s')
+        parts.append(f'{s["kimg"]:.1f} kimg in {duration(s["seconds"])} on {where}'
+                     + (f' ({", ".join(details)})' if details else ''))
+    return ', then '.join(parts)
+
+
 def png_note(c):
     lossy = [(c['png'][k][0], c['png'][k][2]) for k in ('psi07', 'psi10', 'dataset') if (c['png'][k][2] or 8) < 8]
     if not lossy:
@@ -42,8 +73,7 @@ def png_note(c):
 
 def header_section(c):
     cfg, info, tr = c['cfg'], c['info'], c['cfg'].get('training') or {}
-    kimg, hours = tr.get('kimg'), tr.get('wall_hours')
-    rate = kimg * 1000 / (hours * 3600) if kimg and hours else None
+    kimg = tr.get('kimg')
     ts = c['two_sample']
     verdict = 'PASS' if ts['passes'] else 'FAIL'
     lines = [
@@ -56,10 +86,9 @@ def header_section(c):
         '',
         f'## {cfg.get("name", "generator")} generator (`{info["file"]}`)',
         '',
-        (f'> **Undertrained.** This model has seen {kimg:g} kimg (thousand real images) in {hours:g} h of '
-         if not ts['passes'] else f'> Trained for {kimg:g} kimg (thousand real images) in {hours:g} h of ')
-        + f'training on {tr.get("device", "?")} ({tr.get("threads", "?")} threads'
-        + (f', about {rate:.1f} img/s' if rate else '') + '). '
+        (f'> **Undertrained.** This model has seen {kimg:g} kimg (thousand real images): '
+         if not ts['passes'] else f'> Trained for {kimg:g} kimg (thousand real images): ')
+        + training_text(tr) + '. '
         + ('StyleGAN2-class generators are normally trained for thousands of kimg on GPUs '
            '(stylegan2-ada-pytorch runs 25,000 kimg by default). ' if not ts['passes'] else '')
         + f'A small CNN tells its samples from the training renders with {ts["heldOutAccuracy"]:.1%} held-out '
@@ -97,7 +126,10 @@ def model_section(c):
     ]
     if cfg.get('description'):
         rows.append(('description', cfg['description']))
-    trows = [(k, f'`{v}`' if k in ('data', 'checkpoint', 'date', 'exported') else v) for k, v in tr.items()]
+    trows = [(k, f'`{v}`' if k in ('data', 'checkpoint', 'date', 'exported') else v)
+             for k, v in tr.items() if k != 'history']
+    if tr.get('history'):
+        trows.append(('history', training_text(tr)))
     return '\n'.join([
         '### Model', '', 'Read from the file\'s `stabledrag.config` metadata.', '',
         table(['', ''], rows), '',
@@ -258,15 +290,14 @@ def drags_section(c):
 
 def limitations_section(c):
     tr = c['cfg'].get('training') or {}
-    kimg, hours = tr.get('kimg'), tr.get('wall_hours')
-    rate = kimg * 1000 / (hours * 3600) if kimg and hours else None
-    per100 = 100_000 / rate / 3600 if rate else None
-    to1000 = (1_000_000 - kimg * 1000) / rate / 3600 if rate and kimg < 1000 else None
+    kimg = tr.get('kimg')
+    cpu, gpu = rate_on(tr, 'cpu'), rate_on(tr, 'cuda')
+    left = max(0, 1_000_000 - kimg * 1000)
     ts = c['two_sample']
     lines = ['### Limitations', '']
     if not ts['passes']:
         lines.append(
-            f'- **Undertrained**: {kimg:g} kimg, {hours:g} h on {tr.get("device", "?")}, and the two-sample test '
+            f'- **Undertrained**: {kimg:g} kimg, and the two-sample test '
             'fails. Expect blurry or malformed faces, missing fine detail (pupils, glasses, hair texture), artefacts '
             'at psi 1.0 and less variety than the data; psi 0.7 hides some of it at the cost of diversity. Drags on '
             'this model run (the engine does not care), but edit quality is bounded by what the generator renders.')
@@ -287,15 +318,18 @@ def limitations_section(c):
         f'`{RUN_DIR}/ckpt-*.pt` (model config, optimiser, EMA, data order and RNG state come from the checkpoint; '
         'raise `--kimg` to go further), then export and rerun this card.', '',
     ]
-    if rate:
+    if cpu:
         lines.append(
-            f'- On this CPU (about {rate:.1f} img/s measured over the run) every 100 kimg costs about {per100:.1f} h'
-            + (f'; reaching the run\'s 1,000 kimg target needs about {to1000:.0f} h more.' if to1000 else '.'))
+            f'- On this CPU (about {cpu:.1f} img/s measured over the run) every 100 kimg costs about '
+            f'{100_000 / cpu / 3600:.1f} h' + (f'; reaching 1,000 kimg needs about {left / cpu / 3600:.0f} h more.' if left else '.'))
+    if gpu:
+        lines.append(
+            f'- On a GPU it measured about {gpu:.0f} img/s, so every 100 kimg costs about {duration(100_000 / gpu)}'
+            + (f' and reaching 1,000 kimg about {duration(left / gpu)} more.' if left else '.'))
     lines += [
-        '- A GPU session would go much further: add `--device cuda` to the same command (train.py supports it; '
-        'resuming this CPU checkpoint on a GPU has not been tried yet). GPU throughput for this network has not been measured in this project; a single modern GPU is '
-        'expected to be tens to hundreds of times faster than 2 CPU threads, i.e. 1,000+ kimg in hours rather '
-        'than days.',
+        '- A lent GPU machine continues the same run: `training/stylegan2/gpu_prepare.sh` packs a slim checkpoint '
+        'and the renderer, `gpu_session.sh` renders the dataset there and trains for a fixed time, and '
+        '`train.py --init-from` brings its slim checkpoint back ([README](../training/stylegan2/README.md)).',
         '- Stop when the two-sample accuracy reaches <= 0.80 and the landmark std-dev ratios are near 1 with the '
         'detector\'s heatmap spread on samples close to that on renders.',
     ]

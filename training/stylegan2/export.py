@@ -37,6 +37,7 @@ def main():
         'batch': targs.get('batch'), 'r1_gamma': ckpt.get('gamma'), 'style_mixing': targs.get('style_mixing'),
         'mirror': targs.get('mirror'), 'data': targs.get('data'), 'checkpoint': os.path.basename(path),
         'recipe': 'stylegan2-ada (no augmentation, no path-length reg), G_ema',
+        'history': ckpt.get('history', []),
     }
     if args.description:
         cfg['description'] = args.description

@@ -6,7 +6,6 @@
 The check proves the exported file round-trips: same images as the training checkpoint up to fp16 rounding.
 """
 import argparse
-import glob
 import os
 
 import numpy as np
@@ -14,6 +13,7 @@ import torch
 
 import model_file
 import pngio
+import slim_ckpt
 from networks import Generator
 
 # fp16 weights shift outputs (nominal range [-1, 1]) by ~1e-3 typically; these bounds flag real mismatches.
@@ -36,9 +36,12 @@ def render(G, seeds, psi):
 
 
 def load_ckpt_G_ema(path):
-    if os.path.isdir(path):
-        path = sorted(glob.glob(os.path.join(path, 'ckpt-*.pt')))[-1]
-    ckpt = torch.load(path, map_location='cpu')
+    """A checkpoint file, a run dir (newest checkpoint) or a slim checkpoint dir -> (G_ema, checkpoint dict, path)."""
+    if os.path.exists(os.path.join(path, 'meta.json')):
+        ckpt = slim_ckpt.load(path)
+    else:
+        path = slim_ckpt.resolve_checkpoint(path)
+        ckpt = torch.load(path, map_location='cpu', weights_only=False)
     G = Generator(ckpt['cfg']).eval()
     G.load_state_dict(ckpt['G_ema'])
     return G, ckpt, path

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 import model_file
 import networks
 import safetensors_io
+import slim_ckpt
 from make_parity_fixture import TINY
 from networks import Discriminator, Generator, fir_filter, upfirdn2d
 
@@ -65,6 +66,24 @@ def test_safetensors_round_trip():
         z = model_file.seed_z(3, TINY['z_dim'])
         a, b = G(z, noise_mode='const'), G2(z, noise_mode='const')
         assert (a - b).abs().max() < 2e-2, (a - b).abs().max()
+
+
+def test_slim_checkpoint_round_trip():
+    torch.manual_seed(2)
+    G, D = Generator(TINY), Discriminator(TINY)
+    state = {'cfg': TINY, 'G': G.state_dict(), 'G_ema': G.state_dict(), 'D': D.state_dict(), 'nimg': 4096,
+             'it': 256, 'wall_s': 12.5, 'gamma': 0.2, 'device': 'cpu', 'args': {'batch': 16},
+             'history': [{'device': 'cpu', 'kimg_from': 0, 'kimg_to': 4.096, 'wall_s': 12}]}
+    with tempfile.TemporaryDirectory() as d:
+        for dtype, tol in ((np.float32, 0), (np.float16, 2e-3)):
+            slim_ckpt.save(state, d, dtype)
+            back = slim_ckpt.load(d)
+            assert back['cfg'] == TINY and back['nimg'] == 4096 and back['history'] == state['history']
+            G2, D2 = Generator(TINY), Discriminator(TINY)
+            G2.load_state_dict(back['G'])  # strict: every persistent tensor came back under its name
+            D2.load_state_dict(back['D'])
+            for k, v in D.state_dict().items():
+                assert (back['D'][k] - v).abs().max() <= tol * max(1.0, v.abs().max().item()), k
 
 
 def test_fixture_reproducible():

@@ -172,10 +172,10 @@ def main():
     G = Generator(cfg).to(device).train()
     D = Discriminator(cfg, mbstd_group_size=min(4, args.batch)).to(device).train()
     G_ema = copy.deepcopy(G).eval()
-    optG = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0, 0.99), eps=1e-8)
+    optG = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.99), eps=1e-8)
     # Lazy R1: D takes 1 + 1/R1_INTERVAL steps per iteration, so scale lr and betas to keep the same dynamics.
     mb = R1_INTERVAL / (R1_INTERVAL + 1)
-    optD = torch.optim.Adam(D.parameters(), lr=args.lr * mb, betas=(0 ** mb, 0.99 ** mb), eps=1e-8)
+    optD = torch.optim.Adam(D.parameters(), lr=args.lr * mb, betas=(0.0 ** mb, 0.99 ** mb), eps=1e-8)
     data = PackedImages(args.data, seed=args.seed)
     assert data.size == res, f'dataset is {data.size}px, model {res}px'
 
@@ -212,14 +212,21 @@ def main():
           flush=True)
     nimg_start = nimg
 
+    def segment():
+        """This process's part of the run, for the model card's training record."""
+        seg = {'device': device.type, 'batch': args.batch, 'kimg_from': round(nimg_start / 1000, 3),
+               'kimg_to': round(nimg / 1000, 3), 'wall_s': round(time.time() - t_start)}
+        if device.type == 'cuda':
+            seg['gpu'] = torch.cuda.get_device_name(device)
+        return seg
+
     def snapshot():
         state = {'cfg': cfg, 'G': G.state_dict(), 'D': D.state_dict(), 'G_ema': G_ema.state_dict(),
                  'optG': optG.state_dict(), 'optD': optD.state_dict(), 'data': data.state_dict(),
                  'torch_rng': torch.get_rng_state(),
                  'cuda_rng': torch.cuda.get_rng_state_all() if device.type == 'cuda' else None,
                  'nimg': nimg, 'it': it, 'wall_s': wall_before + time.time() - t_start,
-                 'history': history + [{'device': str(device), 'batch': args.batch, 'kimg_from': round(nimg_start / 1000, 3),
-                                        'kimg_to': round(nimg / 1000, 3), 'wall_s': round(time.time() - t_start)}],
+                 'history': history + [segment()],
                  'args': vars(args), 'gamma': gamma, 'device': str(device), 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z')}
         path = save_checkpoint(args.out, state, args.keep)
         write_grid(G_ema, cfg, os.path.join(args.out, f'samples-{nimg // 1000:06d}kimg.png'), device)
