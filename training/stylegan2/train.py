@@ -282,6 +282,8 @@ def main():
         lrs = [(optG, args.lr), (optD, args.lr * mb)]
         set_lr(lrs, 0.0)
         for i in range(warmup):
+            if stop['flag']:  # the checkpoint below is still valid: nothing has moved, Adam counts its steps
+                break
             train_step(i % R1_INTERVAL == 0)
         set_lr(lrs, 1.0)
         print(f'moment warm-up: {warmup} iterations at lr 0 in {time.time() - t0:.1f} s', flush=True)
