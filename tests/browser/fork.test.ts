@@ -1,68 +1,24 @@
 /**
  * Timeline and fork in a real browser (issue 5): after a drag run, Ann scrubs to the middle of it (Bob, in
  * the same room, is not disturbed), forks from that step, and lands in the new room, which shows where it
- * came from and holds that step's handles and targets; the parent lists its fork. Same set-up as
- * room.test.ts (production app on the studio server, playwright-core on Debian's Chromium).
+ * came from and holds that step's handles and targets; the parent lists its fork. Set-up in browser-studio.ts
+ * (production app on the studio server, playwright-core on Debian's Chromium).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startStudioServer, type NextAppHandle, type StudioServer } from '../../server/studio-server.js';
-import { createNextApp } from '../../server/next-app.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { addPoint, updateSettings } from '../../server/protocol/room-doc.js';
-import { TINY_MODEL, TINY_MODEL_ID, connectYjs, createRoom, tempDir, user } from '../server/helpers.js';
-import { ensureAppBuild, ROOT } from './app-build.js';
+import { connectYjs, createRoom, user } from '../server/helpers.js';
+import { ARTIFACTS, HAS_CHROMIUM, stagePixels, useBrowserStudio } from './browser-studio.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
-const ARTIFACTS = join(ROOT, 'test-artifacts');
-
-describe.skipIf(!existsSync(CHROMIUM))('fork from the timeline in the browser', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let server: StudioServer;
-  let browser: Browser;
-  let nextApp: NextAppHandle;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    ensureAppBuild();
-    tmp = tempDir();
-    nextApp = await createNextApp({ dir: ROOT, dev: false, port: 0 });
-    server = await startStudioServer({
-      port: 0,
-      host: '127.0.0.1',
-      dbFile: join(tmp.dir, 'studio.db'),
-      models: [{ id: TINY_MODEL_ID, label: 'Tiny (tests)', path: TINY_MODEL }],
-      next: { ...nextApp, close: undefined },
-      log: () => {},
-    });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
-  });
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await server?.close();
-    await nextApp?.close?.();
-    tmp?.cleanup();
-  });
-
-  async function userPage(name: string, color: string): Promise<Page> {
-    const ctx = await browser.newContext({ viewport: { width: 1360, height: 1000 }, deviceScaleFactor: 1 });
-    contexts.push(ctx);
-    await ctx.addInitScript(
-      ([n, c]) => localStorage.setItem('stabledrag.identity', JSON.stringify({ id: `id-${n}`, name: n, color: c })),
-      [name, color],
-    );
-    return ctx.newPage();
-  }
-
-  const stagePixels = (page: Page) => page.getByTestId('stage-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
+describe.skipIf(!HAS_CHROMIUM)('fork from the timeline in the browser', () => {
+  const studio = useBrowserStudio({ width: 1360, height: 1000 });
+  const userPage = studio.userPage;
 
   it('scrubs to the middle of a run, forks there, opens the linked new room; the parent undoes and redoes', async () => {
-    const room = await createRoom(server.url, 5);
-    const y = await connectYjs(server.url, room.roomId, room.editToken);
+    const room = await createRoom(studio.server.url, 5);
+    const y = await connectYjs(studio.server.url, room.roomId, room.editToken);
     addPoint(y.doc, [10, 12], user('ann'));
     addPoint(y.doc, [20, 16], user('ann'));
     updateSettings(y.doc, { lr: 0.01, maxSteps: 12 });
@@ -72,7 +28,7 @@ describe.skipIf(!existsSync(CHROMIUM))('fork from the timeline in the browser', 
     const ann = await userPage('Ann', '#e5484d');
     const bob = await userPage('Bob', '#0090ff');
     for (const page of [ann, bob]) {
-      await page.goto(`${server.url}/r/${room.editToken}`);
+      await page.goto(`${studio.server.url}/r/${room.editToken}`);
       await expect.poll(() => page.getByTestId('connection').getAttribute('data-state')).toBe('ok');
     }
     await ann.getByTestId('start-run').click();
@@ -80,9 +36,9 @@ describe.skipIf(!existsSync(CHROMIUM))('fork from the timeline in the browser', 
       await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 60_000 }).toMatch(/Reached|step limit/);
     }
     await expect.poll(() => ann.locator('[data-testid=timeline-runs] li').count()).toBe(1);
-    const [run] = await server.store.listRuns(room.roomId);
+    const [run] = await studio.server.store.listRuns(room.roomId);
     const mid = Math.floor(run.recorded / 2);
-    const midStep = (await server.store.getStep(run.id, mid))!;
+    const midStep = (await studio.server.store.getStep(run.id, mid))!;
     await new Promise((r) => setTimeout(r, 300));
     const bobBefore = await stagePixels(bob);
     const annNow = await stagePixels(ann);
@@ -112,7 +68,7 @@ describe.skipIf(!existsSync(CHROMIUM))('fork from the timeline in the browser', 
     const fmt = (p: [number, number]) => `${Math.round(p[0])}, ${Math.round(p[1])}`;
     await expect.poll(() => ann.locator('[data-testid=pair-list] .chip.handle').textContent()).toBe(fmt(midStep.handles[0]));
     await expect.poll(() => ann.locator('[data-testid=pair-list] .chip.target').textContent()).toBe('20, 16');
-    const forks = await server.store.listForks(room.roomId);
+    const forks = await studio.server.store.listForks(room.roomId);
     expect(forks).toHaveLength(1);
     expect(forks[0]).toMatchObject({ forkRunId: run.id, forkStep: mid });
     expect(ann.url().endsWith(forks[0].editToken)).toBe(true);

@@ -3,65 +3,15 @@
  * with playwright-core on Debian's Chromium (two browser contexts = two users). Leaves a screenshot in
  * test-artifacts/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startStudioServer, type NextAppHandle, type StudioServer } from '../../server/studio-server.js';
-import { createNextApp } from '../../server/next-app.js';
-import { TINY_MODEL, TINY_MODEL_ID, tempDir } from '../server/helpers.js';
-import { ensureAppBuild, ROOT } from './app-build.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, HAS_CHROMIUM, stagePixels, useBrowserStudio } from './browser-studio.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
-const ARTIFACTS = join(ROOT, 'test-artifacts');
-
-describe.skipIf(!existsSync(CHROMIUM))('room in the browser (two users)', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let server: StudioServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  let nextApp: NextAppHandle;
-
-  /** The Next app outlives server restarts: one Next instance per process, as under `npm start`. */
-  async function startServer(port = 0): Promise<StudioServer> {
-    nextApp ??= await createNextApp({ dir: ROOT, dev: false, port });
-    const next = { ...nextApp, close: undefined };
-    return startStudioServer({
-      port,
-      host: '127.0.0.1',
-      dbFile: join(tmp.dir, 'studio.db'),
-      models: [{ id: TINY_MODEL_ID, label: 'Tiny (tests)', path: TINY_MODEL }],
-      next,
-      log: () => {},
-    });
-  }
-
-  beforeAll(async () => {
-    ensureAppBuild();
-    tmp = tempDir();
-    server = await startServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
-  });
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await server?.close();
-    await nextApp?.close?.();
-    tmp?.cleanup();
-  });
-
-  async function userPage(name: string, color: string): Promise<Page> {
-    const ctx = await browser.newContext({ viewport: { width: 1360, height: 860 }, deviceScaleFactor: 1 });
-    contexts.push(ctx);
-    await ctx.addInitScript(
-      ([n, c]) => localStorage.setItem('stabledrag.identity', JSON.stringify({ id: `id-${n}`, name: n, color: c })),
-      [name, color],
-    );
-    return ctx.newPage();
-  }
+describe.skipIf(!HAS_CHROMIUM)('room in the browser (two users)', () => {
+  const studio = useBrowserStudio({ width: 1360, height: 860 });
+  const userPage = studio.userPage;
 
   /** Page coordinates of an image pixel on the stage. */
   async function at(page: Page, x: number, y: number): Promise<[number, number]> {
@@ -70,14 +20,12 @@ describe.skipIf(!existsSync(CHROMIUM))('room in the browser (two users)', () => 
     return [box.x + (x + 0.5) * s, box.y + (y + 0.5) * s];
   }
 
-  const stagePixels = (page: Page) => page.getByTestId('stage-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
-
   it('shares cursors and points, and both users watch a drag run to its end', async () => {
     const ann = await userPage('Ann', '#e5484d');
     const bob = await userPage('Bob', '#0090ff');
 
     // Ann creates a room from the home page.
-    await ann.goto(server.url + '/');
+    await ann.goto(studio.server.url + '/');
     await ann.getByTestId('seed-preview').locator('img').waitFor();
     await ann.getByTestId('room-title').fill('Browser test');
     await ann.getByTestId('create-room').click();
@@ -124,10 +72,10 @@ describe.skipIf(!existsSync(CHROMIUM))('room in the browser (two users)', () => 
     expect(await ann.evaluate(async (t) => (await fetch(`/api/rooms/${t}/image`)).headers.get('content-type'), token)).toBe('image/png');
     const carol = await userPage('Carol', '#46a758');
     const { connectSocket, call } = await import('../server/helpers.js');
-    const s = await connectSocket(server.url);
+    const s = await connectSocket(studio.server.url);
     const joined = await call<{ state: { links: { view: string; edit?: string } } }>(s, 'room:join', { token, user: { id: 'x', name: 'x', color: '#000000' } });
     s.disconnect();
-    await carol.goto(`${server.url}/r/${joined.state.links.view}`);
+    await carol.goto(`${studio.server.url}/r/${joined.state.links.view}`);
     await expect.poll(() => carol.getByTestId('role-badge').textContent()).toBe('Watching');
     await expect.poll(() => carol.locator('[data-testid=pair-list] li').count()).toBe(1);
     expect(await carol.getByTestId('start-run').isDisabled()).toBe(true);
@@ -141,7 +89,7 @@ describe.skipIf(!existsSync(CHROMIUM))('room in the browser (two users)', () => 
     await bob.mouse.move(...(await at(bob, 6, 26)));
     await new Promise((r) => setTimeout(r, 300));
     await bob.screenshot({ path: join(ARTIFACTS, 'room-two-users.png') });
-    await ann.goto(server.url + '/');
+    await ann.goto(studio.server.url + '/');
     await ann.getByTestId('recent-rooms').waitFor();
     await ann.getByTestId('seed-preview').locator('img').waitFor();
     await ann.screenshot({ path: join(ARTIFACTS, 'home.png') });
@@ -149,7 +97,7 @@ describe.skipIf(!existsSync(CHROMIUM))('room in the browser (two users)', () => 
 
   it('shows the connection going offline and back when the server restarts, with the room intact', async () => {
     const ann = await userPage('Ann', '#e5484d');
-    await ann.goto(server.url + '/');
+    await ann.goto(studio.server.url + '/');
     await ann.getByTestId('create-room').click();
     await ann.waitForURL(/\/r\//);
     await expect.poll(() => ann.getByTestId('connection').getAttribute('data-state')).toBe('ok');
@@ -158,10 +106,10 @@ describe.skipIf(!existsSync(CHROMIUM))('room in the browser (two users)', () => 
     await expect.poll(() => ann.locator('[data-testid=pair-list] li').count()).toBe(1);
     // Let the debounced store run, then restart on the same port.
     await new Promise((r) => setTimeout(r, 300));
-    const port = server.port;
-    await server.close();
+    const port = studio.server.port;
+    await studio.stop();
     await expect.poll(() => ann.getByTestId('connection').getAttribute('data-state'), { timeout: 15_000 }).toBe('bad');
-    server = await startServer(port);
+    await studio.start(port);
     await expect.poll(() => ann.getByTestId('connection').getAttribute('data-state'), { timeout: 30_000 }).toBe('ok');
     // A reload restores the room exactly from the database.
     await ann.reload();
@@ -171,7 +119,7 @@ describe.skipIf(!existsSync(CHROMIUM))('room in the browser (two users)', () => 
   it('an editor replaces the links: the other holder is put out, the editor carries on at the new address', async () => {
     const ann = await userPage('Ann', '#e5484d');
     const bob = await userPage('Bob', '#0090ff');
-    await ann.goto(server.url + '/');
+    await ann.goto(studio.server.url + '/');
     await ann.getByTestId('create-room').click();
     await ann.waitForURL(/\/r\//);
     const oldLink = ann.url();

@@ -1,41 +1,28 @@
 /** Rooms, tokens and the shared document: convergence, refused watcher writes, persistence across restarts. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as encoding from 'lib0/encoding';
 import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
-import type { StudioServer } from '../../server/studio-server.js';
 import type { RoomState } from '../../server/protocol/events.js';
-import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, user, waitFor, type YClient } from './helpers.js';
+import { call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type YClient } from './helpers.js';
 
 describe('collaborative room', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let server: StudioServer;
-  const cleanups: (() => void)[] = [];
-
-  beforeEach(async () => {
-    tmp = tempDir();
-    server = await startTestServer(`${tmp.dir}/studio.db`);
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) c();
-    await server.close();
-    tmp.cleanup();
-  });
+  const fx = useServerFixture({ per: 'test' });
 
   const yjs = async (roomId: string, token: string): Promise<YClient> => {
-    const c = await connectYjs(server.url, roomId, token);
-    cleanups.push(c.destroy);
+    const c = await connectYjs(fx.server.url, roomId, token);
+    fx.onCleanup(c.destroy);
     return c;
   };
 
   it('creates a room with distinct unguessable edit and view tokens, and joins by either', async () => {
-    const room = await createRoom(server.url);
+    const room = await createRoom(fx.server.url);
     expect(room.editToken).toMatch(/^[A-Za-z0-9_-]{24}$/);
     expect(room.viewToken).toMatch(/^[A-Za-z0-9_-]{24}$/);
     expect(room.editToken).not.toBe(room.viewToken);
-    const s = await connectSocket(server.url);
-    cleanups.push(() => s.disconnect());
+    const s = await connectSocket(fx.server.url);
+    fx.onCleanup(() => s.disconnect());
     const asEditor = await call<{ state: RoomState }>(s, 'room:join', { token: room.editToken, user: user('ann') });
     expect(asEditor.state.role).toBe('edit');
     expect(asEditor.state.room.roomId).toBe(room.roomId);
@@ -50,7 +37,7 @@ describe('collaborative room', () => {
   });
 
   it('two editors converge on points, mask and settings', async () => {
-    const room = await createRoom(server.url);
+    const room = await createRoom(fx.server.url);
     const a = await yjs(room.roomId, room.editToken);
     const b = await yjs(room.roomId, room.editToken);
     addPoint(a.doc, [5, 5], user('ann'));
@@ -68,12 +55,12 @@ describe('collaborative room', () => {
   });
 
   it('refuses a watcher’s edits: the server and other peers never see them', async () => {
-    const room = await createRoom(server.url);
+    const room = await createRoom(fx.server.url);
     const editor = await yjs(room.roomId, room.editToken);
     const watcher = await yjs(room.roomId, room.viewToken);
     addPoint(watcher.doc, [1, 1], user('mallory'));
     addMaskStroke(watcher.doc, { mode: 'flexible', radius: 3, points: [2, 2] });
-    await waitFor(() => (server.refusedWrites.get(room.roomId) ?? 0) >= 2, 'the server to refuse the writes');
+    await waitFor(() => (fx.server.refusedWrites.get(room.roomId) ?? 0) >= 2, 'the server to refuse the writes');
     // The editor's own edit still reaches the watcher, proving the connection works both ways.
     addPoint(editor.doc, [4, 4], user('ann'));
     await waitFor(() => readPoints(watcher.doc).some((p) => p.by?.name === 'ann'), 'the editor’s point at the watcher');
@@ -85,13 +72,13 @@ describe('collaborative room', () => {
   });
 
   it('refuses a Yjs connection with a wrong token or another room’s token', async () => {
-    const room = await createRoom(server.url);
-    const other = await createRoom(server.url, 4);
+    const room = await createRoom(fx.server.url);
+    const other = await createRoom(fx.server.url, 4);
     for (const [roomId, token] of [[room.roomId, 'nope'], [room.roomId, other.editToken]]) {
       const doc = new Y.Doc();
       const { WebsocketProvider } = await import('y-websocket');
       const { WebSocket } = await import('ws');
-      const p = new WebsocketProvider(server.url.replace('http', 'ws') + '/yjs', roomId, doc, { params: { token }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+      const p = new WebsocketProvider(fx.server.url.replace('http', 'ws') + '/yjs', roomId, doc, { params: { token }, WebSocketPolyfill: WebSocket as never, disableBc: true });
       const closed = await new Promise<{ code: number }>((ok) => p.once('closed', (e: { code: number }) => ok(e)));
       expect(closed.code).toBe(4401);
       expect(p.synced).toBe(false);
@@ -100,26 +87,24 @@ describe('collaborative room', () => {
   });
 
   it('refuses an address that opens too many connections, Yjs (4429) and Socket.IO alike', async () => {
-    await server.close();
     // createRoom's Socket.IO connection and two Yjs connections use the budget of 3.
-    server = await startTestServer(`${tmp.dir}/studio.db`, { limits: { connectionsPerMinute: 3 } });
-    const room = await createRoom(server.url);
+    await fx.restart({ limits: { connectionsPerMinute: 3 } });
+    const room = await createRoom(fx.server.url);
     await yjs(room.roomId, room.editToken);
     await yjs(room.roomId, room.editToken);
     const { WebsocketProvider } = await import('y-websocket');
     const { WebSocket } = await import('ws');
-    const p = new WebsocketProvider(server.url.replace('http', 'ws') + '/yjs', room.roomId, new Y.Doc(), { params: { token: room.editToken }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+    const p = new WebsocketProvider(fx.server.url.replace('http', 'ws') + '/yjs', room.roomId, new Y.Doc(), { params: { token: room.editToken }, WebSocketPolyfill: WebSocket as never, disableBc: true });
     const closed = await new Promise<{ code: number }>((ok) => p.once('closed', (e: { code: number }) => ok(e)));
     expect(closed.code).toBe(4429);
     p.destroy();
-    const err = await connectSocket(server.url).then(() => null, (e: { data?: { code?: string } }) => e);
+    const err = await connectSocket(fx.server.url).then(() => null, (e: { data?: { code?: string } }) => e);
     expect(err?.data?.code).toBe('rate-limited');
-    await server.close();
-    server = await startTestServer(`${tmp.dir}/studio.db`);
+    await fx.restart();
   });
 
   it('shares presence through awareness and drops it when a peer leaves', async () => {
-    const room = await createRoom(server.url);
+    const room = await createRoom(fx.server.url);
     const a = await yjs(room.roomId, room.editToken);
     const b = await yjs(room.roomId, room.viewToken);
     a.provider.awareness.setLocalStateField('user', { name: 'ann', color: '#ff0000' });
@@ -132,7 +117,7 @@ describe('collaborative room', () => {
   });
 
   it('paces a flood of presence updates (the newest always lands); only its owner changes a peer’s presence', async () => {
-    const room = await createRoom(server.url);
+    const room = await createRoom(fx.server.url);
     const a = await yjs(room.roomId, room.editToken);
     const b = await yjs(room.roomId, room.viewToken);
     const aId = a.doc.clientID;
@@ -169,25 +154,23 @@ describe('collaborative room', () => {
   });
 
   it('restores points, mask, settings and image after a server restart', async () => {
-    const room = await createRoom(server.url);
+    const room = await createRoom(fx.server.url);
     const a = await yjs(room.roomId, room.editToken);
     addPoint(a.doc, [6, 6], user('ann'));
     addPoint(a.doc, [12, 8], user('ann'));
     addMaskStroke(a.doc, { mode: 'flexible', radius: 5, points: [8, 8] });
     updateSettings(a.doc, { lr: 0.005 });
-    const s1 = await connectSocket(server.url);
+    const s1 = await connectSocket(fx.server.url);
     const before = await call<{ state: RoomState }>(s1, 'room:join', { token: room.editToken, user: user('ann') });
     s1.disconnect();
     const expected = JSON.stringify([readPoints(a.doc), readMask(a.doc), readSettings(a.doc)]);
     await new Promise((r) => setTimeout(r, 100));
     a.destroy();
-    await server.close();
-
-    server = await startTestServer(`${tmp.dir}/studio.db`);
+    await fx.restart();
     const b = await yjs(room.roomId, room.viewToken);
     expect(JSON.stringify([readPoints(b.doc), readMask(b.doc), readSettings(b.doc)])).toBe(expected);
-    const s2 = await connectSocket(server.url);
-    cleanups.push(() => s2.disconnect());
+    const s2 = await connectSocket(fx.server.url);
+    fx.onCleanup(() => s2.disconnect());
     const after = await call<{ state: RoomState }>(s2, 'room:join', { token: room.viewToken, user: user('bob') });
     expect(Buffer.from(after.state.image.bytes as ArrayBuffer).equals(Buffer.from(before.state.image.bytes as ArrayBuffer))).toBe(true);
   });

@@ -4,7 +4,7 @@
  * and the other peers and the stored document are untouched. Real server, real y-websocket clients, and a raw
  * `ws` client speaking the protocol for what y-websocket would not send.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
@@ -16,8 +16,7 @@ import { validateRoomDoc } from '../../server/protocol/doc-validate.js';
 import { YJS_PATH } from '../../server/protocol/events.js';
 import { CLOSE_FORBIDDEN, CLOSE_INVALID_UPDATE, closeReason } from '../../server/yjs/messages.js';
 import { UpdateProbe } from '../../server/yjs/update-probe.js';
-import type { StudioServer } from '../../server/studio-server.js';
-import { connectYjs, createRoom, startTestServer, tempDir, user, waitFor, type YClient } from './helpers.js';
+import { connectYjs, createRoom, user, useServerFixture, waitFor, type YClient } from './helpers.js';
 
 const ann = user('ann');
 
@@ -39,39 +38,27 @@ function nextClose(p: WebsocketProvider): Promise<{ code: number; reason: string
 }
 
 describe('update validation', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let server: StudioServer;
-  const cleanups: (() => void)[] = [];
-
-  beforeEach(async () => {
-    tmp = tempDir();
-    server = await startTestServer(`${tmp.dir}/studio.db`);
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) c();
-    await server.close();
-    tmp.cleanup();
-  });
+  const fx = useServerFixture({ per: 'test' });
 
   const yjs = async (roomId: string, token: string): Promise<YClient> => {
-    const c = await connectYjs(server.url, roomId, token);
-    cleanups.push(c.destroy);
+    const c = await connectYjs(fx.server.url, roomId, token);
+    fx.onCleanup(c.destroy);
     return c;
   };
 
   /** The server's copy of the room's document, encoded. */
   const serverState = async (roomId: string): Promise<Uint8Array> => {
-    const doc = await server.docs.acquire(roomId);
+    const doc = await fx.server.docs.acquire(roomId);
     try {
       return Y.encodeStateAsUpdate(doc);
     } finally {
-      server.docs.release(doc);
+      fx.server.docs.release(doc);
     }
   };
 
   /** A room with valid content, a bystander peer and a fresh attacker connected. */
   async function scene() {
-    const room = await createRoom(server.url);
+    const room = await createRoom(fx.server.url);
     const bystander = await yjs(room.roomId, room.editToken);
     addPoint(bystander.doc, [4, 4], user('bob'));
     addPoint(bystander.doc, [8, 6], user('bob'));
@@ -91,7 +78,7 @@ describe('update validation', () => {
     const { room, bystander, attacker } = await scene();
     const before = await serverState(room.roomId);
     const bystanderBefore = Y.encodeStateAsUpdate(bystander.doc);
-    const refusedBefore = server.docs.refusedUpdates.get(room.roomId) ?? 0;
+    const refusedBefore = fx.server.docs.refusedUpdates.get(room.roomId) ?? 0;
     const closed = nextClose(attacker.provider);
     attack(attacker.doc);
     const e = await closed;
@@ -99,7 +86,7 @@ describe('update validation', () => {
     expect(e.code).toBe(code);
     expect(e.reason).toMatch(reason);
     expect(Buffer.byteLength(e.reason)).toBeLessThanOrEqual(123);
-    if (code === CLOSE_INVALID_UPDATE) expect(server.docs.refusedUpdates.get(room.roomId)).toBe(refusedBefore + 1);
+    if (code === CLOSE_INVALID_UPDATE) expect(fx.server.docs.refusedUpdates.get(room.roomId)).toBe(refusedBefore + 1);
     await new Promise((r) => setTimeout(r, 100));
     expect(Buffer.from(await serverState(room.roomId)).equals(Buffer.from(before))).toBe(true);
     expect(Buffer.from(Y.encodeStateAsUpdate(bystander.doc)).equals(Buffer.from(bystanderBefore))).toBe(true);
@@ -143,9 +130,8 @@ describe('update validation', () => {
   });
 
   it('closes a client whose message is over yjsMessageBytes (1009)', async () => {
-    await server.close();
-    server = await startTestServer(`${tmp.dir}/studio.db`, { limits: { yjsMessageBytes: 20_000 } });
-    expect(server.limits.yjsMessageBytes).toBe(20_000);
+    await fx.restart({ limits: { yjsMessageBytes: 20_000 } });
+    expect(fx.server.limits.yjsMessageBytes).toBe(20_000);
     // A valid stroke, just too big to send in one message.
     await expectRefused((d) => addMaskStroke(d, { mode: 'flexible', radius: 2, points: new Array(DOC_LIMITS.maxStrokeCoords).fill(0).map((_, i) => (i * 7.77) % 32) }), 1009, /.*/);
   });
@@ -165,7 +151,7 @@ describe('update validation', () => {
     expect(() => addPoint(attacker.doc, [1, 1], user('carol'))).toThrow(/at most 32/);
     await waitFor(() => readPoints(bystander.doc).length === DOC_LIMITS.maxPointPairs && bystander.doc.getArray('mask').length === 2 && settingsOf(bystander.doc).get('lr') === 0.1, 'the edits at the bystander');
     expect(closed).toBe(false);
-    expect(server.docs.refusedUpdates.get(room.roomId)).toBeUndefined();
+    expect(fx.server.docs.refusedUpdates.get(room.roomId)).toBeUndefined();
     const fresh = await yjs(room.roomId, room.viewToken);
     expect(validateRoomDoc(fresh.doc, 32)).toBeNull();
     expect(readPoints(fresh.doc)).toHaveLength(DOC_LIMITS.maxPointPairs);
@@ -189,7 +175,7 @@ describe('update validation', () => {
       write(e);
       return encoding.toUint8Array(e);
     };
-    const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}${YJS_PATH}/${room.roomId}?token=${room.editToken}`);
+    const ws = new WebSocket(`${fx.server.url.replace(/^http/, 'ws')}${YJS_PATH}/${room.roomId}?token=${room.editToken}`);
     const closed = new Promise<{ code: number; reason: string }>((ok) => ws.on('close', (code, reason) => ok({ code, reason: reason.toString() })));
     await new Promise((ok) => ws.once('open', ok));
     // Sync step 2 (what a client answers the server's step 1 with) carrying the bad point, then a valid update.
@@ -206,23 +192,23 @@ describe('update validation', () => {
   });
 
   it('disconnect() closes only the matching connections, with 4403', async () => {
-    const room = await createRoom(server.url);
+    const room = await createRoom(fx.server.url);
     const editors = [await yjs(room.roomId, room.editToken), await yjs(room.roomId, room.editToken)];
     const watcher = await yjs(room.roomId, room.viewToken);
-    const other = await createRoom(server.url, 4);
+    const other = await createRoom(fx.server.url, 4);
     const elsewhere = await yjs(other.roomId, other.editToken);
     const closes = editors.map((c) => nextClose(c.provider));
-    expect(server.docs.disconnect(room.roomId, (c) => c.token === room.editToken, CLOSE_FORBIDDEN, 'link revoked')).toBe(2);
+    expect(fx.server.docs.disconnect(room.roomId, (c) => c.token === room.editToken, CLOSE_FORBIDDEN, 'link revoked')).toBe(2);
     for (const e of await Promise.all(closes)) expect(e).toEqual({ code: CLOSE_FORBIDDEN, reason: 'link revoked' });
     expect(watcher.provider.wsconnected).toBe(true);
     expect(elsewhere.provider.wsconnected).toBe(true);
     // The watcher still gets the room's changes.
-    const doc = await server.docs.acquire(room.roomId);
+    const doc = await fx.server.docs.acquire(room.roomId);
     addPoint(doc, [2, 2], user('server'));
-    server.docs.release(doc);
+    fx.server.docs.release(doc);
     await waitFor(() => readPoints(watcher.doc).length === 1, 'a change at the watcher');
-    expect(server.docs.disconnect(room.roomId, (c) => c.role === 'nobody', CLOSE_FORBIDDEN, 'link revoked')).toBe(0);
-    expect(server.docs.disconnect(room.roomId, (c) => c.role === 'view', CLOSE_FORBIDDEN, 'link revoked')).toBe(1);
+    expect(fx.server.docs.disconnect(room.roomId, (c) => c.role === 'nobody', CLOSE_FORBIDDEN, 'link revoked')).toBe(0);
+    expect(fx.server.docs.disconnect(room.roomId, (c) => c.role === 'view', CLOSE_FORBIDDEN, 'link revoked')).toBe(1);
   });
 });
 

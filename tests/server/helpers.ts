@@ -1,4 +1,5 @@
 /** Real parts for integration tests: a studio server on port 0, Socket.IO and Yjs clients, a temp SQLite file. */
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,6 +35,58 @@ export async function startTestServer(dbFile: string, extra: Partial<StudioServe
     // limits have their own tests (collab, run-faults).
     limits: { connectionsPerMinute: 1e6, runsPerUser: 1000, ...extra.limits },
   });
+}
+
+export interface ServerFixture {
+  /** The running server (started before each test or before the file's first, as asked). */
+  readonly server: StudioServer;
+  /** Its temp folder; the SQLite file is `studio.db` in it. */
+  readonly dir: string;
+  /** Closes the server and starts another on the same SQLite file: a restart, or new limits. */
+  restart(extra?: Partial<StudioServerOptions>): Promise<StudioServer>;
+  /** Runs at teardown, before the server closes (disconnect clients first). */
+  onCleanup(...fns: (() => void)[]): void;
+}
+
+/** A real server on port 0 with its own SQLite file for a describe block, torn down with its clients. */
+export function useServerFixture(opts: { per?: 'test' | 'file'; extra?: Partial<StudioServerOptions> } = {}): ServerFixture {
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  let server: StudioServer | undefined;
+  const cleanups: (() => void)[] = [];
+  const fixture: ServerFixture = {
+    get server() {
+      if (!server) throw new Error('the fixture server is not running (used outside a test?)');
+      return server;
+    },
+    get dir() {
+      if (!tmp) throw new Error('the fixture has no temp folder (used outside a test?)');
+      return tmp.dir;
+    },
+    async restart(extra = {}) {
+      await server?.close();
+      server = await startTestServer(`${fixture.dir}/studio.db`, extra);
+      return server;
+    },
+    onCleanup: (...fns) => void cleanups.push(...fns),
+  };
+  const setUp = async () => {
+    tmp = tempDir();
+    server = await startTestServer(`${tmp.dir}/studio.db`, opts.extra);
+  };
+  const tearDown = async () => {
+    for (const c of cleanups.splice(0)) c();
+    await server?.close();
+    server = undefined;
+    tmp?.cleanup();
+  };
+  if (opts.per === 'test') {
+    beforeEach(setUp);
+    afterEach(tearDown);
+  } else {
+    beforeAll(setUp);
+    afterAll(tearDown);
+  }
+  return fixture;
 }
 
 export async function connectSocket(url: string): Promise<ClientSocket> {

@@ -3,13 +3,12 @@
  * recorded, a stored step replays to its stored frame, a peer can look at a step without disturbing
  * others, fork from a step, multi-level undo and redo, and the export routes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { PNG } from 'pngjs';
 import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
-import type { StudioServer } from '../../server/studio-server.js';
 import type { HistoryRun, HistoryStep, RoomLineage, RoomState, RunEnded, RunFrame } from '../../server/protocol/events.js';
-import { TINY_MODEL, call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, user, waitFor, type ClientSocket, type YClient } from './helpers.js';
+import { TINY_MODEL, call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type ClientSocket, type YClient } from './helpers.js';
 
 interface Watch {
   socket: ClientSocket;
@@ -27,27 +26,15 @@ async function pixels(image: Uint8Array | ArrayBuffer | Buffer): Promise<Buffer>
 }
 
 describe('run history', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let server: StudioServer;
-  const cleanups: (() => void)[] = [];
-
-  beforeAll(async () => {
-    tmp = tempDir();
-    server = await startTestServer(`${tmp.dir}/studio.db`);
-  });
-  afterAll(async () => {
-    for (const c of cleanups.splice(0)) c();
-    await server.close();
-    tmp.cleanup();
-  });
+  const fx = useServerFixture({ per: 'file' });
 
   async function join(token: string, name: string): Promise<Watch> {
-    const socket = await connectSocket(server.url);
-    cleanups.push(() => socket.disconnect());
+    const socket = await connectSocket(fx.server.url);
+    fx.onCleanup(() => socket.disconnect());
     const w = { socket, frames: [] as RunFrame[], ended: [] as RunEnded[], images: 0, history: 0, durable: [] as boolean[] } as Watch;
     socket.on('run:frame', (frame, ack) => {
       w.frames.push(frame);
-      void server.store.getStep(frame.runId, frame.step).then((s) => w.durable.push(!!s));
+      void fx.server.store.getStep(frame.runId, frame.step).then((s) => w.durable.push(!!s));
       ack();
     });
     socket.on('run:ended', (e) => w.ended.push(e));
@@ -60,9 +47,9 @@ describe('run history', () => {
   const MASK_STROKE = { mode: 'flexible' as const, radius: 6, points: [10, 10, 16, 14], by: 'ann' };
 
   async function ranRoom(maxSteps: number, opts: { mask?: boolean } = {}) {
-    const room = await createRoom(server.url, 5);
-    const y: YClient = await connectYjs(server.url, room.roomId, room.editToken);
-    cleanups.push(y.destroy);
+    const room = await createRoom(fx.server.url, 5);
+    const y: YClient = await connectYjs(fx.server.url, room.roomId, room.editToken);
+    fx.onCleanup(y.destroy);
     addPoint(y.doc, [10, 10], user('ann'));
     addPoint(y.doc, [16, 14], user('ann'));
     if (opts.mask) addMaskStroke(y.doc, MASK_STROKE);
@@ -77,7 +64,7 @@ describe('run history', () => {
   }
 
   const get = async (path: string) => {
-    const res = await fetch(server.url + path);
+    const res = await fetch(fx.server.url + path);
     return { status: res.status, type: res.headers.get('content-type'), body: Buffer.from(await res.arrayBuffer()) };
   };
 
@@ -90,7 +77,7 @@ describe('run history', () => {
     expect(['reached', 'max-steps']).toContain(runs[0].endReason);
     expect(runs[0].steps).toBe(steps);
 
-    const stored = await server.store.listSteps(runId);
+    const stored = await fx.server.store.listSteps(runId);
     expect(stored.map((s) => s.step)).toEqual(stored.map((_, i) => i));
     // A step's record is durable before its frame is sent.
     await waitFor(() => ann.durable.length === ann.frames.length, 'the durability checks');
@@ -103,7 +90,7 @@ describe('run history', () => {
 
     // Replay: the stored latent rendered again through the worker pool gives the stored (lossless) frame.
     for (const s of [stored[0], stored[Math.floor(stored.length / 2)], stored.at(-1)!]) {
-      const again = await server.jobs.render({ modelPath: TINY_MODEL, latent: s.latent, format: 'png' });
+      const again = await fx.server.jobs.render({ modelPath: TINY_MODEL, latent: s.latent, format: 'png' });
       const a = await pixels(again.image.bytes);
       const b = await pixels(s.frame);
       expect(a.equals(b)).toBe(true);
@@ -171,20 +158,20 @@ describe('run history', () => {
 
   it('forks a new linked room from a middle step: its latent, image, handles, targets, settings and mask', async () => {
     const { room, ann, bob, runId } = await ranRoom(10, { mask: true });
-    const stored = await server.store.listSteps(runId);
+    const stored = await fx.server.store.listSteps(runId);
     const mid = Math.floor(stored.length / 2);
     // A watcher may fork: the fork is a new room of theirs, the parent is unchanged.
     const fork = await call<{ roomId: string; editToken: string; viewToken: string }>(bob.socket, 'history:fork', { runId, step: mid });
     await waitFor(() => ann.history > 0, 'the parent to hear about its fork');
-    const child = (await server.store.get(fork.roomId))!;
+    const child = (await fx.server.store.get(fork.roomId))!;
     expect(child.parentRoomId).toBe(room.roomId);
     expect(child.forkRunId).toBe(runId);
     expect(child.forkStep).toBe(mid);
     expect([...child.latent]).toEqual([...stored[mid].latent]);
     expect((await pixels(child.image)).equals(await pixels(stored[mid].frame))).toBe(true);
 
-    const y = await connectYjs(server.url, fork.roomId, fork.editToken);
-    cleanups.push(y.destroy);
+    const y = await connectYjs(fx.server.url, fork.roomId, fork.editToken);
+    fx.onCleanup(y.destroy);
     await waitFor(() => readPoints(y.doc).length === 1, 'the fork\'s points');
     expect(readPoints(y.doc)[0]).toMatchObject({ handle: stored[mid].handles[0], target: [16, 14] });
     expect(readSettings(y.doc)).toMatchObject({ lr: 0.01, maxSteps: 10 });
@@ -197,7 +184,7 @@ describe('run history', () => {
     const parentLineage = (await call<{ lineage: RoomLineage; runs: HistoryRun[] }>(ann.socket, 'history:list')).lineage;
     expect(parentLineage.forks.map((f) => f.roomId)).toEqual([fork.roomId]);
     // The parent link is watch-only.
-    expect((await server.store.findByToken(childLineage.parent!.viewToken))?.role).toBe('view');
+    expect((await fx.server.store.findByToken(childLineage.parent!.viewToken))?.role).toBe('view');
 
     // The fork can run on from there.
     await call(carol.socket, 'run:start');
@@ -209,7 +196,7 @@ describe('run history', () => {
     const { room, y, ann, bob, runId: first, imageBefore } = await ranRoom(8);
     const handle = () => readPoints(y.doc)[0].handle;
     const state = async () => {
-      const r = (await server.store.get(room.roomId))!;
+      const r = (await fx.server.store.get(room.roomId))!;
       return { image: Buffer.from(r.image), latent: [...r.latent], handle: handle() };
     };
     const afterFirst = await state();
@@ -238,7 +225,7 @@ describe('run history', () => {
     await waitFor(() => bob.images > imagesBefore, 'the restored image at bob');
     await expectState(afterFirst, 'after the first drag');
     expect(await call(ann.socket, 'history:undo')).toMatchObject({ undid: first });
-    await expectState({ ...afterFirst, image: imageBefore, latent: [...(await server.store.getRun(first))!.latentBefore], handle: [10, 10] }, 'at its start');
+    await expectState({ ...afterFirst, image: imageBefore, latent: [...(await fx.server.store.getRun(first))!.latentBefore], handle: [10, 10] }, 'at its start');
     await expect(call(ann.socket, 'history:undo')).rejects.toThrow('invalid: nothing to undo');
     expect(await undoRedo()).toEqual({ undo: null, redo: first });
 

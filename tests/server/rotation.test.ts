@@ -3,14 +3,13 @@
  * once on Socket.IO (`room:revoked`) and Yjs (close 4403) and cannot come back with it; the others, and the
  * editor who rotated, carry on.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { WebSocket } from 'ws';
 import { addPoint, readPoints } from '../../server/protocol/room-doc.js';
-import type { StudioServer } from '../../server/studio-server.js';
 import { YJS_PATH } from '../../server/protocol/events.js';
-import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, user, waitFor, type ClientSocket, type YClient } from './helpers.js';
+import { call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type ClientSocket, type YClient } from './helpers.js';
 
 interface Holder {
   socket: ClientSocket;
@@ -20,23 +19,12 @@ interface Holder {
 }
 
 describe('link rotation', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let server: StudioServer;
-  const cleanups: (() => void)[] = [];
-  beforeAll(async () => {
-    tmp = tempDir();
-    server = await startTestServer(`${tmp.dir}/studio.db`);
-  });
-  afterAll(async () => {
-    for (const c of cleanups) c();
-    await server.close();
-    tmp.cleanup();
-  });
+  const fx = useServerFixture({ per: 'file' });
 
   async function holder(roomId: string, token: string, name: string): Promise<Holder> {
-    const socket = await connectSocket(server.url);
-    const y = await connectYjs(server.url, roomId, token);
-    cleanups.push(() => socket.disconnect(), y.destroy);
+    const socket = await connectSocket(fx.server.url);
+    const y = await connectYjs(fx.server.url, roomId, token);
+    fx.onCleanup(() => socket.disconnect(), y.destroy);
     const h: Holder = { socket, y, revoked: [], closed: [] };
     socket.on('room:revoked', (e) => h.revoked.push(e.reason));
     y.provider.on('closed', (e: { code: number; reason: string }) => h.closed.push(e));
@@ -46,14 +34,14 @@ describe('link rotation', () => {
 
   /** Whether a fresh Yjs connection with this token is refused (4401) rather than synced. */
   async function yjsRefused(roomId: string, token: string): Promise<number> {
-    const p = new WebsocketProvider(server.url.replace('http', 'ws') + YJS_PATH, roomId, new Y.Doc(), { params: { token }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+    const p = new WebsocketProvider(fx.server.url.replace('http', 'ws') + YJS_PATH, roomId, new Y.Doc(), { params: { token }, WebSocketPolyfill: WebSocket as never, disableBc: true });
     const code = await new Promise<number>((ok) => p.once('closed', (e: { code: number }) => ok(e.code)));
     p.destroy();
     return code;
   }
 
   it('replacing the watch link puts its holders out; editors carry on', async () => {
-    const room = await createRoom(server.url);
+    const room = await createRoom(fx.server.url);
     const ann = await holder(room.roomId, room.editToken, 'ann');
     const bob = await holder(room.roomId, room.editToken, 'bob');
     const wes = await holder(room.roomId, room.viewToken, 'wes');
@@ -78,7 +66,7 @@ describe('link rotation', () => {
   });
 
   it('replacing both links puts out every other holder; the editor who rotated stays', async () => {
-    const room = await createRoom(server.url);
+    const room = await createRoom(fx.server.url);
     const ann = await holder(room.roomId, room.editToken, 'ann');
     const bob = await holder(room.roomId, room.editToken, 'bob');
     const wes = await holder(room.roomId, room.viewToken, 'wes');
@@ -90,8 +78,8 @@ describe('link rotation', () => {
     // the app reopens it with the new link (the page moves to the new address).
     expect(await call<{ runs: unknown[] }>(ann.socket, 'history:list')).toMatchObject({ runs: [] });
     await expect(call(ann.socket, 'run:start')).rejects.toMatchObject({ code: 'no-points' });
-    const annY = await connectYjs(server.url, room.roomId, links.editToken);
-    cleanups.push(annY.destroy);
+    const annY = await connectYjs(fx.server.url, room.roomId, links.editToken);
+    fx.onCleanup(annY.destroy);
     addPoint(annY.doc, [3, 3], user('ann'));
     expect(await yjsRefused(room.roomId, room.editToken)).toBe(4401);
     const found = await call<{ rooms: unknown[] }>(ann.socket, 'rooms:describe', { tokens: [room.editToken, room.viewToken, links.editToken, links.viewToken] });
@@ -99,12 +87,12 @@ describe('link rotation', () => {
   });
 
   it('a join whose token check overlaps a rotation is refused, not let in with the replaced link', async () => {
-    const room = await createRoom(server.url);
+    const room = await createRoom(fx.server.url);
     const ann = await holder(room.roomId, room.editToken, 'ann');
-    const socket = await connectSocket(server.url);
-    cleanups.push(() => socket.disconnect());
+    const socket = await connectSocket(fx.server.url);
+    fx.onCleanup(() => socket.disconnect());
     // Hold the watcher's token check after it has read the (still valid) link, as a slow database would.
-    const store = server.store;
+    const store = fx.server.store;
     const findByToken = store.findByToken.bind(store);
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));

@@ -2,11 +2,10 @@
  * Drag runs through the whole stack: Socket.IO clients, the shared document, the run coordinator, the
  * worker pool and the real engine on the tiny 32 px test model.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addPoint, readPoints, updateSettings } from '../../server/protocol/room-doc.js';
-import type { StudioServer } from '../../server/studio-server.js';
 import type { RoomState, RunEnded, RunFrame, RunQueueState } from '../../server/protocol/events.js';
-import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, user, waitFor, type ClientSocket, type YClient } from './helpers.js';
+import { call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type ClientSocket, type YClient } from './helpers.js';
 
 interface Watch {
   socket: ClientSocket;
@@ -21,23 +20,11 @@ interface Watch {
 const dist = (a: number[], b: number[]) => Math.hypot(a[0] - b[0], a[1] - b[1]);
 
 describe('drag runs', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let server: StudioServer;
-  const cleanups: (() => void)[] = [];
-
-  beforeAll(async () => {
-    tmp = tempDir();
-    server = await startTestServer(`${tmp.dir}/studio.db`);
-  });
-  afterAll(async () => {
-    for (const c of cleanups.splice(0)) c();
-    await server.close();
-    tmp.cleanup();
-  });
+  const fx = useServerFixture({ per: 'file' });
 
   async function join(token: string, name: string, opts: { ackDelayMs?: number } = {}): Promise<Watch & { state: RoomState }> {
-    const socket = await connectSocket(server.url);
-    cleanups.push(() => socket.disconnect());
+    const socket = await connectSocket(fx.server.url);
+    fx.onCleanup(() => socket.disconnect());
     const w: Watch = { socket, frames: [], ended: [], finalBeforeEnd: [], queue: [], images: 0 };
     socket.on('run:frame', (frame, ack) => {
       w.frames.push(frame);
@@ -55,9 +42,9 @@ describe('drag runs', () => {
   }
 
   async function roomWithPair(handle: [number, number], target: [number, number], settings: Parameters<typeof updateSettings>[1]) {
-    const room = await createRoom(server.url, 5);
-    const y: YClient = await connectYjs(server.url, room.roomId, room.editToken);
-    cleanups.push(y.destroy);
+    const room = await createRoom(fx.server.url, 5);
+    const y: YClient = await connectYjs(fx.server.url, room.roomId, room.editToken);
+    fx.onCleanup(y.destroy);
     addPoint(y.doc, handle, user('ann'));
     addPoint(y.doc, target, user('ann'));
     updateSettings(y.doc, settings);
@@ -102,7 +89,7 @@ describe('drag runs', () => {
     const late = await join(room.viewToken, 'carol');
     expect(Buffer.from(late.state.image.bytes as ArrayBuffer).equals(imageBefore)).toBe(false);
     expect(late.state.liveFrame).toBeNull();
-    const stats = server.runs.stats.at(-1)!;
+    const stats = fx.server.runs.stats.at(-1)!;
     console.log(
       `[numbers] ${stats.steps} steps in ${wall.toFixed(0)} ms; step latency through the pool ${stats.meanStepMs.toFixed(1)} ms ` +
         `(worker ${stats.meanWorkerStepMs.toFixed(1)} ms); frame ${stats.meanFrameBytes.toFixed(0)} B mean, ${stats.maxFrameBytes} B max (32 px webp)`,
@@ -189,7 +176,7 @@ describe('drag runs', () => {
   });
 
   it('refuses Start without a complete pair, and from a watcher', async () => {
-    const room = await createRoom(server.url, 6);
+    const room = await createRoom(fx.server.url, 6);
     const ann = await join(room.editToken, 'ann');
     await expect(call(ann.socket, 'run:start')).rejects.toMatchObject({ code: 'no-points' });
     const bob = await join(room.viewToken, 'bob');
