@@ -83,7 +83,8 @@ export async function runCase(
     latent,
     points,
     mask,
-    options: { ...method.options, maxSteps: s.maxSteps, imageEvery: s.imageEvery },
+    // A fixed step budget (no stall rule), so every method gets the same chance and results stay comparable.
+    options: { stallSteps: 0, ...method.options, maxSteps: s.maxSteps, imageEvery: s.imageEvery },
   });
   for await (const ev of run) {
     if (ev.type === 'end') end = ev;

@@ -37,7 +37,7 @@ async function stepTimes(gen: Generator, latent: Float32Array, method: DragMetho
       { handle: [48, 70], target: [58, 80] },
       { handle: [80, 70], target: [70, 80] },
     ],
-    options: { method, maxSteps: steps, stopDistance: 0, imageEvery: withImages ? 1 : 10_000 },
+    options: { method, maxSteps: steps, stopDistance: 0, stallSteps: 0, imageEvery: withImages ? 1 : 10_000 },
   });
   for await (const ev of run) {
     const now = performance.now();

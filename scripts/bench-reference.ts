@@ -86,7 +86,7 @@ async function engineRun(): Promise<EngineRun> {
     latent,
     points: spec.points,
     mask,
-    options: { method: 'draggan', maxSteps: steps, stopDistance: 0, imageEvery: 10_000 },
+    options: { method: 'draggan', maxSteps: steps, stopDistance: 0, stallSteps: 0, imageEvery: 10_000 },
   });
   for await (const ev of run) {
     const now = performance.now();

@@ -114,7 +114,7 @@ for (const edit of EDITS) {
   });
   let last;
   const mask = maskRadius > 0 ? capsuleMask(gen.resolution, points, maskRadius) : undefined;
-  for await (const ev of dragRun(gen, { latent, points, mask, options: { method, maxSteps, imageEvery: 10_000 } })) {
+  for await (const ev of dragRun(gen, { latent, points, mask, options: { method, maxSteps, stallSteps: 0, imageEvery: 10_000 } })) {
     if (ev.type === 'step') last = ev;
   }
   const after = last!.image!;

@@ -21,6 +21,11 @@ export interface ServerLimits {
   runSeconds: number;
   /** Upper bound on a run's steps, whatever the room's settings say. */
   maxSteps: number;
+  /**
+   * A run whose handles get no closer to their targets (by the engine's stallDistance, 1 px at 128 px) in
+   * this many steps ends with reason 'stalled', so a drag the model cannot follow frees the worker.
+   */
+  stallSteps: number;
   /** A drag worker that sends nothing for this long (a step, a render) is deemed hung and replaced. */
   workerSilenceSeconds: number;
 }
@@ -35,6 +40,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   runsPerUser: 4,
   runSeconds: 600,
   maxSteps: 1000,
+  stallSteps: 40,
   workerSilenceSeconds: 120,
 };
 

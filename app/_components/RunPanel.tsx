@@ -7,6 +7,7 @@ import { Panel } from './Panels';
 const END_TEXT: Record<RunEnded['reason'], string> = {
   reached: 'Reached the targets',
   'max-steps': 'Stopped at the step limit',
+  stalled: 'Stopped: the handles stopped moving (a larger flexible area, no mask or a higher step size may help)',
   cancelled: 'Stopped',
   'time-limit': 'Stopped at the time limit',
   error: 'Failed',

@@ -234,7 +234,8 @@ export async function recordRun(queue: JobQueue, o: RecordOptions): Promise<Reco
   const steps: DragStepMessage[] = [];
   const job = queue.drag(
     {
-      modelPath: o.modelPath, latent: renders.png!.latent, points: o.points, settings: o.settings,
+      // stallSteps 0: the recording runs the steps its settings ask for, so replays have a known length.
+      modelPath: o.modelPath, latent: renders.png!.latent, points: o.points, settings: o.settings, stallSteps: 0,
       frameFormat: o.frameFormat ?? 'webp', frameQuality: o.frameQuality ?? 80, record: true,
     },
     { onStep: (s) => steps.push(s) },

@@ -53,7 +53,7 @@ async function drag(jobId: number, job: DragJobRequest, signal: AbortSignal): Pr
       latent: job.latent,
       points: job.points,
       mask: job.mask,
-      options: { method: s.method, lr: s.lr, lambda: s.lambda, maxSteps: s.maxSteps, latentSpace: s.latentSpace, imageEvery: 1 },
+      options: { method: s.method, lr: s.lr, lambda: s.lambda, maxSteps: s.maxSteps, latentSpace: s.latentSpace, stallSteps: job.stallSteps, imageEvery: 1 },
     },
     signal,
   );

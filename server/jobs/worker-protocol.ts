@@ -34,6 +34,8 @@ export interface DragJobRequest {
   points: { handle: Point; target: Point }[];
   mask?: Uint8Array;
   settings: RunSettings;
+  /** End the run as 'stalled' after this many steps without progress (ServerLimits.stallSteps). */
+  stallSteps: number;
   frameFormat: FrameFormat;
   frameQuality: number;
   /** Also send each step's latent and a lossless WebP of its frame (run history, issue 5). */

@@ -38,8 +38,11 @@ export interface EncodedImage {
   height: number;
 }
 
-/** 'time-limit': stopped at the server's run duration limit (its steps so far are kept, like a Stop). */
-export type RunEndReason = 'reached' | 'max-steps' | 'cancelled' | 'time-limit' | 'error';
+/**
+ * 'time-limit': stopped at the server's run duration limit (its steps so far are kept, like a Stop).
+ * 'stalled': the handles stopped getting closer to their targets (ServerLimits.stallSteps); steps kept too.
+ */
+export type RunEndReason = 'reached' | 'max-steps' | 'stalled' | 'cancelled' | 'time-limit' | 'error';
 
 export interface RunInfo {
   runId: string;

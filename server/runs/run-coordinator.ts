@@ -25,7 +25,7 @@ export interface RunCoordinatorDeps {
   broadcast: RunBroadcaster;
   frameFormat?: FrameFormat;
   frameQuality?: number;
-  limits: Pick<ServerLimits, 'queuedRunsPerRoom' | 'runsPerUser' | 'runSeconds' | 'maxSteps'>;
+  limits: Pick<ServerLimits, 'queuedRunsPerRoom' | 'runsPerUser' | 'runSeconds' | 'maxSteps' | 'stallSteps'>;
 }
 
 interface Run {
@@ -174,6 +174,7 @@ export class RunCoordinator {
       const job = jobs.drag(
         {
           modelPath: rooms.modelPath(room), latent: room.latent, points: pairs.map(({ handle, target }) => ({ handle, target })), mask, settings,
+          stallSteps: this.deps.limits.stallSteps,
           frameFormat: this.deps.frameFormat ?? 'webp', frameQuality: this.deps.frameQuality ?? 80, record: true,
         },
         {

@@ -24,7 +24,7 @@ describe('ReplayJobQueue', () => {
   });
 
   const job = (maxSteps = settings.maxSteps): DragJobRequest => ({
-    modelPath: TINY_MODEL, latent: recording.renders.png!.latent, points: recording.points, settings: { ...settings, maxSteps },
+    modelPath: TINY_MODEL, latent: recording.renders.png!.latent, points: recording.points, settings: { ...settings, maxSteps }, stallSteps: 0,
     frameFormat: 'webp', frameQuality: 80, record: true,
   });
 

@@ -65,7 +65,7 @@ describe('drag runs', () => {
     const counts: number[] = [];
     // A fractional target is never hit exactly by integer tracking, so the run goes all 60 steps.
     const mask = new Uint8Array(32 * 32).fill(1, 0, 32 * 20);
-    for await (const ev of dragRun(gen, { latent, mask, points: [{ handle: [10, 16], target: [20.5, 16.5] }], options: { maxSteps: 60, stopDistance: 0 } })) {
+    for await (const ev of dragRun(gen, { latent, mask, points: [{ handle: [10, 16], target: [20.5, 16.5] }], options: { maxSteps: 60, stopDistance: 0, stallSteps: 0 } })) {
       if (ev.type === 'step') counts[ev.step] = tf.memory().numTensors;
     }
     expect(counts[50]).toBe(counts[5]);
@@ -79,7 +79,7 @@ describe('drag runs', () => {
   it('cancels between steps when the signal aborts', async () => {
     const controller = new AbortController();
     const events: DragEvent[] = [];
-    for await (const ev of dragRun(gen, { latent, points: [pair], options: { maxSteps: 100, stopDistance: 0 } }, controller.signal)) {
+    for await (const ev of dragRun(gen, { latent, points: [pair], options: { maxSteps: 100, stopDistance: 0, stallSteps: 0 } }, controller.signal)) {
       events.push(ev);
       if (ev.type === 'step' && ev.step === 2) controller.abort();
     }
@@ -144,6 +144,20 @@ describe('latent spaces', () => {
       if (latentSpace === 'w') expect(d1).toBeCloseTo(d0, 5);
       expect(d0).not.toBe(0);
     }
+  });
+
+  it("ends as 'stalled' when the handles stop getting closer, and never with stallSteps 0", async () => {
+    // lr 1e-6 (the smallest allowed) leaves the image all but unchanged, so the tracked handle stays put.
+    const base = { lr: 1e-6, maxSteps: 30, stallSteps: 10 };
+    const stalled = await collect({ latent, points: [pair], options: base });
+    expect(stalled.at(-1)).toMatchObject({ type: 'end', reason: 'stalled' });
+    const s = steps(stalled);
+    expect(s).toHaveLength(11); // steps 0-10: no 1 px gain since step 0
+    expect(Math.abs(s.at(-1)!.distances[0] - 10)).toBeLessThan(1);
+    expect(s.at(-1)!.image).toBeDefined(); // the last step always carries its image
+    const full = await collect({ latent, points: [pair], options: { ...base, stallSteps: 0 } });
+    expect(full.at(-1)).toMatchObject({ type: 'end', reason: 'max-steps' });
+    await expect(collect({ latent, points: [pair], options: { stallSteps: -1 } })).rejects.toThrow(/stallSteps must be in \[0, 1000000000\]/);
   });
 
   it('optimises every style vector when optimizedLayers is all of them, in w and w+', async () => {

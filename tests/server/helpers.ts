@@ -31,9 +31,10 @@ export async function startTestServer(dbFile: string, extra: Partial<StudioServe
     yjs: { debounceMs: 50, maxDebounceMs: 200, unloadDelayMs: 200 },
     log: () => {},
     ...extra,
-    // Tests open many connections from one address and one test user starts runs in many rooms; the
-    // limits have their own tests (collab, run-faults).
-    limits: { connectionsPerMinute: 1e6, runsPerUser: 1000, ...extra.limits },
+    // Tests open many connections from one address and one test user starts runs in many rooms, and
+    // keep slow runs (lr 0.0001) going until they stop them; the limits have their own tests (collab,
+    // run-faults).
+    limits: { connectionsPerMinute: 1e6, runsPerUser: 1000, stallSteps: 10_000, ...extra.limits },
   });
 }
 

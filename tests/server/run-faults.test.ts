@@ -93,6 +93,21 @@ describe('run limits', () => {
     await waitFor(() => bob.ended[0], 'the capped run to end', 60_000);
     expect(bob.ended[0]).toMatchObject({ reason: 'max-steps', steps: 3 });
   });
+
+  it("ends a run whose handles stop moving as 'stalled' (steps kept), and the next run goes ahead", async () => {
+    const server = await serverWith({ limits: { stallSteps: 8 } });
+    // The smallest step size the room allows moves the handle far less than 1 px in 8 steps.
+    const ann = await editorInRoom(server, 'ann', { maxSteps: 1000, lr: 0.0001 });
+    await call(ann.socket, 'run:start');
+    await call(ann.socket, 'run:start');
+    await waitFor(() => ann.ended[1], 'both runs to end', 60_000);
+    for (const e of ann.ended) {
+      expect(e.reason).toBe('stalled');
+      expect(e.steps).toBeGreaterThanOrEqual(8);
+      expect(e.steps).toBeLessThan(20);
+    }
+    expect(await lastRun(ann.socket)).toMatchObject({ status: 'ended', endReason: 'stalled' });
+  });
 });
 
 describe('worker faults', () => {

@@ -12,7 +12,7 @@ describe('WorkerPool', () => {
   afterAll(() => pool.close());
 
   const dragJob = (latent: Float32Array, points: { handle: [number, number]; target: [number, number] }[], maxSteps = 5) => ({
-    modelPath: TINY_MODEL, latent, points, settings: { ...DEFAULT_RUN_SETTINGS, maxSteps }, frameFormat: 'webp' as const, frameQuality: 80,
+    modelPath: TINY_MODEL, latent, points, settings: { ...DEFAULT_RUN_SETTINGS, maxSteps }, stallSteps: 0, frameFormat: 'webp' as const, frameQuality: 80,
   });
 
   it('renders a seed and reports engine errors with their codes', async () => {

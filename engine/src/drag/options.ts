@@ -22,6 +22,9 @@ export function defaultDragOptions(gen: Generator): DragOptions {
     optimizedLayers: Math.min(6, gen.numWs),
     maxSteps: 200,
     stopDistance: Math.max((2 * res) / 512, 2),
+    // Real drags gain a pixel in a few steps; 40 steps without one is a drag that is not going anywhere.
+    stallSteps: 40,
+    stallDistance: Math.max(res / 512, 1),
     imageEvery: 1,
     featureBlock: gen.config.drag_block,
     discriminativeTracking: true,
@@ -65,6 +68,8 @@ export function resolveDragOptions(gen: Generator, partial: DragRequest['options
   finite('optimizedLayers', o.optimizedLayers, 1, gen.numWs, true);
   finite('maxSteps', o.maxSteps, 0, 10000, true);
   finite('stopDistance', o.stopDistance, 0, res);
+  finite('stallSteps', o.stallSteps, 0, 1e9, true); // more than maxSteps: never
+  finite('stallDistance', o.stallDistance, 0, res);
   finite('imageEvery', o.imageEvery, 1, 10000, true);
   if (!gen.blockResolutions().includes(o.featureBlock)) {
     throw new DragInputError(`featureBlock must be one of ${gen.blockResolutions().join(', ')}, got ${String(o.featureBlock)}`);

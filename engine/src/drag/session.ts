@@ -18,7 +18,7 @@ let sessionCounter = 0;
 export interface StepOutcome {
   event: DragStepEvent;
   /** Set when this step ends the run. */
-  done?: 'reached' | 'max-steps';
+  done?: 'reached' | 'max-steps' | 'stalled';
 }
 
 export class DragSession {
@@ -36,6 +36,9 @@ export class DragSession {
   private nnTrackers: NearestNeighbourTracker[] = [];
   private discTrackers: DiscriminativeTracker[] = [];
   private updates = 0;
+  /** Smallest total handle-to-target distance so far (improved by at least stallDistance) and its step. */
+  private bestRemaining = Infinity;
+  private bestStep = 0;
 
   constructor(
     private readonly gen: Generator,
@@ -164,6 +167,12 @@ export class DragSession {
       const active = distances.map((d) => d >= o.stopDistance);
       const enhanced = confidences.map((c, i) => o.enhancement.enabled && active[i] && c < o.enhancement.threshold);
       const reached = !active.some(Boolean);
+      const remaining = distances.reduce((a, b) => a + b, 0);
+      if (remaining <= this.bestRemaining - o.stallDistance) {
+        this.bestRemaining = remaining;
+        this.bestStep = k;
+      }
+      const stalled = o.stallSteps > 0 && k - this.bestStep >= o.stallSteps;
       outcome = {
         event: {
           type: 'step',
@@ -175,7 +184,7 @@ export class DragSession {
           loss: NaN,
           latent: new Float32Array(0),
         },
-        done: reached ? 'reached' : final ? 'max-steps' : undefined,
+        done: reached ? 'reached' : final ? 'max-steps' : stalled ? 'stalled' : undefined,
       };
       // A finished run still needs a scalar that depends on the latent; its gradient is simply not applied.
       return outcome.done ? (tf.mul(tf.sum(s.x), 0) as tf.Scalar) : this.loss(s.x, map, active, enhanced);

@@ -45,6 +45,13 @@ export interface DragOptions {
   maxSteps: number;
   /** A handle within this many pixels of its target is done. */
   stopDistance: number;
+  /**
+   * End the run as 'stalled' when the handles' total distance to their targets has not shrunk by
+   * stallDistance pixels in this many steps (0: never). A drag the generator cannot follow (a small flexible
+   * region on a model without local control, say) would otherwise hold a shared worker until maxSteps.
+   */
+  stallSteps: number;
+  stallDistance: number;
   /** Emit the image every N steps (the first and the last step always carry one). */
   imageEvery: number;
   /** Synthesis block (its resolution) whose features drive supervision and tracking; default from the model. */
@@ -95,7 +102,7 @@ export interface DragStepEvent {
   image?: RGBAImage;
 }
 
-export type DragEndReason = 'reached' | 'max-steps' | 'cancelled' | 'error';
+export type DragEndReason = 'reached' | 'max-steps' | 'stalled' | 'cancelled' | 'error';
 
 export interface DragEndEvent {
   type: 'end';
