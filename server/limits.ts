@@ -40,7 +40,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   runsPerUser: 4,
   runSeconds: 600,
   maxSteps: 1000,
-  stallSteps: 40,
+  stallSteps: 80,
   workerSilenceSeconds: 120,
 };
 
