@@ -22,7 +22,7 @@ export function defaultDragOptions(gen: Generator): DragOptions {
     optimizedLayers: Math.min(6, gen.numWs),
     maxSteps: 200,
     stopDistance: Math.max((2 * res) / 512, 2),
-    // Tracked handles move in plateaus: on the bundled model a head turn sat at 5.2 px from step 40 to 95 and
+    // Tracked handles move in plateaus: on the bundled model a head turn sat at 5.2 px from step 40 to about 95 and
     // then went on to 2.2 px (docs/benchmarks.md, "The stall rule"), so the window is twice that long.
     stallSteps: 80,
     stallDistance: Math.max(res / 512, 1),
