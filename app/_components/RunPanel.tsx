@@ -8,7 +8,7 @@ import { Panel } from './Panels';
 const END_TEXT: Partial<Record<string, string>> & Record<RunEnded['reason'], string> = {
   reached: 'Reached the targets',
   'max-steps': 'Stopped at the step limit',
-  stalled: 'Stopped: the handles stopped moving (a larger flexible area, no mask or a higher step size may help)',
+  stalled: 'Stopped: the handles stopped moving (try a larger flexible area, a lower mask weight λ or a higher step size)',
   cancelled: 'Stopped',
   'time-limit': 'Stopped at the time limit',
   error: 'Failed',
