@@ -3,7 +3,7 @@
  *   sample        --model DIR --seeds 0-15 --grid out.png [--psi 0.7] [--columns 4]
  *   drag          --model DIR (--seed N | --latent FILE) --points "x,y->x,y;..." --out out.png
  *                 [--mask mask.png] [--method stabledrag|draggan] [--max-steps N] [--lr X] [--space w|w+]
- *                 [--frames DIR] [--latent-out FILE]
+ *                 [--stall-steps N] [--frames DIR] [--latent-out FILE]
  *   random-model  --out DIR [--seed N]   (a random-weight stand-in with the bundled model's config)
  *   info          --model DIR
  * Common: --backend wasm|cpu|tensorflow
@@ -30,7 +30,7 @@ const USAGE = `usage:
   stabledrag sample --model DIR --seeds 0-15 --grid out.png [--psi 0.7] [--columns 4]
   stabledrag drag --model DIR (--seed N | --latent FILE) --points "x,y->x,y;..." --out out.png
                   [--mask mask.png] [--method stabledrag|draggan] [--max-steps N] [--lr X] [--space w|w+]
-                  [--frames DIR] [--latent-out FILE]
+                  [--stall-steps N (default 80; 0: never end as stalled)] [--frames DIR] [--latent-out FILE]
   stabledrag random-model --out DIR [--seed N]
   stabledrag info --model DIR
 common options: --backend wasm|cpu|tensorflow (default: tensorflow if installed, else wasm)`;
@@ -47,6 +47,7 @@ const options = {
   mask: { type: 'string' },
   method: { type: 'string' },
   'max-steps': { type: 'string' },
+  'stall-steps': { type: 'string' },
   lr: { type: 'string' },
   space: { type: 'string' },
   out: { type: 'string' },
@@ -109,6 +110,7 @@ async function main(argv: string[]): Promise<void> {
     const out = need(values.out, 'out');
     if (values.frames) mkdirSync(values.frames, { recursive: true });
     const maxSteps = num(values['max-steps'], 'max-steps');
+    const stallSteps = num(values['stall-steps'], 'stall-steps');
     const run = dragRun(gen, {
       latent,
       points,
@@ -116,6 +118,7 @@ async function main(argv: string[]): Promise<void> {
       options: {
         method: (values.method ?? 'stabledrag') as DragMethod,
         ...(maxSteps !== undefined ? { maxSteps } : {}),
+        ...(stallSteps !== undefined ? { stallSteps } : {}),
         ...(values.lr ? { lr: num(values.lr, 'lr') } : {}),
         ...(values.space ? { latentSpace: values.space as 'w' | 'w+' } : {}),
         imageEvery: values.frames ? 1 : 10_000,

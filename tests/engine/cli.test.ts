@@ -26,6 +26,9 @@ describe('stabledrag CLI', () => {
     expect(readdirSync(frames)).toHaveLength(5);
     expect(stderr).toMatch(/step +4\/4/);
     expect(stderr).toMatch(/max-steps after 4 steps/);
+    // A drag that cannot move (the smallest lr) ends as stalled after --stall-steps steps without progress.
+    const stalled = await run('node', [bin, 'drag', '--model', model, '--seed', '3', '--points', '10,16->20,16', '--lr', '0.000001', '--stall-steps', '3', '--max-steps', '50', '--out', out]);
+    expect(stalled.stderr).toMatch(/stalled after 3 steps/);
   });
 
   it('fails with a clear message and exit code 1 on bad input', async () => {
