@@ -155,13 +155,24 @@ def data_section(c):
     ])
 
 
+def gamma_text(tr, res):
+    """The R1 weight this file was trained with, and whether it was the default for its batch."""
+    gamma, batch = tr.get('r1_gamma'), tr.get('batch')
+    if gamma is None or not batch:
+        return 'not recorded'
+    if abs(gamma - 0.0002 * res * res / batch) < 1e-9:
+        return f'here {gamma:g} at batch {batch}'
+    return (f'here {gamma:g} at batch {batch}, set with --gamma: the default at batch '
+            f'{round(0.0002 * res * res / gamma)}, where the run started')
+
+
 def recipe_section(c):
     tr = c['cfg'].get('training') or {}
     return '\n'.join([
         '### Training recipe', '',
         '`training/stylegan2/train.py` ([README](../training/stylegan2/README.md)), plain PyTorch, as '
         'stylegan2-ada-pytorch\'s `auto` config where it matters: non-saturating logistic loss; lazy R1 every 16 D '
-        f'steps, gamma = 0.0002 * res^2 / batch (here {tr.get("r1_gamma")} at batch {tr.get("batch")}); style mixing '
+        f'steps, gamma = 0.0002 * res^2 / batch by default ({gamma_text(tr, c["cfg"]["img_resolution"])}); style mixing '
         f'{tr.get("style_mixing")}; G EMA with half-life batch * 10 / 32 kimg and 0.05 ramp-up (the file is G_ema); '
         'Adam lr 0.0025, betas (0, 0.99), eps 1e-8, lazy-regularisation correction on D; minibatch-stddev group '
         'min(4, batch); conv_clamp 256; random noise in training (const noise at inference). Differences from ADA: '
@@ -174,6 +185,19 @@ def recipe_section(c):
     ])
 
 
+def coarse_note(c):
+    coarse = c.get('two_sample_coarse') or {}
+    if not coarse:
+        return ''
+    smallest = min(coarse)
+    acc = coarse[smallest]['heldOutAccuracy']
+    verdict = ('so the samples differ from the renders in coarse colour or layout (background, skin, hair, shirt '
+               'colours and where things are), not only in fine texture' if acc > 0.8 else
+               'so what separates them at full size is finer detail than that')
+    return (f'- Coarser inputs (the same classifier on area-averaged {" and ".join(f"{s}x{s}" for s in sorted(coarse, reverse=True))} '
+            f'images, `--size`): at {smallest}x{smallest} it still reaches {acc:.3f}, {verdict}.')
+
+
 def two_sample_section(c):
     ts = c['two_sample']
     cl, fk = ts['classifier'], ts['fake']
@@ -184,6 +208,9 @@ def two_sample_section(c):
         ('samples classified as samples', f'{ts["heldOutAccuracyFake"]:.3f}'),
         ('target', f'<= {ts["target"]:.2f}: **{"PASS" if ts["passes"] else "FAIL"}**'),
     ]
+    for size, r in sorted((c.get('two_sample_coarse') or {}).items(), reverse=True):
+        rows.append((f'same test, {size}x{size} input', f'{r["heldOutAccuracy"]:.3f} (95% CI {r["ci95"][0]:.3f}-'
+                                                        f'{r["ci95"][1]:.3f})'))
     ctl = c.get('control')
     if ctl:
         rows.append(('control: renders vs other renders', f'{ctl["heldOutAccuracy"]:.3f} (95% CI {ctl["ci95"][0]:.3f}-'
@@ -201,6 +228,7 @@ def two_sample_section(c):
         f'- What the classifier sees: {cl["input"]}. Architecture: {cl["architecture"]} ({cl["params"]:,} params); '
         f'{cl["optimizer"]}. Held-out accuracy after each epoch: {hist} (the reported value is the last epoch; '
         'no selection on the held-out set).',
+        coarse_note(c),
         f'- Run time: {ts["seconds"]["total"]:.0f} s on {threads(ts)} (sample generation '
         f'{ts["seconds"]["data"]:.0f} s, classifier {ts["seconds"]["classifier"]:.0f} s). Result: '
         f'[`{c["results"]["two_sample"]}`]({c["results"]["two_sample"]}).',
@@ -392,6 +420,7 @@ def reproduce_section(c):
         'two-sample run\'s held-out samples.', '',
         '```sh',
         'nice -n 5 ' + ts['command'],
+        *['nice -n 5 ' + r['command'] for _, r in sorted((c.get('two_sample_coarse') or {}).items(), reverse=True)],
         'nice -n 5 ' + dv['command'],
         'nice -n 5 ' + c['control']['command'] + '  # model-independent; reused while the file exists',
         'nice -n 5 ' + c['card_command'],

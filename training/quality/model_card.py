@@ -33,15 +33,20 @@ def rel(path, start):
     return os.path.relpath(os.path.abspath(path), os.path.abspath(start))
 
 
-def result_for(name, module, path, model, sha, args, log):
-    """Load a result JSON measured on this model file, or (re)compute it with the script's defaults."""
+# The two-sample test again at coarser classifier inputs: still separable at 8x8 means the samples differ in
+# colour or layout, not only in texture, which tells whoever trains next what to look at.
+COARSE_SIZES = (16, 8)
+
+
+def result_for(name, module, path, model, sha, args, log, more=()):
+    """Load a result JSON measured on this model file, or (re)compute it with the script's defaults (+ more)."""
     if os.path.exists(path) and not args.rerun:
         res = common.read_json(path)
         if (res.get('model') or {}).get('sha256') == sha:
             log(f'{name}: using {path}')
             return res
         log(f'{name}: {path} was measured on another model file; recomputing')
-    argv = ['--model', model, '--out', path] + extra_args(args)
+    argv = ['--model', model, '--out', path] + list(more) + extra_args(args)
     if module is diversity and os.path.abspath(args.detector) != os.path.abspath(diversity.DETECTOR):
         argv += ['--detector', args.detector]
     res = run_script(module, argv, log)
@@ -124,6 +129,10 @@ def main():
     dv_path = args.diversity or os.path.join(assets, f'{name}-diversity.json')
 
     ts = result_for('two-sample test', two_sample, ts_path, args.model, info['sha256'], args, log)
+    coarse = {size: result_for(f'two-sample test at {size} px', two_sample,
+                               os.path.join(assets, f'{name}-two-sample-{size}px.json'), args.model, info['sha256'],
+                               args, log, more=['--size', str(size)])
+              for size in COARSE_SIZES}
     dv = result_for('landmark diversity', diversity, dv_path, args.model, info['sha256'], args, log)
     ctl_path = os.path.join(assets, 'two-sample-control.json')
     if os.path.exists(ctl_path):  # independent of the model: computed once
@@ -144,7 +153,7 @@ def main():
     ctx = {
         'cfg': cfg, 'info': info, 'params': sum(p.numel() for p in G.parameters()),
         'dtype': card_text.stored_dtype(args.model),
-        'two_sample': ts, 'diversity': dv, 'control': ctl, 'detector': det_meta, 'detector_info': {
+        'two_sample': ts, 'two_sample_coarse': coarse, 'diversity': dv, 'control': ctl, 'detector': det_meta, 'detector_info': {
             'file': rel(args.detector, common.REPO), 'bytes': os.path.getsize(args.detector),
             'sha256': common.file_sha256(args.detector)},
         'data': args.data, 'data_meta': data_meta,
