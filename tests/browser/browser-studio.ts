@@ -12,7 +12,7 @@ import { createNextApp } from '../../server/next-app.js';
 import { TINY_MODEL, TINY_MODEL_ID, tempDir } from '../server/helpers.js';
 import { ensureAppBuild, ROOT } from './app-build.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 export const HAS_CHROMIUM = existsSync(CHROMIUM);
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];

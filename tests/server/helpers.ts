@@ -41,8 +41,6 @@ export async function startTestServer(dbFile: string, extra: Partial<StudioServe
 export interface ServerFixture {
   /** The running server (started before each test or before the file's first, as asked). */
   readonly server: StudioServer;
-  /** Its temp folder; the SQLite file is `studio.db` in it. */
-  readonly dir: string;
   /** Closes the server and starts another on the same SQLite file: a restart, or new limits. */
   restart(extra?: Partial<StudioServerOptions>): Promise<StudioServer>;
   /** Runs at teardown, before the server closes (disconnect clients first). */
@@ -50,7 +48,7 @@ export interface ServerFixture {
 }
 
 /** A real server on port 0 with its own SQLite file for a describe block, torn down with its clients. */
-export function useServerFixture(opts: { per?: 'test' | 'file'; extra?: Partial<StudioServerOptions> } = {}): ServerFixture {
+export function useServerFixture(opts: { per?: 'test' | 'file' } = {}): ServerFixture {
   let tmp: ReturnType<typeof tempDir> | undefined;
   let server: StudioServer | undefined;
   const cleanups: (() => void)[] = [];
@@ -59,20 +57,16 @@ export function useServerFixture(opts: { per?: 'test' | 'file'; extra?: Partial<
       if (!server) throw new Error('the fixture server is not running (used outside a test?)');
       return server;
     },
-    get dir() {
-      if (!tmp) throw new Error('the fixture has no temp folder (used outside a test?)');
-      return tmp.dir;
-    },
     async restart(extra = {}) {
       await server?.close();
-      server = await startTestServer(`${fixture.dir}/studio.db`, extra);
+      server = await startTestServer(`${tmp!.dir}/studio.db`, extra);
       return server;
     },
     onCleanup: (...fns) => void cleanups.push(...fns),
   };
   const setUp = async () => {
     tmp = tempDir();
-    server = await startTestServer(`${tmp.dir}/studio.db`, opts.extra);
+    server = await startTestServer(`${tmp.dir}/studio.db`);
   };
   const tearDown = async () => {
     for (const c of cleanups.splice(0)) c();

@@ -20,13 +20,19 @@ NETS = ('G', 'G_ema', 'D')
 COUNTERS = ('nimg', 'it', 'wall_s', 'gamma')
 
 
+def latest_checkpoint(run_dir):
+    """The run dir's newest ckpt-*.pt (names sort by image count), or None."""
+    paths = sorted(glob.glob(os.path.join(run_dir, 'ckpt-*.pt')))
+    return paths[-1] if paths else None
+
+
 def resolve_checkpoint(path):
     """A checkpoint file, or a run dir -> its newest ckpt-*.pt."""
     if os.path.isdir(path):
-        found = sorted(glob.glob(os.path.join(path, 'ckpt-*.pt')))
+        found = latest_checkpoint(path)
         if not found:
             raise FileNotFoundError(f'no ckpt-*.pt in {path}')
-        return found[-1]
+        return found
     return path
 
 

@@ -62,11 +62,6 @@ def parse_args():
     return ap.parse_args()
 
 
-def latest_checkpoint(out):
-    paths = sorted(glob.glob(os.path.join(out, 'ckpt-*.pt')))
-    return paths[-1] if paths else None
-
-
 def save_checkpoint(out, state, keep):
     path = os.path.join(out, f'ckpt-{state["nimg"]:09d}.pt')
     tmp = path + '.tmp'
@@ -147,7 +142,7 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    ckpt_path = latest_checkpoint(args.out)
+    ckpt_path = slim_ckpt.latest_checkpoint(args.out)
     if ckpt_path and args.init_from:
         sys.exit(f'{args.out} already has checkpoints; --init-from only starts a new run')
     if ckpt_path:
