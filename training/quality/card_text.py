@@ -198,6 +198,30 @@ def coarse_note(c):
             f'images, `--size`): at {smallest}x{smallest} it still reaches {acc:.3f}, {verdict}.')
 
 
+def trend_note(c):
+    """The same test on earlier exports of the run (two_sample_trend.py), when that file exists."""
+    tr = c.get('trend')
+    if not tr or len(tr['rows']) < 2:
+        return ''
+    sizes = sorted({s for r in tr['rows'] for s in r['accuracy']}, key=int, reverse=True)
+    cell = lambda r, s: f'{r["accuracy"][s]["heldOut"]:.3f}' if s in r['accuracy'] else '-'
+    rows = [(f'{r["kimg"]:.1f}', *(cell(r, s) for s in sizes)) for r in tr['rows']]
+    first, last = tr['rows'][0], tr['rows'][-1]
+    small, full = sizes[-1], sizes[0]
+    per100 = ((first['accuracy'][small]['heldOut'] - last['accuracy'][small]['heldOut'])
+              / (last['kimg'] - first['kimg']) * 100)
+    fulls = [r['accuracy'][full]['heldOut'] for r in tr['rows'] if full in r['accuracy']]
+    full_text = (f'stayed at {fulls[0]:.3f}' if min(fulls) == max(fulls) else
+                 f'ranged {min(fulls):.3f}-{max(fulls):.3f}')
+    return '\n'.join([
+        '', 'The same test on earlier exports of this run (result: '
+        f'[`{c["results"]["trend"]}`]({c["results"]["trend"]}), `training/quality/two_sample_trend.py`):', '',
+        table(['kimg'] + [f'{s}x{s} input' for s in sizes], rows), '',
+        f'From {first["kimg"]:.0f} to {last["kimg"]:.0f} kimg the {small}x{small} accuracy fell by {per100:.3f} per '
+        f'100 kimg on average, and the {full}x{full} test {full_text}.',
+    ])
+
+
 def two_sample_section(c):
     ts = c['two_sample']
     cl, fk = ts['classifier'], ts['fake']
@@ -233,6 +257,7 @@ def two_sample_section(c):
         f'{ts["seconds"]["data"]:.0f} s, classifier {ts["seconds"]["classifier"]:.0f} s). Result: '
         f'[`{c["results"]["two_sample"]}`]({c["results"]["two_sample"]}).',
         '', '```sh', 'nice -n 5 ' + ts['command'], '```',
+        trend_note(c),
     ])
 
 

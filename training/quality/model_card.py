@@ -148,19 +148,23 @@ def main():
         log(f'{drags_path} was measured on another model file: rerun npx tsx scripts/drag-strips.ts')
         drags = None
 
+    # Measured separately (it needs earlier exports of the run): training/quality/two_sample_trend.py.
+    trend_path = os.path.join(assets, f'{name}-two-sample-trend.json')
+    trend = common.read_json(trend_path) if os.path.exists(trend_path) else None
+
     det_meta = diversity.load_detector(args.detector)[1]
     _, data_meta = common.open_pack(args.data)
     ctx = {
         'cfg': cfg, 'info': info, 'params': sum(p.numel() for p in G.parameters()),
         'dtype': card_text.stored_dtype(args.model),
-        'two_sample': ts, 'two_sample_coarse': coarse, 'diversity': dv, 'control': ctl, 'detector': det_meta, 'detector_info': {
+        'two_sample': ts, 'two_sample_coarse': coarse, 'trend': trend, 'diversity': dv, 'control': ctl, 'detector': det_meta, 'detector_info': {
             'file': rel(args.detector, common.REPO), 'bytes': os.path.getsize(args.detector),
             'sha256': common.file_sha256(args.detector)},
         'data': args.data, 'data_meta': data_meta,
         'png': {k: (rel(p, out_dir), s, b) for k, (p, s, b) in png.items()},
         'drags': drags, 'drags_png': rel(drags_path[:-len('.json')] + '.png', out_dir),
-        'results': {'two_sample': rel(ts_path, out_dir), 'diversity': rel(dv_path, out_dir),
-                    'control': rel(ctl_path, out_dir)},
+        'results': {'two_sample': rel(ts_path, out_dir), 'trend': rel(trend_path, out_dir),
+                    'diversity': rel(dv_path, out_dir), 'control': rel(ctl_path, out_dir)},
         'card_command': ' '.join(['/usr/bin/python3', 'training/quality/model_card.py'] + sys.argv[1:]),
     }
     text = card_text.render(ctx)
