@@ -205,7 +205,8 @@ def trend_note(c):
         return ''
     sizes = sorted({s for r in tr['rows'] for s in r['accuracy']}, key=int, reverse=True)
     cell = lambda r, s: f'{r["accuracy"][s]["heldOut"]:.3f}' if s in r['accuracy'] else '-'
-    rows = [(f'{r["kimg"]:.1f}', *(cell(r, s) for s in sizes)) for r in tr['rows']]
+    shipped = lambda r: ' (this file)' if r['sha256'] == c['info']['sha256'] else ''
+    rows = [(f'{r["kimg"]:.1f}{shipped(r)}', *(cell(r, s) for s in sizes)) for r in tr['rows']]
     first, last = tr['rows'][0], tr['rows'][-1]
     small, full = sizes[-1], sizes[0]
     per100 = ((first['accuracy'][small]['heldOut'] - last['accuracy'][small]['heldOut'])
@@ -214,7 +215,7 @@ def trend_note(c):
     full_text = (f'stayed at {fulls[0]:.3f}' if min(fulls) == max(fulls) else
                  f'ranged {min(fulls):.3f}-{max(fulls):.3f}')
     return '\n'.join([
-        '', 'The same test on earlier exports of this run (result: '
+        '', 'The same test on other exports of this run, later ones included (result: '
         f'[`{c["results"]["trend"]}`]({c["results"]["trend"]}), `training/quality/two_sample_trend.py`):', '',
         table(['kimg'] + [f'{s}x{s} input' for s in sizes], rows), '',
         f'From {first["kimg"]:.0f} to {last["kimg"]:.0f} kimg the {small}x{small} accuracy fell by {per100:.3f} per '

@@ -38,8 +38,8 @@ def main():
     common.write_json(args.out, {
         'test': 'classifier two-sample test (two_sample.py defaults) per export of the run',
         'target': two_sample.TARGET, 'rows': rows,
-        'command': ('/usr/bin/python3 training/quality/two_sample_trend.py --sizes ' + args.sizes
-                    + ' --models ' + ','.join(r['file'] for r in rows)),
+        'command': (f'/usr/bin/python3 training/quality/two_sample_trend.py --threads {args.threads} --sizes '
+                    f'{args.sizes} --models ' + ','.join(r['file'] for r in rows)),
     })
     for r in rows:
         print(f'{r["kimg"]:8.1f} kimg: ' + ', '.join(f'{s} px {a["heldOut"]:.3f}' for s, a in r['accuracy'].items()))
