@@ -199,7 +199,7 @@ def coarse_note(c):
 
 
 def trend_note(c):
-    """The same test on earlier exports of the run (two_sample_trend.py), when that file exists."""
+    """The same test on other exports of the run (two_sample_trend.py), when that file exists; marks the shipped one."""
     tr = c.get('trend')
     if not tr or len(tr['rows']) < 2:
         return ''
