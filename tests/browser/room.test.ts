@@ -24,9 +24,11 @@ describe.skipIf(!HAS_CHROMIUM)('room in the browser (two users)', () => {
     const ann = await userPage('Ann', '#e5484d');
     const bob = await userPage('Bob', '#0090ff');
 
-    // Ann creates a room from the home page.
+    // Ann creates a room from the home page. The seed is fixed, not the page's random one: on the tiny test
+    // model this drag reaches its target for seed 6 (59 steps), while some seeds stop it early as 'stalled'.
     await ann.goto(studio.server.url + '/');
     await ann.getByTestId('seed-preview').locator('img').waitFor();
+    await ann.getByTestId('seed-input').fill('6');
     await ann.getByTestId('room-title').fill('Browser test');
     await ann.getByTestId('create-room').click();
     await ann.waitForURL(/\/r\/[A-Za-z0-9_-]{24}$/);
@@ -60,7 +62,7 @@ describe.skipIf(!HAS_CHROMIUM)('room in the browser (two users)', () => {
     await expect.poll(() => ann.getByTestId('start-run').isDisabled()).toBe(true);
     await expect.poll(() => bob.getByTestId('start-run').isDisabled()).toBe(true);
     for (const page of [ann, bob]) {
-      await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 60_000 }).toMatch(/Reached|step limit/);
+      await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 60_000 }).toMatch(/^Reached the targets after \d+ steps$/);
     }
     await expect.poll(() => stagePixels(bob)).not.toBe(before);
     // The handle moved to its tracked position for both.
