@@ -2,13 +2,14 @@
 /** The list of handle/target pairs with undo and clear. */
 import type { PointPairView } from '../../server/protocol/room-doc';
 import { Panel } from './Panels';
+import { countOf } from '../_lib/plural';
 
 export function PointsPanel(props: { points: PointPairView[]; locked: boolean; onUndo(): void; onClear(): void }) {
   const { points, locked } = props;
   const pairCount = points.filter((p) => p.target).length;
   const fmt = (p: [number, number]) => `${Math.round(p[0])}, ${Math.round(p[1])}`;
   return (
-    <Panel title="Points" aside={<span className="muted small">{pairCount} {pairCount === 1 ? 'pair' : 'pairs'}</span>}>
+    <Panel title="Points" aside={<span className="muted small">{countOf(pairCount, 'pair')}</span>}>
       {points.length === 0 ? (
         <p className="muted small">Click the image to place a handle (red), click again for its target (blue). Drag a point to move it.</p>
       ) : (

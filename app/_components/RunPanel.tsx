@@ -3,6 +3,7 @@
 import type { RunEnded, RunQueueState } from '../../server/protocol/events';
 import type { LiveFrame } from '../_lib/use-room-session';
 import { Panel } from './Panels';
+import { countOf } from '../_lib/plural';
 
 // A reason this build does not know (a newer server during a deploy) still reads as an end, not 'undefined'.
 const END_TEXT: Partial<Record<string, string>> & Record<RunEnded['reason'], string> = {
@@ -33,7 +34,7 @@ export function RunPanel(props: {
   let status = 'Idle';
   if (current?.state === 'queued') status = `Waiting for a worker (position ${current.position})`;
   else if (current) status = `Running · started by ${current.by?.name ?? 'someone'}`;
-  else if (lastEnded) status = `${END_TEXT[lastEnded.reason] ?? `Ended (${lastEnded.reason})`} after ${lastEnded.steps} steps${lastEnded.error ? `: ${lastEnded.error.message}` : ''}`;
+  else if (lastEnded) status = `${END_TEXT[lastEnded.reason] ?? `Ended (${lastEnded.reason})`} after ${countOf(lastEnded.steps, 'step')}${lastEnded.error ? `: ${lastEnded.error.message}` : ''}`;
 
   return (
     <Panel title="Run">

@@ -6,6 +6,7 @@
 import Link from 'next/link';
 import type { RoomHistoryView } from '../_lib/use-history';
 import { Panel } from './Panels';
+import { countOf } from '../_lib/plural';
 
 const SPEEDS = [2, 5, 10, 25];
 
@@ -18,7 +19,7 @@ export function TimelinePanel(props: { history: RoomHistoryView; token: string; 
   const lastDrag = [...h.runs].reverse().find((r) => r.kind === 'drag' && r.recorded > 0);
 
   return (
-    <Panel title="Timeline" aside={<span className="muted small">{h.runs.length} entries</span>}>
+    <Panel title="Timeline" aside={<span className="muted small">{countOf(h.runs.length, 'entry', 'entries')}</span>}>
       {h.lineage?.parent && (
         <p className="small" data-testid="fork-parent">
           Forked from <Link href={`/r/${h.lineage.parent.viewToken}`}>{h.lineage.parent.title}</Link>
@@ -35,7 +36,7 @@ export function TimelinePanel(props: { history: RoomHistoryView; token: string; 
               data-testid={`timeline-run-${r.seq}`}
               onClick={() => h.select({ runId: r.runId, step: Math.max(0, r.recorded - 1) })}
             >
-              #{r.seq} {r.kind === 'drag' ? `${r.method} · ${r.steps} steps` : r.kind} · {r.by?.name ?? 'someone'}
+              #{r.seq} {r.kind === 'drag' ? `${r.method} · ${countOf(r.steps, 'step')}` : r.kind} · {r.by?.name ?? 'someone'}
               {r.status === 'running' ? ' (running)' : ''}
               {r.endReason === 'interrupted' ? ' (interrupted: the server stopped)' : ''}
             </button>
