@@ -8,12 +8,12 @@
  * random seeds locally.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import { addMaskStroke, addPoint, clearMask, clearPoints, movePoint, readMask, readPoints, readSettings, undoLastPoint, updateSettings } from '../../server/protocol/room-doc.js';
+import { addMaskStroke, addPoint, clearMask, clearPoints, movePoint, readPoints, undoLastPoint, updateSettings } from '../../server/protocol/room-doc.js';
 import type { Result, RoomState, RunQueueState, PublicUser } from '../../server/protocol/events.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { mulberry32 } from '../../training/faces/prng.js';
 import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, waitFor, type ClientSocket, type YClient } from './helpers.js';
+import { docState, expectRunsEnded, storedDocState } from './room-agreement.js';
 
 const REGRESSION_SEEDS: number[] = [7602962];
 const SEEDS = [1, 2, 3, ...REGRESSION_SEEDS, ...Array.from({ length: Number(process.env.FUZZ_SEEDS ?? 0) }, () => Math.floor(Math.random() * 1e9))];
@@ -31,8 +31,6 @@ interface Peer {
 
 /** As the app does: a join's answer may arrive after a newer broadcast, so the highest version wins. */
 const keepNewest = (p: Peer, q: RunQueueState) => void (p.queue = p.queue && p.queue.version > q.version ? p.queue : q);
-
-const docState = (doc: Y.Doc) => JSON.stringify([readPoints(doc), readMask(doc), readSettings(doc)]);
 
 describe('room fuzz', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -137,22 +135,14 @@ describe('room fuzz', () => {
             20_000,
           );
           await server.docs.flushAll();
-          const stored = new Y.Doc();
-          const { state, updates } = await server.store.loadDocument(room.roomId);
-          for (const u of [...(state ? [state] : []), ...updates]) Y.applyUpdate(stored, u);
-          expect(docState(stored), `seed ${seed}: the stored document`).toBe(docState(serverDoc));
+          expect(await storedDocState(server.store, room.roomId), `seed ${seed}: the stored document`).toBe(docState(serverDoc));
         } finally {
           server.docs.release(serverDoc);
         }
         // Every run that started is recorded and ended, with contiguous steps; no peer sees a busy queue.
-        const runs = await server.store.listRuns(room.roomId);
-        expect(runs.length).toBeLessThanOrEqual(started);
-        for (const run of runs) {
-          expect(run.status, `seed ${seed}: run ${run.id}`).toBe('ended');
-          const steps = await server.store.listSteps(run.id);
-          expect(steps.map((s) => s.step)).toEqual(steps.map((_, i) => i));
-        }
-        console.log(`[fuzz] seed ${seed}: ${peers.length} peers at the end, ${started} runs queued, ${runs.length} ran, ${log.filter((l) => l.startsWith('toggle')).length} connection drops`);
+        const ran = await expectRunsEnded(server.store, room.roomId, `seed ${seed}`);
+        expect(ran).toBeLessThanOrEqual(started);
+        console.log(`[fuzz] seed ${seed}: ${peers.length} peers at the end, ${started} runs queued, ${ran} ran, ${log.filter((l) => l.startsWith('toggle')).length} connection drops`);
         await waitFor(() => peers.every((p) => p.queue === null || (p.queue.current === null && p.queue.queued.length === 0)), `seed ${seed}: idle queues`);
       } catch (err) {
         console.error(JSON.stringify(peers.map((p) => [p.name, p.socket.connected, p.queue])), JSON.stringify(server.runs.state(room.roomId)), log.slice(-15).join(', '));

@@ -1,0 +1,32 @@
+/**
+ * The raw-protocol fuzzer (tests/fuzz/runner.ts) on a short budget: per seed, a server in a child process
+ * takes random and mutated HTTP requests, websocket upgrades, Socket.IO packets (websocket and polling) and
+ * Yjs messages, next to well-behaved clients that edit a room and run drags. The process must stay up, the
+ * well-behaved clients keep working, its RSS stay bounded, and the database agree with the clients.
+ *
+ * A failing seed is printed with the inputs in flight: add it to REGRESSION_SEEDS. `npm run fuzz` runs the
+ * long budget; FUZZ_SEEDS=n adds n random seeds here.
+ */
+import { describe, expect, it } from 'vitest';
+import { runFuzz } from './runner.js';
+
+// 686194340 (#42): an upgrade target that is no URL ('//...%00...//yjs/...') ended the process in DocServer.handles.
+// 755652255 (#44): an upgrade target with a bad escape ('/yjs/<room>%?token=...') ended it in DocServer.handleUpgrade.
+const REGRESSION_SEEDS: number[] = [686194340, 755652255];
+const SEEDS = [1, 2, ...REGRESSION_SEEDS, ...Array.from({ length: Number(process.env.FUZZ_SEEDS ?? 0) }, () => Math.floor(Math.random() * 1e9))];
+/** Per seed: enough to reach every regression seed's failing input; the time cap keeps a slow box under budget. */
+const ACTIONS = 120;
+const DURATION_MS = 15_000;
+
+describe('raw-protocol fuzz', () => {
+  for (const seed of SEEDS) {
+    it(`the server stays up and its well-behaved clients keep working (seed ${seed})`, async () => {
+      const report = await runFuzz({ seed, actions: ACTIONS, durationMs: DURATION_MS, log: (line) => console.log(line) }).catch((err: Error) => {
+        console.error(`${err.message}\n[fuzz] failing seed ${seed}: add it to REGRESSION_SEEDS in tests/fuzz/raw-protocol-fuzz.test.ts`);
+        throw err;
+      });
+      expect(report.actions).toBeGreaterThan(0);
+      expect(report.probes).toBeGreaterThanOrEqual(2);
+    });
+  }
+});
