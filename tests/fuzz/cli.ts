@@ -20,6 +20,9 @@ const { values } = parseArgs({
   },
 });
 
+// Exiting runs child-server's exit handler, which kills the server under test.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+
 const seeds = values.seed ? values.seed.split(',').map(Number) : Array.from({ length: Number(values.seeds) }, () => Math.floor(Math.random() * 1e9));
 const failed: number[] = [];
 for (const seed of seeds) {

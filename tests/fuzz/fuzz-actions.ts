@@ -7,7 +7,7 @@ import { SOCKET_IO_PATH, YJS_PATH } from '../../server/protocol/events.js';
 import { type Rng, pick, size } from './fuzz-random.js';
 import { httpRequest, upgradeRequest, type FuzzRequest } from './http-mutator.js';
 import { LOOPBACK, rawExchange, statusOf } from './raw-socket.js';
-import { pollingBody, socketIoSession, type EnginePacket } from './socketio-packets.js';
+import { pollingBodies, socketIoSession, type EnginePacket } from './socketio-packets.js';
 import { anyTokens, type FuzzTargets } from './targets.js';
 import { yjsSession } from './yjs-messages.js';
 
@@ -18,6 +18,8 @@ export interface ActionOutcome {
   status?: number;
   /** Websocket close code, when the server closed. */
   closeCode?: number;
+  /** Answers to requests (Socket.IO acks): shows the inputs got past the parsers to the handlers. */
+  acks?: number;
 }
 
 export interface FuzzAction {
@@ -44,7 +46,7 @@ function raw(kind: ActionKind, req: FuzzRequest, timeoutMs: number): FuzzAction 
  * Opens a real websocket, sends `messages` a few ms apart, keeps it open for `lifetimeMs` (answering
  * engine.io pings if asked, or not reading at all as a slow reader), then drops it.
  */
-function websocketSession(url: string, messages: (string | Uint8Array)[], opts: { lifetimeMs: number; gapMs: number; waitFirstMessage: boolean; stopReading: boolean; answerPings: boolean }): Promise<ActionOutcome> {
+function websocketSession(url: string, messages: (string | Uint8Array)[], opts: { lifetimeMs: number; gapMs: number; waitFirstMessage: boolean; stopReading: boolean; answerPings: boolean; awaitConnect?: boolean }): Promise<ActionOutcome> {
   return new Promise((resolve) => {
     const out: ActionOutcome = {};
     const ws = new WebSocket(url, { handshakeTimeout: 2000 });
@@ -68,14 +70,23 @@ function websocketSession(url: string, messages: (string | Uint8Array)[], opts: 
     });
     const send = async () => {
       if (opts.stopReading) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
-      for (const m of messages) {
+      for (const [i, m] of messages.entries()) {
         if (ws.readyState !== ws.OPEN) return;
         ws.send(m);
+        // Socket.IO closes a connection that sends events before its namespace connect is answered (as a
+        // real client would never do): wait for the answer, so the packets after it reach the handlers.
+        if (i === 0 && opts.awaitConnect && typeof m === 'string' && m.startsWith('40')) {
+          await new Promise<void>((ok) => {
+            const timer = setTimeout(ok, 1000);
+            ws.on('message', (data) => /^4[04]/.test(String(data)) && (clearTimeout(timer), ok()));
+          });
+        }
         if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
       }
       setTimeout(done, opts.lifetimeMs);
     };
     if (opts.answerPings) ws.on('message', (data, isBinary) => !isBinary && String(data) === '2' && ws.readyState === ws.OPEN && ws.send('3'));
+    ws.on('message', (data, isBinary) => !isBinary && String(data).startsWith('43') && (out.acks = (out.acks ?? 0) + 1));
     if (opts.waitFirstMessage) ws.once('message', () => void send());
     else ws.once('open', () => void send());
   });
@@ -83,7 +94,7 @@ function websocketSession(url: string, messages: (string | Uint8Array)[], opts: 
 
 function socketIoWebsocket(rng: Rng, t: FuzzTargets): FuzzAction {
   const packets = socketIoSession(rng, t);
-  const opts = { lifetimeMs: rng.int(400), gapMs: rng.int(15), waitFirstMessage: true, stopReading: rng.chance(0.05), answerPings: true };
+  const opts = { lifetimeMs: rng.int(400), gapMs: rng.int(15), waitFirstMessage: true, stopReading: rng.chance(0.05), answerPings: true, awaitConnect: rng.chance(0.9) };
   return {
     kind: 'socketio-ws',
     describe: `socket.io ws ${packets.map(describePacket).join(' ')}`,
@@ -91,9 +102,9 @@ function socketIoWebsocket(rng: Rng, t: FuzzTargets): FuzzAction {
   };
 }
 
-/** Handshake, one POST of fuzzed packets with the session id the server gave, one GET for the answers. */
+/** Handshake, then per body a POST with the session id the server gave and a GET for the answers. */
 function socketIoPolling(rng: Rng, t: FuzzTargets): FuzzAction {
-  const body = pollingBody(rng, t);
+  const bodies = pollingBodies(rng, t);
   const sidSuffix = rng.chance(0.1) ? pick(rng, ['x', '%', '&sid=other']) : '';
   const contentType = pick(rng, ['text/plain;charset=UTF-8', 'application/octet-stream', 'application/json']);
   const request = (method: string, query: string, payload = '') =>
@@ -101,14 +112,18 @@ function socketIoPolling(rng: Rng, t: FuzzTargets): FuzzAction {
       (method === 'POST' ? `Content-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n` : '') + `\r\n${payload}`);
   return {
     kind: 'socketio-polling',
-    describe: `socket.io polling POST ${JSON.stringify(short(body, 300))}`,
+    describe: `socket.io polling POST ${bodies.map((b) => JSON.stringify(short(b, 300))).join(' then ')}`,
     run: async (port) => {
       const hello = await rawExchange(port, [{ bytes: request('GET', '') }], { timeoutMs: 1000 });
       const sid = /"sid":"([^"]+)"/.exec(hello.answer.toString('latin1'))?.[1];
       if (!sid) return { status: statusOf(hello.answer) ?? undefined };
-      const post = await rawExchange(port, [{ bytes: request('POST', `&sid=${sid}${sidSuffix}`, body) }], { timeoutMs: 1000 });
-      await rawExchange(port, [{ bytes: request('GET', `&sid=${sid}`) }], { timeoutMs: 300 });
-      return { status: statusOf(post.answer) ?? undefined };
+      let status: number | undefined;
+      for (const body of bodies) {
+        const post = await rawExchange(port, [{ bytes: request('POST', `&sid=${sid}${sidSuffix}`, body) }], { timeoutMs: 1000 });
+        status = statusOf(post.answer) ?? undefined;
+        await rawExchange(port, [{ bytes: request('GET', `&sid=${sid}`) }], { timeoutMs: 300 });
+      }
+      return { status };
     },
   };
 }

@@ -10,13 +10,14 @@
 import { describe, expect, it } from 'vitest';
 import { runFuzz } from './runner.js';
 
-// 686194340 (#42): an upgrade target that is no URL ('//...%00...//yjs/...') ended the process in DocServer.handles.
-// 755652255 (#44): an upgrade target with a bad escape ('/yjs/<room>%?token=...') ended it in DocServer.handleUpgrade.
-const REGRESSION_SEEDS: number[] = [686194340, 755652255];
-const SEEDS = [1, 2, ...REGRESSION_SEEDS, ...Array.from({ length: Number(process.env.FUZZ_SEEDS ?? 0) }, () => Math.floor(Math.random() * 1e9))];
+// A seed stands for the inputs the generators draw from it today: re-check these when a generator changes.
+// 42 (#0): an upgrade to '/yjs/<room>%2?token=...' (a bad escape) ended the process in DocServer.handleUpgrade.
+// 4708 (#2): an upgrade to '//' (no URL) ended it in DocServer.handles.
+const REGRESSION_SEEDS: number[] = [42, 4708];
+const SEEDS = [1, ...REGRESSION_SEEDS, ...Array.from({ length: Number(process.env.FUZZ_SEEDS ?? 0) }, () => Math.floor(Math.random() * 1e9))];
 /** Per seed: enough to reach every regression seed's failing input; the time cap keeps a slow box under budget. */
-const ACTIONS = 120;
-const DURATION_MS = 15_000;
+const ACTIONS = 50;
+const DURATION_MS = 6_000;
 
 describe('raw-protocol fuzz', () => {
   for (const seed of SEEDS) {

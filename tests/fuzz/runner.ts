@@ -22,7 +22,7 @@ export interface FuzzOptions {
   seed: number;
   /** Most fuzz actions to send. */
   actions: number;
-  /** Stop sending after this long (ms), whatever the count. */
+  /** Stop sending after this long (ms, from the first action), whatever the count. */
   durationMs: number;
   /** Actions in flight at once. Default 2. */
   concurrency?: number;
@@ -48,6 +48,9 @@ export interface FuzzReport {
   rssStartMb: number | null;
   rssMaxMb: number | null;
   calmRuns: number;
+  /** Server start, rooms and well-behaved clients; the fuzzing itself; everything, with the final checks. */
+  setupMs: number;
+  fuzzMs: number;
   elapsedMs: number;
 }
 
@@ -82,7 +85,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const t0 = Date.now();
   const tmp = tempDir();
   const dbFile = join(tmp.dir, 'studio.db');
-  const report: FuzzReport = { seed: opts.seed, actions: 0, byKind: {}, answers: {}, serverErrors: [], probes: 0, slowestProbeMs: 0, rssStartMb: null, rssMaxMb: null, calmRuns: 0, elapsedMs: 0 };
+  const report: FuzzReport = { seed: opts.seed, actions: 0, byKind: {}, answers: {}, serverErrors: [], probes: 0, slowestProbeMs: 0, rssStartMb: null, rssMaxMb: null, calmRuns: 0, setupMs: 0, fuzzMs: 0, elapsedMs: 0 };
   const peers: Peer[] = [];
   const recent: string[] = [];
   let inFlight: string[] = [];
@@ -149,7 +152,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     await startRun();
     const rng = new Rng(opts.seed);
     let index = 0;
-    while (index < opts.actions && Date.now() - t0 < opts.durationMs) {
+    const fuzzStart = Date.now();
+    report.setupMs = fuzzStart - t0;
+    while (index < opts.actions && Date.now() - fuzzStart < opts.durationMs) {
       const batch: [number, FuzzAction][] = [];
       for (let k = 0; k < concurrency && index < opts.actions; k++, index++) {
         const action = nextAction(rng, targets);
@@ -161,7 +166,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       batch.forEach(([i, a], k) => {
         report.actions++;
         report.byKind[a.kind] = (report.byKind[a.kind] ?? 0) + 1;
-        const { status, closeCode } = outcomes[k];
+        const { status, closeCode, acks } = outcomes[k];
+        if (acks) report.answers['socket.io acks'] = (report.answers['socket.io acks'] ?? 0) + acks;
         if (status !== undefined) report.answers[`http ${status}`] = (report.answers[`http ${status}`] ?? 0) + 1;
         if (closeCode !== undefined) report.answers[`close ${closeCode}`] = (report.answers[`close ${closeCode}`] ?? 0) + 1;
         if (status !== undefined && status >= 500 && report.serverErrors.length < 5) report.serverErrors.push(`#${i} ${status}: ${a.describe}`);
@@ -173,6 +179,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       if (report.calmRuns === 1 && index >= opts.actions / 2) await startRun();
     }
     await probe();
+    report.fuzzMs = Date.now() - fuzzStart;
 
     // The well-behaved runs end; then the replicas, the stopped server's SQLite file and the run records agree.
     await waitFor(() => other.ended.filter((e) => e.roomId === calm.roomId).length >= report.calmRuns, 'the well-behaved runs to end', 60_000);
@@ -194,12 +201,12 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       await store.close();
     }
     report.elapsedMs = Date.now() - t0;
-    log(`[fuzz] seed ${opts.seed}: ${report.actions} actions ${JSON.stringify(report.byKind)} in ${(report.elapsedMs / 1000).toFixed(1)} s, ${report.probes} probes (slowest ${report.slowestProbeMs} ms), RSS ${report.rssStartMb?.toFixed(0)} -> max ${report.rssMaxMb?.toFixed(0)} MB, answers ${JSON.stringify(report.answers)}${report.serverErrors.length ? `\n  5xx answers:\n    ${report.serverErrors.join('\n    ')}` : ''}`);
+    log(`[fuzz] seed ${opts.seed}: ${report.actions} actions ${JSON.stringify(report.byKind)} in ${(report.fuzzMs / 1000).toFixed(1)} s (set-up ${(report.setupMs / 1000).toFixed(1)} s, all ${(report.elapsedMs / 1000).toFixed(1)} s), ${report.probes} probes (slowest ${report.slowestProbeMs} ms), RSS ${report.rssStartMb?.toFixed(0)} -> max ${report.rssMaxMb?.toFixed(0)} MB, answers ${JSON.stringify(report.answers)}${report.serverErrors.length ? `\n  5xx answers:\n    ${report.serverErrors.join('\n    ')}` : ''}`);
     return report;
   } catch (err) {
     const dead = child && !isRunning(child);
     const lines = [
-      `[fuzz] seed ${opts.seed} failed: ${(err as Error).message}`,
+      `[fuzz] seed ${opts.seed} failed: ${dead ? `the server process died (seen as: ${(err as Error).message})` : (err as Error).message}`,
       ...(dead ? [`  the server exited (code ${child!.proc.exitCode}, signal ${child!.proc.signalCode}) while these were in flight:`, ...(diedDuring ?? []).map((d) => `    ${d}`)] : []),
       '  last actions sent:',
       ...recent.map((d) => `    ${d}`),

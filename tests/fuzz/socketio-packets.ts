@@ -53,6 +53,12 @@ function payloadFor(rng: Rng, event: string, t: FuzzTargets): string[] {
   return args;
 }
 
+/** An event packet in correct framing, its name and payload from eventFor/payloadFor: it reaches a handler. */
+function eventPacket(rng: Rng, t: FuzzTargets, nsp = '', ack = String(rng.int(1000))): string {
+  const event = rng.chance(0.85) ? pick(rng, EVENTS) : pick(rng, ODD_EVENTS);
+  return `2${nsp}${ack}[${[JSON.stringify(event), ...payloadFor(rng, event, t)].join(',')}]`;
+}
+
 /** One socket.io packet inside an engine.io message (`4...`). */
 function socketIoPacket(rng: Rng, t: FuzzTargets): string {
   const nsp = rng.chance(0.9) ? '' : `${pick(rng, ['/admin', '/x', '/', '/'.repeat(100)])},`;
@@ -67,16 +73,20 @@ function socketIoPacket(rng: Rng, t: FuzzTargets): string {
       return `5${n}-${nsp}${ack}[${JSON.stringify(pick(rng, EVENTS))},{"_placeholder":true,"num":${pick(rng, ['0', '1', '-1', '"0"'])}}]`;
     }
     case 5: return `${pick(rng, ['6', '7', '9', 'x', ''])}${nsp}${ack}${jsonValue(rng)}`;
-    default: {
-      const event = rng.chance(0.85) ? pick(rng, EVENTS) : pick(rng, ODD_EVENTS);
-      return `2${nsp}${ack}[${[JSON.stringify(event), ...payloadFor(rng, event, t)].join(',')}]`;
-    }
+    default: return eventPacket(rng, t, nsp, ack);
   }
 }
 
 /** A websocket-transport session's packets after the server's open packet: usually a namespace connect first. */
 export function socketIoSession(rng: Rng, t: FuzzTargets): EnginePacket[] {
   const packets: EnginePacket[] = [];
+  if (rng.chance(0.5)) {
+    // Framing right, payloads not: the packets get to the handlers, and a malformed one may end the session.
+    packets.push('40');
+    for (let k = 1 + rng.int(6); k > 0; k--) packets.push(`4${eventPacket(rng, t)}`);
+    if (rng.chance(0.5)) packets.push(`4${socketIoPacket(rng, t)}`);
+    return packets;
+  }
   if (rng.chance(0.85)) packets.push(rng.chance(0.8) ? '40' : `40{"x":${jsonValue(rng)}}`);
   for (let k = 1 + rng.int(8); k > 0; k--) {
     const r = rng.float();
@@ -88,9 +98,13 @@ export function socketIoSession(rng: Rng, t: FuzzTargets): EnginePacket[] {
   return packets;
 }
 
-/** A polling POST body: engine.io packets joined by the record separator, or something that only looks like it. */
-export function pollingBody(rng: Rng, t: FuzzTargets): string {
+/**
+ * Polling POST bodies: engine.io packets joined by the record separator (binary ones base64 with a `b`), or
+ * something that only looks like it. A namespace connect goes alone first, as a client waits for its answer.
+ */
+export function pollingBodies(rng: Rng, t: FuzzTargets): string[] {
   const packets = socketIoSession(rng, t).map((p) => (typeof p === 'string' ? p : `b${Buffer.from(p).toString('base64')}`));
+  const connect = packets[0]?.startsWith('40') && rng.chance(0.9) ? [packets.shift()!] : [];
   const body = packets.join('\x1e');
-  return rng.chance(0.2) ? mutateText(rng, body) : body;
+  return [...connect, rng.chance(0.2) ? mutateText(rng, body) : body];
 }

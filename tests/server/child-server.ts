@@ -17,8 +17,14 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
+/** Children still running when this process exits (an interrupted fuzz run) are killed, not orphaned. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => live.forEach((p) => p.kill('SIGKILL')));
+
 export async function startChild(dbFile: string, env: Record<string, string> = {}): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', SERVE, dbFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
   const log: string[] = [];
   proc.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
   const exited = new Promise<number | null>((ok) => proc.once('exit', (code) => ok(code)));
