@@ -140,7 +140,9 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (docs.handles(req)) docs.handleUpgrade(req, socket, head);
-    else if (req.url?.startsWith(SOCKET_IO_PATH)) return; // engine.io's own upgrade listener takes it
+    // engine.io's own upgrade listener takes only paths under SOCKET_IO_PATH + '/' and, with destroyUpgrade
+    // off, leaves any other open: those fall through to be closed here.
+    else if (req.url?.startsWith(SOCKET_IO_PATH + '/')) return;
     else if (opts.next?.upgrade) opts.next.upgrade(req, socket, head);
     else socket.destroy();
   });

@@ -1,9 +1,9 @@
 /**
  * `npm run fuzz`: the raw-protocol fuzzer with a long budget, one fresh server per seed.
  *
- *   npm run fuzz -- [--seeds N | --seed S[,S...]] [--duration SECONDS] [--actions N] [--only I[,I...]]
+ *   npm run fuzz -- [--seeds N | --seed S[,S...]] [--duration SECONDS] [--actions N] [--only I[,I-J...]]
  *
- * Defaults: 10 random seeds, 60 s and 2000 actions each. `--only` sends just those action indices of one
+ * Defaults: 10 random seeds, 60 s and 2000 actions each. `--only 3,10-20` sends just those actions of one
  * seed (to find the input that fails). Failing seeds are printed: add them to REGRESSION_SEEDS in
  * raw-protocol-fuzz.test.ts. Exit status 1 when any seed failed.
  */
@@ -23,6 +23,12 @@ const { values } = parseArgs({
 // Exiting runs child-server's exit handler, which kills the server under test.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 
+/** `7` or `0-99`. */
+function indices(spec: string): number[] {
+  const [from, to = from] = spec.split('-').map(Number);
+  return Array.from({ length: to - from + 1 }, (_, k) => from + k);
+}
+
 const seeds = values.seed ? values.seed.split(',').map(Number) : Array.from({ length: Number(values.seeds) }, () => Math.floor(Math.random() * 1e9));
 const failed: number[] = [];
 for (const seed of seeds) {
@@ -31,7 +37,7 @@ for (const seed of seeds) {
       seed,
       actions: Number(values.actions),
       durationMs: Number(values.duration) * 1000,
-      only: values.only ? new Set(values.only.split(',').map(Number)) : undefined,
+      only: values.only ? new Set(values.only.split(',').flatMap(indices)) : undefined,
       log: (line) => console.log(line),
     });
   } catch (err) {

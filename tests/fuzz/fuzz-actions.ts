@@ -65,7 +65,7 @@ function websocketSession(url: string, messages: (string | Uint8Array)[], opts: 
       done();
     });
     ws.on('close', (code) => {
-      out.closeCode = code;
+      if (!over) out.closeCode = code;
       done();
     });
     const send = async () => {

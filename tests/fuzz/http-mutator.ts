@@ -22,7 +22,7 @@ const VERSIONS = ['HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'H
 function baseTargets(rng: Rng, t: FuzzTargets): string[] {
   const tok = pick(rng, anyTokens(t));
   const room = pick(rng, [t.calmRoomId, t.fuzzRoomId, 'no-such-room']);
-  const run = pick(rng, ['x', 'run_1', '0'.repeat(40)]);
+  const run = pick(rng, ['x', '0'.repeat(40), ...t.runIds, ...t.runIds]);
   return [
     '/',
     '/api/health',

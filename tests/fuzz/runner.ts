@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HistoryRun, RoomState, RunEnded } from '../../server/protocol/events.js';
-import { addPoint, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
+import { addPoint, movePoint, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
 import { PrismaRoomStore } from '../../server/rooms/prisma-room-store.js';
 import { isRunning, startChild, stopChild, type Child } from '../server/child-server.js';
 import { call, connectSocket, connectYjs, createRoom, tempDir, user, waitFor, type ClientSocket, type YClient } from '../server/helpers.js';
@@ -97,7 +97,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     const url = child.url;
     const calm = await createRoom(url);
     const fuzz = await createRoom(url, 4);
-    const targets: FuzzTargets = { calmRoomId: calm.roomId, calmEditToken: calm.editToken, calmViewToken: calm.viewToken, fuzzRoomId: fuzz.roomId, fuzzEditToken: fuzz.editToken, fuzzViewToken: fuzz.viewToken };
+    const targets: FuzzTargets = { calmRoomId: calm.roomId, calmEditToken: calm.editToken, calmViewToken: calm.viewToken, fuzzRoomId: fuzz.roomId, fuzzEditToken: fuzz.editToken, fuzzViewToken: fuzz.viewToken, runIds: [] };
 
     const join = async (token: string, name: string): Promise<Peer> => {
       const y = await connectYjs(url, calm.roomId, token);
@@ -116,7 +116,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     addPoint(editor.y.doc, [12, 10], user('calm-a'));
     updateSettings(editor.y.doc, { maxSteps: 3 });
     const startRun = async () => {
-      await call(editor.socket, 'run:start');
+      const { runId } = await call<{ runId: string }>(editor.socket, 'run:start');
+      // Only the first: it exists before any input is drawn, so the inputs do not depend on timing.
+      if (!targets.runIds.length) targets.runIds.push(runId);
       report.calmRuns++;
     };
 
@@ -126,12 +128,15 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     const probe = async () => {
       const p0 = Date.now();
       alive();
-      // A value no fuzz input writes, so seeing it everywhere means this edit went through.
+      // Both editors edit: a learning rate no fuzz input writes (seeing it everywhere means the edit went
+      // through) and a target moved within the image.
       const lr = Number((0.002 + report.probes * 1e-5 + 1e-7).toFixed(8));
       updateSettings(editor.y.doc, { lr });
+      const pair = readPoints(other.y.doc)[0];
+      if (pair) movePoint(other.y.doc, pair.id, 'target', [report.probes % 32, (report.probes * 7) % 32]);
       await waitFor(
         () => (alive(), [other, watcher].every((p) => readSettings(p.y.doc).lr === lr && docState(p.y.doc) === docState(editor.y.doc))),
-        'an edit to reach every well-behaved replica',
+        'the editors\' edits to reach every well-behaved replica',
         PROBE_TIMEOUT_MS,
       );
       await withTimeout(call<{ runs: HistoryRun[] }>(watcher.socket, 'history:list'), PROBE_TIMEOUT_MS, 'history:list');
@@ -176,7 +181,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       });
       alive();
       if (index % probeEvery < concurrency) await probe();
-      if (report.calmRuns === 1 && index >= opts.actions / 2) await startRun();
+      if (report.calmRuns === 1 && (index >= opts.actions / 2 || Date.now() - fuzzStart >= opts.durationMs / 2)) await startRun();
     }
     await probe();
     report.fuzzMs = Date.now() - fuzzStart;
@@ -204,6 +209,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     log(`[fuzz] seed ${opts.seed}: ${report.actions} actions ${JSON.stringify(report.byKind)} in ${(report.fuzzMs / 1000).toFixed(1)} s (set-up ${(report.setupMs / 1000).toFixed(1)} s, all ${(report.elapsedMs / 1000).toFixed(1)} s), ${report.probes} probes (slowest ${report.slowestProbeMs} ms), RSS ${report.rssStartMb?.toFixed(0)} -> max ${report.rssMaxMb?.toFixed(0)} MB, answers ${JSON.stringify(report.answers)}${report.serverErrors.length ? `\n  5xx answers:\n    ${report.serverErrors.join('\n    ')}` : ''}`);
     return report;
   } catch (err) {
+    // A crash is often first seen as a client's dropped connection: give the exit a moment to show.
+    if (child) await Promise.race([child.exited, new Promise((r) => setTimeout(r, 2000))]);
     const dead = child && !isRunning(child);
     const lines = [
       `[fuzz] seed ${opts.seed} failed: ${dead ? `the server process died (seen as: ${(err as Error).message})` : (err as Error).message}`,

@@ -37,7 +37,7 @@ function jsonValue(rng: Rng, depth = 0): string {
 function payloadFor(rng: Rng, event: string, t: FuzzTargets): string[] {
   const tok = () => JSON.stringify(pick(rng, socketTokens(t)));
   const user = () => JSON.stringify({ id: `fuzz-${rng.int(5)}`, name: pick(rng, ['f', '\u202emallory', 'a'.repeat(70)]), color: pick(rng, ['#123456', 'red']) });
-  const runStep = () => `{"runId":${JSON.stringify(pick(rng, ['x', 'run', '0'.repeat(33)]))},"step":${pick(rng, ['0', '1', '-1', '1e999', '1000001', '0.5'])}}`;
+  const runStep = () => `{"runId":${JSON.stringify(pick(rng, ['x', '0'.repeat(33), ...t.runIds]))},"step":${pick(rng, ['0', '1', '2', '-1', '1e999', '1000001', '0.5'])}}`;
   const valid: Record<string, () => string> = {
     'seed:preview': () => `{"model":"tiny","seed":${pick(rng, ['1', '-1', '4294967296', '1.5'])}}`,
     'room:create': () => `{"title":${JSON.stringify(mutateText(rng, 'fuzz'))},"model":${JSON.stringify(pick(rng, ['tiny', 'nope', '../x']))},"seed":${rng.int(10)}}`,

@@ -8,6 +8,8 @@ export interface FuzzTargets {
   fuzzRoomId: string;
   fuzzEditToken: string;
   fuzzViewToken: string;
+  /** Runs recorded in the calm room (its first run starts before the first fuzz input). */
+  runIds: string[];
 }
 
 /** Tokens a Socket.IO fuzz input may present (never the calm room's edit link), plus nonsense. */
