@@ -15,8 +15,30 @@ export interface ServerLimits {
   requestsInFlight: number;
   /** Runs waiting (not running) in one room. */
   queuedRunsPerRoom: number;
-  /** Runs one user may have waiting or running, across all rooms. */
+  /**
+   * Runs one connection (Socket.IO socket) may have waiting or running, across all rooms. Counted per
+   * connection, not per the user id a client sends, which it may change at will.
+   */
   runsPerUser: number;
+  /** Runs one client address may have waiting or running, across all rooms and connections. */
+  runsPerAddress: number;
+  /** Runs waiting for a worker across all rooms; over it, `run:start` is answered `busy`. */
+  runsWaiting: number;
+  /** Renders (seed previews, new rooms, forks) waiting for a worker, all callers together; over it, `busy`. */
+  rendersWaiting: number;
+  /** Renders one caller (an address, or a room for forks) may have waiting; over it, `busy`. */
+  rendersWaitingPerCaller: number;
+  /** Bytes of encoded seed previews kept for repeat requests (least recently used dropped first). */
+  previewCacheBytes: number;
+  /** Rooms one address may create: a burst, then this many per minute (token bucket). */
+  roomCreatesPerMinute: number;
+  roomCreateBurst: number;
+  /** Seed previews one address may ask for: a burst, then this many per minute (token bucket). */
+  seedPreviewsPerMinute: number;
+  seedPreviewBurst: number;
+  /** Socket.IO requests one connection may send: a burst, then this many per second (token bucket). */
+  socketMessagesPerSecond: number;
+  socketMessageBurst: number;
   /** A run is stopped after this long (its steps so far are kept), ended with reason 'time-limit'. */
   runSeconds: number;
   /** Upper bound on a run's steps, whatever the room's settings say. */
@@ -38,6 +60,17 @@ export const DEFAULT_LIMITS: ServerLimits = {
   requestsInFlight: 8,
   queuedRunsPerRoom: 8,
   runsPerUser: 4,
+  runsPerAddress: 16,
+  runsWaiting: 64,
+  rendersWaiting: 32,
+  rendersWaitingPerCaller: 8,
+  previewCacheBytes: 8_000_000,
+  roomCreatesPerMinute: 6,
+  roomCreateBurst: 10,
+  seedPreviewsPerMinute: 120,
+  seedPreviewBurst: 40,
+  socketMessagesPerSecond: 20,
+  socketMessageBurst: 40,
   runSeconds: 600,
   maxSteps: 1000,
   stallSteps: 80,

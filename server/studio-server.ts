@@ -20,6 +20,7 @@ import { RunCoordinator } from './runs/run-coordinator.js';
 import { RoomHistory } from './runs/room-history.js';
 import { SocketBroadcaster } from './realtime/socket-broadcaster.js';
 import { registerHandlers } from './realtime/socket-handlers.js';
+import { addressQuotas } from './realtime/address-quotas.js';
 import type { StudioIO } from './realtime/types.js';
 import { createApiHandler } from './http-routes.js';
 import { SOCKET_IO_PATH, YJS_PATH } from './protocol/events.js';
@@ -88,8 +89,13 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const interrupted = await store.endUnfinishedRuns(INTERRUPTED_RUN);
   if (interrupted.length) log(`[runs] marked ${interrupted.length} run(s) interrupted by the last stop: ${interrupted.join(', ')}`);
   const models = new ModelRegistry(opts.models);
-  const jobs = opts.jobs ?? new WorkerPool({ size: opts.poolSize ?? 1, backend: opts.backend, silenceMs: limits.workerSilenceSeconds * 1000 });
-  const rooms = new RoomService(store, jobs, models, opts.frameFormat ?? 'webp');
+  const jobs =
+    opts.jobs ??
+    new WorkerPool({
+      size: opts.poolSize ?? 1, backend: opts.backend, silenceMs: limits.workerSilenceSeconds * 1000,
+      rendersWaiting: limits.rendersWaiting, rendersWaitingPerCaller: limits.rendersWaitingPerCaller,
+    });
+  const rooms = new RoomService(store, jobs, models, opts.frameFormat ?? 'webp', limits.previewCacheBytes);
   const refusedWrites = new Map<string, number>();
   const docs = new DocServer({
     path: YJS_PATH,
@@ -136,7 +142,11 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const broadcast = new SocketBroadcaster(io);
   const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits });
   const history = new RoomHistory({ store, docs, jobs, rooms, runs, broadcast });
-  io.on('connection', (socket) => registerHandlers(socket, { io, store, rooms, models, runs, history, docs, requestsInFlight: limits.requestsInFlight }));
+  const quotas = addressQuotas(limits);
+  const messageRate = { perSecond: limits.socketMessagesPerSecond, burst: limits.socketMessageBurst };
+  io.on('connection', (socket) =>
+    registerHandlers(socket, { io, store, rooms, models, runs, history, docs, requestsInFlight: limits.requestsInFlight, messageRate, quotas }),
+  );
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (docs.handles(req)) docs.handleUpgrade(req, socket, head);

@@ -42,7 +42,8 @@ export class RoomHistory {
     const [runs, room, forks] = await Promise.all([store.listRuns(roomId), store.get(roomId), store.listForks(roomId)]);
     if (!room) throw new RoomError('not-found', 'room not found');
     const parent = room.parentRoomId ? await store.get(room.parentRoomId) : null;
-    const link = (r: RoomRecord) => ({ roomId: r.id, title: r.title, viewToken: r.viewToken, runId: r.forkRunId, step: r.forkStep });
+    // Ids and titles only, never tokens (see LineageRoom).
+    const link = (r: RoomRecord) => ({ roomId: r.id, title: r.title, runId: r.forkRunId, step: r.forkStep });
     return {
       runs: runs.map(historyRun),
       undoRedo: RoomHistory.available(runs),
@@ -84,7 +85,7 @@ export class RoomHistory {
     const run = await this.runOf(roomId, req.runId);
     const s = Number.isInteger(req.step) ? await store.getStep(run.id, req.step as number) : null;
     if (!s) throw new RoomError('not-found', 'no such step');
-    const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png' });
+    const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png' }, { caller: `room:${roomId}` });
     const child = await store.create({
       title: `${parent.title} · fork ${run.seq}.${s.step}`.slice(0, 80), model: parent.model, seed: parent.seed,
       parentRoomId: parent.id, forkRunId: run.id, forkStep: s.step,

@@ -25,12 +25,22 @@ export interface RunCoordinatorDeps {
   broadcast: RunBroadcaster;
   frameFormat?: FrameFormat;
   frameQuality?: number;
-  limits: Pick<ServerLimits, 'queuedRunsPerRoom' | 'runsPerUser' | 'runSeconds' | 'maxSteps' | 'stallSteps'>;
+  limits: Pick<ServerLimits, 'queuedRunsPerRoom' | 'runsPerUser' | 'runsPerAddress' | 'runsWaiting' | 'runSeconds' | 'maxSteps' | 'stallSteps'>;
+}
+
+/**
+ * Who asked for a run, as the server knows it: the connection and its address. The per-person limits count
+ * these, never the user id a client sends (which it can change with every request).
+ */
+export interface RunOwner {
+  connection: string;
+  address: string;
 }
 
 interface Run {
   info: RunInfo;
   by: PublicUser | null;
+  owner?: RunOwner;
   cancelled: boolean;
   job?: DragJobHandle;
 }
@@ -74,7 +84,7 @@ export class RunCoordinator {
   }
 
   /** Queues a run; refuses when the document has no complete handle/target pair. */
-  async start(roomId: string, by: PublicUser | null): Promise<{ runId: string; position: number }> {
+  async start(roomId: string, by: PublicUser | null, owner?: RunOwner): Promise<{ runId: string; position: number }> {
     if (this.closed) throw new RoomError('internal', 'server is shutting down');
     const doc = await this.deps.docs.acquire(roomId);
     try {
@@ -83,21 +93,41 @@ export class RunCoordinator {
       this.deps.docs.release(doc);
     }
     const r = this.room(roomId);
-    const { queuedRunsPerRoom, runsPerUser } = this.deps.limits;
+    const { queuedRunsPerRoom, runsPerUser, runsPerAddress, runsWaiting } = this.deps.limits;
     if (r.queued.length >= queuedRunsPerRoom) throw new RoomError('limit', `this room already has ${queuedRunsPerRoom} runs waiting`);
-    if (by && this.runsBy(by.id) >= runsPerUser) throw new RoomError('limit', `you already have ${runsPerUser} runs waiting or running`);
-    const run: Run = { info: { runId: newRunId(), by, state: 'queued', position: 0, maxSteps: 0, step: 0 }, by, cancelled: false };
+    if (owner && this.runsOf((o) => o.connection === owner.connection) >= runsPerUser) throw new RoomError('limit', `you already have ${runsPerUser} runs waiting or running`);
+    if (owner && this.runsOf((o) => o.address === owner.address) >= runsPerAddress) throw new RoomError('limit', `your network address already has ${runsPerAddress} runs waiting or running`);
+    if (this.waitingRuns() >= runsWaiting) {
+      const wait = this.typicalRunSeconds();
+      throw new RoomError('busy', `the server has ${runsWaiting} runs waiting; try again in ${wait} s`, wait);
+    }
+    const run: Run = { info: { runId: newRunId(), by, state: 'queued', position: 0, maxSteps: 0, step: 0 }, by, owner, cancelled: false };
     r.queued.push(run);
     const position = r.current ? r.queued.length : 0;
     this.pump(roomId);
     return { runId: run.info.runId, position };
   }
 
-  /** Runs a user has waiting or running, in every room. */
-  private runsBy(userId: string): number {
+  /** Runs waiting or running, in every room, whose owner matches. */
+  private runsOf(match: (owner: RunOwner) => boolean): number {
     let n = 0;
-    for (const r of this.rooms.values()) for (const run of [r.current, ...r.queued]) if (run && !run.cancelled && run.by?.id === userId) n++;
+    for (const r of this.rooms.values()) for (const run of [r.current, ...r.queued]) if (run?.owner && !run.cancelled && match(run.owner)) n++;
     return n;
+  }
+
+  /** Runs not yet on a worker: queued in their room, or their room's turn but waiting for the pool. */
+  private waitingRuns(): number {
+    let n = 0;
+    for (const r of this.rooms.values()) n += r.queued.length + (r.current && r.current.info.state === 'queued' ? 1 : 0);
+    return n;
+  }
+
+  /** How long a run has lately taken, in whole seconds (10 before any): a fair guess at when a place frees up. */
+  private typicalRunSeconds(): number {
+    const recent = this.stats.slice(-5);
+    if (recent.length === 0) return 10;
+    const ms = recent.reduce((sum, s) => sum + s.steps * s.meanStepMs, 0) / recent.length;
+    return Math.max(1, Math.ceil(ms / 1000));
   }
 
   /** Cancels the running run and everything queued in the room. Returns how many runs were cancelled. */

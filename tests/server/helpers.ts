@@ -21,6 +21,13 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Every test client comes from 127.0.0.1: the per-address and per-connection limits are lifted unless a test sets them. */
+export const UNLIMITED_FOR_TESTS: Partial<StudioServerOptions['limits']> = {
+  connectionsPerMinute: 1e6, runsPerUser: 1000, runsPerAddress: 1000, stallSteps: 10_000,
+  roomCreateBurst: 1e6, seedPreviewBurst: 1e6, socketMessageBurst: 1e6, socketMessagesPerSecond: 1e6,
+  rendersWaiting: 1000, rendersWaitingPerCaller: 1000,
+};
+
 export async function startTestServer(dbFile: string, extra: Partial<StudioServerOptions> = {}): Promise<StudioServer> {
   return startStudioServer({
     port: 0,
@@ -33,8 +40,8 @@ export async function startTestServer(dbFile: string, extra: Partial<StudioServe
     ...extra,
     // Tests open many connections from one address and one test user starts runs in many rooms, and
     // keep slow runs (lr 0.0001) going until they stop them; the limits have their own tests (collab,
-    // run-faults).
-    limits: { connectionsPerMinute: 1e6, runsPerUser: 1000, stallSteps: 10_000, ...extra.limits },
+    // run-faults, quotas).
+    limits: { ...UNLIMITED_FOR_TESTS, ...extra.limits },
   });
 }
 
