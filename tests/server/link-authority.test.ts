@@ -21,9 +21,9 @@ interface Away {
 describe('link authority', () => {
   const fx = useServerFixture({ per: 'file' });
 
-  /** A client that reconnects by itself (as the app's does), joined with `token`. */
+  /** A client joined with `token` that reconnects when told to (the app's reconnects by itself, after a backoff). */
   async function recoveringClient(token: string, name: string): Promise<Away> {
-    const socket: ClientSocket = ioClient(fx.server.url, { transports: ['websocket'], forceNew: true, reconnectionDelay: 50, reconnectionDelayMax: 100 });
+    const socket: ClientSocket = ioClient(fx.server.url, { transports: ['websocket'], forceNew: true, reconnection: false });
     fx.onCleanup(() => socket.disconnect());
     await new Promise<void>((ok) => socket.once('connect', ok));
     const a: Away = { socket, revoked: [], heard: [] };
@@ -44,7 +44,10 @@ describe('link authority', () => {
     await waitFor(() => !fx.server.io.sockets.sockets.has(id), 'the server to see the drop');
   }
 
-  const reconnected = (a: Away) => waitFor(() => a.socket.connected, 'the client to reconnect');
+  const reconnected = (a: Away) => {
+    a.socket.connect();
+    return waitFor(() => a.socket.connected, 'the client to reconnect');
+  };
 
   it('a recovered session whose link was not replaced carries on, with the broadcasts it missed', async () => {
     const room = await createRoom(fx.server.url);
