@@ -5,6 +5,7 @@
  * says when to try again, and nothing is lost for anyone else.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { io as ioClient } from 'socket.io-client';
 import { addPoint, updateSettings } from '../../server/protocol/room-doc.js';
 import type { ErrorInfo, Result, RunFrame } from '../../server/protocol/events.js';
 import type { StudioServer, StudioServerOptions } from '../../server/studio-server.js';
@@ -37,8 +38,14 @@ async function serverWith(extra: Partial<StudioServerOptions>): Promise<StudioSe
   return server;
 }
 
-async function client(server: StudioServer): Promise<ClientSocket> {
-  const s = await connectSocket(server.url);
+/** A Socket.IO client, from another loopback address when given one (the server then sees another caller). */
+async function client(server: StudioServer, localAddress?: string): Promise<ClientSocket> {
+  let s: ClientSocket;
+  if (!localAddress) s = await connectSocket(server.url);
+  else {
+    s = ioClient(server.url, { transports: ['websocket'], reconnection: false, forceNew: true, localAddress } as never);
+    await new Promise<void>((ok, fail) => (s.once('connect', ok), s.once('connect_error', fail)));
+  }
   cleanups.push(() => s.disconnect());
   return s;
 }
@@ -60,6 +67,9 @@ describe('per-address quotas', () => {
     expect((await server.store.listRecent(10)).map((r) => r.title).sort()).toEqual(['one', 'two']);
     await call(a, 'models:list');
     await call(a, 'seed:preview', { model: TINY_MODEL_ID, seed: 9 });
+    // Another address has its own quota.
+    const elsewhere = await client(server, '127.0.0.2');
+    await call(elsewhere, 'room:create', { title: 'four', model: TINY_MODEL_ID, seed: 4 });
   });
 
   it('seed previews: a burst, then refused with the time to wait', async () => {
@@ -116,6 +126,17 @@ describe('render queue', () => {
     }
     await call(a, 'seed:preview', { model: TINY_MODEL_ID, seed: 40 });
     await call(a, 'room:create', { title: 'after', model: TINY_MODEL_ID, seed: 40 });
+  });
+
+  it('a caller that has filled its share is refused while another address still gets in', async () => {
+    const server = await serverWith({ limits: { rendersWaiting: 8, rendersWaitingPerCaller: 2 } });
+    const flooder = await client(server, '127.0.0.2');
+    const quiet = await client(server, '127.0.0.3');
+    const flood = Promise.all(Array.from({ length: 6 }, (_, i) => (flooder as unknown as Raw).emitWithAck('seed:preview', { model: TINY_MODEL_ID, seed: 50 + i })));
+    const mine = (quiet as unknown as Raw).emitWithAck('seed:preview', { model: TINY_MODEL_ID, seed: 60 });
+    const codes = (await flood).map((r) => errorOf(r)?.code ?? 'ok');
+    expect(codes.filter((c) => c === 'busy').length).toBeGreaterThanOrEqual(3);
+    expect(errorOf(await mine)).toBeNull();
   });
 });
 
