@@ -26,11 +26,11 @@ export interface ServerLimits {
   runsWaiting: number;
   /** Renders (seed previews, new rooms, forks) waiting for a worker, all callers together; over it, `busy`. */
   rendersWaiting: number;
-  /** Renders one caller (an address, or a room for forks) may have waiting; over it, `busy`. */
+  /** Renders one caller (a client address) may have waiting; over it, `busy`. */
   rendersWaitingPerCaller: number;
   /** Bytes of encoded seed previews kept for repeat requests (least recently used dropped first). */
   previewCacheBytes: number;
-  /** Rooms one address may create: a burst, then this many per minute (token bucket). */
+  /** Rooms one address may create (room:create and history:fork): a burst, then this many per minute (token bucket). */
   roomCreatesPerMinute: number;
   roomCreateBurst: number;
   /** Seed previews one address may ask for: a burst, then this many per minute (token bucket). */

@@ -1,6 +1,7 @@
 /**
- * Per-address quotas on the requests that need no link: creating a room and rendering a seed preview. Each
- * costs a render on the shared workers, so without a quota one address could keep the workers to itself.
+ * Per-address quotas on creating rooms (room:create needs no link; a fork needs only a watch link) and on seed
+ * previews (no link). Each costs a render on the shared workers and rooms cost storage, so without a quota one
+ * address could keep the workers to itself or fill the disk.
  * One set of buckets for the whole server (an address's connections share it).
  */
 import type { ServerLimits } from '../limits.js';

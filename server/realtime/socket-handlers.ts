@@ -179,9 +179,12 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
 
   listen('history:step', async (req) => ({ step: await history.step(requireMember(socket), req) }));
 
-  // Anyone in the room may fork (a fork is a new room of their own; the parent is unchanged).
+  // Anyone in the room may fork (a fork is a new room of their own; the parent is unchanged). It creates a
+  // room, so it spends the same quota as room:create.
   listen('history:fork', async (req) => {
-    const room = await history.fork(requireMember(socket), req);
+    const roomId = requireMember(socket);
+    spendQuota(quotas.roomCreate, address, 'new rooms');
+    const room = await history.fork(roomId, req, address);
     return { roomId: room.id, editToken: room.editToken, viewToken: room.viewToken };
   });
 

@@ -77,15 +77,16 @@ export class RoomHistory {
 
   /**
    * A new room from a stored step: its latent, its image (rendered from that latent), its handles and targets,
-   * the run's settings and the mask it ran with (as editable strokes).
+   * the run's settings and the mask it ran with (as editable strokes). `caller` (the client's address) shares
+   * the render queue fairly with other callers.
    */
-  async fork(roomId: string, req: { runId: unknown; step: unknown }): Promise<RoomRecord> {
+  async fork(roomId: string, req: { runId: unknown; step: unknown }, caller?: string): Promise<RoomRecord> {
     const { store, jobs, docs, rooms, broadcast } = this.deps;
     const parent = await this.room(roomId);
     const run = await this.runOf(roomId, req.runId);
     const s = Number.isInteger(req.step) ? await store.getStep(run.id, req.step as number) : null;
     if (!s) throw new RoomError('not-found', 'no such step');
-    const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png' }, { caller: `room:${roomId}` });
+    const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png' }, { caller });
     const child = await store.create({
       title: `${parent.title} · fork ${run.seq}.${s.step}`.slice(0, 80), model: parent.model, seed: parent.seed,
       parentRoomId: parent.id, forkRunId: run.id, forkStep: s.step,

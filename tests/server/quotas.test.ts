@@ -72,6 +72,29 @@ describe('per-address quotas', () => {
     await call(elsewhere, 'room:create', { title: 'four', model: TINY_MODEL_ID, seed: 4 });
   });
 
+  it('forks spend the same quota as new rooms (a watch link is enough to fork)', async () => {
+    const server = await serverWith({ limits: { roomCreateBurst: 2, roomCreatesPerMinute: 1 } });
+    const room = await createRoom(server.url, 5);
+    const y = await connectYjs(server.url, room.roomId, room.editToken);
+    cleanups.push(() => y.destroy());
+    addPoint(y.doc, [4, 4], user('ann'));
+    addPoint(y.doc, [8, 8], user('ann'));
+    updateSettings(y.doc, { maxSteps: 2 });
+    await new Promise((r) => setTimeout(r, 150));
+    const ann = await client(server);
+    const ended: unknown[] = [];
+    ann.on('run:ended', (e) => ended.push(e));
+    await call(ann, 'room:join', { token: room.editToken, user: user('ann') });
+    const { runId } = await call<{ runId: string }>(ann, 'run:start');
+    await waitFor(() => ended.length, 'the run to end', 60_000);
+    const wes = await client(server);
+    await call(wes, 'room:join', { token: room.viewToken, user: user('wes') });
+    await call(wes, 'history:fork', { runId, step: 1 });
+    const refused = errorOf(await (wes as unknown as Raw).emitWithAck('history:fork', { runId, step: 1 }));
+    expect(refused).toMatchObject({ code: 'limit', message: expect.stringMatching(/too many new rooms/) });
+    expect(await server.store.listForks(room.roomId)).toHaveLength(1);
+  });
+
   it('seed previews: a burst, then refused with the time to wait', async () => {
     const server = await serverWith({ limits: { seedPreviewBurst: 3, seedPreviewsPerMinute: 60 } });
     const a = await client(server);
