@@ -29,6 +29,8 @@ interface QueuedRender {
   job: RenderJob;
   resolve: (r: RenderResult) => void;
   reject: (e: Error) => void;
+  /** When a worker was given it (performance.now()). */
+  postedAt?: number;
 }
 
 interface QueuedDrag {
@@ -109,12 +111,11 @@ export class WorkerPool implements JobQueue {
   render(job: RenderJob, opts: RenderOptions = {}): Promise<RenderResult> {
     if (this.closed) return Promise.reject(new JobError('pool-closed', 'the worker pool is closed'));
     return new Promise((resolve, reject) => {
-      const started = performance.now();
       const q: QueuedRender = {
         jobId: this.nextJobId++,
         job,
         resolve: (r) => {
-          this.renderMs = 0.8 * this.renderMs + 0.2 * (performance.now() - started);
+          this.renderMs = 0.8 * this.renderMs + 0.2 * (performance.now() - (q.postedAt ?? 0));
           resolve(r);
         },
         reject,
@@ -137,6 +138,7 @@ export class WorkerPool implements JobQueue {
       const q = this.renderQueue.shift()!;
       this.wake(pw);
       pw.renders.set(q.jobId, q);
+      q.postedAt = performance.now();
       this.post(pw, { type: 'render', jobId: q.jobId, job: q.job });
     }
   }
