@@ -9,7 +9,9 @@ import { io as ioClient } from 'socket.io-client';
 import { addPoint, updateSettings } from '../../server/protocol/room-doc.js';
 import type { RoomLineage, RunEnded } from '../../server/protocol/events.js';
 import { ioRoom } from '../../server/realtime/types.js';
-import { call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type ClientSocket } from './helpers.js';
+import Database from 'better-sqlite3';
+import type { StudioServer } from '../../server/studio-server.js';
+import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, user, useServerFixture, waitFor, type ClientSocket } from './helpers.js';
 
 interface Away {
   socket: ClientSocket;
@@ -22,8 +24,8 @@ describe('link authority', () => {
   const fx = useServerFixture({ per: 'file' });
 
   /** A client joined with `token` that reconnects when told to (the app's reconnects by itself, after a backoff). */
-  async function recoveringClient(token: string, name: string): Promise<Away> {
-    const socket: ClientSocket = ioClient(fx.server.url, { transports: ['websocket'], forceNew: true, reconnection: false });
+  async function recoveringClient(token: string, name: string, server: StudioServer = fx.server): Promise<Away> {
+    const socket: ClientSocket = ioClient(server.url, { transports: ['websocket'], forceNew: true, reconnection: false });
     fx.onCleanup(() => socket.disconnect());
     await new Promise<void>((ok) => socket.once('connect', ok));
     const a: Away = { socket, revoked: [], heard: [] };
@@ -32,16 +34,16 @@ describe('link authority', () => {
     socket.on('run:queue', () => a.heard.push('run:queue'));
     const { state } = await call<{ state: { room: { roomId: string } } }>(socket, 'room:join', { token, user: user(name) });
     // Recovery resumes from the last room broadcast a client heard: give it one.
-    fx.server.io.to(ioRoom(state.room.roomId)).emit('history:changed', { roomId: state.room.roomId });
+    server.io.to(ioRoom(state.room.roomId)).emit('history:changed', { roomId: state.room.roomId });
     await waitFor(() => a.heard.length === 1, 'the first broadcast');
     return a;
   }
 
   /** Drops the client's transport (a network blip) and resolves once the server has seen it go. */
-  async function drop(a: Away): Promise<void> {
+  async function drop(a: Away, server: StudioServer = fx.server): Promise<void> {
     const id = a.socket.id!;
     (a.socket.io.engine as unknown as { close(): void }).close();
-    await waitFor(() => !fx.server.io.sockets.sockets.has(id), 'the server to see the drop');
+    await waitFor(() => !server.io.sockets.sockets.has(id), 'the server to see the drop');
   }
 
   const reconnected = (a: Away) => {
@@ -106,6 +108,24 @@ describe('link authority', () => {
     // The editor's link was not replaced: she stays.
     expect(await call<{ runs: unknown[] }>(bea.socket, 'history:list')).toMatchObject({ runs: [] });
     expect(bea.revoked).toEqual([]);
+  });
+
+  it('a role change while away counts as a replaced link', async () => {
+    const tmp = tempDir();
+    const server = await startTestServer(`${tmp.dir}/studio.db`);
+    fx.onCleanup(() => void server.close().then(tmp.cleanup));
+    const room = await createRoom(server.url);
+    const wes = await recoveringClient(room.viewToken, 'wes', server);
+    await drop(wes, server);
+    // Another writer to the database (a second node, an admin tool) makes the watch link an edit link.
+    const db = new Database(`${tmp.dir}/studio.db`);
+    db.prepare('UPDATE Room SET editToken = viewToken, viewToken = ? WHERE id = ?').run('x'.repeat(24), room.roomId);
+    db.close();
+    expect((await server.store.findByToken(room.viewToken))?.role).toBe('edit');
+    await reconnected(wes);
+    expect(wes.socket.recovered).toBe(true);
+    await waitFor(() => wes.revoked.length, 'wes to be put out');
+    await expect(call(wes.socket, 'history:list')).rejects.toMatchObject({ code: 'invalid' });
   });
 
   it('history:list shows the fork tree with ids and titles, never a link', async () => {
