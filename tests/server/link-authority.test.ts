@@ -101,7 +101,23 @@ describe('link authority', () => {
     await drop(wes);
     await drop(bea);
     await fx.server.store.rotateTokens(room.roomId, 'view');
-    await Promise.all([reconnected(wes), reconnected(bea)]);
+    // Hold the check's read, as a slow database would: a request sent meanwhile waits for the check.
+    const store = fx.server.store;
+    const findByToken = store.findByToken.bind(store);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    store.findByToken = async (token: string) => (await held, findByToken(token));
+    let early: Promise<unknown>;
+    try {
+      await Promise.all([reconnected(wes), reconnected(bea)]);
+      early = call(wes.socket, 'history:list');
+      early.catch(() => {});
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      store.findByToken = findByToken;
+      release();
+    }
+    await expect(early).rejects.toMatchObject({ code: 'invalid' });
     expect([wes.socket.recovered, bea.socket.recovered]).toEqual([true, true]);
     await waitFor(() => wes.revoked.length, 'wes to be put out');
     await expect(call(wes.socket, 'history:list')).rejects.toMatchObject({ code: 'invalid' });
