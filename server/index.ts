@@ -29,6 +29,8 @@ const server = await startStudioServer({
   backend: config.backend,
   next: nextApp,
   limits: config.limits,
+  trustedProxies: config.trustedProxies,
+  dev: config.dev,
 });
 console.log(`[studio] ready on http://localhost:${server.port} (database ${config.dbFile}, ${config.poolSize} drag worker(s))`);
 

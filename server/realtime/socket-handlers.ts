@@ -14,6 +14,7 @@ import type { RoomHistory } from '../runs/room-history.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import { describeIssue, REQUEST_SCHEMAS, type EventWithPayload } from './event-schemas.js';
 import { revokeLinks } from './revoke-links.js';
+import { cleanDisplayText, MAX_NAME_GRAPHEMES } from '../protocol/display-text.js';
 import { ioRoom, type StudioIO, type StudioSocket } from './types.js';
 
 export interface HandlerDeps {
@@ -107,7 +108,7 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
     socket.data.roomId = room.id;
     socket.data.role = role;
     socket.data.token = token;
-    socket.data.user = { id: user.id, name: user.name.trim().slice(0, 40) || 'Anonymous', color: user.color };
+    socket.data.user = { id: user.id, name: cleanDisplayText(user.name, MAX_NAME_GRAPHEMES) || 'Anonymous', color: user.color };
     await socket.join(ioRoom(room.id));
     // A link rotation that ran while the token was being read has swept the room before this socket was in
     // it: read again now that it is, and leave if the link was replaced meanwhile.
