@@ -33,7 +33,9 @@ export async function checkReadiness(checks: ReadinessChecks): Promise<Readiness
       new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${DATABASE_TIMEOUT_MS} ms`)), DATABASE_TIMEOUT_MS))),
     ]);
   } catch (err) {
-    database = `failed: ${(err as Error)?.message ?? String(err)}`.slice(0, 200);
+    // Prisma's messages open with the call site over several lines; the last line says what went wrong.
+    const lines = String((err as Error)?.message ?? err).split('\n').filter((l) => l.trim());
+    database = `failed: ${lines.at(-1)?.trim() ?? 'unknown error'}`.slice(0, 200);
     failed.push('database');
   } finally {
     clearTimeout(timer);

@@ -4,6 +4,7 @@
  * `http://[::1`, `%E0%A4%A`): every listener goes through these, so bad input is a 400, never an exception.
  */
 import type { Duplex } from 'node:stream';
+import { securityHeaders } from './security-headers.js';
 
 /** The target as a URL (path and query), or null when it cannot be parsed. */
 export function parseRequestTarget(target: string | undefined): URL | null {
@@ -32,8 +33,9 @@ export function refuseUpgrade(socket: Duplex, status: 400 | 404 | 500, message: 
   const body = message + '\n';
   // Destroyed once the response is flushed (as ws's own abortHandshake does): destroying at once could drop it.
   socket.once('finish', () => socket.destroy());
+  const headers = Object.entries(securityHeaders()).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${headers}` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
