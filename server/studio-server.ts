@@ -93,7 +93,6 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const connections = new ConnectionRateLimiter({ maxPerMinute: limits.connectionsPerMinute, banMs: limits.banSeconds * 1000 });
   const trustedProxies = opts.trustedProxies ?? NO_TRUSTED_PROXIES;
   const addressOf = (req: IncomingMessage) => clientAddress(req, trustedProxies);
-  const headers = securityHeaders(opts.dev);
   const applied = await migrateDatabase(opts.dbFile);
   if (applied.length) log(`[db] applied migrations: ${applied.join(', ')}`);
   const store = PrismaRoomStore.open(opts.dbFile);
@@ -126,7 +125,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     readiness: () => checkReadiness({ database: () => store.ping(), workers: () => jobs.liveWorkers?.() }),
   });
   const http = createServer((req, res) => {
-    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    for (const [name, value] of Object.entries(securityHeaders(opts.dev, req.headers.host))) res.setHeader(name, value);
     const text = (status: number, message: string) => res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(message + '\n');
     const url = parseRequestTarget(req.url);
     // Next and the routes below would throw on it; no route can be meant by it.
@@ -156,8 +155,9 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     ...opts.io,
   });
   // Socket.IO's own HTTP answers (polling, handshake errors) bypass the request listener above.
-  io.engine.on('initial_headers', (h: Record<string, string>) => Object.assign(h, headers));
-  io.engine.on('headers', (h: Record<string, string>) => Object.assign(h, headers));
+  const addHeaders = (h: Record<string, string>, req: IncomingMessage) => Object.assign(h, securityHeaders(opts.dev, req.headers.host));
+  io.engine.on('initial_headers', addHeaders);
+  io.engine.on('headers', addHeaders);
   io.use((socket, next) => {
     // A throw in a middleware would escape Socket.IO's connect path and end the process.
     try {
