@@ -113,7 +113,11 @@ export class DocServer {
       ws.on('error', (err) => console.warn(`[yjs] connection to ${documentName} failed: ${err.message}`));
       const allowed = this.hooks.every((h) => h.onConnect?.({ documentName, request: req }) ?? true);
       if (!allowed) return ws.close(CLOSE_TOO_MANY, 'too many connections');
-      void this.onConnection(ws, documentName, url.searchParams, token);
+      // Not awaited by anyone: a failure would be an unhandled rejection, which ends the process.
+      this.onConnection(ws, documentName, url.searchParams, token).catch((err) => {
+        console.error(`[yjs] setting up a connection to ${documentName} failed:`, err);
+        if (ws.readyState === ws.OPEN) ws.close(1011, 'internal error');
+      });
     });
   }
 
