@@ -187,10 +187,16 @@ export class WorkerPool implements JobQueue {
     pw.drag?.resolve({ reason: 'error', steps: 0, error: { code, message: err.message } });
     // Out of the pool first, so the exit event of this worker is not taken for a second crash.
     this.workers.splice(i, 1);
-    void pw.worker.terminate();
+    pw.worker.terminate().catch(() => undefined);
     if (this.closed) return;
-    this.workers.splice(i, 0, this.spawn());
-    this.pump();
+    // Called from timers and the worker's events: a throw (no thread could be started, a listener failing)
+    // must not end the process. A pool left with no worker shows in the readiness check.
+    try {
+      this.workers.splice(i, 0, this.spawn());
+      this.pump();
+    } catch (e) {
+      console.error('[worker-pool] replacing a worker failed:', e);
+    }
   }
 
   async close(): Promise<void> {

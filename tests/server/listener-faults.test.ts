@@ -23,6 +23,8 @@ const BAD_TARGETS = [
   'http://[::1]:bad/yjs/room',
   '/yjs',
   '/yjs/',
+  '/socket.io/?EIO=4&transport=websocket&sid=%E0%A4%A',
+  '/socket.io/%E0%A4%A?EIO=%',
 ];
 
 describe('malformed request targets', () => {
