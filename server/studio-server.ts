@@ -188,7 +188,8 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     if (!url) return refuseUpgrade(socket, 400, 'bad request target');
     try {
       if (docs.handles(req)) docs.handleUpgrade(req, socket, head);
-      else if (url.pathname.startsWith(SOCKET_IO_PATH)) return; // engine.io's own upgrade listener takes it
+      // engine.io's own upgrade listener takes it (it matches the raw target the same way).
+      else if (req.url?.startsWith(SOCKET_IO_PATH)) return;
       else if (opts.next?.upgrade) opts.next.upgrade(req, socket, head);
       else refuseUpgrade(socket, 404, 'no websocket here');
     } catch (err) {
