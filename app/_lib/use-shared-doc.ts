@@ -15,6 +15,7 @@ import { WebsocketProvider } from 'y-websocket';
 import type { Point, PublicUser } from '../../server/protocol/events';
 import { YJS_PATH } from '../../server/protocol/events';
 import { yjsProtocols } from '../../server/protocol/yjs-auth';
+import { cleanDisplayText, MAX_NAME_GRAPHEMES } from '../../server/protocol/display-text';
 import { readMask, readPoints, readSettings, type PointPairView } from '../../server/protocol/room-doc';
 import type { MaskStroke } from '../../server/protocol/mask';
 import { DEFAULT_RUN_SETTINGS, type RunSettings } from '../../server/protocol/run-settings';
@@ -77,7 +78,9 @@ export function useSharedDoc(roomId: string | null, token: string, user: PublicU
       const list: Peer[] = [];
       p.awareness.getStates().forEach((s, clientId) => {
         if (!s.user) return;
-        list.push({ clientId, user: s.user, cursor: s.cursor ?? null, self: clientId === d.clientID });
+        // Presence is relayed as the peer sent it (the server checks only its size): its name is cleaned here, as the server cleans names at room:join.
+        const name = cleanDisplayText(String(s.user.name ?? ''), MAX_NAME_GRAPHEMES) || 'Anonymous';
+        list.push({ clientId, user: { ...s.user, name }, cursor: s.cursor ?? null, self: clientId === d.clientID });
       });
       setPeers(list);
     };
