@@ -13,7 +13,7 @@ process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 const config = readConfig();
 
 if (!config.dev && !hasProductionBuild()) {
-  // The README's set-up builds the app; building here keeps a bare `npm start` working too.
+  // scripts/start.sh builds the app when needed; building here keeps a bare `npm start` working too.
   console.log('[studio] no production build found; running `next build` once...');
   const res = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/next/dist/bin/next'), 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
   if (res.status !== 0) process.exit(res.status ?? 1);
@@ -29,6 +29,8 @@ const server = await startStudioServer({
   backend: config.backend,
   next: nextApp,
   limits: config.limits,
+  trustedProxies: config.trustedProxies,
+  dev: config.dev,
 });
 console.log(`[studio] ready on http://localhost:${server.port} (database ${config.dbFile}, ${config.poolSize} drag worker(s))`);
 

@@ -27,6 +27,10 @@ import { SOCKET_IO_PATH, YJS_PATH } from './protocol/events.js';
 import type { DocServerHooks } from './yjs/doc-server.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { ConnectionRateLimiter } from './connection-rate-limiter.js';
+import { clientAddress, NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.js';
+import { parseRequestTarget, refuseUpgrade } from './request-target.js';
+import { securityHeaders } from './security-headers.js';
+import { checkReadiness } from './health.js';
 
 export interface NextAppHandle {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
@@ -59,6 +63,10 @@ export interface StudioServerOptions {
   frameQuality?: number;
   /** Overrides of the operational limits (server/limits.ts); `npm start` reads them from the environment. */
   limits?: Partial<ServerLimits>;
+  /** Reverse proxies whose X-Forwarded-For names the client (client-address.ts); default none. */
+  trustedProxies?: TrustedProxies;
+  /** Development build of the app (its CSP allows what React's dev build and hot reload need). */
+  dev?: boolean;
   log?: (line: string) => void;
 }
 
@@ -75,6 +83,8 @@ export interface StudioServer {
   refusedWrites: Map<string, number>;
   /** The limits in force (defaults merged with the options). */
   limits: ServerLimits;
+  /** The client address of a request, behind the configured trusted proxies (for per-address limits). */
+  clientAddress(req: IncomingMessage): string;
   close(): Promise<void>;
 }
 
@@ -82,6 +92,8 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const log = opts.log ?? ((line: string) => console.log(line));
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const connections = new ConnectionRateLimiter({ maxPerMinute: limits.connectionsPerMinute, banMs: limits.banSeconds * 1000 });
+  const trustedProxies = opts.trustedProxies ?? NO_TRUSTED_PROXIES;
+  const addressOf = (req: IncomingMessage) => clientAddress(req, trustedProxies);
   const applied = await migrateDatabase(opts.dbFile);
   if (applied.length) log(`[db] applied migrations: ${applied.join(', ')}`);
   const store = PrismaRoomStore.open(opts.dbFile);
@@ -102,7 +114,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     maxPayload: limits.yjsMessageBytes,
     ...opts.yjs,
     hooks: [
-      { onConnect: ({ request }) => connections.allow(request.socket.remoteAddress) },
+      { onConnect: ({ request }) => connections.allow(addressOf(request)) },
       roomDocHooks(store, {
         onRefusedWrite: (roomId) => refusedWrites.set(roomId, (refusedWrites.get(roomId) ?? 0) + 1),
         resolution: (room) => rooms.image(room).width,
@@ -112,17 +124,30 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     ],
   });
 
-  const api = createApiHandler({ store, docs, resolution: (room) => rooms.image(room).width });
+  const api = createApiHandler({
+    store,
+    docs,
+    resolution: (room) => rooms.image(room).width,
+    readiness: () => checkReadiness({ database: () => store.ping(), workers: () => jobs.liveWorkers?.() }),
+  });
   const http = createServer((req, res) => {
-    api(req, res)
+    for (const [name, value] of Object.entries(securityHeaders(opts.dev, req.headers.host))) res.setHeader(name, value);
+    const text = (status: number, message: string) => res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(message + '\n');
+    const url = parseRequestTarget(req.url);
+    // Next and the routes below would throw on it; no route can be meant by it.
+    if (!url) return text(400, 'bad request target');
+    Promise.resolve()
+      .then(() => api(req, res, url))
       .then((done) => {
         if (done) return;
         if (opts.next) return opts.next.handle(req, res);
-        res.writeHead(404).end('not found');
+        text(404, 'not found');
       })
       .catch((err) => {
-        console.error('[http]', err);
-        if (!res.headersSent) res.writeHead(500).end('internal error');
+        // The path may hold a room token: only the error is logged.
+        console.error(`[http] ${req.method} request failed:`, err);
+        if (!res.headersSent) text(500, 'internal error');
+        else res.destroy();
       });
   });
 
@@ -135,24 +160,50 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000 },
     ...opts.io,
   });
+  // Socket.IO's own HTTP answers (polling, handshake errors) bypass the request listener above.
+  const addHeaders = (h: Record<string, string>, req: IncomingMessage) => Object.assign(h, securityHeaders(opts.dev, req.headers.host));
+  io.engine.on('initial_headers', addHeaders);
+  io.engine.on('headers', addHeaders);
   io.use((socket, next) => {
-    if (connections.allow(socket.handshake.address)) return next();
-    next(Object.assign(new Error('too many connections from this address; try again later'), { data: { code: 'rate-limited' } }));
+    // A throw in a middleware would escape Socket.IO's connect path and end the process.
+    try {
+      if (connections.allow(addressOf(socket.request))) return next();
+      next(Object.assign(new Error('too many connections from this address; try again later'), { data: { code: 'rate-limited' } }));
+    } catch (err) {
+      console.error('[socket] connection check failed:', err);
+      next(Object.assign(new Error('the connection could not be checked'), { data: { code: 'internal' } }));
+    }
   });
   const broadcast = new SocketBroadcaster(io);
   const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits });
   const history = new RoomHistory({ store, docs, jobs, rooms, runs, broadcast });
   const quotas = addressQuotas(limits);
   const messageRate = { perSecond: limits.socketMessagesPerSecond, burst: limits.socketMessageBurst };
-  io.on('connection', (socket) =>
-    registerHandlers(socket, { io, store, rooms, models, runs, history, docs, requestsInFlight: limits.requestsInFlight, messageRate, quotas }),
-  );
+  io.on('connection', (socket) => {
+    try {
+      registerHandlers(socket, { io, store, rooms, models, runs, history, docs, requestsInFlight: limits.requestsInFlight, messageRate, quotas, clientAddress: addressOf });
+    } catch (err) {
+      console.error('[socket] setting up a connection failed:', err);
+      socket.disconnect(true);
+    }
+  });
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (docs.handles(req)) docs.handleUpgrade(req, socket, head);
-    else if (req.url?.startsWith(SOCKET_IO_PATH)) return; // engine.io's own upgrade listener takes it
-    else if (opts.next?.upgrade) opts.next.upgrade(req, socket, head);
-    else socket.destroy();
+    // Node stops watching an upgraded socket for errors: a client that resets it before ws (or engine.io)
+    // takes it would otherwise raise an unhandled 'error' and end the process.
+    socket.on('error', () => socket.destroy());
+    const url = parseRequestTarget(req.url);
+    if (!url) return refuseUpgrade(socket, 400, 'bad request target');
+    try {
+      if (docs.handles(req)) docs.handleUpgrade(req, socket, head);
+      // engine.io's own upgrade listener takes it (it matches the raw target the same way).
+      else if (req.url?.startsWith(SOCKET_IO_PATH)) return;
+      else if (opts.next?.upgrade) opts.next.upgrade(req, socket, head);
+      else refuseUpgrade(socket, 404, 'no websocket here');
+    } catch (err) {
+      console.error('[http] upgrade failed:', err);
+      refuseUpgrade(socket, 500, 'internal error');
+    }
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -176,5 +227,5 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       await store.close();
     })());
 
-  return { url, port, io, docs, runs, store, jobs, refusedWrites, limits, close };
+  return { url, port, io, docs, runs, store, jobs, refusedWrites, limits, clientAddress: addressOf, close };
 }

@@ -1,6 +1,7 @@
 'use client';
 /**
- * The room's Yjs document and presence: connects a y-websocket provider with the link's token and exposes
+ * The room's Yjs document and presence: connects a y-websocket provider with the link's token (as a
+ * subprotocol, never in the URL: protocol/yjs-auth.ts) and exposes
  * a plain snapshot (points, mask strokes, settings) that re-renders on every change, the peers' presence,
  * and the connection status.
  *
@@ -13,6 +14,8 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import type { Point, PublicUser } from '../../server/protocol/events';
 import { YJS_PATH } from '../../server/protocol/events';
+import { yjsProtocols } from '../../server/protocol/yjs-auth';
+import { cleanDisplayText, MAX_NAME_GRAPHEMES } from '../../server/protocol/display-text';
 import { readMask, readPoints, readSettings, type PointPairView } from '../../server/protocol/room-doc';
 import type { MaskStroke } from '../../server/protocol/mask';
 import { DEFAULT_RUN_SETTINGS, type RunSettings } from '../../server/protocol/run-settings';
@@ -68,14 +71,16 @@ export function useSharedDoc(roomId: string | null, token: string, user: PublicU
     if (!roomId || !user) return;
     const d = new Y.Doc();
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${YJS_PATH}`;
-    const p = new WebsocketProvider(url, roomId, d, { params: { token }, maxBackoffTime: 5000 });
+    const p = new WebsocketProvider(url, roomId, d, { protocols: yjsProtocols(token), maxBackoffTime: 5000 });
     const bump = () => setVersion((v) => v + 1);
     d.on('update', bump);
     const onAwareness = () => {
       const list: Peer[] = [];
       p.awareness.getStates().forEach((s, clientId) => {
         if (!s.user) return;
-        list.push({ clientId, user: s.user, cursor: s.cursor ?? null, self: clientId === d.clientID });
+        // Presence is relayed as the peer sent it (the server checks only its size): its name is cleaned here, as the server cleans names at room:join.
+        const name = cleanDisplayText(String(s.user.name ?? ''), MAX_NAME_GRAPHEMES) || 'Anonymous';
+        list.push({ clientId, user: { ...s.user, name }, cursor: s.cursor ?? null, self: clientId === d.clientID });
       });
       setPeers(list);
     };

@@ -37,4 +37,6 @@ export interface JobQueue {
   render(job: RenderJob, opts?: RenderOptions): Promise<RenderResult>;
   drag(job: DragJobRequest, listener: DragListener): DragJobHandle;
   close(): Promise<void>;
+  /** Workers alive now and how many there should be (readiness checks); absent where workers run elsewhere. */
+  liveWorkers?(): { live: number; size: number };
 }

@@ -85,13 +85,27 @@ export class WorkerPool implements JobQueue {
     return this.workers.map((pw) => pw.worker);
   }
 
+  liveWorkers(): { live: number; size: number } {
+    // A replaced worker leaves the list at once; a terminated thread's id is -1.
+    return { live: this.closed ? 0 : this.workers.filter((pw) => pw.worker.threadId >= 0).length, size: this.workers.length };
+  }
+
   private spawn(): PoolWorker {
     // The entry registers tsx, then loads drag-worker.ts: TypeScript runs the same way as under `npm start`.
     const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), {
       workerData: { backend: this.opts.backend },
     });
     const pw: PoolWorker = { worker, renders: new Map(), lastHeard: Date.now() };
-    worker.on('message', (msg: FromWorker) => this.onMessage(pw, msg));
+    worker.on('message', (msg: unknown) => {
+      // Runs inside the worker's event emitter: a throw here (a malformed message, a listener that fails)
+      // would end the process, so it is logged and the pool carries on.
+      try {
+        if (isFromWorker(msg)) this.onMessage(pw, msg);
+        else console.error('[worker-pool] ignored a malformed message from a worker:', describe(msg));
+      } catch (err) {
+        console.error('[worker-pool] handling a worker message failed:', err);
+      }
+    });
     worker.on('error', (err) => this.onCrash(pw, err));
     worker.on('exit', (code) => {
       if (!this.closed) this.onCrash(pw, new Error(`worker exited with code ${code}`));
@@ -217,11 +231,17 @@ export class WorkerPool implements JobQueue {
     pw.drag?.resolve({ reason: 'error', steps: 0, error: { code, message: err.message } });
     // Out of the pool first, so the exit event of this worker is not taken for a second crash.
     this.workers.splice(i, 1);
-    void pw.worker.terminate();
+    pw.worker.terminate().catch(() => undefined);
     if (this.closed) return;
-    this.workers.splice(i, 0, this.spawn());
-    this.pump();
-    this.pumpRenders();
+    // Called from timers and the worker's events: a throw (no thread could be started, a listener failing)
+    // must not end the process. A pool left with no worker shows in the readiness check.
+    try {
+      this.workers.splice(i, 0, this.spawn());
+      this.pump();
+      this.pumpRenders();
+    } catch (e) {
+      console.error('[worker-pool] replacing a worker failed:', e);
+    }
   }
 
   async close(): Promise<void> {
@@ -236,6 +256,24 @@ export class WorkerPool implements JobQueue {
         await pw.worker.terminate();
       }),
     );
+  }
+}
+
+const MESSAGE_FIELDS: Record<FromWorker['type'], string> = { rendered: 'result', step: 'step', end: 'end', failed: 'error' };
+
+/** The shape worker-protocol.ts promises, checked before anything reads the message's fields. */
+function isFromWorker(msg: unknown): msg is FromWorker {
+  if (typeof msg !== 'object' || msg === null) return false;
+  const m = msg as Record<string, unknown>;
+  const field = Object.hasOwn(MESSAGE_FIELDS, m.type as string) ? MESSAGE_FIELDS[m.type as FromWorker['type']] : undefined;
+  return field !== undefined && typeof m.jobId === 'number' && typeof m[field] === 'object' && m[field] !== null;
+}
+
+function describe(msg: unknown): string {
+  try {
+    return String(JSON.stringify(msg)).slice(0, 120);
+  } catch {
+    return typeof msg;
   }
 }
 

@@ -226,6 +226,6 @@ export interface SocketData {
   user?: PublicUser;
 }
 
-/** Path of the Yjs websocket endpoint; the document name follows: /yjs/<roomId>?token=... */
+/** Path of the Yjs websocket endpoint; the document name follows: /yjs/<roomId> (the token goes as a subprotocol: yjs-auth.ts) */
 export const YJS_PATH = '/yjs';
 export const SOCKET_IO_PATH = '/socket.io';

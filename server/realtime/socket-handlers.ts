@@ -16,8 +16,9 @@ import type { RoomHistory } from '../runs/room-history.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import { describeIssue, REQUEST_SCHEMAS, type EventWithPayload } from './event-schemas.js';
 import { revokeLinks } from './revoke-links.js';
+import { cleanDisplayText, MAX_NAME_GRAPHEMES } from '../protocol/display-text.js';
 import { ioRoom, type StudioIO, type StudioSocket } from './types.js';
-import { clientAddress } from './client-address.js';
+import type { IncomingMessage } from 'node:http';
 import { spendQuota, type AddressQuotas } from './address-quotas.js';
 import { limitMessageRate, type MessageRateLimit } from './message-rate-limit.js';
 import { recheckRecoveredSession } from './recovered-session.js';
@@ -36,6 +37,8 @@ export interface HandlerDeps {
   messageRate: MessageRateLimit;
   /** The server's per-address buckets for room:create and seed:preview. */
   quotas: AddressQuotas;
+  /** The client's address behind the configured trusted proxies (server/client-address.ts): the quotas' key. */
+  clientAddress: (req: IncomingMessage) => string;
 }
 
 type Payload<E> = E extends EventWithPayload ? z.infer<(typeof REQUEST_SCHEMAS)[E]> : undefined;
@@ -65,7 +68,7 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
   const { io, store, rooms, models, runs, history, docs, quotas } = deps;
   const known = new Set<string>();
   let inFlight = 0;
-  const address = clientAddress(socket);
+  const address = deps.clientAddress(socket.request);
   limitMessageRate(socket, deps.messageRate);
   // Requests wait for this; a failed check (the store is down) ends the connection rather than serving a
   // session whose rights could not be confirmed.
@@ -132,7 +135,7 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
     socket.data.roomId = room.id;
     socket.data.role = role;
     socket.data.token = token;
-    socket.data.user = { id: user.id, name: user.name.trim().slice(0, 40) || 'Anonymous', color: user.color };
+    socket.data.user = { id: user.id, name: cleanDisplayText(user.name, MAX_NAME_GRAPHEMES) || 'Anonymous', color: user.color };
     await socket.join(ioRoom(room.id));
     // A link rotation that ran while the token was being read has swept the room before this socket was in
     // it: read again now that it is, and leave if the link was replaced meanwhile.

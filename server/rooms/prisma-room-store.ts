@@ -228,6 +228,11 @@ export class PrismaRoomStore implements RoomStore {
     return (await this.prisma.runStep.findMany({ where: { runId }, orderBy: { step: 'asc' } })).map(toStep);
   }
 
+  /** A real read of the database (readiness checks): rejects when it cannot answer. */
+  async ping(): Promise<void> {
+    await this.prisma.$queryRaw`SELECT count(*) FROM "Room" WHERE 0`;
+  }
+
   async close(): Promise<void> {
     await this.prisma.$disconnect();
   }

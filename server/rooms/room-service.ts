@@ -1,5 +1,6 @@
 /** Creating rooms, seed previews, and the public view of a room. */
 import type { EncodedImage, RoomSummary } from '../protocol/events.js';
+import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { FrameFormat } from '../jobs/worker-protocol.js';
 import type { ModelRegistry } from './model-registry.js';
@@ -22,7 +23,6 @@ export class RoomError extends Error {
   }
 }
 
-const MAX_TITLE = 80;
 
 export class RoomService {
   private readonly previews: PreviewCache;
@@ -54,7 +54,7 @@ export class RoomService {
   async create(req: { title: unknown; model: unknown; seed: unknown }, caller?: string): Promise<RoomRecord> {
     const model = this.model(req.model);
     const seed = RoomService.seed(req.seed);
-    const title = (typeof req.title === 'string' ? req.title.trim() : '').slice(0, MAX_TITLE) || `Seed ${seed}`;
+    const title = cleanDisplayText(typeof req.title === 'string' ? req.title : '', MAX_TITLE_GRAPHEMES) || `Seed ${seed}`;
     const rendered = await this.jobs.render({ modelPath: model.path, seed, format: 'png' }, { caller });
     return this.store.create({ title, model: model.id, seed, latent: rendered.latent, image: rendered.image.bytes, imageType: rendered.image.mime });
   }

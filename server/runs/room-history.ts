@@ -11,6 +11,7 @@ import type { RoomRecord, RoomStore } from '../rooms/room-store.js';
 import type { RunRecord } from '../rooms/history-store.js';
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import { newRunId } from '../rooms/tokens.js';
+import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
 import { replayUndoStack } from './undo-stack.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
 import type { RunCoordinator } from './run-coordinator.js';
@@ -88,7 +89,7 @@ export class RoomHistory {
     if (!s) throw new RoomError('not-found', 'no such step');
     const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png' }, { caller });
     const child = await store.create({
-      title: `${parent.title} · fork ${run.seq}.${s.step}`.slice(0, 80), model: parent.model, seed: parent.seed,
+      title: cleanDisplayText(`${parent.title} · fork ${run.seq}.${s.step}`, MAX_TITLE_GRAPHEMES), model: parent.model, seed: parent.seed,
       parentRoomId: parent.id, forkRunId: run.id, forkStep: s.step,
       latent: s.latent, image: rendered.image.bytes, imageType: rendered.image.mime,
     });

@@ -10,6 +10,8 @@ import { attachConnection } from './connection.js';
 import { Debouncer } from './debounce.js';
 import { CLOSE_INVALID_UPDATE, CLOSE_NOT_FOUND, CLOSE_SERVER_SHUTDOWN, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED, closeReason } from './messages.js';
 import { SharedDoc, type ConnectionContext } from './shared-doc.js';
+import { decodePathSegment, parseRequestTarget, refuseUpgrade } from '../request-target.js';
+import { tokenFromProtocols, YJS_SUBPROTOCOL } from '../protocol/yjs-auth.js';
 
 export interface DocServerHooks {
   /** Runs first for every connection (limits, bans). Returning false refuses it (4429, no reconnect). */
@@ -17,9 +19,10 @@ export interface DocServerHooks {
   /**
    * Decides whether a connection may open `documentName` and whether it may write. Null refuses (4401). A
    * `context` (e.g. `{ token, role }`) is kept with the connection (merged over earlier hooks' contexts) and
-   * passed to the update hooks and to `DocServer.disconnect`'s filter.
+   * passed to the update hooks and to `DocServer.disconnect`'s filter. `token` is the credential the client
+   * offered as a subprotocol (protocol/yjs-auth.ts), null when it offered none; `params` is the query string.
    */
-  onAuthenticate?(ctx: { documentName: string; params: URLSearchParams }): Promise<{ readOnly: boolean; context?: ConnectionContext } | null>;
+  onAuthenticate?(ctx: { documentName: string; params: URLSearchParams; token: string | null }): Promise<{ readOnly: boolean; context?: ConnectionContext } | null>;
   /** Fills a newly created document, e.g. from storage. Throwing refuses connections to it (4404). */
   onLoadDocument?(ctx: { documentName: string; document: SharedDoc }): Promise<void>;
   /** Persists a document (debounced; also on unload and on close). */
@@ -85,29 +88,40 @@ export class DocServer {
 
   constructor(private readonly opts: DocServerOptions) {
     this.hooks = opts.hooks ?? [];
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? 8 * 1024 * 1024 });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.maxPayload ?? 8 * 1024 * 1024,
+      // Selecting the fixed name keeps the token (the client's other subprotocol) out of the response.
+      handleProtocols: (offered) => (offered.has(YJS_SUBPROTOCOL) ? YJS_SUBPROTOCOL : false),
+    });
   }
 
-  /** Whether an upgrade request is for this server. */
+  /** Whether an upgrade request is for this server (false for a target that cannot be parsed). */
   handles(req: IncomingMessage): boolean {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    return path === this.opts.path || path.startsWith(this.opts.path + '/');
+    const path = parseRequestTarget(req.url)?.pathname;
+    return path !== undefined && (path === this.opts.path || path.startsWith(this.opts.path + '/'));
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const documentName = decodeURIComponent(url.pathname.slice(this.opts.path.length + 1));
+    const url = parseRequestTarget(req.url);
+    const documentName = url && decodePathSegment(url.pathname.slice(this.opts.path.length + 1));
+    if (!url || !documentName) return refuseUpgrade(socket, 400, url ? 'bad document name in the request target' : 'bad request target');
+    const token = tokenFromProtocols(parseProtocols(req.headers['sec-websocket-protocol']));
     // Accept first, then decide: y-websocket clients only stop retrying on a 44xx close code.
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // E.g. a message over maxPayload: ws closes the connection (1009) and emits this, which unhandled would end the process.
       ws.on('error', (err) => console.warn(`[yjs] connection to ${documentName} failed: ${err.message}`));
       const allowed = this.hooks.every((h) => h.onConnect?.({ documentName, request: req }) ?? true);
       if (!allowed) return ws.close(CLOSE_TOO_MANY, 'too many connections');
-      void this.onConnection(ws, documentName, url.searchParams);
+      // Not awaited by anyone: a failure would be an unhandled rejection, which ends the process.
+      this.onConnection(ws, documentName, url.searchParams, token).catch((err) => {
+        console.error(`[yjs] setting up a connection to ${documentName} failed:`, err);
+        if (ws.readyState === ws.OPEN) ws.close(1011, 'internal error');
+      });
     });
   }
 
-  private async onConnection(ws: WebSocket, documentName: string, params: URLSearchParams): Promise<void> {
+  private async onConnection(ws: WebSocket, documentName: string, params: URLSearchParams, token: string | null): Promise<void> {
     if (this.closing) return ws.close(CLOSE_SERVER_SHUTDOWN, 'server shutting down');
     // Messages that arrive while we authenticate and load would be lost: park them and replay.
     const early: Parameters<WebSocket['emit']>[] = [];
@@ -121,7 +135,7 @@ export class DocServer {
     let auth: Awaited<ReturnType<DocServer['authenticate']>>;
     for (;;) {
       const generation = this.disconnects.get(documentName) ?? 0;
-      auth = await this.authenticate(documentName, params);
+      auth = await this.authenticate(documentName, params, token);
       if (!auth || (this.disconnects.get(documentName) ?? 0) === generation) break;
     }
     if (ws.readyState !== ws.OPEN) return;
@@ -173,12 +187,12 @@ export class DocServer {
   }
 
   /** The hooks' verdict, their contexts merged; null refuses (a hook that throws refuses). */
-  private async authenticate(documentName: string, params: URLSearchParams): Promise<{ readOnly: boolean; context: ConnectionContext } | null> {
+  private async authenticate(documentName: string, params: URLSearchParams, token: string | null): Promise<{ readOnly: boolean; context: ConnectionContext } | null> {
     let auth: { readOnly: boolean; context: ConnectionContext } | null = { readOnly: false, context: {} };
     try {
       for (const h of this.hooks) {
         if (!h.onAuthenticate || !auth) continue;
-        const r: { readOnly: boolean; context?: ConnectionContext } | null = await h.onAuthenticate({ documentName, params });
+        const r: { readOnly: boolean; context?: ConnectionContext } | null = await h.onAuthenticate({ documentName, params, token });
         auth = r && { readOnly: r.readOnly, context: { ...auth.context, ...r.context } };
       }
     } catch {
@@ -292,3 +306,8 @@ export class DocServer {
   }
 }
 
+
+/** The subprotocols of a `Sec-WebSocket-Protocol` header (ws itself refuses a malformed one with a 400). */
+function parseProtocols(header: string | undefined): string[] {
+  return header ? header.split(',').map((p) => p.trim()) : [];
+}

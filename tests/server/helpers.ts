@@ -10,6 +10,7 @@ import { WebSocket } from 'ws';
 import { startStudioServer, type StudioServer, type StudioServerOptions } from '../../server/studio-server.js';
 import type { ClientToServerEvents, PublicUser, Result, ServerToClientEvents } from '../../server/protocol/events.js';
 import { YJS_PATH } from '../../server/protocol/events.js';
+import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
 
 export const TINY_MODEL = resolve(import.meta.dirname, '../fixtures/parity/model.safetensors');
 export const TINY_MODEL_ID = 'tiny';
@@ -120,7 +121,7 @@ export interface YClient {
 export async function connectYjs(url: string, roomId: string, token: string): Promise<YClient> {
   const doc = new Y.Doc();
   const provider = new WebsocketProvider(url.replace(/^http/, 'ws') + YJS_PATH, roomId, doc, {
-    params: { token },
+    protocols: yjsProtocols(token),
     WebSocketPolyfill: WebSocket as never,
     disableBc: true,
   });
