@@ -8,9 +8,20 @@ import { join } from 'node:path';
 import { hasProductionBuild, readConfig, REPO_ROOT } from './config.js';
 import { createNextApp } from './next-app.js';
 import { startStudioServer } from './studio-server.js';
+import { DataDirLockedError, lockDataDir } from './db/data-dir-lock.js';
 
 process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 const config = readConfig();
+
+// Before the (slow) build and Next start-up: a second server on the same data fails at once.
+let dataDirLock;
+try {
+  dataDirLock = lockDataDir(config.dbFile);
+} catch (err) {
+  if (!(err instanceof DataDirLockedError)) throw err;
+  console.error(`[studio] cannot start: ${err.message}`);
+  process.exit(1);
+}
 
 if (!config.dev && !hasProductionBuild()) {
   // The README's set-up builds the app; building here keeps a bare `npm start` working too.
@@ -24,6 +35,7 @@ const server = await startStudioServer({
   port: config.port,
   host: config.host,
   dbFile: config.dbFile,
+  dataDirLock,
   models: config.models,
   poolSize: config.poolSize,
   backend: config.backend,

@@ -2,7 +2,7 @@
 import type { PrismaClient } from '../db/client.js';
 import { createPrismaClient } from '../db/client.js';
 import type { NewRoom, RoomRecord, RoomStore, StoredDocument } from './room-store.js';
-import type { NewRun, RunRecord, StepRecord } from './history-store.js';
+import type { NewRun, RunRecord, RunResult, StepRecord } from './history-store.js';
 import { newRoomId, newToken, looksLikeToken } from './tokens.js';
 import { GroupCommit } from '../db/group-commit.js';
 
@@ -190,11 +190,21 @@ export class PrismaRoomStore implements RoomStore {
     async (one) => void (await this.prisma.runStep.create({ data: stepRow(one) })),
   );
 
-  async finishRun(runId: string, end: { reason: string; steps: number; error?: string }): Promise<void> {
-    await this.prisma.run.update({
+  async finishRun(runId: string, end: { reason: string; steps: number; error?: string }, result?: RunResult): Promise<void> {
+    const ended = this.prisma.run.update({
       where: { id: runId },
       data: { status: 'ended', endReason: end.reason, steps: end.steps, error: end.error ?? null, endedAt: new Date() },
     });
+    if (!result) {
+      await ended;
+      return;
+    }
+    const { roomId, latent, image, imageType, docUpdate } = result;
+    await this.prisma.$transaction([
+      this.prisma.room.update({ where: { id: roomId }, data: { latent: fromFloat32(latent), image: Uint8Array.from(image), imageType } }),
+      ...(docUpdate ? [this.prisma.roomDocUpdate.create({ data: { roomId, update: Uint8Array.from(docUpdate) } })] : []),
+      ended,
+    ]);
   }
 
   async endUnfinishedRuns(end: { reason: string; error: string }): Promise<string[]> {

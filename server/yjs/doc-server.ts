@@ -55,6 +55,11 @@ export interface DocServerOptions {
   unloadDelayMs?: number;
   /** Largest message accepted from a client; a larger one closes the connection (1009). Default 8 MiB. */
   maxPayload?: number;
+  /**
+   * Wait before storing again after `failures` failed stores in a row. A document whose store fails stays
+   * loaded, and is stored again, until a store succeeds. Default: 100 ms doubling up to 5 s.
+   */
+  storeRetryDelayMs?: (failures: number) => number;
 }
 
 /**
@@ -237,6 +242,15 @@ export class DocServer {
       },
       this.opts.debounceMs ?? 2000,
       this.opts.maxDebounceMs ?? 10_000,
+      {
+        retryDelayMs: this.opts.storeRetryDelayMs ?? ((n) => Math.min(100 * 2 ** (n - 1), 5000)),
+        onError: (err, n) => {
+          // Every failure at first, then now and then: a storage outage would otherwise fill the log.
+          if (n <= 5 || n % 20 === 0) {
+            console.error(`[yjs] ${documentName}: storing the document failed (${n} in a row); it stays in memory and is stored again:`, err);
+          }
+        },
+      },
     );
     // Registered after loading, so restoring stored state does not count as a change.
     doc.on('update', (update: Uint8Array, origin: unknown) => {
@@ -263,10 +277,23 @@ export class DocServer {
       entry.unloadTimer = undefined;
       await entry.store.flush();
       if (entry.doc.conns.size > 0 || entry.doc.holds > 0) return;
+      // Its store failed and is being retried: the changes exist only in this copy, so it stays until stored.
+      if (entry.store.unsaved) return this.maybeUnload(entry);
       this.entries.delete(entry.doc.name);
       entry.doc.destroy();
     }, this.opts.unloadDelayMs ?? 30_000);
     entry.unloadTimer.unref();
+  }
+
+  /**
+   * Runs `fn` while no store of the document (held by the caller) is in progress; stores due meanwhile wait
+   * for it. For a server-side change that is written to storage by other means (e.g. in a transaction with
+   * other rows) and then applied to the document: no store may run between the write and the apply.
+   */
+  async exclusive<T>(doc: SharedDoc, fn: () => Promise<T>): Promise<T> {
+    const entry = this.entries.get(doc.name);
+    if (!entry) return fn();
+    return (await entry).store.exclusive(fn);
   }
 
   /** Stores every document with unsaved changes now. */
@@ -284,6 +311,7 @@ export class DocServer {
       const e = await p.catch(() => undefined);
       if (!e) continue;
       if (e.unloadTimer) clearTimeout(e.unloadTimer);
+      if (e.store.unsaved) console.error(`[yjs] ${e.doc.name}: could not be stored before shutdown; edits that did not reach storage are lost`);
       e.store.cancel();
       e.doc.destroy();
     }
