@@ -6,14 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { hasProductionBuild, readConfig, REPO_ROOT } from './config.js';
-import { createNextApp } from './next-app.js';
-import { startStudioServer } from './studio-server.js';
 import { DataDirLockedError, lockDataDir } from './db/data-dir-lock.js';
 
 process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 const config = readConfig();
 
-// Before the (slow) build and Next start-up: a second server on the same data fails at once.
+// Before the (slow) imports, build and Next start-up: a second server on the same data fails at once.
 let dataDirLock;
 try {
   dataDirLock = lockDataDir(config.dbFile);
@@ -30,6 +28,8 @@ if (!config.dev && !hasProductionBuild()) {
   if (res.status !== 0) process.exit(res.status ?? 1);
 }
 
+const { createNextApp } = await import('./next-app.js');
+const { startStudioServer } = await import('./studio-server.js');
 const nextApp = await createNextApp({ dir: REPO_ROOT, dev: config.dev, port: config.port });
 const server = await startStudioServer({
   port: config.port,
