@@ -14,7 +14,10 @@ export interface DebouncerRetry {
   onError?(err: unknown, failures: number): void;
 }
 
-const DEFAULT_RETRY: DebouncerRetry = { retryDelayMs: (n) => Math.min(100 * 2 ** (n - 1), 5000) };
+/** 100 ms, doubling, at most 5 s. */
+export const defaultRetryDelayMs = (failures: number): number => Math.min(100 * 2 ** (failures - 1), 5000);
+
+const DEFAULT_RETRY: DebouncerRetry = { retryDelayMs: defaultRetryDelayMs };
 
 export class Debouncer {
   private timer: NodeJS.Timeout | undefined;

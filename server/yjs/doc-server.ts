@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { attachConnection } from './connection.js';
-import { Debouncer } from './debounce.js';
+import { Debouncer, defaultRetryDelayMs } from './debounce.js';
 import { CLOSE_INVALID_UPDATE, CLOSE_NOT_FOUND, CLOSE_SERVER_SHUTDOWN, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED, closeReason } from './messages.js';
 import { SharedDoc, type ConnectionContext } from './shared-doc.js';
 
@@ -68,6 +68,9 @@ export interface DocServerOptions {
  * client that streams more before it is let in is closed (4400) rather than buffered without bound.
  */
 const MAX_EARLY_MESSAGES = 64;
+
+/** Tries a document whose store keeps failing gets at shutdown, after the first, before its changes are given up. */
+const SHUTDOWN_STORE_RETRIES = 5;
 
 interface Entry {
   doc: SharedDoc;
@@ -243,7 +246,7 @@ export class DocServer {
       this.opts.debounceMs ?? 2000,
       this.opts.maxDebounceMs ?? 10_000,
       {
-        retryDelayMs: this.opts.storeRetryDelayMs ?? ((n) => Math.min(100 * 2 ** (n - 1), 5000)),
+        retryDelayMs: (n) => this.retryDelayMs(n),
         onError: (err, n) => {
           // Every failure at first, then now and then: a storage outage would otherwise fill the log.
           if (n <= 5 || n % 20 === 0) {
@@ -302,11 +305,25 @@ export class DocServer {
     await Promise.all(entries.map((e) => (e.status === 'fulfilled' ? e.value.store.flush() : undefined)));
   }
 
+  private async unsavedCount(): Promise<number> {
+    const entries = await Promise.allSettled([...this.entries.values()]);
+    return entries.filter((e) => e.status === 'fulfilled' && e.value.store.unsaved).length;
+  }
+
+  private retryDelayMs(failures: number): number {
+    return (this.opts.storeRetryDelayMs ?? defaultRetryDelayMs)(failures);
+  }
+
   /** Closes every connection and stores every document. */
   async close(): Promise<void> {
     this.closing = true;
     for (const ws of this.wss.clients) ws.close(CLOSE_SERVER_SHUTDOWN, 'server shutting down');
     await this.flushAll();
+    // Documents whose store failed get a few more tries (with the usual waits) before they are let go.
+    for (let n = 1; n <= SHUTDOWN_STORE_RETRIES && (await this.unsavedCount()) > 0; n++) {
+      await new Promise((r) => setTimeout(r, this.retryDelayMs(n)));
+      await this.flushAll();
+    }
     for (const p of this.entries.values()) {
       const e = await p.catch(() => undefined);
       if (!e) continue;
