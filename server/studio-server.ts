@@ -152,7 +152,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   });
   const broadcast = new SocketBroadcaster(io);
   const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits, log });
-  const history = new RoomHistory({ store, docs, jobs, rooms, runs, broadcast });
+  const history = new RoomHistory({ store, docs, jobs, rooms, runs, broadcast, retry: storeRetry, log });
   io.on('connection', (socket) => registerHandlers(socket, { io, store, rooms, models, runs, history, docs, requestsInFlight: limits.requestsInFlight }));
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

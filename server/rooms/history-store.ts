@@ -65,8 +65,11 @@ export interface RunResult {
 }
 
 export interface HistoryStore {
-  /** Records a run as started; assigns the next sequence number in its room. */
-  createRun(run: NewRun): Promise<RunRecord>;
+  /**
+   * Records a run as started; assigns the next sequence number in its room. With `ended`, records it as
+   * already ended and writes its result, all in one transaction (undo and redo entries, which have no steps).
+   */
+  createRun(run: NewRun, ended?: { end: { reason: string; steps: number }; result: RunResult }): Promise<RunRecord>;
   addStep(step: StepRecord): Promise<void>;
   /**
    * Marks the run ended and, with `result`, writes what it leaves in its room (latent, image, the handles'

@@ -11,7 +11,7 @@ import type { RoomRecord, RoomStore } from './room-store.js';
  * server/limits.ts), `not-found` (an unknown run or step), `no-points`, `internal`.
  */
 export class RoomError extends Error {
-  constructor(readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'no-points' | 'internal', message: string) {
+  constructor(readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'no-points' | 'storage' | 'internal', message: string) {
     super(message);
   }
 }

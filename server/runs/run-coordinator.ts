@@ -5,9 +5,8 @@
  * a run ends, its tracked handles, the room's image and latent and the run's end are written in one
  * transaction. Failed writes are retried (db/retry.ts); past that, the run ends with a 'storage' error.
  */
-import * as Y from 'yjs';
 import type { EncodedImage, Point, PublicUser, RunEnded, RunFrame, RunInfo, RunQueueState } from '../protocol/events.js';
-import { completePairs, readMask, readSettings, SERVER_ORIGIN } from '../protocol/room-doc.js';
+import { completePairs, readMask, readSettings } from '../protocol/room-doc.js';
 import { rasterizeMask } from '../protocol/mask.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue, DragJobHandle } from '../jobs/job-queue.js';
@@ -17,7 +16,7 @@ import type { RunResult } from '../rooms/history-store.js';
 import { errorMessage, retryDelayMs, retryPolicy, withRetries, type RetryPolicy } from '../db/retry.js';
 import type { SharedDoc } from '../yjs/shared-doc.js';
 import { StepRecorder } from './step-recorder.js';
-import { handleMovesUpdate } from './handle-moves.js';
+import { handleMovesUpdate, writeThenApply } from './handle-moves.js';
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import { newRunId } from '../rooms/tokens.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
@@ -282,18 +281,17 @@ export class RunCoordinator {
 
   /**
    * Writes the run's end with its result in one transaction (retried), then moves the handles in the live
-   * document, with no store of the document in between (it would not have the logged move yet). If the end
+   * document. If the end
    * cannot be written, the run ends as a storage error with none of its result, and that end is written in
    * the background until it lands, so the run is not left 'running' (which would block undo).
    */
   private async writeEnd(roomId: string, runId: string, doc: SharedDoc, outcome: RunEnd, result: RunResult | undefined): Promise<{ end: RunEnd; saved: boolean }> {
     const { docs, store } = this.deps;
     try {
-      await docs.exclusive(doc, async () => {
-        const end = { reason: outcome.reason, steps: outcome.steps, error: outcome.error?.message };
-        await withRetries(`run ${runId}: writing its end`, () => store.finishRun(runId, end, result), this.retry, this.log);
-        if (result?.docUpdate) Y.applyUpdate(doc, result.docUpdate, SERVER_ORIGIN);
-      });
+      const end = { reason: outcome.reason, steps: outcome.steps, error: outcome.error?.message };
+      await writeThenApply(docs, doc, result?.docUpdate ?? null, () =>
+        withRetries(`run ${runId}: writing its end`, () => store.finishRun(runId, end, result), this.retry, this.log),
+      );
       return { end: outcome, saved: true };
     } catch (err) {
       const why = `the run's end could not be saved: ${errorMessage(err)}`;

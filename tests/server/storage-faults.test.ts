@@ -164,6 +164,34 @@ describe('storage faults during runs', () => {
   });
 });
 
+describe('storage faults in undo', () => {
+  it('an undo whose write fails in its middle changes nothing and leaves no entry; it works once storage is back', async () => {
+    const dbFile = newDbFile();
+    const server = await serverOn(dbFile);
+    const { room, y, editor } = await roomWithEditor(server, { maxSteps: 3, lr: 0.01 });
+    const { runId } = await call<{ runId: string }>(editor.socket, 'run:start');
+    await waitFor(() => editor.ended.find((e) => e.runId === runId), 'the run to end', 60_000);
+    await waitFor(() => readPoints(y.doc)[0].handle[0] !== 4, 'the handle to move');
+    const moved = readPoints(y.doc)[0].handle;
+    const after = (await server.store.get(room.roomId))!;
+    // The entry is inserted first in the transaction; the room's image is refused after it.
+    const db = new Database(dbFile);
+    cleanups.push(() => db.close());
+    db.exec(`CREATE TRIGGER refuse_image BEFORE UPDATE OF image ON Room BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+
+    await expect(call(editor.socket, 'history:undo')).rejects.toMatchObject({ code: 'storage', message: expect.stringMatching(/^history:undo: storage: the undo could not be saved, nothing changed: [^\n]+$/) });
+    expect((await runsOf(editor.socket)).map((r) => r.runId)).toEqual([runId]);
+    expect(Buffer.from((await server.store.get(room.roomId))!.image).equals(Buffer.from(after.image))).toBe(true);
+    expect((await storedPoints(server, room.roomId))[0].handle).toEqual(moved);
+    expect(readPoints(y.doc)[0].handle).toEqual(moved);
+
+    db.exec('DROP TRIGGER refuse_image');
+    expect(await call<{ undid: string }>(editor.socket, 'history:undo')).toMatchObject({ undid: runId });
+    await waitFor(() => readPoints(y.doc)[0].handle[0] === 4, 'the handle to go back');
+    expect((await runsOf(editor.socket)).map((r) => [r.kind, r.status])).toEqual([['drag', 'ended'], ['undo', 'ended']]);
+  });
+});
+
 describe('storage faults while editing', () => {
   it('a document whose store fails stays loaded until a retry stores it: the edits survive an unload and a restart', async () => {
     const dbFile = newDbFile();
