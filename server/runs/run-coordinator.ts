@@ -5,13 +5,13 @@
  * a run ends, its tracked handles, the room's image and latent and the run's end are written in one
  * transaction. Failed writes are retried (db/retry.ts); past that, the run ends with a 'storage' error.
  */
-import type { EncodedImage, Point, PublicUser, RunEnded, RunFrame, RunInfo, RunQueueState } from '../protocol/events.js';
+import type { EncodedImage, PublicUser, RunEnded, RunFrame, RunInfo, RunQueueState } from '../protocol/events.js';
 import { completePairs, readMask, readSettings } from '../protocol/room-doc.js';
 import { rasterizeMask } from '../protocol/mask.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue, DragJobHandle } from '../jobs/job-queue.js';
 import type { FrameFormat } from '../jobs/worker-protocol.js';
-import type { RoomStore } from '../rooms/room-store.js';
+import type { RoomRecord, RoomStore } from '../rooms/room-store.js';
 import type { RunResult } from '../rooms/history-store.js';
 import { errorMessage, retryDelayMs, retryPolicy, withRetries, type RetryPolicy } from '../db/retry.js';
 import type { SharedDoc } from '../yjs/shared-doc.js';
@@ -161,9 +161,14 @@ export class RunCoordinator {
     const { docs, store, rooms, jobs, broadcast } = this.deps;
     const runId = run.info.runId;
     const ended = (e: RunEnd) => broadcast.ended({ roomId, runId, ...e });
-    const doc = await docs.acquire(roomId);
+    let doc: SharedDoc;
     try {
-      let room;
+      doc = await docs.acquire(roomId);
+    } catch (err) {
+      return ended({ reason: 'error', steps: 0, error: storageError(`the room's document could not be loaded: ${errorMessage(err)}`) });
+    }
+    try {
+      let room: RoomRecord | null;
       try {
         room = await withRetries(`${roomId}: reading the room`, () => store.get(roomId), this.retry, this.log);
       } catch (err) {
@@ -281,9 +286,8 @@ export class RunCoordinator {
 
   /**
    * Writes the run's end with its result in one transaction (retried), then moves the handles in the live
-   * document. If the end
-   * cannot be written, the run ends as a storage error with none of its result, and that end is written in
-   * the background until it lands, so the run is not left 'running' (which would block undo).
+   * document. If the end cannot be written, the run ends as a storage error with none of its result, and that
+   * end is written in the background until it lands, so the run is not left 'running' (which would block undo).
    */
   private async writeEnd(roomId: string, runId: string, doc: SharedDoc, outcome: RunEnd, result: RunResult | undefined): Promise<{ end: RunEnd; saved: boolean }> {
     const { docs, store } = this.deps;
