@@ -212,6 +212,11 @@ export class DocServer {
     return closed;
   }
 
+  /** Whether the document is in memory (loaded or loading; observability, tests read it). */
+  isLoaded(documentName: string): boolean {
+    return this.entries.has(documentName);
+  }
+
   /** The loaded document, loading it if needed, held in memory until `release`. For server-side edits. */
   async acquire(documentName: string): Promise<SharedDoc> {
     const entry = await this.load(documentName);
