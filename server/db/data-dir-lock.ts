@@ -10,8 +10,8 @@
  * process holds a lock it must never open the lock file itself, hence the `held` registry.
  */
 import Database from 'better-sqlite3';
-import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { closeSync, mkdirSync, openSync, readSync, realpathSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export interface DataDirLock {
   readonly file: string;
@@ -32,7 +32,7 @@ export class DataDirLockedError extends Error {
   }
 }
 
-/** Lock files this process holds. */
+/** Lock files this process holds (real paths: another spelling of the same file must match). */
 const held = new Set<string>();
 
 /** user_version: a 4-byte big-endian integer at offset 60 of a SQLite file's header. */
@@ -52,21 +52,33 @@ function readHolderPid(file: string): number | null {
 
 /** Takes the lock for `dbFile` (creating its directory), or throws DataDirLockedError at once. */
 export function lockDataDir(dbFile: string): DataDirLock {
-  const file = `${dbFile}.lock`;
   mkdirSync(dirname(dbFile), { recursive: true });
-  const refuse = (pid: number | null) => new DataDirLockedError(dirname(dbFile), dbFile, pid);
+  const dataDir = realpathSync(dirname(dbFile));
+  const file = join(dataDir, `${basename(dbFile)}.lock`);
+  const refuse = (pid: number | null) => new DataDirLockedError(dataDir, dbFile, pid);
   if (held.has(file)) throw refuse(process.pid);
-  const db = new Database(file, { timeout: 0 });
-  try {
-    db.pragma('locking_mode = EXCLUSIVE');
-    // The first write takes the exclusive lock, and in this mode it is kept until the connection closes.
-    db.exec('BEGIN EXCLUSIVE');
-    db.pragma(`user_version = ${process.pid}`);
-    db.exec('COMMIT');
-  } catch (err) {
-    db.close();
-    if ((err as { code?: string }).code === 'SQLITE_BUSY') throw refuse(readHolderPid(file));
-    throw err;
+  let db: Database.Database | undefined;
+  for (let attempt = 1; !db; attempt++) {
+    const conn = new Database(file, { timeout: 0 });
+    try {
+      conn.pragma('locking_mode = EXCLUSIVE');
+      // The first write takes the exclusive lock, and in this mode it is kept until the connection closes.
+      conn.exec('BEGIN EXCLUSIVE');
+      conn.pragma(`user_version = ${process.pid}`);
+      conn.exec('COMMIT');
+      db = conn;
+    } catch (err) {
+      conn.close();
+      const code = (err as { code?: string }).code;
+      if (code === 'SQLITE_BUSY') throw refuse(readHolderPid(file));
+      // Not a database (say, truncated by a full disk): nobody can hold a lock on it, so it is made anew.
+      if ((code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') && attempt === 1) {
+        rmSync(file, { force: true });
+        rmSync(`${file}-journal`, { force: true });
+        continue;
+      }
+      throw err;
+    }
   }
   held.add(file);
   let released = false;

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import * as Y from 'yjs';
+import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { addPoint, readPoints, updateSettings } from '../../server/protocol/room-doc.js';
 import type { HistoryRun, RunEnded, RunFrame } from '../../server/protocol/events.js';
@@ -240,7 +241,7 @@ describe('one server per database', () => {
     const t0 = Date.now();
     const second = startTestServer(dbFile);
     await expect(second).rejects.toBeInstanceOf(DataDirLockedError);
-    await expect(second).rejects.toThrow(`the data directory ${dirname(dbFile)} is in use by another studio server (pid ${process.pid}`);
+    await expect(second).rejects.toThrow(`the data directory ${realpathSync(dirname(dbFile))} is in use by another studio server (pid ${process.pid}`);
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
@@ -255,7 +256,7 @@ describe('one server per database', () => {
     const second = spawnServer(dbFile);
     children.push(second);
     expect(await second.exited).not.toBe(0);
-    expect(second.log.join('')).toContain(`the data directory ${dirname(dbFile)} is in use by another studio server (pid ${first.proc.pid}`);
+    expect(second.log.join('')).toContain(`the data directory ${realpathSync(dirname(dbFile))} is in use by another studio server (pid ${first.proc.pid}`);
 
     first.proc.kill('SIGKILL');
     await first.exited;
