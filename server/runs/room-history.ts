@@ -5,7 +5,7 @@
 import type { HistoryRun, HistoryStep, Point, PublicUser, RoomLineage, UndoRedo } from '../protocol/events.js';
 import { addMaskStroke, addPoint, completePairs, updateSettings } from '../protocol/room-doc.js';
 import { errorMessage, withRetries, type RetryPolicy } from '../db/retry.js';
-import { handleMovesUpdate, writeThenApply } from './handle-moves.js';
+import { handleMoves, writeThenApply } from './handle-moves.js';
 import type { RunSettings } from '../protocol/run-settings.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue } from '../jobs/job-queue.js';
@@ -168,9 +168,9 @@ export class RoomHistory {
       const current = completePairs(doc);
       const id = newRunId();
       const known = new Set(current.map((p) => p.id));
-      const moves = source.points.filter((p) => known.has(p.id)).map((p) => ({ id: p.id, handle: p.handle as Point }));
+      const moves = handleMoves(doc, source.points.filter((p) => known.has(p.id)).map((p) => ({ id: p.id, handle: p.handle as Point })));
       const result = {
-        roomId, latent: source.latentBefore, image: source.imageBefore, imageType: source.imageBeforeType, docUpdate: handleMovesUpdate(doc, moves),
+        roomId, latent: source.latentBefore, image: source.imageBefore, imageType: source.imageBeforeType, docUpdate: moves?.update ?? null,
       };
       const entry = {
         id, roomId, startedBy: by, kind, method: kind, points: current,
@@ -181,7 +181,7 @@ export class RoomHistory {
       // no trace (no entry stuck 'running', no half-restored room). The handles move for the peers once it commits.
       try {
         const ended = { end: { reason: kind === 'undo' ? 'undone' : 'redone', steps: 0 }, result };
-        await writeThenApply(docs, doc, result.docUpdate, () =>
+        await writeThenApply(docs, doc, moves, () =>
           withRetries(`${roomId}: recording a ${kind}`, () => store.createRun(entry, ended), this.deps.retry, this.deps.log),
         );
       } catch (err) {

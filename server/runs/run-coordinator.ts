@@ -16,7 +16,7 @@ import type { RunResult } from '../rooms/history-store.js';
 import { errorMessage, retryDelayMs, retryPolicy, withRetries, type RetryPolicy } from '../db/retry.js';
 import type { SharedDoc } from '../yjs/shared-doc.js';
 import { StepRecorder } from './step-recorder.js';
-import { handleMovesUpdate, writeThenApply } from './handle-moves.js';
+import { handleMoves, writeThenApply, type HandleMoves } from './handle-moves.js';
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import { newRunId } from '../rooms/tokens.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
@@ -267,16 +267,14 @@ export class RunCoordinator {
       }
       const final = steps.lastSent;
       if (final) broadcast.frame({ ...final, final: true, producedAt: Date.now() });
-      const result: RunResult | undefined =
-        end.final && end.reason !== 'error'
-          ? {
-              roomId, latent: end.final.latent, image: end.final.image.bytes, imageType: end.final.image.mime,
-              docUpdate: handleMovesUpdate(doc, pairs.map((p, i) => ({ id: p.id, handle: end.final!.handles[i] ?? p.handle }))),
-            }
-          : undefined;
+      const finalState = end.final && end.reason !== 'error' ? end.final : undefined;
+      const moves = finalState ? handleMoves(doc, pairs.map((p, i) => ({ id: p.id, handle: finalState.handles[i] ?? p.handle }))) : null;
+      const result: RunResult | undefined = finalState
+        ? { roomId, latent: finalState.latent, image: finalState.image.bytes, imageType: finalState.image.mime, docUpdate: moves?.update ?? null }
+        : undefined;
       const outcome: RunEnd = { reason: end.reason, steps: end.steps, ...(end.error ? { error: end.error } : {}) };
-      const written = await this.writeEnd(roomId, runId, doc, outcome, result);
-      if (written.saved && result) broadcast.image(roomId, end.final!.image);
+      const written = await this.writeEnd(roomId, runId, doc, outcome, result, moves);
+      if (written.saved && finalState) broadcast.image(roomId, finalState.image);
       broadcast.history(roomId);
       ended(written.end);
     } finally {
@@ -289,11 +287,13 @@ export class RunCoordinator {
    * document. If the end cannot be written, the run ends as a storage error with none of its result, and that
    * end is written in the background until it lands, so the run is not left 'running' (which would block undo).
    */
-  private async writeEnd(roomId: string, runId: string, doc: SharedDoc, outcome: RunEnd, result: RunResult | undefined): Promise<{ end: RunEnd; saved: boolean }> {
+  private async writeEnd(
+    roomId: string, runId: string, doc: SharedDoc, outcome: RunEnd, result: RunResult | undefined, moves: HandleMoves | null,
+  ): Promise<{ end: RunEnd; saved: boolean }> {
     const { docs, store } = this.deps;
     try {
       const end = { reason: outcome.reason, steps: outcome.steps, error: outcome.error?.message };
-      await writeThenApply(docs, doc, result?.docUpdate ?? null, () =>
+      await writeThenApply(docs, doc, moves, () =>
         withRetries(`run ${runId}: writing its end`, () => store.finishRun(runId, end, result), this.retry, this.log),
       );
       return { end: outcome, saved: true };

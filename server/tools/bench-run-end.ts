@@ -13,7 +13,7 @@ import * as Y from 'yjs';
 import { migrateDatabase } from '../db/migrate.js';
 import { PrismaRoomStore } from '../rooms/prisma-room-store.js';
 import { addMaskStroke, addPoint, readPoints } from '../protocol/room-doc.js';
-import { handleMovesUpdate } from '../runs/handle-moves.js';
+import { handleMoves } from '../runs/handle-moves.js';
 import { fullDoc, RES } from './limit-doc.js';
 
 const N = Number(process.argv[2] ?? 40);
@@ -36,7 +36,7 @@ function timeMoves(label: string, doc: Y.Doc): void {
   const ms: number[] = [];
   for (let i = 0; i < N + 3; i++) {
     const t0 = performance.now();
-    const u = handleMovesUpdate(doc, ids.map((id, k) => ({ id, handle: [(i + k) % RES, 5] })));
+    const u = handleMoves(doc, ids.map((id, k) => ({ id, handle: [(i + k) % RES, 5] })));
     if (i >= 3) ms.push(performance.now() - t0);
     if (!u) throw new Error('bench bug: no update');
   }
@@ -55,7 +55,7 @@ try {
   const image = new Uint8Array(30_000).map(() => (Math.random() * 256) | 0);
   const room = await store.create({ title: 'bench', model: 'm', seed: 1, latent, image, imageType: 'image/png' });
   const doc = usualDoc();
-  const update = handleMovesUpdate(doc, readPoints(doc).map((p) => ({ id: p.id, handle: [1, 2] })))!;
+  const update = handleMoves(doc, readPoints(doc).map((p) => ({ id: p.id, handle: [1, 2] })))!.update;
   let seq = 0;
   const newRun = async () => {
     const id = `bench-${seq++}`;
