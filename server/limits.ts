@@ -50,6 +50,13 @@ export interface ServerLimits {
   stallSteps: number;
   /** A drag worker that sends nothing for this long (a step, a render) is deemed hung and replaced. */
   workerSilenceSeconds: number;
+  /**
+   * A failed database write (a step record, a run's end, a document store) is tried again this many times,
+   * waiting storageRetryMs, then twice as long each time, before the run ends with a storage error. A
+   * document is never given up on: it stays loaded and its store is retried at the longest of these waits.
+   */
+  storageRetries: number;
+  storageRetryMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -75,6 +82,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxSteps: 1000,
   stallSteps: 80,
   workerSilenceSeconds: 120,
+  storageRetries: 5,
+  storageRetryMs: 100,
 };
 
 /** Environment name of each limit: STABLEDRAG_LIMIT_<SNAKE_CASE>. */

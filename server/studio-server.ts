@@ -7,12 +7,15 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server as IOServer, type ServerOptions as IOServerOptions } from 'socket.io';
 import { migrateDatabase } from './db/migrate.js';
+import { lockDataDir, type DataDirLock } from './db/data-dir-lock.js';
+import { retryDelayMs, retryPolicy } from './db/retry.js';
 import { DocServer } from './yjs/doc-server.js';
 import { WorkerPool } from './jobs/worker-pool.js';
 import type { JobQueue } from './jobs/job-queue.js';
 import type { FrameFormat } from './jobs/worker-protocol.js';
 import { ModelRegistry, type ModelEntry } from './rooms/model-registry.js';
 import { PrismaRoomStore } from './rooms/prisma-room-store.js';
+import type { RoomStore } from './rooms/room-store.js';
 import { INTERRUPTED_RUN } from './rooms/history-store.js';
 import { roomDocHooks } from './rooms/room-doc-hooks.js';
 import { RoomService } from './rooms/room-service.js';
@@ -43,8 +46,12 @@ export interface StudioServerOptions {
   /** 0 picks a free port. Default 3000. */
   port?: number;
   host?: string;
-  /** SQLite file; created and migrated at start. */
+  /** SQLite file; created and migrated at start. One server per file: a second one fails to start (DataDirLockedError). */
   dbFile: string;
+  /** The lock on `dbFile`, when the caller took it earlier (`npm start` does, before building the app); released at close. */
+  dataDirLock?: DataDirLock;
+  /** Wraps the store the server uses (tests: a store that fails on demand around the real one). */
+  wrapStore?: (store: RoomStore) => RoomStore;
   models: ModelEntry[];
   /** Worker threads running drags. Default 1. */
   poolSize?: number;
@@ -76,7 +83,7 @@ export interface StudioServer {
   io: StudioIO;
   docs: DocServer;
   runs: RunCoordinator;
-  store: PrismaRoomStore;
+  store: RoomStore;
   /** The engine's job queue (tests render stored latents through it to check replay). */
   jobs: JobQueue;
   /** Counts of refused watcher writes per room (observability; tests read it). */
@@ -94,12 +101,21 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const connections = new ConnectionRateLimiter({ maxPerMinute: limits.connectionsPerMinute, banMs: limits.banSeconds * 1000 });
   const trustedProxies = opts.trustedProxies ?? NO_TRUSTED_PROXIES;
   const addressOf = (req: IncomingMessage) => clientAddress(req, trustedProxies);
-  const applied = await migrateDatabase(opts.dbFile);
-  if (applied.length) log(`[db] applied migrations: ${applied.join(', ')}`);
-  const store = PrismaRoomStore.open(opts.dbFile);
-  // Runs a previous process left 'running' (it was killed): nothing is running yet, so they are over.
-  const interrupted = await store.endUnfinishedRuns(INTERRUPTED_RUN);
-  if (interrupted.length) log(`[runs] marked ${interrupted.length} run(s) interrupted by the last stop: ${interrupted.join(', ')}`);
+  const lock = opts.dataDirLock ?? lockDataDir(opts.dbFile);
+  let store: RoomStore;
+  try {
+    const applied = await migrateDatabase(opts.dbFile);
+    if (applied.length) log(`[db] applied migrations: ${applied.join(', ')}`);
+    const real = PrismaRoomStore.open(opts.dbFile);
+    store = opts.wrapStore ? opts.wrapStore(real) : real;
+    // Runs a previous process left 'running' (it was killed): nothing is running yet, so they are over.
+    const interrupted = await store.endUnfinishedRuns(INTERRUPTED_RUN);
+    if (interrupted.length) log(`[runs] marked ${interrupted.length} run(s) interrupted by the last stop: ${interrupted.join(', ')}`);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const storeRetry = retryPolicy(limits);
   const models = new ModelRegistry(opts.models);
   const jobs =
     opts.jobs ??
@@ -112,6 +128,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const docs = new DocServer({
     path: YJS_PATH,
     maxPayload: limits.yjsMessageBytes,
+    storeRetryDelayMs: (n) => retryDelayMs(storeRetry, n),
     ...opts.yjs,
     hooks: [
       { onConnect: ({ request }) => connections.allow(addressOf(request)) },
@@ -175,8 +192,8 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     }
   });
   const broadcast = new SocketBroadcaster(io);
-  const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits });
-  const history = new RoomHistory({ store, docs, jobs, rooms, runs, broadcast });
+  const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits, log });
+  const history = new RoomHistory({ store, docs, jobs, rooms, runs, broadcast, retry: storeRetry, log });
   const quotas = addressQuotas(limits);
   const messageRate = { perSecond: limits.socketMessagesPerSecond, burst: limits.socketMessageBurst };
   io.on('connection', (socket) => {
@@ -225,6 +242,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await store.close();
+      lock.release();
     })());
 
   return { url, port, io, docs, runs, store, jobs, refusedWrites, limits, clientAddress: addressOf, close };

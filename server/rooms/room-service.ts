@@ -15,7 +15,7 @@ import { PreviewCache } from './preview-cache.js';
  */
 export class RoomError extends Error {
   constructor(
-    readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'busy' | 'no-points' | 'internal',
+    readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'busy' | 'no-points' | 'storage' | 'internal',
     message: string,
     readonly retryAfterSeconds?: number,
   ) {

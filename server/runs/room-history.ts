@@ -3,7 +3,9 @@
  * a step into a new linked room, and multi-level undo and redo of drags (themselves recorded in the timeline).
  */
 import type { HistoryRun, HistoryStep, Point, PublicUser, RoomLineage, UndoRedo } from '../protocol/events.js';
-import { addMaskStroke, addPoint, completePairs, moveHandles, updateSettings } from '../protocol/room-doc.js';
+import { addMaskStroke, addPoint, completePairs, updateSettings } from '../protocol/room-doc.js';
+import { errorMessage, withRetries, type RetryPolicy } from '../db/retry.js';
+import { handleMoves, writeThenApply } from './handle-moves.js';
 import type { RunSettings } from '../protocol/run-settings.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue } from '../jobs/job-queue.js';
@@ -23,6 +25,9 @@ export interface RoomHistoryDeps {
   rooms: RoomService;
   runs: RunCoordinator;
   broadcast: RunBroadcaster;
+  /** For the undo and redo entries' writes. */
+  retry: RetryPolicy;
+  log?: (line: string) => void;
 }
 
 const FORK_USER: PublicUser = { id: 'fork', name: 'Fork', color: '#888888' };
@@ -165,15 +170,26 @@ export class RoomHistory {
     try {
       const current = completePairs(doc);
       const id = newRunId();
-      await store.createRun({
+      const known = new Set(current.map((p) => p.id));
+      const moves = handleMoves(doc, source.points.filter((p) => known.has(p.id)).map((p) => ({ id: p.id, handle: p.handle as Point })));
+      const result = {
+        roomId, latent: source.latentBefore, image: source.imageBefore, imageType: source.imageBeforeType, docUpdate: moves?.update ?? null,
+      };
+      const entry = {
         id, roomId, startedBy: by, kind, method: kind, points: current,
         settings: kind === 'undo' ? { undid: target.id } : { redid: target.id },
         mask: null, maskStrokes: null, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
-      });
-      await store.saveImage(roomId, { latent: source.latentBefore, image: source.imageBefore, imageType: source.imageBeforeType });
-      const known = new Set(current.map((p) => p.id));
-      moveHandles(doc, source.points.filter((p) => known.has(p.id)).map((p) => ({ id: p.id, handle: p.handle as Point })));
-      await store.finishRun(id, { reason: kind === 'undo' ? 'undone' : 'redone', steps: 0 });
+      };
+      // The entry, the room's latent and image and the handles' update: one transaction, so a failure leaves
+      // no trace (no entry stuck 'running', no half-restored room). The handles move for the peers once it commits.
+      try {
+        const ended = { end: { reason: kind === 'undo' ? 'undone' : 'redone', steps: 0 }, result };
+        await writeThenApply(docs, doc, moves, () =>
+          withRetries(`${roomId}: recording a ${kind}`, () => store.createRun(entry, ended), this.deps.retry, this.deps.log),
+        );
+      } catch (err) {
+        throw new RoomError('storage', `the ${kind} could not be saved, nothing changed: ${errorMessage(err)}`);
+      }
       const img = rooms.image({ ...room, image: source.imageBefore, imageType: source.imageBeforeType });
       broadcast.image(roomId, img);
       broadcast.history(roomId);

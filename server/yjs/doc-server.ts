@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { attachConnection } from './connection.js';
-import { Debouncer } from './debounce.js';
+import { Debouncer, defaultRetryDelayMs } from './debounce.js';
 import { CLOSE_INVALID_UPDATE, CLOSE_NOT_FOUND, CLOSE_SERVER_SHUTDOWN, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED, closeReason } from './messages.js';
 import { SharedDoc, type ConnectionContext } from './shared-doc.js';
 import { decodePathSegment, parseRequestTarget, refuseUpgrade } from '../request-target.js';
@@ -58,6 +58,11 @@ export interface DocServerOptions {
   unloadDelayMs?: number;
   /** Largest message accepted from a client; a larger one closes the connection (1009). Default 8 MiB. */
   maxPayload?: number;
+  /**
+   * Wait before storing again after `failures` failed stores in a row. A document whose store fails stays
+   * loaded, and is stored again, until a store succeeds. Default: 100 ms doubling up to 5 s.
+   */
+  storeRetryDelayMs?: (failures: number) => number;
 }
 
 /**
@@ -66,6 +71,9 @@ export interface DocServerOptions {
  * client that streams more before it is let in is closed (4400) rather than buffered without bound.
  */
 const MAX_EARLY_MESSAGES = 64;
+
+/** Tries a document whose store keeps failing gets at shutdown, after the first, before its changes are given up. */
+const SHUTDOWN_STORE_RETRIES = 5;
 
 interface Entry {
   doc: SharedDoc;
@@ -218,6 +226,11 @@ export class DocServer {
     return closed;
   }
 
+  /** Whether the document is in memory (loaded or loading; observability, tests read it). */
+  isLoaded(documentName: string): boolean {
+    return this.entries.has(documentName);
+  }
+
   /** The loaded document, loading it if needed, held in memory until `release`. For server-side edits. */
   async acquire(documentName: string): Promise<SharedDoc> {
     const entry = await this.load(documentName);
@@ -251,6 +264,15 @@ export class DocServer {
       },
       this.opts.debounceMs ?? 2000,
       this.opts.maxDebounceMs ?? 10_000,
+      {
+        retryDelayMs: (n) => this.retryDelayMs(n),
+        onError: (err, n) => {
+          // Every failure at first, then now and then: a storage outage would otherwise fill the log.
+          if (n <= 5 || n % 20 === 0) {
+            console.error(`[yjs] ${documentName}: storing the document failed (${n} in a row); it stays in memory and is stored again:`, err);
+          }
+        },
+      },
     );
     // Registered after loading, so restoring stored state does not count as a change.
     doc.on('update', (update: Uint8Array, origin: unknown) => {
@@ -277,10 +299,23 @@ export class DocServer {
       entry.unloadTimer = undefined;
       await entry.store.flush();
       if (entry.doc.conns.size > 0 || entry.doc.holds > 0) return;
+      // Its store failed and is being retried: the changes exist only in this copy, so it stays until stored.
+      if (entry.store.unsaved) return this.maybeUnload(entry);
       this.entries.delete(entry.doc.name);
       entry.doc.destroy();
     }, this.opts.unloadDelayMs ?? 30_000);
     entry.unloadTimer.unref();
+  }
+
+  /**
+   * Runs `fn` while no store of the document (held by the caller) is in progress; stores due meanwhile wait
+   * for it. For a server-side change that is written to storage by other means (e.g. in a transaction with
+   * other rows) and then applied to the document: no store may run between the write and the apply.
+   */
+  async exclusive<T>(doc: SharedDoc, fn: () => Promise<T>): Promise<T> {
+    const entry = this.entries.get(doc.name);
+    if (!entry) return fn();
+    return (await entry).store.exclusive(fn);
   }
 
   /** Stores every document with unsaved changes now. */
@@ -289,15 +324,30 @@ export class DocServer {
     await Promise.all(entries.map((e) => (e.status === 'fulfilled' ? e.value.store.flush() : undefined)));
   }
 
+  private async unsavedCount(): Promise<number> {
+    const entries = await Promise.allSettled([...this.entries.values()]);
+    return entries.filter((e) => e.status === 'fulfilled' && e.value.store.unsaved).length;
+  }
+
+  private retryDelayMs(failures: number): number {
+    return (this.opts.storeRetryDelayMs ?? defaultRetryDelayMs)(failures);
+  }
+
   /** Closes every connection and stores every document. */
   async close(): Promise<void> {
     this.closing = true;
     for (const ws of this.wss.clients) ws.close(CLOSE_SERVER_SHUTDOWN, 'server shutting down');
     await this.flushAll();
+    // Documents whose store failed get a few more tries (with the usual waits) before they are let go.
+    for (let n = 1; n <= SHUTDOWN_STORE_RETRIES && (await this.unsavedCount()) > 0; n++) {
+      await new Promise((r) => setTimeout(r, this.retryDelayMs(n)));
+      await this.flushAll();
+    }
     for (const p of this.entries.values()) {
       const e = await p.catch(() => undefined);
       if (!e) continue;
       if (e.unloadTimer) clearTimeout(e.unloadTimer);
+      if (e.store.unsaved) console.error(`[yjs] ${e.doc.name}: could not be stored before shutdown; edits that did not reach storage are lost`);
       e.store.cancel();
       e.doc.destroy();
     }

@@ -6,43 +6,11 @@
  * edits can only have come back through the update log.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
 import type { HistoryRun, HistoryStep, RoomState, RunEnded, RunFrame } from '../../server/protocol/events.js';
 import { call, connectSocket, connectYjs, createRoom, tempDir, user, waitFor, type ClientSocket, type YClient } from './helpers.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const SERVE = resolve(import.meta.dirname, 'fixtures/serve.ts');
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  log: string[];
-  exited: Promise<number | null>;
-}
-
-async function startChild(dbFile: string): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', SERVE, dbFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log: string[] = [];
-  proc.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
-  const exited = new Promise<number | null>((ok) => proc.once('exit', (code) => ok(code)));
-  const port = await new Promise<number>((ok, fail) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`the server did not start:\n${log.join('')}`)), 120_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok(Number(m[1]));
-      }
-    });
-    void exited.then((code) => fail(new Error(`the server exited (${code}) before listening:\n${log.join('')}`)));
-  });
-  return { proc, url: `http://127.0.0.1:${port}`, log, exited };
-}
+import { startChild, stopChild, type Child } from './child-server.js';
 
 describe('a server killed mid-run', () => {
   const tmp = tempDir();
@@ -51,13 +19,7 @@ describe('a server killed mid-run', () => {
 
   afterAll(async () => {
     for (const c of cleanups.splice(0)) c();
-    for (const child of children) {
-      if (child.proc.exitCode === null && child.proc.signalCode === null) {
-        child.proc.kill('SIGTERM');
-        await Promise.race([child.exited, new Promise((r) => setTimeout(r, 20_000))]);
-        if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
-      }
-    }
+    for (const child of children) await stopChild(child);
     tmp.cleanup();
   });
 
