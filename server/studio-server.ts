@@ -94,6 +94,12 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const docs = new DocServer({
     path: YJS_PATH,
     maxPayload: limits.yjsMessageBytes,
+    messagesPerSecond: limits.yjsMessagesPerSecond,
+    messageBurst: limits.yjsMessageBurst,
+    maxBufferedBytes: limits.yjsBufferedBytes,
+    syncIntervalMs: limits.yjsSyncIntervalMs,
+    maxDocumentBytes: limits.yjsDocumentBytes,
+    compaction: { ratio: limits.yjsCompactTombstoneRatio, minTombstones: limits.yjsCompactMinTombstones },
     ...opts.yjs,
     hooks: [
       { onConnect: ({ request }) => connections.allow(request.socket.remoteAddress) },
