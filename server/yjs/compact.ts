@@ -59,8 +59,10 @@ function nestedEntries(doc: Y.Doc): { tombstones: number; replace: () => void }[
           out.push({
             tombstones: tombstonesIn(value),
             replace: () => {
+              // Copied first: deleting a type deletes its entries, and a copy of a deleted type is empty.
+              const copy = value.clone();
               arr.delete(index, 1);
-              arr.insert(index, [value.clone()]);
+              arr.insert(index, [copy]);
             },
           });
         }
