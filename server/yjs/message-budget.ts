@@ -19,6 +19,7 @@ export class MessageBudget {
 
   /** Takes a token for one message; false when the budget is spent (the message is over the limit). */
   take(): boolean {
+    if (this.burst === Infinity) return true;
     const t = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((t - this.refilledAt) / 1000) * this.perSecond);
     this.refilledAt = t;
