@@ -268,6 +268,8 @@ export class DocServer {
           }
         }
         for (const h of this.hooks) await h.onStoreDocument?.({ documentName, document: doc });
+        // Stored: the peers may have the compaction now (after a failed store it waits for the next one).
+        doc.sendCompaction();
       },
       this.opts.debounceMs ?? 2000,
       this.opts.maxDebounceMs ?? 10_000,

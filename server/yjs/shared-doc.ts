@@ -5,6 +5,7 @@
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import type { WebSocket } from 'ws';
+import { COMPACTION_ORIGIN } from './compact.js';
 import { CLOSE_TOO_SLOW, encodeAwareness, encodeUpdate } from './messages.js';
 
 /** What the auth hooks said about a connection (e.g. `{ token, role }`), handed to later hooks and `DocServer.disconnect`. */
@@ -24,6 +25,12 @@ export class SharedDoc extends Y.Doc {
   private readonly owners = new Map<number, WebSocket>();
   /** Holders other than connections (e.g. a run that will write handles back); a held doc is never unloaded. */
   holds = 0;
+  /**
+   * A compaction's changes, sent only once the store that follows it is done (`sendCompaction`): were the
+   * server to die in between, peers would hold copies the database lacks, and a compaction after the restart
+   * would copy the same entries again.
+   */
+  private unsentCompaction: Uint8Array[] = [];
 
   /**
    * `maxBufferedBytes`: what one connection may leave unread before it is closed (4408) instead of sent more.
@@ -36,7 +43,10 @@ export class SharedDoc extends Y.Doc {
     this.awareness = new awarenessProtocol.Awareness(this);
     // The server has no presence of its own.
     this.awareness.setLocalState(null);
-    this.on('update', (update: Uint8Array) => this.broadcast(encodeUpdate(update)));
+    this.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === COMPACTION_ORIGIN) this.unsentCompaction.push(update);
+      else this.broadcast(encodeUpdate(update));
+    });
     this.awareness.on('update', ({ added, updated, removed }: AwarenessChange, origin: unknown) => {
       const changed = [...added, ...updated, ...removed];
       const info = origin ? this.conns.get(origin as WebSocket) : undefined;
@@ -61,6 +71,12 @@ export class SharedDoc extends Y.Doc {
 
   broadcast(message: Uint8Array): void {
     for (const ws of this.conns.keys()) this.send(ws, message);
+  }
+
+  /** Sends the changes of compactions since the last call (see unsentCompaction). */
+  sendCompaction(): void {
+    const updates = this.unsentCompaction.splice(0);
+    if (updates.length > 0) this.broadcast(encodeUpdate(Y.mergeUpdates(updates)));
   }
 
   /** Sends to one connection; one over maxBufferedBytes is dropped from the document and closed instead. */

@@ -183,13 +183,12 @@ describe('document growth', () => {
     await waitFor(() => readPoints(watcher.doc).length === 1, 'a point after the refusal');
   });
 
-  it('compacts tombstones when they dominate, at store time: peers stay connected and agree, the stored document shrinks', async () => {
-    await fx.restart({ limits: { yjsCompactMinTombstones: 500 } });
-    const room = await createRoom(fx.server.url);
-    const a = await yjs(room.roomId, room.editToken);
-    const b = await yjs(room.roomId, room.editToken);
-    // Two peers taking turns moving one point: each move leaves a tombstone no merge can absorb. Built in
-    // local replicas exchanging updates directly (fast), then sent to the server by `a` as one edit.
+  /**
+   * Two peers taking turns moving one point: each move leaves a tombstone no merge can absorb. Built in local
+   * replicas exchanging updates directly (fast), then sent to the server by `a` as one edit; resolves once `b`
+   * has it.
+   */
+  async function sendChurn(a: YClient, b: YClient): Promise<{ id: string; ra: Y.Doc; grown: number }> {
     const ra = new Y.Doc();
     const rb = new Y.Doc();
     const { id } = addPoint(ra, [1, 1], ann);
@@ -205,6 +204,15 @@ describe('document growth', () => {
     const grown = Y.encodeStateAsUpdate(ra).byteLength;
     expect(grown).toBeGreaterThan(10_000);
     expect(pointTombstones(ra)).toBe(1500);
+    return { id, ra, grown };
+  }
+
+  it('compacts tombstones when they dominate, at store time: peers stay connected and agree, the stored document shrinks', async () => {
+    await fx.restart({ limits: { yjsCompactMinTombstones: 500 } });
+    const room = await createRoom(fx.server.url);
+    const a = await yjs(room.roomId, room.editToken);
+    const b = await yjs(room.roomId, room.editToken);
+    const { id, ra, grown } = await sendChurn(a, b);
     // The test server stores 50 ms after the last edit: the compaction happens then and reaches the peers.
     await until(async () => (await withServerDoc(room.roomId, (d) => Y.encodeStateAsUpdate(d).byteLength)) < grown / 10, 'the server’s document to shrink');
     // A peer drops the tombstones too (its gc turns them into GC ranges), though it merges those ranges only
@@ -228,5 +236,24 @@ describe('document growth', () => {
     expect(storedBytes).toBeLessThan(grown / 10);
     const reloaded = await yjs(room.roomId, room.viewToken);
     expect(readPoints(reloaded.doc)).toMatchObject([{ id, handle: [12, 13] }]);
+  });
+
+  it('sends a compaction to the peers only once the store that follows it is done', async () => {
+    // A hook after the room's own store that holds the store open until the test lets it finish.
+    let finishStore = () => {};
+    const stored = new Promise<void>((ok) => (finishStore = ok));
+    await fx.restart({ limits: { yjsCompactMinTombstones: 500 }, yjsHooks: [{ onStoreDocument: () => stored }] });
+    const room = await createRoom(fx.server.url);
+    const a = await yjs(room.roomId, room.editToken);
+    const b = await yjs(room.roomId, room.editToken);
+    await sendChurn(a, b);
+    await until(async () => (await withServerDoc(room.roomId, pointTombstones)) === 0, 'the server to compact');
+    // The room's store has written the compacted state; the peers have not been sent it yet.
+    await until(async () => ((await fx.server.store.loadDocument(room.roomId)).state?.byteLength ?? Infinity) < 2000, 'the compacted state in the database');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pointTombstones(b.doc)).toBe(1500);
+    finishStore();
+    await waitFor(() => pointTombstones(b.doc) === 0 && pointTombstones(a.doc) === 0, 'the compaction at the peers');
+    expect(readPoints(b.doc)).toEqual(await withServerDoc(room.roomId, readPoints));
   });
 });
