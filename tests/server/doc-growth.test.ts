@@ -242,6 +242,7 @@ describe('document growth', () => {
     // A hook after the room's own store that holds the store open until the test lets it finish.
     let finishStore = () => {};
     const stored = new Promise<void>((ok) => (finishStore = ok));
+    fx.onCleanup(() => finishStore());
     await fx.restart({ limits: { yjsCompactMinTombstones: 500 }, yjsHooks: [{ onStoreDocument: () => stored }] });
     const room = await createRoom(fx.server.url);
     const a = await yjs(room.roomId, room.editToken);
