@@ -8,6 +8,30 @@ export interface ServerLimits {
   socketMessageBytes: number;
   /** Largest Yjs websocket message, bytes. */
   yjsMessageBytes: number;
+  /**
+   * Yjs messages one connection may send per second on average, and in one burst (a token bucket). The app
+   * sends at most one document update per animation frame while dragging plus presence at 20 Hz.
+   */
+  yjsMessagesPerSecond: number;
+  yjsMessageBurst: number;
+  /**
+   * Bytes the server may hold for one Yjs connection that are not yet written to its socket. Above it the
+   * peer is not reading fast enough and is closed (4408); at least two full documents, so a sync answer fits.
+   */
+  yjsBufferedBytes: number;
+  /** One connection's sync requests (sync step 1) are answered at most once per this many ms; later ones wait and coalesce. */
+  yjsSyncIntervalMs: number;
+  /**
+   * Largest encoded room document, bytes. A document at DOC_LIMITS (protocol/doc-limits.ts) encodes to about
+   * 0.9 MB; the rest is room for deleted content between compactions.
+   */
+  yjsDocumentBytes: number;
+  /**
+   * A document is compacted when stored if deleted entries (tombstones) are more than this share of its
+   * structs and at least yjsCompactMinTombstones of them: each nested entry holding tombstones is replaced by a copy.
+   */
+  yjsCompactTombstoneRatio: number;
+  yjsCompactMinTombstones: number;
   /** New connections (Socket.IO and Yjs counted together) one address may open per minute; over it, refused for banSeconds. */
   connectionsPerMinute: number;
   banSeconds: number;
@@ -62,6 +86,13 @@ export interface ServerLimits {
 export const DEFAULT_LIMITS: ServerLimits = {
   socketMessageBytes: 100_000,
   yjsMessageBytes: 1_000_000,
+  yjsMessagesPerSecond: 200,
+  yjsMessageBurst: 400,
+  yjsBufferedBytes: 4_000_000,
+  yjsSyncIntervalMs: 1000,
+  yjsDocumentBytes: 2_000_000,
+  yjsCompactTombstoneRatio: 0.5,
+  yjsCompactMinTombstones: 1000,
   connectionsPerMinute: 120,
   banSeconds: 60,
   requestsInFlight: 8,

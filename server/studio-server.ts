@@ -129,6 +129,12 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     path: YJS_PATH,
     maxPayload: limits.yjsMessageBytes,
     storeRetryDelayMs: (n) => retryDelayMs(storeRetry, n),
+    messagesPerSecond: limits.yjsMessagesPerSecond,
+    messageBurst: limits.yjsMessageBurst,
+    maxBufferedBytes: limits.yjsBufferedBytes,
+    syncIntervalMs: limits.yjsSyncIntervalMs,
+    maxDocumentBytes: limits.yjsDocumentBytes,
+    compaction: { ratio: limits.yjsCompactTombstoneRatio, minTombstones: limits.yjsCompactMinTombstones },
     ...opts.yjs,
     hooks: [
       { onConnect: ({ request }) => connections.allow(addressOf(request)) },

@@ -7,9 +7,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { attachConnection } from './connection.js';
+import { compactIfDue, type CompactionPolicy } from './compact.js';
 import { Debouncer, defaultRetryDelayMs } from './debounce.js';
+import { DocSizeGuard } from './doc-size.js';
 import { CLOSE_INVALID_UPDATE, CLOSE_NOT_FOUND, CLOSE_SERVER_SHUTDOWN, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED, closeReason } from './messages.js';
 import { SharedDoc, type ConnectionContext } from './shared-doc.js';
+import { hasPending } from './update-deps.js';
 import { decodePathSegment, parseRequestTarget, refuseUpgrade } from '../request-target.js';
 import { tokenFromProtocols, YJS_SUBPROTOCOL } from '../protocol/yjs-auth.js';
 
@@ -63,6 +66,17 @@ export interface DocServerOptions {
    * loaded, and is stored again, until a store succeeds. Default: 100 ms doubling up to 5 s.
    */
   storeRetryDelayMs?: (failures: number) => number;
+  /** Messages one connection may send per second, and in one burst; over it, close 4420. Default: unlimited. */
+  messagesPerSecond?: number;
+  messageBurst?: number;
+  /** Bytes a connection may leave unread before it is closed (4408). Default: unlimited. */
+  maxBufferedBytes?: number;
+  /** A connection's sync requests are answered at most once per this many ms. Default 0 (each at once). */
+  syncIntervalMs?: number;
+  /** Largest encoded document a client's update may produce (else close 4413). Default: unlimited. */
+  maxDocumentBytes?: number;
+  /** When a stored document is compacted (compact.ts). Default: never. */
+  compaction?: CompactionPolicy;
 }
 
 /**
@@ -78,6 +92,7 @@ const SHUTDOWN_STORE_RETRIES = 5;
 interface Entry {
   doc: SharedDoc;
   store: Debouncer;
+  size: DocSizeGuard | null;
   unloadTimer?: NodeJS.Timeout;
 }
 
@@ -189,6 +204,10 @@ export class DocServer {
           }
         }
       },
+      checkSize: entry.size ? (update) => entry.size!.check(update) : undefined,
+      messagesPerSecond: this.opts.messagesPerSecond,
+      messageBurst: this.opts.messageBurst,
+      syncIntervalMs: this.opts.syncIntervalMs,
       onClose: () => this.maybeUnload(entry),
     });
     for (const args of early) ws.emit(...args);
@@ -256,11 +275,28 @@ export class DocServer {
   }
 
   private async create(documentName: string): Promise<Entry> {
-    const doc = new SharedDoc(documentName);
+    const doc = new SharedDoc(documentName, this.opts.maxBufferedBytes);
     for (const h of this.hooks) await h.onLoadDocument?.({ documentName, document: doc });
+    if (hasPending(doc)) {
+      // Stored before updates with missing dependencies were refused: what waits there was never checked.
+      console.warn(`[yjs] ${documentName}: dropped stored changes whose dependencies are missing`);
+      doc.store.pendingStructs = null;
+      doc.store.pendingDs = null;
+    }
+    const size = this.opts.maxDocumentBytes ? new DocSizeGuard(doc, this.opts.maxDocumentBytes) : null;
+    const compaction = this.opts.compaction;
     const store = new Debouncer(
       async () => {
+        if (compaction) {
+          try {
+            if (compactIfDue(doc, compaction) > 0) size?.measure();
+          } catch (err) {
+            console.error(`[yjs] compacting ${documentName} failed (stored as it is):`, err);
+          }
+        }
         for (const h of this.hooks) await h.onStoreDocument?.({ documentName, document: doc });
+        // Stored: the peers may have the compaction now (after a failed store it waits for the next one).
+        doc.sendCompaction();
       },
       this.opts.debounceMs ?? 2000,
       this.opts.maxDebounceMs ?? 10_000,
@@ -285,7 +321,7 @@ export class DocServer {
       }
       store.trigger();
     });
-    return { doc, store };
+    return { doc, store, size };
   }
 
   private keep(entry: Entry): void {
@@ -302,6 +338,9 @@ export class DocServer {
       // Its store failed and is being retried: the changes exist only in this copy, so it stays until stored.
       if (entry.store.unsaved) return this.maybeUnload(entry);
       this.entries.delete(entry.doc.name);
+      // The store just written covers everything, a compaction's own change included.
+      entry.store.cancel();
+      entry.size?.destroy();
       entry.doc.destroy();
     }, this.opts.unloadDelayMs ?? 30_000);
     entry.unloadTimer.unref();
