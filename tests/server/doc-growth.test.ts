@@ -8,13 +8,11 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
-import { WebSocket } from 'ws';
 import type { WebsocketProvider } from 'y-websocket';
 import { addMaskStroke, addPoint, movePoint, readMask, readPoints } from '../../server/protocol/room-doc.js';
-import { YJS_PATH } from '../../server/protocol/events.js';
 import { CLOSE_DOCUMENT_TOO_LARGE, CLOSE_INVALID_UPDATE, MESSAGE_SYNC } from '../../server/yjs/messages.js';
 import { tombstonesIn } from '../../server/yjs/compact.js';
-import { connectYjs, createRoom, user, useServerFixture, waitFor, type YClient } from './helpers.js';
+import { connectYjs, createRoom, rawYjsClient, user, useServerFixture, waitFor, type YClient } from './helpers.js';
 
 const ann = user('ann');
 
@@ -24,18 +22,6 @@ function syncMessage(type: number, payload: Uint8Array): Uint8Array {
   encoding.writeVarUint(enc, type);
   encoding.writeVarUint8Array(enc, payload);
   return encoding.toUint8Array(enc);
-}
-
-async function rawClient(url: string, roomId: string, token: string) {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${YJS_PATH}/${roomId}?token=${token}`);
-  let closed: { code: number; reason: string } | null = null;
-  ws.on('close', (code, reason) => (closed = { code, reason: reason.toString() }));
-  ws.on('error', () => {});
-  await new Promise((ok, fail) => {
-    ws.once('open', ok);
-    ws.once('error', fail);
-  });
-  return { ws, closed: () => closed };
 }
 
 /** Tombstones inside the room's point pairs (the old values of their keys). */
@@ -97,7 +83,7 @@ describe('document growth', () => {
     const local = await localCopy(room.roomId);
     const { second } = twoEdits(local);
     const before = await withServerDoc(room.roomId, (d) => Y.encodeStateAsUpdate(d));
-    const attacker = await rawClient(fx.server.url, room.roomId, room.editToken);
+    const attacker = await rawYjsClient(fx.server.url, room.roomId, room.editToken);
     // The handshake first (an empty step 2: nothing to add), then the second edit without the first.
     attacker.ws.send(syncMessage(syncProtocol.messageYjsSyncStep2, Y.encodeStateAsUpdate(new Y.Doc())));
     attacker.ws.send(syncMessage(syncProtocol.messageYjsUpdate, second));
@@ -126,7 +112,7 @@ describe('document growth', () => {
     const local = await localCopy(room.roomId);
     const serverVector = await withServerDoc(room.roomId, (d) => Y.encodeStateVector(d));
     const { second } = twoEdits(local);
-    const client = await rawClient(fx.server.url, room.roomId, room.editToken);
+    const client = await rawYjsClient(fx.server.url, room.roomId, room.editToken);
     fx.onCleanup(() => client.ws.terminate());
     client.ws.send(syncMessage(syncProtocol.messageYjsUpdate, second));
     client.ws.send(syncMessage(syncProtocol.messageYjsSyncStep2, Y.encodeStateAsUpdate(local, serverVector)));

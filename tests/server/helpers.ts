@@ -155,3 +155,21 @@ export async function createRoom(url: string, seed = 3): Promise<{ roomId: strin
     s.disconnect();
   }
 }
+
+/**
+ * A raw websocket to a room's document (no Yjs client behind it), for tests that speak the protocol byte by
+ * byte; resolves once open. Records what arrives and how it closed.
+ */
+export async function rawYjsClient(url: string, roomId: string, token: string) {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${YJS_PATH}/${roomId}`, yjsProtocols(token));
+  const received: Uint8Array[] = [];
+  let closed: { code: number; reason: string } | null = null;
+  ws.on('message', (data: Buffer) => received.push(new Uint8Array(data)));
+  ws.on('close', (code, reason) => (closed = { code, reason: reason.toString() }));
+  ws.on('error', () => {});
+  await new Promise((ok, fail) => {
+    ws.once('open', ok);
+    ws.once('error', fail);
+  });
+  return { ws, received, closed: () => closed };
+}

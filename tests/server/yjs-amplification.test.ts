@@ -9,11 +9,9 @@ import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import * as syncProtocol from 'y-protocols/sync';
-import { WebSocket } from 'ws';
 import { addMaskStroke, addPoint, movePoint, readPoints } from '../../server/protocol/room-doc.js';
-import { YJS_PATH } from '../../server/protocol/events.js';
 import { CLOSE_MESSAGE_RATE, CLOSE_TOO_SLOW, MESSAGE_SYNC } from '../../server/yjs/messages.js';
-import { connectYjs, createRoom, user, useServerFixture, waitFor } from './helpers.js';
+import { connectYjs, createRoom, rawYjsClient, user, useServerFixture, waitFor } from './helpers.js';
 
 /** A sync step 1 with an empty state vector: "send me the whole document". */
 function syncRequest(doc = new Y.Doc()): Uint8Array {
@@ -21,21 +19,6 @@ function syncRequest(doc = new Y.Doc()): Uint8Array {
   encoding.writeVarUint(enc, MESSAGE_SYNC);
   syncProtocol.writeSyncStep1(enc, doc);
   return encoding.toUint8Array(enc);
-}
-
-/** A raw connection to a room's document; resolves once open. Records messages and the close. */
-async function rawClient(url: string, roomId: string, token: string) {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${YJS_PATH}/${roomId}?token=${token}`);
-  const received: Uint8Array[] = [];
-  let closed: { code: number; reason: string } | null = null;
-  ws.on('message', (data: Buffer) => received.push(new Uint8Array(data)));
-  ws.on('close', (code, reason) => (closed = { code, reason: reason.toString() }));
-  ws.on('error', () => {});
-  await new Promise((ok, fail) => {
-    ws.once('open', ok);
-    ws.once('error', fail);
-  });
-  return { ws, received, closed: () => closed };
 }
 
 /** The sync step 2 messages among `received` (answers to our step 1), decoded to their updates. */
@@ -92,7 +75,7 @@ describe('Yjs amplification', () => {
   it('closes a watch link that floods sync requests and never reads (4420); memory stays bounded and the others are served', async () => {
     const { room, editor, serverDoc, size } = await bigRoom();
     const before = heldBytes();
-    const flood = await rawClient(fx.server.url, room.roomId, room.viewToken);
+    const flood = await rawYjsClient(fx.server.url, room.roomId, room.viewToken);
     flood.ws.pause();
     const request = syncRequest();
     // 1000 requests for the whole document: unanswered-at-most-once-per-second and budgeted, else ~300 MB queued.
@@ -111,7 +94,7 @@ describe('Yjs amplification', () => {
 
   it('answers repeated sync requests once per interval, coalescing the rest into one answer at its end', async () => {
     const { room, serverDoc } = await bigRoom();
-    const client = await rawClient(fx.server.url, room.roomId, room.viewToken);
+    const client = await rawYjsClient(fx.server.url, room.roomId, room.viewToken);
     fx.onCleanup(() => client.ws.terminate());
     const t0 = performance.now();
     for (let i = 0; i < 20; i++) client.ws.send(syncRequest());
@@ -134,7 +117,7 @@ describe('Yjs amplification', () => {
     await fx.restart({ limits: { yjsBufferedBytes: 1_000_000, yjsSyncIntervalMs: 1, yjsMessagesPerSecond: 1e6, yjsMessageBurst: 1e6 } });
     const { room, editor, serverDoc } = await bigRoom();
     const before = heldBytes();
-    const slow = await rawClient(fx.server.url, room.roomId, room.viewToken);
+    const slow = await rawYjsClient(fx.server.url, room.roomId, room.viewToken);
     slow.ws.pause();
     const request = syncRequest();
     // ~300 KB answered per request, a request every 2 ms: the kernel's buffers (a few MB on loopback) fill first.
