@@ -3,13 +3,15 @@
  *   PORT (3000), HOST (0.0.0.0), STABLEDRAG_DATA_DIR (./data, holds studio.db),
  *   STABLEDRAG_MODELS ("id=path,id=path"; default: the bundled faces128 model),
  *   STABLEDRAG_POOL_SIZE (1), STABLEDRAG_BACKEND (engine default: wasm), NODE_ENV (production => built app),
- *   STABLEDRAG_LIMIT_* (server/limits.ts).
+ *   STABLEDRAG_LIMIT_* (server/limits.ts),
+ *   STABLEDRAG_TRUSTED_PROXIES (addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed; default none).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModelEntry } from './rooms/model-registry.js';
 import { readLimits, type ServerLimits } from './limits.js';
+import { parseTrustedProxies, type TrustedProxies } from './client-address.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,6 +28,7 @@ export interface StartConfig {
   backend?: 'wasm' | 'cpu';
   dev: boolean;
   limits: ServerLimits;
+  trustedProxies: TrustedProxies;
 }
 
 function parseModels(spec: string | undefined): ModelEntry[] {
@@ -50,6 +53,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StartConfig {
     backend: backend === 'wasm' || backend === 'cpu' ? backend : undefined,
     dev: env.NODE_ENV === 'development',
     limits: readLimits(env),
+    trustedProxies: parseTrustedProxies(env.STABLEDRAG_TRUSTED_PROXIES),
   };
 }
 

@@ -7,7 +7,9 @@
  *   GET /api/rooms/<token>/runs/<runId>/animation.{webp,gif}?delay=ms     the run's stored frames
  *   GET /api/rooms/<token>/runs/<runId>/dragbench/{original.png,mask.png,points.json}  the run's snapshot
  *   GET /api/rooms/<token>/runs/<runId>/steps/<n>/{frame.png,latent}      one stored step
- *   GET /api/health                                       liveness
+ *   GET /api/health/live                                  liveness: the process answers
+ *   GET /api/health, /api/health/ready                    readiness: database and workers (503 naming what failed)
+ * A request target that cannot be parsed is a 400 (the caller checks it before anything else sees it).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RoomRecord, RoomStore } from './rooms/room-store.js';
@@ -16,12 +18,35 @@ import type { Point } from './protocol/events.js';
 import { completePairs, readMask } from './protocol/room-doc.js';
 import { rasterizeMask } from './protocol/mask.js';
 import { animation, dragBenchPoints, maskPng, toPng } from './runs/history-export.js';
+import type { Readiness } from './health.js';
 
 export interface ApiDeps {
   store: RoomStore;
   /** The room's documents (current points and mask); without it the current dragbench export is off. */
   docs?: DocServer;
   resolution: (room: RoomRecord) => number;
+  /** Readiness for /api/health and /api/health/ready; without it they answer like /api/health/live. */
+  readiness?: () => Promise<Readiness>;
+}
+
+/**
+ * Step numbers are stored as 32-bit integers: a larger one names no step (a 404), where handing it to the
+ * database would fail the query (a 500).
+ */
+const MAX_STEP = 2 ** 31 - 1;
+const ANIMATION_DELAY_MS = { min: 20, max: 2000, default: 100 };
+
+/** A decimal route parameter within [0, max], or null (a bound is checked on the digits, before Number rounds them). */
+function boundedInt(digits: string, max: number): number | null {
+  if (!/^\d{1,15}$/.test(digits)) return null;
+  const n = Number(digits);
+  return n <= max ? n : null;
+}
+
+/** `?delay=` in ms, clamped to what animated WebP/GIF players honour; absent or not a number: the default. */
+function animationDelay(raw: string | null): number {
+  const n = raw === null || raw.trim() === '' ? NaN : Number(raw);
+  return Number.isFinite(n) ? Math.round(Math.min(ANIMATION_DELAY_MS.max, Math.max(ANIMATION_DELAY_MS.min, n))) : ANIMATION_DELAY_MS.default;
 }
 
 interface Body {
@@ -63,14 +88,15 @@ async function route(deps: ApiDeps, room: RoomRecord, rest: string, url: URL): P
   if (n) {
     const steps = await store.listSteps(run.id);
     if (steps.length === 0) return null;
-    const delay = Math.min(2000, Math.max(20, Number(url.searchParams.get('delay')) || 100));
+    const delay = animationDelay(url.searchParams.get('delay'));
     return { type: `image/${n[1]}`, bytes: await animation(steps.map((s) => s.frame), n[1] as 'webp' | 'gif', delay), filename: `${run.id}.${n[1]}` };
   }
   n = /^dragbench\/([a-z.]+)$/.exec(sub);
   if (n) return dragBench(n[1], run.imageBefore, run.mask, run.points, res, run.id);
   n = /^steps\/(\d+)\/(frame\.png|latent)$/.exec(sub);
   if (n) {
-    const step = await store.getStep(run.id, Number(n[1]));
+    const stepNumber = boundedInt(n[1], MAX_STEP);
+    const step = stepNumber === null ? null : await store.getStep(run.id, stepNumber);
     if (!step) return null;
     if (n[2] === 'latent') return { type: 'application/octet-stream', bytes: latentBytes(step.latent), filename: `${run.id}-${step.step}.latent.f32` };
     return { type: 'image/png', bytes: await toPng(step.frame), filename: `${run.id}-${step.step}.png` };
@@ -79,10 +105,14 @@ async function route(deps: ApiDeps, room: RoomRecord, rest: string, url: URL): P
 }
 
 export function createApiHandler(deps: ApiDeps) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/api/health') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
+    if (url.pathname === '/api/health/live' || ((url.pathname === '/api/health' || url.pathname === '/api/health/ready') && !deps.readiness)) {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end('{"ok":true}');
+      return true;
+    }
+    if (url.pathname === '/api/health' || url.pathname === '/api/health/ready') {
+      const ready = await deps.readiness!();
+      res.writeHead(ready.ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(ready));
       return true;
     }
     const m = /^\/api\/rooms\/([A-Za-z0-9_-]+)\/(.+)$/.exec(url.pathname);

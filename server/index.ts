@@ -6,29 +6,43 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { hasProductionBuild, readConfig, REPO_ROOT } from './config.js';
-import { createNextApp } from './next-app.js';
-import { startStudioServer } from './studio-server.js';
+import { DataDirLockedError, lockDataDir } from './db/data-dir-lock.js';
 
 process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 const config = readConfig();
 
+// Before the (slow) imports, build and Next start-up: a second server on the same data fails at once.
+let dataDirLock;
+try {
+  dataDirLock = lockDataDir(config.dbFile);
+} catch (err) {
+  if (!(err instanceof DataDirLockedError)) throw err;
+  console.error(`[studio] cannot start: ${err.message}`);
+  process.exit(1);
+}
+
 if (!config.dev && !hasProductionBuild()) {
-  // The README's set-up builds the app; building here keeps a bare `npm start` working too.
+  // scripts/start.sh builds the app when needed; building here keeps a bare `npm start` working too.
   console.log('[studio] no production build found; running `next build` once...');
   const res = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/next/dist/bin/next'), 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
   if (res.status !== 0) process.exit(res.status ?? 1);
 }
 
+const { createNextApp } = await import('./next-app.js');
+const { startStudioServer } = await import('./studio-server.js');
 const nextApp = await createNextApp({ dir: REPO_ROOT, dev: config.dev, port: config.port });
 const server = await startStudioServer({
   port: config.port,
   host: config.host,
   dbFile: config.dbFile,
+  dataDirLock,
   models: config.models,
   poolSize: config.poolSize,
   backend: config.backend,
   next: nextApp,
   limits: config.limits,
+  trustedProxies: config.trustedProxies,
+  dev: config.dev,
 });
 console.log(`[studio] ready on http://localhost:${server.port} (database ${config.dbFile}, ${config.poolSize} drag worker(s))`);
 

@@ -8,6 +8,30 @@ export interface ServerLimits {
   socketMessageBytes: number;
   /** Largest Yjs websocket message, bytes. */
   yjsMessageBytes: number;
+  /**
+   * Yjs messages one connection may send per second on average, and in one burst (a token bucket). The app
+   * sends at most one document update per animation frame while dragging plus presence at 20 Hz.
+   */
+  yjsMessagesPerSecond: number;
+  yjsMessageBurst: number;
+  /**
+   * Bytes the server may hold for one Yjs connection that are not yet written to its socket. Above it the
+   * peer is not reading fast enough and is closed (4408); at least two full documents, so a sync answer fits.
+   */
+  yjsBufferedBytes: number;
+  /** One connection's sync requests (sync step 1) are answered at most once per this many ms; later ones wait and coalesce. */
+  yjsSyncIntervalMs: number;
+  /**
+   * Largest encoded room document, bytes. A document at DOC_LIMITS (protocol/doc-limits.ts) encodes to about
+   * 0.9 MB; the rest is room for deleted content between compactions.
+   */
+  yjsDocumentBytes: number;
+  /**
+   * A document is compacted when stored if deleted entries (tombstones) are more than this share of its
+   * structs and at least yjsCompactMinTombstones of them: each nested entry holding tombstones is replaced by a copy.
+   */
+  yjsCompactTombstoneRatio: number;
+  yjsCompactMinTombstones: number;
   /** New connections (Socket.IO and Yjs counted together) one address may open per minute; over it, refused for banSeconds. */
   connectionsPerMinute: number;
   banSeconds: number;
@@ -15,8 +39,30 @@ export interface ServerLimits {
   requestsInFlight: number;
   /** Runs waiting (not running) in one room. */
   queuedRunsPerRoom: number;
-  /** Runs one user may have waiting or running, across all rooms. */
+  /**
+   * Runs one connection (Socket.IO socket) may have waiting or running, across all rooms. Counted per
+   * connection, not per the user id a client sends, which it may change at will.
+   */
   runsPerUser: number;
+  /** Runs one client address may have waiting or running, across all rooms and connections. */
+  runsPerAddress: number;
+  /** Runs waiting for a worker across all rooms; over it, `run:start` is answered `busy`. */
+  runsWaiting: number;
+  /** Renders (seed previews, new rooms, forks) waiting for a worker, all callers together; over it, `busy`. */
+  rendersWaiting: number;
+  /** Renders one caller (a client address) may have waiting; over it, `busy`. */
+  rendersWaitingPerCaller: number;
+  /** Bytes of encoded seed previews kept for repeat requests (least recently used dropped first). */
+  previewCacheBytes: number;
+  /** Rooms one address may create (room:create and history:fork): a burst, then this many per minute (token bucket). */
+  roomCreatesPerMinute: number;
+  roomCreateBurst: number;
+  /** Seed previews one address may ask for: a burst, then this many per minute (token bucket). */
+  seedPreviewsPerMinute: number;
+  seedPreviewBurst: number;
+  /** Socket.IO requests one connection may send: a burst, then this many per second (token bucket). */
+  socketMessagesPerSecond: number;
+  socketMessageBurst: number;
   /** A run is stopped after this long (its steps so far are kept), ended with reason 'time-limit'. */
   runSeconds: number;
   /** Upper bound on a run's steps, whatever the room's settings say. */
@@ -28,20 +74,47 @@ export interface ServerLimits {
   stallSteps: number;
   /** A drag worker that sends nothing for this long (a step, a render) is deemed hung and replaced. */
   workerSilenceSeconds: number;
+  /**
+   * A failed database write (a step record, a run's end, a document store) is tried again this many times,
+   * waiting storageRetryMs, then twice as long each time, before the run ends with a storage error. A
+   * document is never given up on: it stays loaded and its store is retried at the longest of these waits.
+   */
+  storageRetries: number;
+  storageRetryMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
   socketMessageBytes: 100_000,
   yjsMessageBytes: 1_000_000,
+  yjsMessagesPerSecond: 200,
+  yjsMessageBurst: 400,
+  yjsBufferedBytes: 4_000_000,
+  yjsSyncIntervalMs: 1000,
+  yjsDocumentBytes: 2_000_000,
+  yjsCompactTombstoneRatio: 0.5,
+  yjsCompactMinTombstones: 1000,
   connectionsPerMinute: 120,
   banSeconds: 60,
   requestsInFlight: 8,
   queuedRunsPerRoom: 8,
   runsPerUser: 4,
+  runsPerAddress: 16,
+  runsWaiting: 64,
+  rendersWaiting: 32,
+  rendersWaitingPerCaller: 8,
+  previewCacheBytes: 8_000_000,
+  roomCreatesPerMinute: 6,
+  roomCreateBurst: 10,
+  seedPreviewsPerMinute: 120,
+  seedPreviewBurst: 40,
+  socketMessagesPerSecond: 20,
+  socketMessageBurst: 40,
   runSeconds: 600,
   maxSteps: 1000,
   stallSteps: 80,
   workerSilenceSeconds: 120,
+  storageRetries: 5,
+  storageRetryMs: 100,
 };
 
 /** Environment name of each limit: STABLEDRAG_LIMIT_<SNAKE_CASE>. */

@@ -9,7 +9,14 @@ export async function createNextApp(opts: { dir: string; dev: boolean; port: num
   const upgrade = opts.dev ? app.getUpgradeHandler() : undefined;
   return {
     handle: (req, res) => handle(req, res),
-    upgrade: upgrade ? (req, socket, head) => void upgrade(req, socket, head) : undefined,
+    // Not awaited by the upgrade listener: a rejection here would otherwise be unhandled and end the process.
+    upgrade: upgrade
+      ? (req, socket, head) =>
+          void Promise.resolve(upgrade(req, socket, head)).catch((err) => {
+            console.error('[next] upgrade failed:', err);
+            socket.destroy();
+          })
+      : undefined,
     close: () => app.close(),
   };
 }

@@ -7,12 +7,15 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server as IOServer, type ServerOptions as IOServerOptions } from 'socket.io';
 import { migrateDatabase } from './db/migrate.js';
+import { lockDataDir, type DataDirLock } from './db/data-dir-lock.js';
+import { retryDelayMs, retryPolicy } from './db/retry.js';
 import { DocServer } from './yjs/doc-server.js';
 import { WorkerPool } from './jobs/worker-pool.js';
 import type { JobQueue } from './jobs/job-queue.js';
 import type { FrameFormat } from './jobs/worker-protocol.js';
 import { ModelRegistry, type ModelEntry } from './rooms/model-registry.js';
 import { PrismaRoomStore } from './rooms/prisma-room-store.js';
+import type { RoomStore } from './rooms/room-store.js';
 import { INTERRUPTED_RUN } from './rooms/history-store.js';
 import { roomDocHooks } from './rooms/room-doc-hooks.js';
 import { RoomService } from './rooms/room-service.js';
@@ -20,12 +23,17 @@ import { RunCoordinator } from './runs/run-coordinator.js';
 import { RoomHistory } from './runs/room-history.js';
 import { SocketBroadcaster } from './realtime/socket-broadcaster.js';
 import { registerHandlers } from './realtime/socket-handlers.js';
+import { addressQuotas } from './realtime/address-quotas.js';
 import type { StudioIO } from './realtime/types.js';
 import { createApiHandler } from './http-routes.js';
 import { SOCKET_IO_PATH, YJS_PATH } from './protocol/events.js';
 import type { DocServerHooks } from './yjs/doc-server.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { ConnectionRateLimiter } from './connection-rate-limiter.js';
+import { clientAddress, NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.js';
+import { parseRequestTarget, refuseUpgrade } from './request-target.js';
+import { securityHeaders } from './security-headers.js';
+import { checkReadiness } from './health.js';
 
 export interface NextAppHandle {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
@@ -38,8 +46,12 @@ export interface StudioServerOptions {
   /** 0 picks a free port. Default 3000. */
   port?: number;
   host?: string;
-  /** SQLite file; created and migrated at start. */
+  /** SQLite file; created and migrated at start. One server per file: a second one fails to start (DataDirLockedError). */
   dbFile: string;
+  /** The lock on `dbFile`, when the caller took it earlier (`npm start` does, before building the app); released at close. */
+  dataDirLock?: DataDirLock;
+  /** Wraps the store the server uses (tests: a store that fails on demand around the real one). */
+  wrapStore?: (store: RoomStore) => RoomStore;
   models: ModelEntry[];
   /** Worker threads running drags. Default 1. */
   poolSize?: number;
@@ -58,6 +70,10 @@ export interface StudioServerOptions {
   frameQuality?: number;
   /** Overrides of the operational limits (server/limits.ts); `npm start` reads them from the environment. */
   limits?: Partial<ServerLimits>;
+  /** Reverse proxies whose X-Forwarded-For names the client (client-address.ts); default none. */
+  trustedProxies?: TrustedProxies;
+  /** Development build of the app (its CSP allows what React's dev build and hot reload need). */
+  dev?: boolean;
   log?: (line: string) => void;
 }
 
@@ -67,13 +83,15 @@ export interface StudioServer {
   io: StudioIO;
   docs: DocServer;
   runs: RunCoordinator;
-  store: PrismaRoomStore;
+  store: RoomStore;
   /** The engine's job queue (tests render stored latents through it to check replay). */
   jobs: JobQueue;
   /** Counts of refused watcher writes per room (observability; tests read it). */
   refusedWrites: Map<string, number>;
   /** The limits in force (defaults merged with the options). */
   limits: ServerLimits;
+  /** The client address of a request, behind the configured trusted proxies (for per-address limits). */
+  clientAddress(req: IncomingMessage): string;
   close(): Promise<void>;
 }
 
@@ -81,22 +99,45 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const log = opts.log ?? ((line: string) => console.log(line));
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const connections = new ConnectionRateLimiter({ maxPerMinute: limits.connectionsPerMinute, banMs: limits.banSeconds * 1000 });
-  const applied = await migrateDatabase(opts.dbFile);
-  if (applied.length) log(`[db] applied migrations: ${applied.join(', ')}`);
-  const store = PrismaRoomStore.open(opts.dbFile);
-  // Runs a previous process left 'running' (it was killed): nothing is running yet, so they are over.
-  const interrupted = await store.endUnfinishedRuns(INTERRUPTED_RUN);
-  if (interrupted.length) log(`[runs] marked ${interrupted.length} run(s) interrupted by the last stop: ${interrupted.join(', ')}`);
+  const trustedProxies = opts.trustedProxies ?? NO_TRUSTED_PROXIES;
+  const addressOf = (req: IncomingMessage) => clientAddress(req, trustedProxies);
+  const lock = opts.dataDirLock ?? lockDataDir(opts.dbFile);
+  let store: RoomStore;
+  try {
+    const applied = await migrateDatabase(opts.dbFile);
+    if (applied.length) log(`[db] applied migrations: ${applied.join(', ')}`);
+    const real = PrismaRoomStore.open(opts.dbFile);
+    store = opts.wrapStore ? opts.wrapStore(real) : real;
+    // Runs a previous process left 'running' (it was killed): nothing is running yet, so they are over.
+    const interrupted = await store.endUnfinishedRuns(INTERRUPTED_RUN);
+    if (interrupted.length) log(`[runs] marked ${interrupted.length} run(s) interrupted by the last stop: ${interrupted.join(', ')}`);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const storeRetry = retryPolicy(limits);
   const models = new ModelRegistry(opts.models);
-  const jobs = opts.jobs ?? new WorkerPool({ size: opts.poolSize ?? 1, backend: opts.backend, silenceMs: limits.workerSilenceSeconds * 1000 });
-  const rooms = new RoomService(store, jobs, models, opts.frameFormat ?? 'webp');
+  const jobs =
+    opts.jobs ??
+    new WorkerPool({
+      size: opts.poolSize ?? 1, backend: opts.backend, silenceMs: limits.workerSilenceSeconds * 1000,
+      rendersWaiting: limits.rendersWaiting, rendersWaitingPerCaller: limits.rendersWaitingPerCaller,
+    });
+  const rooms = new RoomService(store, jobs, models, opts.frameFormat ?? 'webp', limits.previewCacheBytes);
   const refusedWrites = new Map<string, number>();
   const docs = new DocServer({
     path: YJS_PATH,
     maxPayload: limits.yjsMessageBytes,
+    storeRetryDelayMs: (n) => retryDelayMs(storeRetry, n),
+    messagesPerSecond: limits.yjsMessagesPerSecond,
+    messageBurst: limits.yjsMessageBurst,
+    maxBufferedBytes: limits.yjsBufferedBytes,
+    syncIntervalMs: limits.yjsSyncIntervalMs,
+    maxDocumentBytes: limits.yjsDocumentBytes,
+    compaction: { ratio: limits.yjsCompactTombstoneRatio, minTombstones: limits.yjsCompactMinTombstones },
     ...opts.yjs,
     hooks: [
-      { onConnect: ({ request }) => connections.allow(request.socket.remoteAddress) },
+      { onConnect: ({ request }) => connections.allow(addressOf(request)) },
       roomDocHooks(store, {
         onRefusedWrite: (roomId) => refusedWrites.set(roomId, (refusedWrites.get(roomId) ?? 0) + 1),
         resolution: (room) => rooms.image(room).width,
@@ -106,17 +147,30 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     ],
   });
 
-  const api = createApiHandler({ store, docs, resolution: (room) => rooms.image(room).width });
+  const api = createApiHandler({
+    store,
+    docs,
+    resolution: (room) => rooms.image(room).width,
+    readiness: () => checkReadiness({ database: () => store.ping(), workers: () => jobs.liveWorkers?.() }),
+  });
   const http = createServer((req, res) => {
-    api(req, res)
+    for (const [name, value] of Object.entries(securityHeaders(opts.dev, req.headers.host))) res.setHeader(name, value);
+    const text = (status: number, message: string) => res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(message + '\n');
+    const url = parseRequestTarget(req.url);
+    // Next and the routes below would throw on it; no route can be meant by it.
+    if (!url) return text(400, 'bad request target');
+    Promise.resolve()
+      .then(() => api(req, res, url))
       .then((done) => {
         if (done) return;
         if (opts.next) return opts.next.handle(req, res);
-        res.writeHead(404).end('not found');
+        text(404, 'not found');
       })
       .catch((err) => {
-        console.error('[http]', err);
-        if (!res.headersSent) res.writeHead(500).end('internal error');
+        // The path may hold a room token: only the error is logged.
+        console.error(`[http] ${req.method} request failed:`, err);
+        if (!res.headersSent) text(500, 'internal error');
+        else res.destroy();
       });
   });
 
@@ -129,22 +183,51 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000 },
     ...opts.io,
   });
+  // Socket.IO's own HTTP answers (polling, handshake errors) bypass the request listener above.
+  const addHeaders = (h: Record<string, string>, req: IncomingMessage) => Object.assign(h, securityHeaders(opts.dev, req.headers.host));
+  io.engine.on('initial_headers', addHeaders);
+  io.engine.on('headers', addHeaders);
   io.use((socket, next) => {
-    if (connections.allow(socket.handshake.address)) return next();
-    next(Object.assign(new Error('too many connections from this address; try again later'), { data: { code: 'rate-limited' } }));
+    // A throw in a middleware would escape Socket.IO's connect path and end the process.
+    try {
+      if (connections.allow(addressOf(socket.request))) return next();
+      next(Object.assign(new Error('too many connections from this address; try again later'), { data: { code: 'rate-limited' } }));
+    } catch (err) {
+      console.error('[socket] connection check failed:', err);
+      next(Object.assign(new Error('the connection could not be checked'), { data: { code: 'internal' } }));
+    }
   });
   const broadcast = new SocketBroadcaster(io);
-  const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits });
-  const history = new RoomHistory({ store, docs, jobs, rooms, runs, broadcast });
-  io.on('connection', (socket) => registerHandlers(socket, { io, store, rooms, models, runs, history, docs, requestsInFlight: limits.requestsInFlight }));
+  const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits, log });
+  const history = new RoomHistory({ store, docs, jobs, rooms, runs, broadcast, retry: storeRetry, log });
+  const quotas = addressQuotas(limits);
+  const messageRate = { perSecond: limits.socketMessagesPerSecond, burst: limits.socketMessageBurst };
+  io.on('connection', (socket) => {
+    try {
+      registerHandlers(socket, { io, store, rooms, models, runs, history, docs, requestsInFlight: limits.requestsInFlight, messageRate, quotas, clientAddress: addressOf });
+    } catch (err) {
+      console.error('[socket] setting up a connection failed:', err);
+      socket.disconnect(true);
+    }
+  });
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (docs.handles(req)) docs.handleUpgrade(req, socket, head);
-    // engine.io's own upgrade listener takes only paths under SOCKET_IO_PATH + '/' and, with destroyUpgrade
-    // off, leaves any other open: those fall through to be closed here.
-    else if (req.url?.startsWith(SOCKET_IO_PATH + '/')) return;
-    else if (opts.next?.upgrade) opts.next.upgrade(req, socket, head);
-    else socket.destroy();
+    // Node stops watching an upgraded socket for errors: a client that resets it before ws (or engine.io)
+    // takes it would otherwise raise an unhandled 'error' and end the process.
+    socket.on('error', () => socket.destroy());
+    const url = parseRequestTarget(req.url);
+    if (!url) return refuseUpgrade(socket, 400, 'bad request target');
+    try {
+      if (docs.handles(req)) docs.handleUpgrade(req, socket, head);
+      // engine.io's own upgrade listener takes only raw targets under SOCKET_IO_PATH + '/' and, with
+      // destroyUpgrade off, leaves any other open (half-open for good, holding close()): refused below.
+      else if (req.url?.startsWith(SOCKET_IO_PATH + '/')) return;
+      else if (opts.next?.upgrade) opts.next.upgrade(req, socket, head);
+      else refuseUpgrade(socket, 404, 'no websocket here');
+    } catch (err) {
+      console.error('[http] upgrade failed:', err);
+      refuseUpgrade(socket, 500, 'internal error');
+    }
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -166,7 +249,8 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await store.close();
+      lock.release();
     })());
 
-  return { url, port, io, docs, runs, store, jobs, refusedWrites, limits, close };
+  return { url, port, io, docs, runs, store, jobs, refusedWrites, limits, clientAddress: addressOf, close };
 }

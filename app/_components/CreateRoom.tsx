@@ -4,7 +4,7 @@ import { useEffect, useState } from 'react';
 import { useRouter } from 'next/navigation';
 import type { ModelInfo } from '../../server/protocol/events';
 import { imageUrl } from '../_lib/images';
-import { request } from '../_lib/socket';
+import { request, type RequestError } from '../_lib/socket';
 import { rememberRoom } from '../_lib/recent-rooms';
 
 const randomSeed = () => Math.floor(Math.random() * 100_000);
@@ -19,6 +19,7 @@ export function CreateRoom() {
   const [loading, setLoading] = useState(false);
   const [creating, setCreating] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
     setSeed(randomSeed());
@@ -46,21 +47,28 @@ export function CreateRoom() {
           });
           setError(null);
         })
-        .catch((e) => !cancelled && setError(e.message))
+        .catch((e: RequestError) => {
+          if (cancelled) return;
+          setError(e.message);
+          // A busy server or a spent quota says when to ask again: the preview then comes by itself.
+          if (e.retryAfterSeconds) retry = setTimeout(() => !cancelled && setAttempt((n) => n + 1), e.retryAfterSeconds * 1000);
+        })
         .finally(() => !cancelled && setLoading(false));
     }, 200);
+    let retry: ReturnType<typeof setTimeout> | undefined;
     return () => {
       cancelled = true;
       clearTimeout(t);
+      clearTimeout(retry);
     };
-  }, [model, seed]);
+  }, [model, seed, attempt]);
 
   const create = async () => {
     if (!model || seed === null) return;
     setCreating(true);
     try {
       const room = await request('room:create', { title: title.trim(), model, seed });
-      rememberRoom({ token: room.editToken, role: 'edit', title: title.trim() || `Seed ${seed}` });
+      rememberRoom({ token: room.editToken, roomId: room.roomId, role: 'edit', title: title.trim() || `Seed ${seed}` });
       router.push(`/r/${room.editToken}`);
     } catch (e) {
       setError((e as Error).message);

@@ -7,6 +7,13 @@ import Link from 'next/link';
 import type { RoomHistoryView } from '../_lib/use-history';
 import { Panel } from './Panels';
 import { countOf } from '../_lib/plural';
+import { linkForRoom } from '../_lib/recent-rooms';
+
+/** A room of the fork tree: a link when this browser holds one for it (history:list hands out none). */
+function LineageLink(props: { roomId: string; title: string }) {
+  const token = linkForRoom(props.roomId);
+  return token ? <Link href={`/r/${token}`}>{props.title}</Link> : <span title="Ask someone in that room for its link">{props.title}</span>;
+}
 
 const SPEEDS = [2, 5, 10, 25];
 
@@ -22,7 +29,7 @@ export function TimelinePanel(props: { history: RoomHistoryView; token: string; 
     <Panel title="Timeline" aside={<span className="muted small">{countOf(h.runs.length, 'entry', 'entries')}</span>}>
       {h.lineage?.parent && (
         <p className="small" data-testid="fork-parent">
-          Forked from <Link href={`/r/${h.lineage.parent.viewToken}`}>{h.lineage.parent.title}</Link>
+          Forked from <LineageLink roomId={h.lineage.parent.roomId} title={h.lineage.parent.title} />
           {h.lineage.parent.step !== null && <> at step {h.lineage.parent.step}</>}
         </p>
       )}
@@ -135,7 +142,7 @@ export function TimelinePanel(props: { history: RoomHistoryView; token: string; 
           {h.lineage.forks.map((f, i) => (
             <span key={f.roomId}>
               {i > 0 && ', '}
-              <Link href={`/r/${f.viewToken}`}>{f.title}</Link>
+              <LineageLink roomId={f.roomId} title={f.title} />
             </span>
           ))}
         </div>

@@ -7,6 +7,8 @@ const MAX = 24;
 
 export interface RecentRoom {
   token: string;
+  /** Lets a fork tree (history:list, which carries no links) point at rooms this browser can open. */
+  roomId?: string;
   role: Role;
   title: string;
   visitedAt: number;
@@ -24,6 +26,12 @@ export function readRecentRooms(): RecentRoom[] {
 export function rememberRoom(room: Omit<RecentRoom, 'visitedAt'>): void {
   const rest = readRecentRooms().filter((r) => r.token !== room.token);
   localStorage.setItem(KEY, JSON.stringify([{ ...room, visitedAt: Date.now() }, ...rest].slice(0, MAX)));
+}
+
+/** The link this browser holds for a room, the edit link if it has one. */
+export function linkForRoom(roomId: string): string | null {
+  const held = readRecentRooms().filter((r) => r.roomId === roomId);
+  return (held.find((r) => r.role === 'edit') ?? held[0])?.token ?? null;
 }
 
 export function forgetRoom(token: string): void {

@@ -21,7 +21,8 @@ export function getSocket(): StudioClientSocket {
 }
 
 export class RequestError extends Error {
-  constructor(readonly code: string, message: string) {
+  /** With 'limit' and 'busy': when the request is worth repeating (the message says so too). */
+  constructor(readonly code: string, message: string, readonly retryAfterSeconds?: number) {
     super(message);
   }
 }
@@ -39,7 +40,7 @@ export async function request<K extends keyof EventsWithAck>(event: K, ...args: 
   } catch {
     throw new RequestError('timeout', 'the server did not answer in time');
   }
-  if (!res.ok) throw new RequestError(res.error.code, res.error.message);
+  if (!res.ok) throw new RequestError(res.error.code, res.error.message, res.error.retryAfterSeconds);
   return res as EventsWithAck[K]['result'];
 }
 

@@ -57,7 +57,7 @@ export function useRoomSession(token: string, user: PublicUser | null, onError: 
         setError(null);
         setImage(await decodeImage(state.image));
         setFrame(state.liveFrame ? await toLive(state.liveFrame) : null);
-        rememberRoom({ token, role: state.role, title: state.room.title });
+        rememberRoom({ token, roomId: state.room.roomId, role: state.role, title: state.room.title });
       } catch (err) {
         const e = err as RequestError;
         if (alive) setError({ code: e.code ?? 'error', message: e.message });

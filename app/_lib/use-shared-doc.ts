@@ -1,21 +1,30 @@
 'use client';
 /**
- * The room's Yjs document and presence: connects a y-websocket provider with the link's token and exposes
+ * The room's Yjs document and presence: connects a y-websocket provider with the link's token (as a
+ * subprotocol, never in the URL: protocol/yjs-auth.ts) and exposes
  * a plain snapshot (points, mask strokes, settings) that re-renders on every change, the peers' presence,
  * and the connection status.
  *
- * When the server refuses one of our updates (close 4400, or 1009: a message over its size limit), the local
- * document still holds the refused change and would send it again on every reconnect: the document and
- * provider are thrown away and the room is loaded afresh from the server; `lastError` says why.
+ * When the server refuses one of our updates (close 4400, 4413: the room's document is full, or 1009: a message
+ * over its size limit), the local document still holds the refused change and would send it again on every
+ * reconnect: the document and provider are thrown away and the room is loaded afresh from the server;
+ * `lastError` says why. When it closes us for pace (4408: we read too slowly, e.g. a throttled background tab;
+ * 4420: we sent too fast), nothing was refused: we reconnect after a pause with the same document, and the
+ * sync on connecting sends what the server missed.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import type { Point, PublicUser } from '../../server/protocol/events';
 import { YJS_PATH } from '../../server/protocol/events';
+import { yjsProtocols } from '../../server/protocol/yjs-auth';
+import { cleanDisplayText, MAX_NAME_GRAPHEMES } from '../../server/protocol/display-text';
 import { readMask, readPoints, readSettings, type PointPairView } from '../../server/protocol/room-doc';
 import type { MaskStroke } from '../../server/protocol/mask';
 import { DEFAULT_RUN_SETTINGS, type RunSettings } from '../../server/protocol/run-settings';
+import {
+  CLOSE_DOCUMENT_TOO_LARGE, CLOSE_FORBIDDEN, CLOSE_INVALID_UPDATE, CLOSE_MESSAGE_RATE, CLOSE_TOO_SLOW,
+} from '../../server/protocol/yjs-close-codes';
 
 export interface Peer {
   clientId: number;
@@ -27,10 +36,10 @@ export interface Peer {
 /** 'refused': the link does not open this room (4401 and other 44xx); 'revoked': it did, but was revoked (4403). */
 export type DocStatus = 'connecting' | 'syncing' | 'live' | 'offline' | 'refused' | 'revoked';
 
-/** Close codes from server/yjs/messages.ts (not imported: that module pulls in server-only encoders). */
-const CLOSE_INVALID_UPDATE = 4400;
-const CLOSE_FORBIDDEN = 4403;
+/** The standard code for a message over the server's size limit. */
 const CLOSE_TOO_BIG = 1009;
+/** Pause before reconnecting after a close for pace, so a client that is too fast or too slow does not loop. */
+const PACE_RETRY_MS = 2000;
 
 export interface DocError {
   code: number;
@@ -68,14 +77,16 @@ export function useSharedDoc(roomId: string | null, token: string, user: PublicU
     if (!roomId || !user) return;
     const d = new Y.Doc();
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${YJS_PATH}`;
-    const p = new WebsocketProvider(url, roomId, d, { params: { token }, maxBackoffTime: 5000 });
+    const p = new WebsocketProvider(url, roomId, d, { protocols: yjsProtocols(token), maxBackoffTime: 5000 });
     const bump = () => setVersion((v) => v + 1);
     d.on('update', bump);
     const onAwareness = () => {
       const list: Peer[] = [];
       p.awareness.getStates().forEach((s, clientId) => {
         if (!s.user) return;
-        list.push({ clientId, user: s.user, cursor: s.cursor ?? null, self: clientId === d.clientID });
+        // Presence is relayed as the peer sent it (the server checks only its size): its name is cleaned here, as the server cleans names at room:join.
+        const name = cleanDisplayText(String(s.user.name ?? ''), MAX_NAME_GRAPHEMES) || 'Anonymous';
+        list.push({ clientId, user: { ...s.user, name }, cursor: s.cursor ?? null, self: clientId === d.clientID });
       });
       setPeers(list);
     };
@@ -94,13 +105,19 @@ export function useSharedDoc(roomId: string | null, token: string, user: PublicU
     p.on('connection-close', (e: CloseEvent | null) => {
       if (e?.code === CLOSE_TOO_BIG) discard(e.code, 'Your last change was too large for the server, so it was dropped and the room reloaded.');
     });
+    let paceRetry: ReturnType<typeof setTimeout> | undefined;
     p.on('closed', ({ code, reason }: { code: number; reason: string }) => {
       if (code === CLOSE_INVALID_UPDATE) discard(code, `The server refused your last change (${reason || 'invalid'}), so it was dropped and the room reloaded.`);
-      else setStatus(code === CLOSE_FORBIDDEN ? 'revoked' : 'refused');
+      else if (code === CLOSE_DOCUMENT_TOO_LARGE) discard(code, `The room's document is full (${reason || 'size limit'}), so your last change was dropped and the room reloaded.`);
+      else if (code === CLOSE_TOO_SLOW || code === CLOSE_MESSAGE_RATE) {
+        setStatus('connecting');
+        paceRetry = setTimeout(() => p.connect(), PACE_RETRY_MS * (1 + Math.random()));
+      } else setStatus(code === CLOSE_FORBIDDEN ? 'revoked' : 'refused');
     });
     setDoc(d);
     setProvider(p);
     return () => {
+      clearTimeout(paceRetry);
       p.destroy();
       d.destroy();
       setDoc(null);

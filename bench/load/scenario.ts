@@ -18,6 +18,7 @@ import { WebsocketProvider } from 'y-websocket';
 import { WebSocket } from 'ws';
 import type { ClientToServerEvents, Point, PublicUser, Result, RunEnded, RunFrame, ServerToClientEvents } from '../../server/protocol/events.js';
 import { YJS_PATH } from '../../server/protocol/events.js';
+import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
 import { addPoint, movePoint, readPoints, updateSettings } from '../../server/protocol/room-doc.js';
 import type { RunSettings } from '../../server/protocol/run-settings.js';
 import { summarize, type LatencySummary } from './stats.js';
@@ -92,7 +93,7 @@ async function call<T>(socket: ClientSocket, event: keyof ClientToServerEvents, 
 async function connectYjs(url: string, roomId: string, token: string): Promise<{ doc: Y.Doc; destroy(): void }> {
   const doc = new Y.Doc();
   const provider = new WebsocketProvider(url.replace(/^http/, 'ws') + YJS_PATH, roomId, doc, {
-    params: { token },
+    protocols: yjsProtocols(token),
     WebSocketPolyfill: WebSocket as never,
     disableBc: true,
   });

@@ -64,7 +64,7 @@ process.on('message', (msg: ToServerChild) => {
         dbFile: msg.dbFile,
         models: [{ id: 'faces128', label: 'Faces 128 px', path: recording.modelPath }],
         jobs,
-        limits: { connectionsPerMinute: 1e9, runsPerUser: 1e6, queuedRunsPerRoom: 1e6 },
+        limits: { connectionsPerMinute: 1e9, runsPerUser: 1e6, runsPerAddress: 1e6, runsWaiting: 1e6, queuedRunsPerRoom: 1e6, roomCreateBurst: 1e6 },
         log: () => {},
       };
       server = await startStudioServer(opts);

@@ -19,8 +19,24 @@ export interface DragJobHandle {
   readonly done: Promise<DragEndMessage>;
 }
 
+/** Refusal of work the queue has no room for now: the caller may try again after `retryAfterSeconds`. */
+export class BusyError extends Error {
+  readonly code = 'busy';
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message);
+  }
+}
+
+export interface RenderOptions {
+  /** Who the render is for (an address, a room): waiting renders are served round-robin by caller. */
+  caller?: string;
+}
+
 export interface JobQueue {
-  render(job: RenderJob): Promise<RenderResult>;
+  /** May reject with BusyError when too many renders are waiting. */
+  render(job: RenderJob, opts?: RenderOptions): Promise<RenderResult>;
   drag(job: DragJobRequest, listener: DragListener): DragJobHandle;
   close(): Promise<void>;
+  /** Workers alive now and how many there should be (readiness checks); absent where workers run elsewhere. */
+  liveWorkers?(): { live: number; size: number };
 }

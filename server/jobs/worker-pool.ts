@@ -1,10 +1,13 @@
 /**
  * JobQueue on a pool of worker threads, each owning its own engine. A worker runs one drag at a time;
- * further drags wait in one FIFO queue. Renders go straight to the least busy worker, which serves them
- * between drag steps.
+ * further drags wait in one FIFO queue (the run coordinator sends at most one per room, so FIFO is already
+ * fair across rooms). A worker serves one render at a time between drag steps; the other renders wait here,
+ * in a bounded queue served round-robin by caller, so a flood from one address or room neither grows memory
+ * without bound nor delays everyone else's previews behind it.
  */
 import { Worker } from 'node:worker_threads';
-import type { DragJobHandle, DragListener, JobQueue } from './job-queue.js';
+import { BusyError, type DragJobHandle, type DragListener, type JobQueue, type RenderOptions } from './job-queue.js';
+import { FairQueue } from './fair-queue.js';
 import type { DragEndMessage, DragJobRequest, FromWorker, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
 
 export interface WorkerPoolOptions {
@@ -16,6 +19,18 @@ export interface WorkerPoolOptions {
    *  terminated and replaced and its jobs fail with `worker-hung`. Default 120 s (a step takes ~0.1 s at
    *  128 px; the first one also loads the model). */
   silenceMs?: number;
+  /** Renders waiting for a worker, in all and per caller (ServerLimits.rendersWaiting...). Default 32 and 8. */
+  rendersWaiting?: number;
+  rendersWaitingPerCaller?: number;
+}
+
+interface QueuedRender {
+  jobId: number;
+  job: RenderJob;
+  resolve: (r: RenderResult) => void;
+  reject: (e: Error) => void;
+  /** When a worker was given it (performance.now()). */
+  postedAt?: number;
 }
 
 interface QueuedDrag {
@@ -32,7 +47,7 @@ interface PoolWorker {
   drag?: QueuedDrag;
   /** When the worker last sent a message or was given work while idle. */
   lastHeard: number;
-  renders: Map<number, { resolve: (r: RenderResult) => void; reject: (e: Error) => void }>;
+  renders: Map<number, QueuedRender>;
 }
 
 class JobError extends Error {
@@ -44,12 +59,16 @@ class JobError extends Error {
 export class WorkerPool implements JobQueue {
   private readonly workers: PoolWorker[] = [];
   private readonly waiting: QueuedDrag[] = [];
+  private readonly renderQueue: FairQueue<QueuedRender>;
+  /** Recent render duration (moving average), for the retry time a busy answer gives. */
+  private renderMs = 200;
   private nextJobId = 1;
   private closed = false;
   private readonly watchdog: NodeJS.Timeout;
 
   constructor(private readonly opts: WorkerPoolOptions = {}) {
     const size = Math.max(1, opts.size ?? 1);
+    this.renderQueue = new FairQueue({ max: opts.rendersWaiting ?? 32, maxPerCaller: opts.rendersWaitingPerCaller ?? 8 });
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
     const silenceMs = opts.silenceMs ?? 120_000;
     this.watchdog = setInterval(() => {
@@ -66,13 +85,27 @@ export class WorkerPool implements JobQueue {
     return this.workers.map((pw) => pw.worker);
   }
 
+  liveWorkers(): { live: number; size: number } {
+    // A replaced worker leaves the list at once; a terminated thread's id is -1.
+    return { live: this.closed ? 0 : this.workers.filter((pw) => pw.worker.threadId >= 0).length, size: this.workers.length };
+  }
+
   private spawn(): PoolWorker {
     // The entry registers tsx, then loads drag-worker.ts: TypeScript runs the same way as under `npm start`.
     const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), {
       workerData: { backend: this.opts.backend },
     });
     const pw: PoolWorker = { worker, renders: new Map(), lastHeard: Date.now() };
-    worker.on('message', (msg: FromWorker) => this.onMessage(pw, msg));
+    worker.on('message', (msg: unknown) => {
+      // Runs inside the worker's event emitter: a throw here (a malformed message, a listener that fails)
+      // would end the process, so it is logged and the pool carries on.
+      try {
+        if (isFromWorker(msg)) this.onMessage(pw, msg);
+        else console.error('[worker-pool] ignored a malformed message from a worker:', describe(msg));
+      } catch (err) {
+        console.error('[worker-pool] handling a worker message failed:', err);
+      }
+    });
     worker.on('error', (err) => this.onCrash(pw, err));
     worker.on('exit', (code) => {
       if (!this.closed) this.onCrash(pw, new Error(`worker exited with code ${code}`));
@@ -89,15 +122,39 @@ export class WorkerPool implements JobQueue {
     if (load(pw) === 0) pw.lastHeard = Date.now();
   }
 
-  render(job: RenderJob): Promise<RenderResult> {
+  render(job: RenderJob, opts: RenderOptions = {}): Promise<RenderResult> {
     if (this.closed) return Promise.reject(new JobError('pool-closed', 'the worker pool is closed'));
-    const pw = this.workers.reduce((a, b) => (load(b) < load(a) ? b : a));
-    const jobId = this.nextJobId++;
-    this.wake(pw);
     return new Promise((resolve, reject) => {
-      pw.renders.set(jobId, { resolve, reject });
-      this.post(pw, { type: 'render', jobId, job });
+      const q: QueuedRender = {
+        jobId: this.nextJobId++,
+        job,
+        resolve: (r) => {
+          this.renderMs = 0.8 * this.renderMs + 0.2 * (performance.now() - (q.postedAt ?? 0));
+          resolve(r);
+        },
+        reject,
+      };
+      if (!this.renderQueue.push(opts.caller ?? '', q)) {
+        const wait = Math.max(1, Math.ceil(((this.renderQueue.size + 1) * this.renderMs) / this.workers.length / 1000));
+        reject(new BusyError(`the server is busy rendering; try again in ${wait} s`, wait));
+        return;
+      }
+      this.pumpRenders();
     });
+  }
+
+  /** Gives waiting renders to workers that have none in hand (least busy first). */
+  private pumpRenders(): void {
+    for (;;) {
+      const free = this.workers.filter((pw) => pw.renders.size === 0);
+      if (free.length === 0 || this.renderQueue.size === 0) return;
+      const pw = free.reduce((a, b) => (load(b) < load(a) ? b : a));
+      const q = this.renderQueue.shift()!;
+      this.wake(pw);
+      pw.renders.set(q.jobId, q);
+      q.postedAt = performance.now();
+      this.post(pw, { type: 'render', jobId: q.jobId, job: q.job });
+    }
   }
 
   drag(job: DragJobRequest, listener: DragListener): DragJobHandle {
@@ -150,6 +207,7 @@ export class WorkerPool implements JobQueue {
       pw.renders.delete(msg.jobId);
       if (msg.type === 'rendered') r?.resolve(msg.result);
       else r?.reject(new JobError(msg.error.code, msg.error.message));
+      this.pumpRenders();
       return;
     }
     const q = pw.drag;
@@ -173,16 +231,24 @@ export class WorkerPool implements JobQueue {
     pw.drag?.resolve({ reason: 'error', steps: 0, error: { code, message: err.message } });
     // Out of the pool first, so the exit event of this worker is not taken for a second crash.
     this.workers.splice(i, 1);
-    void pw.worker.terminate();
+    pw.worker.terminate().catch(() => undefined);
     if (this.closed) return;
-    this.workers.splice(i, 0, this.spawn());
-    this.pump();
+    // Called from timers and the worker's events: a throw (no thread could be started, a listener failing)
+    // must not end the process. A pool left with no worker shows in the readiness check.
+    try {
+      this.workers.splice(i, 0, this.spawn());
+      this.pump();
+      this.pumpRenders();
+    } catch (e) {
+      console.error('[worker-pool] replacing a worker failed:', e);
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.watchdog);
     for (const q of this.waiting.splice(0)) q.resolve({ reason: 'cancelled', steps: 0 });
+    for (const r of this.renderQueue.drain()) r.reject(new JobError('pool-closed', 'the worker pool closed'));
     await Promise.all(
       this.workers.map(async (pw) => {
         for (const r of pw.renders.values()) r.reject(new JobError('pool-closed', 'the worker pool closed'));
@@ -190,6 +256,24 @@ export class WorkerPool implements JobQueue {
         await pw.worker.terminate();
       }),
     );
+  }
+}
+
+const MESSAGE_FIELDS: Record<FromWorker['type'], string> = { rendered: 'result', step: 'step', end: 'end', failed: 'error' };
+
+/** The shape worker-protocol.ts promises, checked before anything reads the message's fields. */
+function isFromWorker(msg: unknown): msg is FromWorker {
+  if (typeof msg !== 'object' || msg === null) return false;
+  const m = msg as Record<string, unknown>;
+  const field = Object.hasOwn(MESSAGE_FIELDS, m.type as string) ? MESSAGE_FIELDS[m.type as FromWorker['type']] : undefined;
+  return field !== undefined && typeof m.jobId === 'number' && typeof m[field] === 'object' && m[field] !== null;
+}
+
+function describe(msg: unknown): string {
+  try {
+    return String(JSON.stringify(msg)).slice(0, 120);
+  } catch {
+    return typeof msg;
   }
 }
 

@@ -125,10 +125,22 @@ export interface UndoRedo {
   redo: string | null;
 }
 
-/** A room's place in its fork tree: links are watch-only tokens. */
+/**
+ * A room in another room's fork tree. No link: a member learns where the room came from and what was forked
+ * from it, but opens only rooms whose links it was given (its own forks come with links in the fork answer),
+ * so being put out of a room by link rotation cannot be undone by walking the tree.
+ */
+export interface LineageRoom {
+  roomId: string;
+  title: string;
+  /** The run and stored step the fork was made from. */
+  runId: string | null;
+  step: number | null;
+}
+
 export interface RoomLineage {
-  parent: { roomId: string; title: string; viewToken: string; runId: string | null; step: number | null } | null;
-  forks: { roomId: string; title: string; viewToken: string; runId: string | null; step: number | null }[];
+  parent: LineageRoom | null;
+  forks: LineageRoom[];
 }
 
 /** A stored step, as sent to the one person looking at it. */
@@ -143,9 +155,16 @@ export interface HistoryStep {
   image: EncodedImage;
 }
 
+/**
+ * `code` says what went wrong: 'invalid', 'unauthorized', 'forbidden', 'not-found', 'limit' (a per-connection
+ * or per-address limit: too many requests, rooms, previews, runs), 'busy' (the server's shared queue is
+ * full), 'unknown-event', 'internal'. 'limit' and 'busy' may carry `retryAfterSeconds`: the request is
+ * worth repeating after that long.
+ */
 export interface ErrorInfo {
   code: string;
   message: string;
+  retryAfterSeconds?: number;
 }
 
 export type Result<T> = ({ ok: true } & T) | { ok: false; error: ErrorInfo };
@@ -207,6 +226,6 @@ export interface SocketData {
   user?: PublicUser;
 }
 
-/** Path of the Yjs websocket endpoint; the document name follows: /yjs/<roomId>?token=... */
+/** Path of the Yjs websocket endpoint; the document name follows: /yjs/<roomId> (the token goes as a subprotocol: yjs-auth.ts) */
 export const YJS_PATH = '/yjs';
 export const SOCKET_IO_PATH = '/socket.io';

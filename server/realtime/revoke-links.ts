@@ -8,7 +8,18 @@ import type { RoomStore } from '../rooms/room-store.js';
 import { RoomError } from '../rooms/room-service.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import { CLOSE_FORBIDDEN } from '../yjs/messages.js';
+import type { SocketData } from '../protocol/events.js';
 import { ioRoom, type StudioIO, type StudioSocket } from './types.js';
+
+/**
+ * The sessions the adapter keeps for recovery. The in-memory adapter holds them in a `sessions` map by
+ * private id; an adapter that keeps them elsewhere (Redis) has none here, and recheckRecoveredSession alone
+ * guards its sockets (it cannot stop the replay of broadcasts missed while away).
+ */
+function recoverableSessions(io: StudioIO): Iterable<{ rooms: string[]; data?: SocketData }> {
+  const { sessions } = io.of('/').adapter as unknown as { sessions?: Map<string, { rooms: string[]; data?: SocketData }> };
+  return sessions instanceof Map ? sessions.values() : [];
+}
 
 export async function revokeLinks(
   deps: { io: StudioIO; store: RoomStore; docs: DocServer },
@@ -29,6 +40,12 @@ export async function revokeLinks(
     s.emit('room:revoked', { roomId, reason: 'this link was replaced by an editor' });
     void s.leave(ioRoom(roomId));
     s.data.roomId = s.data.role = s.data.token = undefined;
+  }
+  // Sockets that dropped and may still recover their session (Socket.IO's connection-state recovery): out
+  // of the room now, so the broadcasts they missed are not replayed to them; their `data` keeps the old
+  // token, so when they come back recheckRecoveredSession tells them they were put out.
+  for (const session of recoverableSessions(deps.io)) {
+    if (session.data?.token && revoked.has(session.data.token)) session.rooms = session.rooms.filter((r) => r !== ioRoom(roomId));
   }
   deps.docs.disconnect(roomId, (context) => revoked.has((context as { token?: string } | undefined)?.token ?? ''), CLOSE_FORBIDDEN, 'link revoked');
   return { editToken: after.editToken, viewToken: after.viewToken };

@@ -1,8 +1,10 @@
 /**
- * The Socket.IO event handlers. Every request goes through `listen`: its payload is checked against
- * event-schemas.ts, then the handler checks the caller's role, and the result or error is acknowledged (or,
- * for a request sent without an acknowledgement, reported as `request:error`). Nothing a malformed request
- * carries reaches a handler, and a failing handler affects only its caller.
+ * The Socket.IO event handlers. Every request passes the connection's rate limit (message-rate-limit.ts), then
+ * goes through `listen`: its payload is checked against event-schemas.ts, then the handler checks the caller's
+ * role, and the result or error is acknowledged (or, for a request sent without an acknowledgement, reported
+ * as `request:error`). Nothing a malformed request carries reaches a handler, and a failing handler affects
+ * only its caller. A session restored by connection-state recovery is served only once its link is checked
+ * again (recovered-session.ts).
  */
 import type { z } from 'zod';
 import type { Ack, ClientToServerEvents, ErrorInfo, Result } from '../protocol/events.js';
@@ -14,7 +16,12 @@ import type { RoomHistory } from '../runs/room-history.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import { describeIssue, REQUEST_SCHEMAS, type EventWithPayload } from './event-schemas.js';
 import { revokeLinks } from './revoke-links.js';
+import { cleanDisplayText, MAX_NAME_GRAPHEMES } from '../protocol/display-text.js';
 import { ioRoom, type StudioIO, type StudioSocket } from './types.js';
+import type { IncomingMessage } from 'node:http';
+import { spendQuota, type AddressQuotas } from './address-quotas.js';
+import { limitMessageRate, type MessageRateLimit } from './message-rate-limit.js';
+import { recheckRecoveredSession } from './recovered-session.js';
 
 export interface HandlerDeps {
   io: StudioIO;
@@ -26,14 +33,21 @@ export interface HandlerDeps {
   docs: DocServer;
   /** Requests this connection may have unanswered at once (server/limits.ts). */
   requestsInFlight: number;
+  /** Requests per second this connection may send (server/limits.ts). */
+  messageRate: MessageRateLimit;
+  /** The server's per-address buckets for room:create and seed:preview. */
+  quotas: AddressQuotas;
+  /** The client's address behind the configured trusted proxies (server/client-address.ts): the quotas' key. */
+  clientAddress: (req: IncomingMessage) => string;
 }
 
 type Payload<E> = E extends EventWithPayload ? z.infer<(typeof REQUEST_SCHEMAS)[E]> : undefined;
 type AckValue<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]> extends [...unknown[], Ack<infer T>] ? T : void;
 
 function toError(err: unknown): ErrorInfo {
-  if (err instanceof RoomError) return { code: err.code, message: err.message };
-  const e = err as { code?: unknown; message?: unknown };
+  const e = err as { code?: unknown; message?: unknown; retryAfterSeconds?: unknown };
+  const retry = typeof e?.retryAfterSeconds === 'number' ? { retryAfterSeconds: e.retryAfterSeconds } : {};
+  if (err instanceof RoomError || e?.code === 'busy') return { code: String(e.code), message: String(e.message), ...retry };
   console.error('[socket] handler failed:', err);
   return { code: typeof e?.code === 'string' ? e.code : 'internal', message: String(e?.message ?? 'internal error') };
 }
@@ -51,9 +65,19 @@ function requireEditor(socket: StudioSocket): string {
 }
 
 export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void {
-  const { io, store, rooms, models, runs, history, docs } = deps;
+  const { io, store, rooms, models, runs, history, docs, quotas } = deps;
   const known = new Set<string>();
   let inFlight = 0;
+  const address = deps.clientAddress(socket.request);
+  limitMessageRate(socket, deps.messageRate);
+  // Requests wait for this; a failed check (the store is down) ends the connection rather than serving a
+  // session whose rights could not be confirmed.
+  const checked: Promise<void> = socket.recovered
+    ? recheckRecoveredSession(socket, store).catch((err) => {
+        console.error('[socket] could not check a recovered session:', err);
+        socket.disconnect(true);
+      })
+    : Promise.resolve();
 
   function listen<E extends keyof ClientToServerEvents>(event: E, work: (payload: Payload<E>) => Promise<AckValue<E>> | AckValue<E>): void {
     known.add(event);
@@ -69,7 +93,7 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
         return;
       }
       inFlight++;
-      Promise.resolve()
+      checked
         .then(() => {
           let payload: unknown;
           if (schema) {
@@ -91,10 +115,14 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
 
   listen('models:list', () => ({ models: models.list() }));
 
-  listen('seed:preview', async (req) => ({ image: await rooms.preview(req) }));
+  listen('seed:preview', async (req) => {
+    spendQuota(quotas.seedPreview, address, 'seed previews');
+    return { image: await rooms.preview(req, address) };
+  });
 
   listen('room:create', async (req) => {
-    const room = await rooms.create(req);
+    spendQuota(quotas.roomCreate, address, 'new rooms');
+    const room = await rooms.create(req, address);
     return { roomId: room.id, editToken: room.editToken, viewToken: room.viewToken };
   });
 
@@ -107,7 +135,7 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
     socket.data.roomId = room.id;
     socket.data.role = role;
     socket.data.token = token;
-    socket.data.user = { id: user.id, name: user.name.trim().slice(0, 40) || 'Anonymous', color: user.color };
+    socket.data.user = { id: user.id, name: cleanDisplayText(user.name, MAX_NAME_GRAPHEMES) || 'Anonymous', color: user.color };
     await socket.join(ioRoom(room.id));
     // A link rotation that ran while the token was being read has swept the room before this socket was in
     // it: read again now that it is, and leave if the link was replaced meanwhile.
@@ -146,7 +174,7 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
     return { editToken, viewToken };
   });
 
-  listen('run:start', () => runs.start(requireEditor(socket), socket.data.user ?? null));
+  listen('run:start', () => runs.start(requireEditor(socket), socket.data.user ?? null, { connection: socket.id, address }));
 
   listen('run:stop', () => ({ cancelled: runs.stop(requireEditor(socket)) }));
 
@@ -154,9 +182,12 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
 
   listen('history:step', async (req) => ({ step: await history.step(requireMember(socket), req) }));
 
-  // Anyone in the room may fork (a fork is a new room of their own; the parent is unchanged).
+  // Anyone in the room may fork (a fork is a new room of their own; the parent is unchanged). It creates a
+  // room, so it spends the same quota as room:create.
   listen('history:fork', async (req) => {
-    const room = await history.fork(requireMember(socket), req);
+    const roomId = requireMember(socket);
+    spendQuota(quotas.roomCreate, address, 'new rooms');
+    const room = await history.fork(roomId, req, address);
     return { roomId: room.id, editToken: room.editToken, viewToken: room.viewToken };
   });
 

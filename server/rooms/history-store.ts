@@ -54,11 +54,28 @@ export interface StepRecord {
  */
 export const INTERRUPTED_RUN = { reason: 'interrupted', error: 'the server stopped during this run' } as const;
 
+/** What a finished run leaves in its room, written with the run's end (RunStore.finishRun). */
+export interface RunResult {
+  roomId: string;
+  latent: Float32Array;
+  image: Uint8Array;
+  imageType: string;
+  /** The Yjs update that moves the room's handles to where the run left them (appended to its update log); null: none moved. */
+  docUpdate: Uint8Array | null;
+}
+
 export interface HistoryStore {
-  /** Records a run as started; assigns the next sequence number in its room. */
-  createRun(run: NewRun): Promise<RunRecord>;
+  /**
+   * Records a run as started; assigns the next sequence number in its room. With `ended`, records it as
+   * already ended and writes its result, all in one transaction (undo and redo entries, which have no steps).
+   */
+  createRun(run: NewRun, ended?: { end: { reason: string; steps: number }; result: RunResult }): Promise<RunRecord>;
   addStep(step: StepRecord): Promise<void>;
-  finishRun(runId: string, end: { reason: string; steps: number; error?: string }): Promise<void>;
+  /**
+   * Marks the run ended and, with `result`, writes what it leaves in its room (latent, image, the handles'
+   * document update) in the same transaction: all of it or none of it.
+   */
+  finishRun(runId: string, end: { reason: string; steps: number; error?: string }, result?: RunResult): Promise<void>;
   /**
    * At start-up, before anything runs: every run still 'running' was cut off by a server that stopped
    * without finishing it (killed, crashed). Ends them with this reason and error; their step records stay,

@@ -2,10 +2,11 @@
 import type { PrismaClient } from '../db/client.js';
 import { createPrismaClient } from '../db/client.js';
 import type { NewRoom, RoomRecord, RoomStore, StoredDocument } from './room-store.js';
-import type { NewRun, RunRecord, StepRecord } from './history-store.js';
+import type { NewRun, RunRecord, RunResult, StepRecord } from './history-store.js';
 import { newRoomId, newToken, looksLikeToken } from './tokens.js';
 import { GroupCommit } from '../db/group-commit.js';
 
+type Transaction = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 type RunRow = Awaited<ReturnType<PrismaClient['run']['findUnique']>> & {};
 type StepRow = Awaited<ReturnType<PrismaClient['runStep']['findUnique']>> & {};
 
@@ -161,16 +162,20 @@ export class PrismaRoomStore implements RoomStore {
     return this.prisma.room.update({ where: { id }, data, select: { editToken: true, viewToken: true } });
   }
 
-  async createRun(run: NewRun): Promise<RunRecord> {
+  async createRun(run: NewRun, ended?: { end: { reason: string; steps: number }; result: RunResult }): Promise<RunRecord> {
     const row = await this.prisma.$transaction(async (tx) => {
       const last = await tx.run.findFirst({ where: { roomId: run.roomId }, orderBy: { seq: 'desc' }, select: { seq: true } });
+      if (ended) await this.writeResult(tx, ended.result);
       return tx.run.create({
         data: {
           id: run.id, roomId: run.roomId, seq: (last?.seq ?? 0) + 1, startedBy: run.startedBy ? JSON.stringify(run.startedBy) : null,
           kind: run.kind, method: run.method, points: JSON.stringify(run.points), settings: JSON.stringify(run.settings),
           mask: run.mask ? Uint8Array.from(run.mask) : null, maskStrokes: run.maskStrokes ? JSON.stringify(run.maskStrokes) : null,
           latentBefore: fromFloat32(run.latentBefore),
-          imageBefore: Uint8Array.from(run.imageBefore), imageBeforeType: run.imageBeforeType, status: 'running',
+          imageBefore: Uint8Array.from(run.imageBefore), imageBeforeType: run.imageBeforeType,
+          ...(ended
+            ? { status: 'ended', endReason: ended.end.reason, steps: ended.end.steps, endedAt: new Date() }
+            : { status: 'running' }),
         },
       });
     });
@@ -190,11 +195,22 @@ export class PrismaRoomStore implements RoomStore {
     async (one) => void (await this.prisma.runStep.create({ data: stepRow(one) })),
   );
 
-  async finishRun(runId: string, end: { reason: string; steps: number; error?: string }): Promise<void> {
-    await this.prisma.run.update({
-      where: { id: runId },
-      data: { status: 'ended', endReason: end.reason, steps: end.steps, error: end.error ?? null, endedAt: new Date() },
+  async finishRun(runId: string, end: { reason: string; steps: number; error?: string }, result?: RunResult): Promise<void> {
+    const endData = { status: 'ended', endReason: end.reason, steps: end.steps, error: end.error ?? null, endedAt: new Date() };
+    if (!result) {
+      await this.prisma.run.update({ where: { id: runId }, data: endData });
+      return;
+    }
+    await this.prisma.$transaction(async (tx) => {
+      await this.writeResult(tx, result);
+      await tx.run.update({ where: { id: runId }, data: endData });
     });
+  }
+
+  /** What a run leaves in its room: latent and image, and the handles' update appended to the document's log. */
+  private async writeResult(tx: Transaction, { roomId, latent, image, imageType, docUpdate }: RunResult): Promise<void> {
+    await tx.room.update({ where: { id: roomId }, data: { latent: fromFloat32(latent), image: Uint8Array.from(image), imageType } });
+    if (docUpdate) await tx.roomDocUpdate.create({ data: { roomId, update: Uint8Array.from(docUpdate) } });
   }
 
   async endUnfinishedRuns(end: { reason: string; error: string }): Promise<string[]> {
@@ -226,6 +242,11 @@ export class PrismaRoomStore implements RoomStore {
 
   async listSteps(runId: string): Promise<StepRecord[]> {
     return (await this.prisma.runStep.findMany({ where: { runId }, orderBy: { step: 'asc' } })).map(toStep);
+  }
+
+  /** A real read of the database (readiness checks): rejects when it cannot answer. */
+  async ping(): Promise<void> {
+    await this.prisma.$queryRaw`SELECT count(*) FROM "Room" WHERE 0`;
   }
 
   async close(): Promise<void> {

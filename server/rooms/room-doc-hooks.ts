@@ -1,5 +1,6 @@
 /**
- * DocServer hooks for rooms: a Yjs connection must carry the room's edit or view token (view: read-only),
+ * DocServer hooks for rooms: a Yjs connection must carry the room's edit or view token (view: read-only;
+ * carried as a subprotocol, see protocol/yjs-auth.ts),
  * and documents are loaded from and stored to the RoomStore: every update is appended to the room's update
  * log as it is applied, the debounced store writes the full state and compacts the log, and loading applies
  * the state and then the log (so a killed server loses no edit).
@@ -47,10 +48,12 @@ export function roomDocHooks(store: RoomStore, opts: RoomDocHookOptions = {}): D
     return log;
   };
   return {
-    async onAuthenticate({ documentName, params }) {
-      const found = await store.findByToken(params.get('token') ?? '');
+    // The token comes only from the subprotocol (protocol/yjs-auth.ts): one in the query string would end up in logs.
+    async onAuthenticate({ documentName, token }) {
+      if (!token) return null;
+      const found = await store.findByToken(token);
       if (!found || found.room.id !== documentName) return null;
-      return { readOnly: found.role === 'view', context: { token: params.get('token'), role: found.role } };
+      return { readOnly: found.role === 'view', context: { token, role: found.role } };
     },
     async onLoadDocument({ documentName, document }) {
       const room = await store.get(documentName);

@@ -1,33 +1,41 @@
 /** Creating rooms, seed previews, and the public view of a room. */
 import type { EncodedImage, RoomSummary } from '../protocol/events.js';
+import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { FrameFormat } from '../jobs/worker-protocol.js';
 import type { ModelRegistry } from './model-registry.js';
 import type { RoomRecord, RoomStore } from './room-store.js';
+import { PreviewCache } from './preview-cache.js';
 
 /**
  * Errors a request can end in, by code: `unauthorized` (no room for this link: wrong or revoked),
  * `forbidden` (a watch link asking to edit), `invalid` (a malformed request), `limit` (a limit in
- * server/limits.ts), `not-found` (an unknown run or step), `no-points`, `internal`.
+ * server/limits.ts), `busy` (the server's shared queue is full), `not-found` (an unknown run or step),
+ * `no-points`, `internal`. `limit` and `busy` may say when to try again.
  */
 export class RoomError extends Error {
-  constructor(readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'no-points' | 'internal', message: string) {
+  constructor(
+    readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'busy' | 'no-points' | 'storage' | 'internal',
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
     super(message);
   }
 }
 
-const MAX_TITLE = 80;
-const PREVIEW_CACHE = 64;
 
 export class RoomService {
-  private readonly previews = new Map<string, Promise<EncodedImage>>();
+  private readonly previews: PreviewCache;
 
   constructor(
     private readonly store: RoomStore,
     private readonly jobs: JobQueue,
     private readonly models: ModelRegistry,
     private readonly previewFormat: FrameFormat = 'webp',
-  ) {}
+    previewCacheBytes = 8_000_000,
+  ) {
+    this.previews = new PreviewCache(previewCacheBytes);
+  }
 
   private model(id: unknown) {
     const m = typeof id === 'string' ? this.models.get(id) : undefined;
@@ -42,27 +50,26 @@ export class RoomService {
     return seed;
   }
 
-  async create(req: { title: unknown; model: unknown; seed: unknown }): Promise<RoomRecord> {
+  /** `caller` (the client's address) shares the render queue fairly with other callers. */
+  async create(req: { title: unknown; model: unknown; seed: unknown }, caller?: string): Promise<RoomRecord> {
     const model = this.model(req.model);
     const seed = RoomService.seed(req.seed);
-    const title = (typeof req.title === 'string' ? req.title.trim() : '').slice(0, MAX_TITLE) || `Seed ${seed}`;
-    const rendered = await this.jobs.render({ modelPath: model.path, seed, format: 'png' });
+    const title = cleanDisplayText(typeof req.title === 'string' ? req.title : '', MAX_TITLE_GRAPHEMES) || `Seed ${seed}`;
+    const rendered = await this.jobs.render({ modelPath: model.path, seed, format: 'png' }, { caller });
     return this.store.create({ title, model: model.id, seed, latent: rendered.latent, image: rendered.image.bytes, imageType: rendered.image.mime });
   }
 
   /** A seed's image, cached: the home page asks for the same seeds again and again. */
-  preview(req: { model: unknown; seed: unknown }): Promise<EncodedImage> {
+  preview(req: { model: unknown; seed: unknown }, caller?: string): Promise<EncodedImage> {
     const model = this.model(req.model);
     const seed = RoomService.seed(req.seed);
-    const key = `${model.id}:${seed}`;
-    let p = this.previews.get(key);
-    if (!p) {
-      p = this.jobs.render({ modelPath: model.path, seed, format: this.previewFormat }).then((r) => r.image);
-      p.catch(() => this.previews.delete(key));
-      this.previews.set(key, p);
-      if (this.previews.size > PREVIEW_CACHE) this.previews.delete(this.previews.keys().next().value!);
-    }
-    return p;
+    const format = this.previewFormat;
+    return this.previews.get(`${model.id}:${seed}:${format}`, async () => (await this.jobs.render({ modelPath: model.path, seed, format }, { caller })).image);
+  }
+
+  /** The preview cache's size (tests, health). */
+  previewCacheSize(): { entries: number; bytes: number } {
+    return this.previews.size;
   }
 
   summary(room: RoomRecord): RoomSummary {

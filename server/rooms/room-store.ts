@@ -73,5 +73,7 @@ export interface RoomStore extends HistoryStore {
   listForks(id: string): Promise<RoomRecord[]>;
   /** New edit and/or view token; the replaced ones stop resolving at once. */
   rotateTokens(id: string, which: 'edit' | 'view' | 'both'): Promise<{ editToken: string; viewToken: string }>;
+  /** A real query against the database, for the readiness check; throws when it cannot answer. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -3,7 +3,9 @@
  * a step into a new linked room, and multi-level undo and redo of drags (themselves recorded in the timeline).
  */
 import type { HistoryRun, HistoryStep, Point, PublicUser, RoomLineage, UndoRedo } from '../protocol/events.js';
-import { addMaskStroke, addPoint, completePairs, moveHandles, updateSettings } from '../protocol/room-doc.js';
+import { addMaskStroke, addPoint, completePairs, updateSettings } from '../protocol/room-doc.js';
+import { errorMessage, withRetries, type RetryPolicy } from '../db/retry.js';
+import { handleMoves, writeThenApply } from './handle-moves.js';
 import type { RunSettings } from '../protocol/run-settings.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue } from '../jobs/job-queue.js';
@@ -11,6 +13,7 @@ import type { RoomRecord, RoomStore } from '../rooms/room-store.js';
 import type { RunRecord } from '../rooms/history-store.js';
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import { newRunId } from '../rooms/tokens.js';
+import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
 import { replayUndoStack } from './undo-stack.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
 import type { RunCoordinator } from './run-coordinator.js';
@@ -22,6 +25,9 @@ export interface RoomHistoryDeps {
   rooms: RoomService;
   runs: RunCoordinator;
   broadcast: RunBroadcaster;
+  /** For the undo and redo entries' writes. */
+  retry: RetryPolicy;
+  log?: (line: string) => void;
 }
 
 const FORK_USER: PublicUser = { id: 'fork', name: 'Fork', color: '#888888' };
@@ -42,7 +48,8 @@ export class RoomHistory {
     const [runs, room, forks] = await Promise.all([store.listRuns(roomId), store.get(roomId), store.listForks(roomId)]);
     if (!room) throw new RoomError('not-found', 'room not found');
     const parent = room.parentRoomId ? await store.get(room.parentRoomId) : null;
-    const link = (r: RoomRecord) => ({ roomId: r.id, title: r.title, viewToken: r.viewToken, runId: r.forkRunId, step: r.forkStep });
+    // Ids and titles only, never tokens (see LineageRoom).
+    const link = (r: RoomRecord) => ({ roomId: r.id, title: r.title, runId: r.forkRunId, step: r.forkStep });
     return {
       runs: runs.map(historyRun),
       undoRedo: RoomHistory.available(runs),
@@ -76,17 +83,18 @@ export class RoomHistory {
 
   /**
    * A new room from a stored step: its latent, its image (rendered from that latent), its handles and targets,
-   * the run's settings and the mask it ran with (as editable strokes).
+   * the run's settings and the mask it ran with (as editable strokes). `caller` (the client's address) shares
+   * the render queue fairly with other callers.
    */
-  async fork(roomId: string, req: { runId: unknown; step: unknown }): Promise<RoomRecord> {
+  async fork(roomId: string, req: { runId: unknown; step: unknown }, caller?: string): Promise<RoomRecord> {
     const { store, jobs, docs, rooms, broadcast } = this.deps;
     const parent = await this.room(roomId);
     const run = await this.runOf(roomId, req.runId);
     const s = Number.isInteger(req.step) ? await store.getStep(run.id, req.step as number) : null;
     if (!s) throw new RoomError('not-found', 'no such step');
-    const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png' });
+    const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png' }, { caller });
     const child = await store.create({
-      title: `${parent.title} · fork ${run.seq}.${s.step}`.slice(0, 80), model: parent.model, seed: parent.seed,
+      title: cleanDisplayText(`${parent.title} · fork ${run.seq}.${s.step}`, MAX_TITLE_GRAPHEMES), model: parent.model, seed: parent.seed,
       parentRoomId: parent.id, forkRunId: run.id, forkStep: s.step,
       latent: s.latent, image: rendered.image.bytes, imageType: rendered.image.mime,
     });
@@ -162,15 +170,26 @@ export class RoomHistory {
     try {
       const current = completePairs(doc);
       const id = newRunId();
-      await store.createRun({
+      const known = new Set(current.map((p) => p.id));
+      const moves = handleMoves(doc, source.points.filter((p) => known.has(p.id)).map((p) => ({ id: p.id, handle: p.handle as Point })));
+      const result = {
+        roomId, latent: source.latentBefore, image: source.imageBefore, imageType: source.imageBeforeType, docUpdate: moves?.update ?? null,
+      };
+      const entry = {
         id, roomId, startedBy: by, kind, method: kind, points: current,
         settings: kind === 'undo' ? { undid: target.id } : { redid: target.id },
         mask: null, maskStrokes: null, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
-      });
-      await store.saveImage(roomId, { latent: source.latentBefore, image: source.imageBefore, imageType: source.imageBeforeType });
-      const known = new Set(current.map((p) => p.id));
-      moveHandles(doc, source.points.filter((p) => known.has(p.id)).map((p) => ({ id: p.id, handle: p.handle as Point })));
-      await store.finishRun(id, { reason: kind === 'undo' ? 'undone' : 'redone', steps: 0 });
+      };
+      // The entry, the room's latent and image and the handles' update: one transaction, so a failure leaves
+      // no trace (no entry stuck 'running', no half-restored room). The handles move for the peers once it commits.
+      try {
+        const ended = { end: { reason: kind === 'undo' ? 'undone' : 'redone', steps: 0 }, result };
+        await writeThenApply(docs, doc, moves, () =>
+          withRetries(`${roomId}: recording a ${kind}`, () => store.createRun(entry, ended), this.deps.retry, this.deps.log),
+        );
+      } catch (err) {
+        throw new RoomError('storage', `the ${kind} could not be saved, nothing changed: ${errorMessage(err)}`);
+      }
       const img = rooms.image({ ...room, image: source.imageBefore, imageType: source.imageBeforeType });
       broadcast.image(roomId, img);
       broadcast.history(roomId);

@@ -9,29 +9,11 @@
 import * as Y from 'yjs';
 import { DOC_LIMITS } from '../protocol/doc-limits.js';
 import { validateRoomDoc } from '../protocol/doc-validate.js';
-import { addPoint, maskOf, movePoint, readPoints, updateSettings } from '../protocol/room-doc.js';
-import type { MaskStroke } from '../protocol/mask.js';
+import { maskOf, movePoint, readPoints, updateSettings } from '../protocol/room-doc.js';
 import { UpdateProbe } from '../yjs/update-probe.js';
+import { fullDoc, RES } from './limit-doc.js';
 
 const N = Number(process.argv[2] ?? 200);
-const RES = 128;
-
-function fullDoc(): Y.Doc {
-  const doc = new Y.Doc();
-  for (let i = 0; i < DOC_LIMITS.maxPointPairs; i++) {
-    const u = { id: `user-${i}`, name: `User ${i}`, color: '#123456' };
-    addPoint(doc, [i, i], u);
-    addPoint(doc, [RES - 1 - i, i], u);
-  }
-  const perStroke = DOC_LIMITS.maxMaskCoords / DOC_LIMITS.maxMaskStrokes;
-  // One stroke short of the limit, so the "new stroke" updates still fit.
-  for (let i = 0; i < DOC_LIMITS.maxMaskStrokes - 1; i++) {
-    const stroke: MaskStroke = { id: `s${i}`, mode: 'flexible', radius: 4, points: Array.from({ length: perStroke }, (_, k) => (k * 7.31 + i) % RES) };
-    maskOf(doc).push([stroke]);
-  }
-  updateSettings(doc, { lr: 0.003, maxSteps: 50 });
-  return doc;
-}
 
 /** Updates a client would send: made on a replica of `doc`. */
 function clientUpdates(doc: Y.Doc, kind: 'move' | 'stroke' | 'settings'): Uint8Array[] {

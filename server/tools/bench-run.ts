@@ -16,6 +16,7 @@ import { startStudioServer } from '../studio-server.js';
 import { addPoint, updateSettings } from '../protocol/room-doc.js';
 import { BUNDLED_MODEL } from '../config.js';
 import type { RunFrame, Result } from '../protocol/events.js';
+import { yjsProtocols } from '../protocol/yjs-auth.js';
 import { readModelConfig } from '../rooms/model-registry.js';
 
 const modelPath = process.argv[2] ?? BUNDLED_MODEL;
@@ -38,7 +39,7 @@ try {
   };
   const room = await ask<{ roomId: string; editToken: string }>('room:create', { title: 'bench', model: 'm', seed: 7 });
   const doc = new Y.Doc();
-  const provider = new WebsocketProvider(server.url.replace('http', 'ws') + '/yjs', room.roomId, doc, { params: { token: room.editToken }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+  const provider = new WebsocketProvider(server.url.replace('http', 'ws') + '/yjs', room.roomId, doc, { protocols: yjsProtocols(room.editToken), WebSocketPolyfill: WebSocket as never, disableBc: true });
   await new Promise<void>((ok) => provider.once('sync', () => ok()));
   const u = { id: 'b', name: 'bench', color: '#ffffff' };
   const q = res / 4;

@@ -7,9 +7,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { attachConnection } from './connection.js';
-import { Debouncer } from './debounce.js';
+import { compactIfDue, type CompactionPolicy } from './compact.js';
+import { Debouncer, defaultRetryDelayMs } from './debounce.js';
+import { DocSizeGuard } from './doc-size.js';
 import { CLOSE_INVALID_UPDATE, CLOSE_NOT_FOUND, CLOSE_SERVER_SHUTDOWN, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED, closeReason } from './messages.js';
 import { SharedDoc, type ConnectionContext } from './shared-doc.js';
+import { hasPending } from './update-deps.js';
+import { decodePathSegment, parseRequestTarget, refuseUpgrade } from '../request-target.js';
+import { tokenFromProtocols, YJS_SUBPROTOCOL } from '../protocol/yjs-auth.js';
 
 export interface DocServerHooks {
   /** Runs first for every connection (limits, bans). Returning false refuses it (4429, no reconnect). */
@@ -17,9 +22,10 @@ export interface DocServerHooks {
   /**
    * Decides whether a connection may open `documentName` and whether it may write. Null refuses (4401). A
    * `context` (e.g. `{ token, role }`) is kept with the connection (merged over earlier hooks' contexts) and
-   * passed to the update hooks and to `DocServer.disconnect`'s filter.
+   * passed to the update hooks and to `DocServer.disconnect`'s filter. `token` is the credential the client
+   * offered as a subprotocol (protocol/yjs-auth.ts), null when it offered none; `params` is the query string.
    */
-  onAuthenticate?(ctx: { documentName: string; params: URLSearchParams }): Promise<{ readOnly: boolean; context?: ConnectionContext } | null>;
+  onAuthenticate?(ctx: { documentName: string; params: URLSearchParams; token: string | null }): Promise<{ readOnly: boolean; context?: ConnectionContext } | null>;
   /** Fills a newly created document, e.g. from storage. Throwing refuses connections to it (4404). */
   onLoadDocument?(ctx: { documentName: string; document: SharedDoc }): Promise<void>;
   /** Persists a document (debounced; also on unload and on close). */
@@ -55,6 +61,22 @@ export interface DocServerOptions {
   unloadDelayMs?: number;
   /** Largest message accepted from a client; a larger one closes the connection (1009). Default 8 MiB. */
   maxPayload?: number;
+  /**
+   * Wait before storing again after `failures` failed stores in a row. A document whose store fails stays
+   * loaded, and is stored again, until a store succeeds. Default: 100 ms doubling up to 5 s.
+   */
+  storeRetryDelayMs?: (failures: number) => number;
+  /** Messages one connection may send per second, and in one burst; over it, close 4420. Default: unlimited. */
+  messagesPerSecond?: number;
+  messageBurst?: number;
+  /** Bytes a connection may leave unread before it is closed (4408). Default: unlimited. */
+  maxBufferedBytes?: number;
+  /** A connection's sync requests are answered at most once per this many ms. Default 0 (each at once). */
+  syncIntervalMs?: number;
+  /** Largest encoded document a client's update may produce (else close 4413). Default: unlimited. */
+  maxDocumentBytes?: number;
+  /** When a stored document is compacted (compact.ts). Default: never. */
+  compaction?: CompactionPolicy;
 }
 
 /**
@@ -64,9 +86,13 @@ export interface DocServerOptions {
  */
 const MAX_EARLY_MESSAGES = 64;
 
+/** Tries a document whose store keeps failing gets at shutdown, after the first, before its changes are given up. */
+const SHUTDOWN_STORE_RETRIES = 5;
+
 interface Entry {
   doc: SharedDoc;
   store: Debouncer;
+  size: DocSizeGuard | null;
   unloadTimer?: NodeJS.Timeout;
 }
 
@@ -85,29 +111,40 @@ export class DocServer {
 
   constructor(private readonly opts: DocServerOptions) {
     this.hooks = opts.hooks ?? [];
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? 8 * 1024 * 1024 });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.maxPayload ?? 8 * 1024 * 1024,
+      // Selecting the fixed name keeps the token (the client's other subprotocol) out of the response.
+      handleProtocols: (offered) => (offered.has(YJS_SUBPROTOCOL) ? YJS_SUBPROTOCOL : false),
+    });
   }
 
-  /** Whether an upgrade request is for this server. */
+  /** Whether an upgrade request is for this server (false for a target that cannot be parsed). */
   handles(req: IncomingMessage): boolean {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    return path === this.opts.path || path.startsWith(this.opts.path + '/');
+    const path = parseRequestTarget(req.url)?.pathname;
+    return path !== undefined && (path === this.opts.path || path.startsWith(this.opts.path + '/'));
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const documentName = decodeURIComponent(url.pathname.slice(this.opts.path.length + 1));
+    const url = parseRequestTarget(req.url);
+    const documentName = url && decodePathSegment(url.pathname.slice(this.opts.path.length + 1));
+    if (!url || !documentName) return refuseUpgrade(socket, 400, url ? 'bad document name in the request target' : 'bad request target');
+    const token = tokenFromProtocols(parseProtocols(req.headers['sec-websocket-protocol']));
     // Accept first, then decide: y-websocket clients only stop retrying on a 44xx close code.
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // E.g. a message over maxPayload: ws closes the connection (1009) and emits this, which unhandled would end the process.
       ws.on('error', (err) => console.warn(`[yjs] connection to ${documentName} failed: ${err.message}`));
       const allowed = this.hooks.every((h) => h.onConnect?.({ documentName, request: req }) ?? true);
       if (!allowed) return ws.close(CLOSE_TOO_MANY, 'too many connections');
-      void this.onConnection(ws, documentName, url.searchParams);
+      // Not awaited by anyone: a failure would be an unhandled rejection, which ends the process.
+      this.onConnection(ws, documentName, url.searchParams, token).catch((err) => {
+        console.error(`[yjs] setting up a connection to ${documentName} failed:`, err);
+        if (ws.readyState === ws.OPEN) ws.close(1011, 'internal error');
+      });
     });
   }
 
-  private async onConnection(ws: WebSocket, documentName: string, params: URLSearchParams): Promise<void> {
+  private async onConnection(ws: WebSocket, documentName: string, params: URLSearchParams, token: string | null): Promise<void> {
     if (this.closing) return ws.close(CLOSE_SERVER_SHUTDOWN, 'server shutting down');
     // Messages that arrive while we authenticate and load would be lost: park them and replay.
     const early: Parameters<WebSocket['emit']>[] = [];
@@ -121,7 +158,7 @@ export class DocServer {
     let auth: Awaited<ReturnType<DocServer['authenticate']>>;
     for (;;) {
       const generation = this.disconnects.get(documentName) ?? 0;
-      auth = await this.authenticate(documentName, params);
+      auth = await this.authenticate(documentName, params, token);
       if (!auth || (this.disconnects.get(documentName) ?? 0) === generation) break;
     }
     if (ws.readyState !== ws.OPEN) return;
@@ -167,18 +204,22 @@ export class DocServer {
           }
         }
       },
+      checkSize: entry.size ? (update) => entry.size!.check(update) : undefined,
+      messagesPerSecond: this.opts.messagesPerSecond,
+      messageBurst: this.opts.messageBurst,
+      syncIntervalMs: this.opts.syncIntervalMs,
       onClose: () => this.maybeUnload(entry),
     });
     for (const args of early) ws.emit(...args);
   }
 
   /** The hooks' verdict, their contexts merged; null refuses (a hook that throws refuses). */
-  private async authenticate(documentName: string, params: URLSearchParams): Promise<{ readOnly: boolean; context: ConnectionContext } | null> {
+  private async authenticate(documentName: string, params: URLSearchParams, token: string | null): Promise<{ readOnly: boolean; context: ConnectionContext } | null> {
     let auth: { readOnly: boolean; context: ConnectionContext } | null = { readOnly: false, context: {} };
     try {
       for (const h of this.hooks) {
         if (!h.onAuthenticate || !auth) continue;
-        const r: { readOnly: boolean; context?: ConnectionContext } | null = await h.onAuthenticate({ documentName, params });
+        const r: { readOnly: boolean; context?: ConnectionContext } | null = await h.onAuthenticate({ documentName, params, token });
         auth = r && { readOnly: r.readOnly, context: { ...auth.context, ...r.context } };
       }
     } catch {
@@ -202,6 +243,11 @@ export class DocServer {
       closed++;
     }
     return closed;
+  }
+
+  /** Whether the document is in memory (loaded or loading; observability, tests read it). */
+  isLoaded(documentName: string): boolean {
+    return this.entries.has(documentName);
   }
 
   /** The loaded document, loading it if needed, held in memory until `release`. For server-side edits. */
@@ -229,14 +275,40 @@ export class DocServer {
   }
 
   private async create(documentName: string): Promise<Entry> {
-    const doc = new SharedDoc(documentName);
+    const doc = new SharedDoc(documentName, this.opts.maxBufferedBytes);
     for (const h of this.hooks) await h.onLoadDocument?.({ documentName, document: doc });
+    if (hasPending(doc)) {
+      // Stored before updates with missing dependencies were refused: what waits there was never checked.
+      console.warn(`[yjs] ${documentName}: dropped stored changes whose dependencies are missing`);
+      doc.store.pendingStructs = null;
+      doc.store.pendingDs = null;
+    }
+    const size = this.opts.maxDocumentBytes ? new DocSizeGuard(doc, this.opts.maxDocumentBytes) : null;
+    const compaction = this.opts.compaction;
     const store = new Debouncer(
       async () => {
+        if (compaction) {
+          try {
+            if (compactIfDue(doc, compaction) > 0) size?.measure();
+          } catch (err) {
+            console.error(`[yjs] compacting ${documentName} failed (stored as it is):`, err);
+          }
+        }
         for (const h of this.hooks) await h.onStoreDocument?.({ documentName, document: doc });
+        // Stored: the peers may have the compaction now (after a failed store it waits for the next one).
+        doc.sendCompaction();
       },
       this.opts.debounceMs ?? 2000,
       this.opts.maxDebounceMs ?? 10_000,
+      {
+        retryDelayMs: (n) => this.retryDelayMs(n),
+        onError: (err, n) => {
+          // Every failure at first, then now and then: a storage outage would otherwise fill the log.
+          if (n <= 5 || n % 20 === 0) {
+            console.error(`[yjs] ${documentName}: storing the document failed (${n} in a row); it stays in memory and is stored again:`, err);
+          }
+        },
+      },
     );
     // Registered after loading, so restoring stored state does not count as a change.
     doc.on('update', (update: Uint8Array, origin: unknown) => {
@@ -249,7 +321,7 @@ export class DocServer {
       }
       store.trigger();
     });
-    return { doc, store };
+    return { doc, store, size };
   }
 
   private keep(entry: Entry): void {
@@ -263,10 +335,26 @@ export class DocServer {
       entry.unloadTimer = undefined;
       await entry.store.flush();
       if (entry.doc.conns.size > 0 || entry.doc.holds > 0) return;
+      // Its store failed and is being retried: the changes exist only in this copy, so it stays until stored.
+      if (entry.store.unsaved) return this.maybeUnload(entry);
       this.entries.delete(entry.doc.name);
+      // The store just written covers everything, a compaction's own change included.
+      entry.store.cancel();
+      entry.size?.destroy();
       entry.doc.destroy();
     }, this.opts.unloadDelayMs ?? 30_000);
     entry.unloadTimer.unref();
+  }
+
+  /**
+   * Runs `fn` while no store of the document (held by the caller) is in progress; stores due meanwhile wait
+   * for it. For a server-side change that is written to storage by other means (e.g. in a transaction with
+   * other rows) and then applied to the document: no store may run between the write and the apply.
+   */
+  async exclusive<T>(doc: SharedDoc, fn: () => Promise<T>): Promise<T> {
+    const entry = this.entries.get(doc.name);
+    if (!entry) return fn();
+    return (await entry).store.exclusive(fn);
   }
 
   /** Stores every document with unsaved changes now. */
@@ -275,15 +363,30 @@ export class DocServer {
     await Promise.all(entries.map((e) => (e.status === 'fulfilled' ? e.value.store.flush() : undefined)));
   }
 
+  private async unsavedCount(): Promise<number> {
+    const entries = await Promise.allSettled([...this.entries.values()]);
+    return entries.filter((e) => e.status === 'fulfilled' && e.value.store.unsaved).length;
+  }
+
+  private retryDelayMs(failures: number): number {
+    return (this.opts.storeRetryDelayMs ?? defaultRetryDelayMs)(failures);
+  }
+
   /** Closes every connection and stores every document. */
   async close(): Promise<void> {
     this.closing = true;
     for (const ws of this.wss.clients) ws.close(CLOSE_SERVER_SHUTDOWN, 'server shutting down');
     await this.flushAll();
+    // Documents whose store failed get a few more tries (with the usual waits) before they are let go.
+    for (let n = 1; n <= SHUTDOWN_STORE_RETRIES && (await this.unsavedCount()) > 0; n++) {
+      await new Promise((r) => setTimeout(r, this.retryDelayMs(n)));
+      await this.flushAll();
+    }
     for (const p of this.entries.values()) {
       const e = await p.catch(() => undefined);
       if (!e) continue;
       if (e.unloadTimer) clearTimeout(e.unloadTimer);
+      if (e.store.unsaved) console.error(`[yjs] ${e.doc.name}: could not be stored before shutdown; edits that did not reach storage are lost`);
       e.store.cancel();
       e.doc.destroy();
     }
@@ -292,3 +395,8 @@ export class DocServer {
   }
 }
 
+
+/** The subprotocols of a `Sec-WebSocket-Protocol` header (ws itself refuses a malformed one with a 400). */
+function parseProtocols(header: string | undefined): string[] {
+  return header ? header.split(',').map((p) => p.trim()) : [];
+}

@@ -9,15 +9,10 @@ export const MESSAGE_AWARENESS = 1;
 export const MESSAGE_AUTH = 2;
 export const MESSAGE_QUERY_AWARENESS = 3;
 
-/** Close codes in the 4400 range tell y-websocket clients not to reconnect (Hocuspocus uses the same idea). */
-/** An update the document's checks refused (`beforeApplyUpdate`); nothing of it was applied. */
-export const CLOSE_INVALID_UPDATE = 4400;
-export const CLOSE_UNAUTHORIZED = 4401;
-/** The link the connection was opened with is no longer valid (e.g. rotated); see `DocServer.disconnect`. */
-export const CLOSE_FORBIDDEN = 4403;
-export const CLOSE_NOT_FOUND = 4404;
-export const CLOSE_TOO_MANY = 4429;
-export const CLOSE_SERVER_SHUTDOWN = 4503;
+export {
+  CLOSE_INVALID_UPDATE, CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_TOO_SLOW, CLOSE_DOCUMENT_TOO_LARGE, CLOSE_MESSAGE_RATE,
+  CLOSE_TOO_MANY, CLOSE_SERVER_SHUTDOWN,
+} from '../protocol/yjs-close-codes.js';
 
 /** A websocket close reason holds at most 123 bytes of UTF-8; longer ones are cut at a character boundary. */
 export function closeReason(reason: string, maxBytes = 123): string {
@@ -32,6 +27,14 @@ export function encodeSyncStep1(doc: Y.Doc): Uint8Array {
   const enc = encoding.createEncoder();
   encoding.writeVarUint(enc, MESSAGE_SYNC);
   syncProtocol.writeSyncStep1(enc, doc);
+  return encoding.toUint8Array(enc);
+}
+
+/** The answer to a peer's sync step 1: what the document has beyond the peer's state vector. */
+export function encodeSyncStep2(doc: Y.Doc, stateVector: Uint8Array): Uint8Array {
+  const enc = encoding.createEncoder();
+  encoding.writeVarUint(enc, MESSAGE_SYNC);
+  syncProtocol.writeSyncStep2(enc, doc, stateVector);
   return encoding.toUint8Array(enc);
 }
 

@@ -13,6 +13,7 @@
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { Pacer } from './pacer.js';
 
 export const PRESENCE_LIMITS = {
   maxClients: 4,
@@ -57,37 +58,8 @@ export function gatePresenceUpdate(
 }
 
 /** Paces one connection's presence updates: applies at once, or the newest after the interval. */
-export class PresencePacer {
-  private last = -Infinity;
-  private pending: Uint8Array | null = null;
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(
-    private readonly apply: (update: Uint8Array) => void,
-    private readonly minIntervalMs: number = PRESENCE_LIMITS.minIntervalMs,
-  ) {}
-
-  receive(update: Uint8Array): void {
-    const wait = this.last + this.minIntervalMs - performance.now();
-    if (wait <= 0 && !this.timer) return this.flush(update);
-    this.pending = update;
-    this.timer ??= setTimeout(() => {
-      this.timer = null;
-      const next = this.pending;
-      this.pending = null;
-      if (next) this.flush(next);
-    }, Math.max(wait, 0));
-  }
-
-  private flush(update: Uint8Array): void {
-    this.last = performance.now();
-    this.apply(update);
-  }
-
-  /** Drops what is pending (the connection closed). */
-  stop(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.pending = null;
+export class PresencePacer extends Pacer<Uint8Array> {
+  constructor(apply: (update: Uint8Array) => void, minIntervalMs: number = PRESENCE_LIMITS.minIntervalMs) {
+    super(apply, minIntervalMs);
   }
 }

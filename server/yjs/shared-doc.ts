@@ -5,7 +5,8 @@
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import type { WebSocket } from 'ws';
-import { encodeAwareness, encodeUpdate } from './messages.js';
+import { COMPACTION_ORIGIN } from './compact.js';
+import { CLOSE_TOO_SLOW, encodeAwareness, encodeUpdate } from './messages.js';
 
 /** What the auth hooks said about a connection (e.g. `{ token, role }`), handed to later hooks and `DocServer.disconnect`. */
 export type ConnectionContext = Record<string, unknown>;
@@ -24,13 +25,28 @@ export class SharedDoc extends Y.Doc {
   private readonly owners = new Map<number, WebSocket>();
   /** Holders other than connections (e.g. a run that will write handles back); a held doc is never unloaded. */
   holds = 0;
+  /**
+   * A compaction's changes, sent only once the store that follows it is done (`sendCompaction`): were the
+   * server to die in between, peers would hold copies the database lacks, and a compaction after the restart
+   * would copy the same entries again.
+   */
+  private unsentCompaction: Uint8Array[] = [];
 
-  constructor(readonly name: string) {
+  /**
+   * `maxBufferedBytes`: what one connection may leave unread before it is closed (4408) instead of sent more.
+   */
+  constructor(
+    readonly name: string,
+    readonly maxBufferedBytes = Infinity,
+  ) {
     super({ gc: true });
     this.awareness = new awarenessProtocol.Awareness(this);
     // The server has no presence of its own.
     this.awareness.setLocalState(null);
-    this.on('update', (update: Uint8Array) => this.broadcast(encodeUpdate(update)));
+    this.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === COMPACTION_ORIGIN) this.unsentCompaction.push(update);
+      else this.broadcast(encodeUpdate(update));
+    });
     this.awareness.on('update', ({ added, updated, removed }: AwarenessChange, origin: unknown) => {
       const changed = [...added, ...updated, ...removed];
       const info = origin ? this.conns.get(origin as WebSocket) : undefined;
@@ -54,7 +70,18 @@ export class SharedDoc extends Y.Doc {
   }
 
   broadcast(message: Uint8Array): void {
-    for (const ws of this.conns.keys()) send(ws, message);
+    for (const ws of this.conns.keys()) this.send(ws, message);
+  }
+
+  /** Sends the changes of compactions since the last call (see unsentCompaction). */
+  sendCompaction(): void {
+    const updates = this.unsentCompaction.splice(0);
+    if (updates.length > 0) this.broadcast(encodeUpdate(Y.mergeUpdates(updates)));
+  }
+
+  /** Sends to one connection; one over maxBufferedBytes is dropped from the document and closed instead. */
+  send(ws: WebSocket, message: Uint8Array): void {
+    if (!send(ws, message, this.maxBufferedBytes)) this.removeConnection(ws);
   }
 
   /** Drops a connection and the presence it announced. */
@@ -78,9 +105,27 @@ interface AwarenessChange {
   removed: number[];
 }
 
-export function send(ws: WebSocket, message: Uint8Array): void {
-  if (ws.readyState !== ws.OPEN) return;
+/**
+ * A peer over the cap gets the close frame after what it has not read yet, so one that reads on sees 4408; one
+ * that does not is cut off after this long, which frees what is buffered for it.
+ */
+const SLOW_READER_GRACE_MS = 2000;
+
+/**
+ * Sends `message` unless the peer already has more than `maxBufferedBytes` unread: `ws.bufferedAmount` counts
+ * what ws has queued (e.g. while compressing) and what the socket's stream holds, i.e. what the kernel has not
+ * taken because the peer does not read. Such a peer is closed (4408) and false returned.
+ */
+export function send(ws: WebSocket, message: Uint8Array, maxBufferedBytes = Infinity): boolean {
+  if (ws.readyState !== ws.OPEN) return true;
+  const unread = ws.bufferedAmount;
+  if (unread > maxBufferedBytes) {
+    ws.close(CLOSE_TOO_SLOW, `too slow: ${unread} bytes unread`);
+    setTimeout(() => ws.readyState !== ws.CLOSED && ws.terminate(), SLOW_READER_GRACE_MS).unref();
+    return false;
+  }
   ws.send(message, (err) => {
     if (err) ws.terminate();
   });
+  return true;
 }

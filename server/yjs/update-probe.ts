@@ -12,6 +12,7 @@
  * touched, so it can skip unchanged parts of a large document.
  */
 import * as Y from 'yjs';
+import { hasPending } from './update-deps.js';
 
 export type ProbeValidator = (shadow: Y.Doc, touched: ReadonlySet<string>) => string | null;
 
@@ -35,7 +36,8 @@ export class UpdateProbe {
     let reason: string | null;
     try {
       Y.applyUpdate(shadow, update);
-      reason = validate(shadow, this.touched);
+      // What Yjs keeps aside for missing dependencies is in no root the validator could look at.
+      reason = hasPending(shadow) ? 'the update depends on changes the server does not have' : validate(shadow, this.touched);
     } catch (err) {
       reason = `malformed update (${(err as Error).message})`;
     }

@@ -1,6 +1,6 @@
 /**
- * The studio server in a child process (tests/server/fixtures/serve.ts), for tests that must see it die: a
- * kill, or a crash an input causes. `env` reaches the child, e.g. STABLEDRAG_LIMIT_* overrides.
+ * The studio server in a child process (tests/server/fixtures/serve.ts), for tests that kill it, start two,
+ * or must see it crash. `env` reaches the child, e.g. STABLEDRAG_LIMIT_* overrides.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -12,7 +12,7 @@ export interface Child {
   proc: ChildProcess;
   url: string;
   port: number;
-  /** The child's stderr (its log lines and any crash report). */
+  /** Its stderr so far (log lines and any crash report). */
   log: string[];
   exited: Promise<number | null>;
 }
@@ -21,13 +21,20 @@ export interface Child {
 const live = new Set<ChildProcess>();
 process.once('exit', () => live.forEach((p) => p.kill('SIGKILL')));
 
-export async function startChild(dbFile: string, env: Record<string, string> = {}): Promise<Child> {
+/** Spawns a server on `dbFile` without waiting for it. */
+export function spawnServer(dbFile: string, env: Record<string, string> = {}): Omit<Child, 'url' | 'port'> {
   const proc = spawn(process.execPath, ['--import', 'tsx', SERVE, dbFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   live.add(proc);
   proc.once('exit', () => live.delete(proc));
   const log: string[] = [];
   proc.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
   const exited = new Promise<number | null>((ok) => proc.once('exit', (code) => ok(code)));
+  return { proc, log, exited };
+}
+
+/** Spawns a server on `dbFile` and resolves once it listens (rejects if it exits first). */
+export async function startChild(dbFile: string, env: Record<string, string> = {}): Promise<Child> {
+  const { proc, log, exited } = spawnServer(dbFile, env);
   const port = await new Promise<number>((ok, fail) => {
     let out = '';
     const timer = setTimeout(() => fail(new Error(`the server did not start:\n${log.join('')}`)), 120_000);
@@ -44,12 +51,12 @@ export async function startChild(dbFile: string, env: Record<string, string> = {
   return { proc, url: `http://127.0.0.1:${port}`, port, log, exited };
 }
 
-export function isRunning(child: Child): boolean {
+export function isRunning(child: Pick<Child, 'proc'>): boolean {
   return child.proc.exitCode === null && child.proc.signalCode === null;
 }
 
-/** SIGTERM (the server stores its documents and exits), SIGKILL if it has not exited within `graceMs`; the exit code, null when killed. */
-export async function stopChild(child: Child, graceMs = 20_000): Promise<number | null> {
+/** SIGTERM (the server stores its documents and exits), SIGKILL if it is not gone in `graceMs`; the exit code, null when killed. */
+export async function stopChild(child: Omit<Child, 'url' | 'port'>, graceMs = 20_000): Promise<number | null> {
   if (isRunning(child)) {
     child.proc.kill('SIGTERM');
     await Promise.race([child.exited, new Promise((r) => setTimeout(r, graceMs))]);

@@ -5,6 +5,7 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as encoding from 'lib0/encoding';
 import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
 import type { RoomState } from '../../server/protocol/events.js';
+import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
 import { call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type YClient } from './helpers.js';
 
 describe('collaborative room', () => {
@@ -78,7 +79,7 @@ describe('collaborative room', () => {
       const doc = new Y.Doc();
       const { WebsocketProvider } = await import('y-websocket');
       const { WebSocket } = await import('ws');
-      const p = new WebsocketProvider(fx.server.url.replace('http', 'ws') + '/yjs', roomId, doc, { params: { token }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+      const p = new WebsocketProvider(fx.server.url.replace('http', 'ws') + '/yjs', roomId, doc, { protocols: yjsProtocols(token), WebSocketPolyfill: WebSocket as never, disableBc: true });
       const closed = await new Promise<{ code: number }>((ok) => p.once('closed', (e: { code: number }) => ok(e)));
       expect(closed.code).toBe(4401);
       expect(p.synced).toBe(false);
@@ -94,7 +95,7 @@ describe('collaborative room', () => {
     await yjs(room.roomId, room.editToken);
     const { WebsocketProvider } = await import('y-websocket');
     const { WebSocket } = await import('ws');
-    const p = new WebsocketProvider(fx.server.url.replace('http', 'ws') + '/yjs', room.roomId, new Y.Doc(), { params: { token: room.editToken }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+    const p = new WebsocketProvider(fx.server.url.replace('http', 'ws') + '/yjs', room.roomId, new Y.Doc(), { protocols: yjsProtocols(room.editToken), WebSocketPolyfill: WebSocket as never, disableBc: true });
     const closed = await new Promise<{ code: number }>((ok) => p.once('closed', (e: { code: number }) => ok(e)));
     expect(closed.code).toBe(4429);
     p.destroy();

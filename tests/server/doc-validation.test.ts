@@ -14,6 +14,7 @@ import { addMaskStroke, addPoint, maskOf, movePoint, pointsOf, readPoints, setti
 import { DOC_LIMITS } from '../../server/protocol/doc-limits.js';
 import { validateRoomDoc } from '../../server/protocol/doc-validate.js';
 import { YJS_PATH } from '../../server/protocol/events.js';
+import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
 import { CLOSE_FORBIDDEN, CLOSE_INVALID_UPDATE, closeReason } from '../../server/yjs/messages.js';
 import { UpdateProbe } from '../../server/yjs/update-probe.js';
 import { connectYjs, createRoom, user, useServerFixture, waitFor, type YClient } from './helpers.js';
@@ -175,7 +176,7 @@ describe('update validation', () => {
       write(e);
       return encoding.toUint8Array(e);
     };
-    const ws = new WebSocket(`${fx.server.url.replace(/^http/, 'ws')}${YJS_PATH}/${room.roomId}?token=${room.editToken}`);
+    const ws = new WebSocket(`${fx.server.url.replace(/^http/, 'ws')}${YJS_PATH}/${room.roomId}`, yjsProtocols(room.editToken));
     const closed = new Promise<{ code: number; reason: string }>((ok) => ws.on('close', (code, reason) => ok({ code, reason: reason.toString() })));
     await new Promise((ok) => ws.once('open', ok));
     // Sync step 2 (what a client answers the server's step 1 with) carrying the bad point, then a valid update.

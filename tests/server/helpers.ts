@@ -10,6 +10,7 @@ import { WebSocket } from 'ws';
 import { startStudioServer, type StudioServer, type StudioServerOptions } from '../../server/studio-server.js';
 import type { ClientToServerEvents, PublicUser, Result, ServerToClientEvents } from '../../server/protocol/events.js';
 import { YJS_PATH } from '../../server/protocol/events.js';
+import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
 
 export const TINY_MODEL = resolve(import.meta.dirname, '../fixtures/parity/model.safetensors');
 export const TINY_MODEL_ID = 'tiny';
@@ -20,6 +21,13 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'stabledrag-test-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** Every test client comes from 127.0.0.1: the per-address and per-connection limits are lifted unless a test sets them. */
+export const UNLIMITED_FOR_TESTS: Partial<StudioServerOptions['limits']> = {
+  connectionsPerMinute: 1e6, runsPerUser: 1000, runsPerAddress: 1000, stallSteps: 10_000,
+  roomCreateBurst: 1e6, seedPreviewBurst: 1e6, socketMessageBurst: 1e6, socketMessagesPerSecond: 1e6,
+  rendersWaiting: 1000, rendersWaitingPerCaller: 1000,
+};
 
 export async function startTestServer(dbFile: string, extra: Partial<StudioServerOptions> = {}): Promise<StudioServer> {
   return startStudioServer({
@@ -33,8 +41,8 @@ export async function startTestServer(dbFile: string, extra: Partial<StudioServe
     ...extra,
     // Tests open many connections from one address and one test user starts runs in many rooms, and
     // keep slow runs (lr 0.0001) going until they stop them; the limits have their own tests (collab,
-    // run-faults).
-    limits: { connectionsPerMinute: 1e6, runsPerUser: 1000, stallSteps: 10_000, ...extra.limits },
+    // run-faults, quotas).
+    limits: { ...UNLIMITED_FOR_TESTS, ...extra.limits },
   });
 }
 
@@ -113,7 +121,7 @@ export interface YClient {
 export async function connectYjs(url: string, roomId: string, token: string): Promise<YClient> {
   const doc = new Y.Doc();
   const provider = new WebsocketProvider(url.replace(/^http/, 'ws') + YJS_PATH, roomId, doc, {
-    params: { token },
+    protocols: yjsProtocols(token),
     WebSocketPolyfill: WebSocket as never,
     disableBc: true,
   });
@@ -146,4 +154,22 @@ export async function createRoom(url: string, seed = 3): Promise<{ roomId: strin
   } finally {
     s.disconnect();
   }
+}
+
+/**
+ * A raw websocket to a room's document (no Yjs client behind it), for tests that speak the protocol byte by
+ * byte; resolves once open. Records what arrives and how it closed.
+ */
+export async function rawYjsClient(url: string, roomId: string, token: string) {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${YJS_PATH}/${roomId}`, yjsProtocols(token));
+  const received: Uint8Array[] = [];
+  let closed: { code: number; reason: string } | null = null;
+  ws.on('message', (data: Buffer) => received.push(new Uint8Array(data)));
+  ws.on('close', (code, reason) => (closed = { code, reason: reason.toString() }));
+  ws.on('error', () => {});
+  await new Promise((ok, fail) => {
+    ws.once('open', ok);
+    ws.once('error', fail);
+  });
+  return { ws, received, closed: () => closed };
 }

@@ -9,6 +9,7 @@ import { WebsocketProvider } from 'y-websocket';
 import { WebSocket } from 'ws';
 import { addPoint, readPoints } from '../../server/protocol/room-doc.js';
 import { YJS_PATH } from '../../server/protocol/events.js';
+import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
 import { call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type ClientSocket, type YClient } from './helpers.js';
 
 interface Holder {
@@ -34,7 +35,7 @@ describe('link rotation', () => {
 
   /** Whether a fresh Yjs connection with this token is refused (4401) rather than synced. */
   async function yjsRefused(roomId: string, token: string): Promise<number> {
-    const p = new WebsocketProvider(fx.server.url.replace('http', 'ws') + YJS_PATH, roomId, new Y.Doc(), { params: { token }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+    const p = new WebsocketProvider(fx.server.url.replace('http', 'ws') + YJS_PATH, roomId, new Y.Doc(), { protocols: yjsProtocols(token), WebSocketPolyfill: WebSocket as never, disableBc: true });
     const code = await new Promise<number>((ok) => p.once('closed', (e: { code: number }) => ok(e.code)));
     p.destroy();
     return code;

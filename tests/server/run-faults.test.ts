@@ -60,22 +60,30 @@ async function editorInRoom(server: StudioServer, name: string, settings: Parame
 const lastRun = async (s: ClientSocket) => (await call<{ runs: HistoryRun[] }>(s, 'history:list')).runs.at(-1)!;
 
 describe('run limits', () => {
-  it('refuses runs past the per-room queue and the per-user limits, with a clear error', async () => {
-    const server = await serverWith({ limits: { queuedRunsPerRoom: 1, runsPerUser: 3 } });
+  it('refuses runs past the per-room queue, per-connection and per-address limits, with a clear error', async () => {
+    const server = await serverWith({ limits: { queuedRunsPerRoom: 1, runsPerUser: 3, runsPerAddress: 4 } });
     const ann = await editorInRoom(server, 'ann', { maxSteps: 1000, lr: 0.001 });
     await call(ann.socket, 'run:start');
     await call(ann.socket, 'run:start'); // waits behind the first
     await expect(call(ann.socket, 'run:start')).rejects.toMatchObject({ code: 'limit', message: expect.stringMatching(/1 runs waiting/) });
-    // A second room of the same user: one more run is within the user's 3, then the user is at the limit.
-    const ann2 = await editorInRoom(server, 'ann', { maxSteps: 1000, lr: 0.001 });
-    await call(ann2.socket, 'run:start');
-    const ann2b = await editorInRoom(server, 'ann', {}, ann2.editToken);
-    await expect(call(ann2b.socket, 'run:start')).rejects.toMatchObject({ code: 'limit', message: expect.stringMatching(/you already have 3/) });
-    // Somebody else in that room is not limited by ann's runs.
-    const bob = await editorInRoom(server, 'bob', {}, ann2.editToken);
+    // The same connection in a second room: one more run is within its 3, then it is at the limit, whatever
+    // user id it claims (the count is per connection, not per the id a client sends).
+    const bob = await editorInRoom(server, 'bob', { maxSteps: 1000, lr: 0.001 });
+    await call(ann.socket, 'room:join', { token: bob.editToken, user: user('ann') });
+    await call(ann.socket, 'run:start');
+    await call(ann.socket, 'room:join', { token: bob.editToken, user: { id: 'somebody-else', name: 'Not Ann', color: '#123456' } });
+    await expect(call(ann.socket, 'run:start')).rejects.toMatchObject({ code: 'limit', message: expect.stringMatching(/you already have 3/) });
+    // Another connection from the same address fills the address's 4; a third is refused for the address.
     await call(bob.socket, 'run:start');
-    expect(await call<{ cancelled: number }>(ann.socket, 'run:stop')).toMatchObject({ cancelled: 2 });
-    expect(await call<{ cancelled: number }>(ann2.socket, 'run:stop')).toMatchObject({ cancelled: 2 });
+    const carl = await editorInRoom(server, 'carl', { maxSteps: 1000, lr: 0.001 });
+    await expect(call(carl.socket, 'run:start')).rejects.toMatchObject({ code: 'limit', message: expect.stringMatching(/address already has 4/) });
+    expect(await call<{ cancelled: number }>(bob.socket, 'run:stop')).toMatchObject({ cancelled: 2 });
+    // Places free up as runs end.
+    await call(carl.socket, 'run:start');
+    await call(ann.socket, 'room:leave');
+    const first = await editorInRoom(server, 'ann', {}, ann.editToken);
+    expect(await call<{ cancelled: number }>(first.socket, 'run:stop')).toMatchObject({ cancelled: 2 });
+    expect(await call<{ cancelled: number }>(carl.socket, 'run:stop')).toMatchObject({ cancelled: 1 });
   });
 
   it('ends a run at the duration limit (steps kept, room image updated) and caps its steps', async () => {

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { TokenBuckets } from './token-buckets.js';
+
+describe('TokenBuckets', () => {
+  it('allows a burst, then the rate, per key, and says when to come back', () => {
+    let t = 0;
+    const b = new TokenBuckets({ perSecond: 2, burst: 3, now: () => t });
+    expect([1, 2, 3].map(() => b.take('a').ok)).toEqual([true, true, true]);
+    expect(b.take('a')).toEqual({ ok: false, retryAfterSeconds: 1 });
+    expect(b.take('b').ok).toBe(true);
+    t = 500; // one token back at 2 per second
+    expect(b.take('a').ok).toBe(true);
+    expect(b.take('a').ok).toBe(false);
+    t = 60_000; // refilled to the burst, not beyond
+    expect([1, 2, 3, 4].map(() => b.take('a').ok)).toEqual([true, true, true, false]);
+  });
+
+  it('a slow rate gives a long retry time', () => {
+    const b = new TokenBuckets({ perSecond: 1 / 60, burst: 1, now: () => 0 });
+    expect(b.take('a').ok).toBe(true);
+    expect(b.take('a')).toEqual({ ok: false, retryAfterSeconds: 60 });
+  });
+});
