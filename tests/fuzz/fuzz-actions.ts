@@ -2,8 +2,10 @@
  * One fuzz action: its input is drawn from the seed up front (so a seed replays the same bytes whatever the
  * timing), then `run` delivers it over loopback within a bounded time and reports what came back.
  */
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { SOCKET_IO_PATH, YJS_PATH } from '../../server/protocol/events.js';
+import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
 import { type Rng, pick, size } from './fuzz-random.js';
 import { httpRequest, upgradeRequest, type FuzzRequest } from './http-mutator.js';
 import { LOOPBACK, rawExchange, statusOf } from './raw-socket.js';
@@ -25,7 +27,8 @@ export interface ActionOutcome {
 export interface FuzzAction {
   kind: ActionKind;
   describe: string;
-  run(port: number): Promise<ActionOutcome>;
+  /** `hold` takes connections the action leaves open on purpose; the runner closes them after the server stopped. */
+  run(port: number, hold: (socket: Socket) => void): Promise<ActionOutcome>;
 }
 
 const short = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}... (${s.length} chars)` : s);
@@ -34,9 +37,9 @@ const describePacket = (p: EnginePacket | Uint8Array) => (typeof p === 'string' 
 function raw(kind: ActionKind, req: FuzzRequest, timeoutMs: number): FuzzAction {
   return {
     kind,
-    describe: req.describe,
-    run: async (port) => {
-      const { answer } = await rawExchange(port, req.steps, { timeoutMs, pauseReading: req.pauseReading });
+    describe: req.describe + (req.linger ? ' (lingers)' : ''),
+    run: async (port, hold) => {
+      const { answer } = await rawExchange(port, req.steps, { timeoutMs, pauseReading: req.pauseReading, hold: req.linger ? hold : undefined });
       return { status: statusOf(answer) ?? undefined };
     },
   };
@@ -46,10 +49,10 @@ function raw(kind: ActionKind, req: FuzzRequest, timeoutMs: number): FuzzAction 
  * Opens a real websocket, sends `messages` a few ms apart, keeps it open for `lifetimeMs` (answering
  * engine.io pings if asked, or not reading at all as a slow reader), then drops it.
  */
-function websocketSession(url: string, messages: (string | Uint8Array)[], opts: { lifetimeMs: number; gapMs: number; waitFirstMessage: boolean; stopReading: boolean; answerPings: boolean; awaitConnect?: boolean }): Promise<ActionOutcome> {
+function websocketSession(url: string, messages: (string | Uint8Array)[], opts: { lifetimeMs: number; gapMs: number; waitFirstMessage: boolean; stopReading: boolean; answerPings: boolean; awaitConnect?: boolean; protocols?: string[] }): Promise<ActionOutcome> {
   return new Promise((resolve) => {
     const out: ActionOutcome = {};
-    const ws = new WebSocket(url, { handshakeTimeout: 2000 });
+    const ws = new WebSocket(url, opts.protocols ?? [], { handshakeTimeout: 2000 });
     let over = false;
     const done = () => {
       if (over) return;
@@ -134,11 +137,13 @@ function yjs(rng: Rng, t: FuzzTargets): FuzzAction {
     ? pick(rng, [[t.calmRoomId, t.calmEditToken], [t.calmRoomId, t.calmViewToken], [t.fuzzRoomId, t.fuzzEditToken], [t.fuzzRoomId, t.fuzzViewToken]] as const)
     : [pick(rng, [t.calmRoomId, t.fuzzRoomId, 'no-such-room']), pick(rng, anyTokens(t))];
   const messages = yjsSession(rng);
-  const opts = { lifetimeMs: rng.int(300), gapMs: rng.chance(0.5) ? 0 : rng.int(10), waitFirstMessage: false, stopReading: rng.chance(0.1), answerPings: false };
+  // The token travels as a subprotocol, as the app sends it; now and then only in the (ignored) query.
+  const inQuery = rng.chance(0.1);
+  const opts = { lifetimeMs: rng.int(300), gapMs: rng.chance(0.5) ? 0 : rng.int(10), waitFirstMessage: false, stopReading: rng.chance(0.1), answerPings: false, protocols: inQuery ? [] : yjsProtocols(token) };
   return {
     kind: 'yjs',
-    describe: `yjs ${room} token ${token === t.calmEditToken ? 'calm-edit' : token === t.calmViewToken ? 'calm-view' : short(token, 20)}${opts.stopReading ? ' (not reading)' : ''}: ${messages.slice(0, 12).map(describePacket).join(' ')}${messages.length > 12 ? ` ... ${messages.length} messages` : ''}`,
-    run: (port) => websocketSession(`ws://${LOOPBACK}:${port}${YJS_PATH}/${encodeURIComponent(room)}?token=${encodeURIComponent(token)}`, messages, opts),
+    describe: `yjs ${room} token${inQuery ? ' (in the query)' : ''} ${token === t.calmEditToken ? 'calm-edit' : token === t.calmViewToken ? 'calm-view' : short(token, 20)}${opts.stopReading ? ' (not reading)' : ''}: ${messages.slice(0, 12).map(describePacket).join(' ')}${messages.length > 12 ? ` ... ${messages.length} messages` : ''}`,
+    run: (port) => websocketSession(`ws://${LOOPBACK}:${port}${YJS_PATH}/${encodeURIComponent(room)}${inQuery ? `?token=${encodeURIComponent(token)}` : ''}`, messages, opts),
   };
 }
 

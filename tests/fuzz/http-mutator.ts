@@ -7,12 +7,15 @@ import { type Rng, concat, mutateBytes, mutateText, pick, randomBytes, size } fr
 import type { RawStep } from './raw-socket.js';
 import { wsFrame } from './raw-socket.js';
 import { anyTokens, type FuzzTargets } from './targets.js';
+import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
 
 export interface FuzzRequest {
   /** Printable summary (the start of what was sent) for failure reports. */
   describe: string;
   steps: RawStep[];
   pauseReading?: boolean;
+  /** Keep the connection open to the end of the run if the server does (the server must still stop). */
+  linger?: boolean;
 }
 
 const METHODS = ['GET', 'GET', 'GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE', 'get', 'G ET', 'PRI', ''];
@@ -109,7 +112,11 @@ export function upgradeRequest(rng: Rng, t: FuzzTargets): FuzzRequest {
     `Sec-WebSocket-Version: ${pick(rng, ['13', '13', '8', 'x'])}`,
   ];
   if (rng.chance(0.2)) headers.push(`Sec-WebSocket-Extensions: ${pick(rng, ['permessage-deflate', 'permessage-deflate; client_max_window_bits=99', 'x;;;'])}`);
-  if (rng.chance(0.2)) headers.push(`Sec-WebSocket-Protocol: ${mutateText(rng, 'a, b')}`);
+  // How a Yjs client carries its token (protocol/yjs-auth.ts), sometimes mangled.
+  if (rng.chance(0.7)) {
+    const offer = yjsProtocols(tok).join(', ');
+    headers.push(`Sec-WebSocket-Protocol: ${rng.chance(0.3) ? mutateText(rng, offer) : offer}`);
+  }
   if (rng.chance(0.1)) headers.splice(rng.int(headers.length), 1);
   const request = encodeText(rng, `GET ${path} ${pick(rng, ['HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0'])}\r\n${headers.join('\r\n')}\r\n\r\n`);
   const steps: RawStep[] = [{ bytes: request }];
@@ -127,5 +134,5 @@ export function upgradeRequest(rng: Rng, t: FuzzTargets): FuzzRequest {
     ])();
     steps.push({ bytes: frame, delayMs: rng.int(20) });
   }
-  return { describe: `upgrade ${printable(request)}`, steps, pauseReading: rng.chance(0.1) };
+  return { describe: `upgrade ${printable(request)}`, steps, pauseReading: rng.chance(0.1), linger: rng.chance(0.2) };
 }

@@ -12,9 +12,9 @@ import { runFuzz } from './runner.js';
 
 // A seed stands for the inputs the generators draw from it today: re-check these when a generator changes.
 // 42 (#0): an upgrade to '/yjs/<room>%2?token=...' (a bad escape) ended the process in DocServer.handleUpgrade.
-// 4708 (#2): an upgrade to '//' (no URL) ended it in DocServer.handles.
-// 1548 (#8): an upgrade to '/socket.io?EIO=4...' (no slash) was left half-open; the server then never stopped on SIGTERM.
-const REGRESSION_SEEDS: number[] = [42, 4708, 1548];
+// 25527 (#3): an upgrade to '//<room>%2F..?token=' (no URL) ended it in DocServer.handles.
+// 14771 (#1): an upgrade to '/socket.io?EIO=4...' (no slash), its client lingering, was never closed: SIGTERM never finished.
+const REGRESSION_SEEDS: number[] = [42, 25527, 14771];
 const SEEDS = [1, ...REGRESSION_SEEDS, ...Array.from({ length: Number(process.env.FUZZ_SEEDS ?? 0) }, () => Math.floor(Math.random() * 1e9))];
 /** Per seed: enough to reach every regression seed's failing input; the time cap keeps a slow box under budget. */
 const ACTIONS = 40;

@@ -19,8 +19,11 @@ export interface RawStep {
   delayMs?: number;
 }
 
-/** Opens a connection, writes the steps, reads until the server closes or `timeoutMs` passes, then destroys it. */
-export function rawExchange(port: number, steps: RawStep[], opts: { timeoutMs: number; keep?: number; pauseReading?: boolean }): Promise<RawExchange> {
+/**
+ * Opens a connection, writes the steps, reads until the server closes or `timeoutMs` passes, then destroys it,
+ * or, given `hold`, hands a connection the server left open to it (a client that lingers).
+ */
+export function rawExchange(port: number, steps: RawStep[], opts: { timeoutMs: number; keep?: number; pauseReading?: boolean; hold?: (socket: Socket) => void }): Promise<RawExchange> {
   const keep = opts.keep ?? 4096;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -29,7 +32,8 @@ export function rawExchange(port: number, steps: RawStep[], opts: { timeoutMs: n
     const socket: Socket = connect({ host: LOOPBACK, port });
     const finish = () => {
       clearTimeout(timer);
-      socket.destroy();
+      if (opts.hold && !closedByServer) opts.hold(socket);
+      else socket.destroy();
       resolve({ answer: Buffer.concat(chunks), closedByServer });
     };
     const timer = setTimeout(finish, opts.timeoutMs);

@@ -7,6 +7,7 @@
  * At the end the server is stopped cleanly and the SQLite file must hold what the clients hold.
  */
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { HistoryRun, RoomState, RunEnded } from '../../server/protocol/events.js';
 import { addPoint, movePoint, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
@@ -57,6 +58,8 @@ export interface FuzzReport {
 /** Limits for the child: one address opens every connection here, and fuzz-started runs stay short. */
 const CHILD_ENV = { STABLEDRAG_LIMIT_CONNECTIONS_PER_MINUTE: '1000000', STABLEDRAG_LIMIT_MAX_STEPS: '20' };
 const PROBE_TIMEOUT_MS = 15_000;
+const STOP_GRACE_MS = 10_000;
+const MAX_HELD = 30;
 
 interface Peer {
   y: YClient;
@@ -87,14 +90,19 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const dbFile = join(tmp.dir, 'studio.db');
   const report: FuzzReport = { seed: opts.seed, actions: 0, byKind: {}, answers: {}, serverErrors: [], probes: 0, slowestProbeMs: 0, rssStartMb: null, rssMaxMb: null, calmRuns: 0, setupMs: 0, fuzzMs: 0, elapsedMs: 0 };
   const peers: Peer[] = [];
+  // Connections fuzz inputs keep open to the end: a server must still stop with them there.
+  const held: Socket[] = [];
+  const hold = (socket: Socket) => (held.length < MAX_HELD ? held.push(socket) : socket.destroy());
   const recent: string[] = [];
   let inFlight: string[] = [];
   let diedDuring: string[] | null = null;
   let child: Child | undefined;
+  let stopping = false;
   try {
     child = await startChild(dbFile, CHILD_ENV);
     void child.exited.then(() => (diedDuring ??= [...inFlight]));
     const url = child.url;
+    const port = Number(new URL(url).port);
     const calm = await createRoom(url);
     const fuzz = await createRoom(url, 4);
     const targets: FuzzTargets = { calmRoomId: calm.roomId, calmEditToken: calm.editToken, calmViewToken: calm.viewToken, fuzzRoomId: fuzz.roomId, fuzzEditToken: fuzz.editToken, fuzzViewToken: fuzz.viewToken, runIds: [] };
@@ -166,7 +174,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
         if (!opts.only || opts.only.has(index)) batch.push([index, action]);
       }
       inFlight = batch.map(([i, a]) => `#${i} ${a.describe}`);
-      const outcomes = await Promise.all(batch.map(([, a]) => a.run(child!.port)));
+      const outcomes = await Promise.all(batch.map(([, a]) => a.run(port, hold)));
       inFlight = [];
       batch.forEach(([i, a], k) => {
         report.actions++;
@@ -194,8 +202,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       p.y.destroy();
       p.socket.disconnect();
     }
-    const code = await stopChild(child);
-    if (code !== 0) throw new Error(`the server did not stop cleanly (exit ${code})`);
+    stopping = true;
+    const code = await stopChild(child, STOP_GRACE_MS);
+    if (code !== 0) throw new Error(`the server did not stop cleanly within ${STOP_GRACE_MS / 1000} s of SIGTERM (exit ${code}; ${held.length} fuzz connections still open)`);
     const store = PrismaRoomStore.open(dbFile);
     try {
       const stored = await storedDocState(store, calm.roomId);
@@ -211,7 +220,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   } catch (err) {
     // A crash is often first seen as a client's dropped connection: give the exit a moment to show.
     if (child) await Promise.race([child.exited, new Promise((r) => setTimeout(r, 2000))]);
-    const dead = child && !isRunning(child);
+    const dead = child && !stopping && !isRunning(child);
     const lines = [
       `[fuzz] seed ${opts.seed} failed: ${dead ? `the server process died (seen as: ${(err as Error).message})` : (err as Error).message}`,
       ...(dead ? [`  the server exited (code ${child!.proc.exitCode}, signal ${child!.proc.signalCode}) while these were in flight:`, ...(diedDuring ?? []).map((d) => `    ${d}`)] : []),
@@ -226,7 +235,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       p.y.destroy();
       p.socket.disconnect();
     }
-    if (child) await stopChild(child);
+    if (child) await stopChild(child, STOP_GRACE_MS);
+    held.forEach((s) => s.destroy());
     tmp.cleanup();
   }
 }

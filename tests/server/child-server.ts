@@ -11,7 +11,6 @@ const SERVE = resolve(import.meta.dirname, 'fixtures/serve.ts');
 export interface Child {
   proc: ChildProcess;
   url: string;
-  port: number;
   /** Its stderr so far (log lines and any crash report). */
   log: string[];
   exited: Promise<number | null>;
@@ -22,7 +21,7 @@ const live = new Set<ChildProcess>();
 process.once('exit', () => live.forEach((p) => p.kill('SIGKILL')));
 
 /** Spawns a server on `dbFile` without waiting for it. */
-export function spawnServer(dbFile: string, env: Record<string, string> = {}): Omit<Child, 'url' | 'port'> {
+export function spawnServer(dbFile: string, env: Record<string, string> = {}): Omit<Child, 'url'> {
   const proc = spawn(process.execPath, ['--import', 'tsx', SERVE, dbFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   live.add(proc);
   proc.once('exit', () => live.delete(proc));
@@ -48,7 +47,7 @@ export async function startChild(dbFile: string, env: Record<string, string> = {
     });
     void exited.then((code) => fail(new Error(`the server exited (${code}) before listening:\n${log.join('')}`)));
   });
-  return { proc, url: `http://127.0.0.1:${port}`, port, log, exited };
+  return { proc, url: `http://127.0.0.1:${port}`, log, exited };
 }
 
 export function isRunning(child: Pick<Child, 'proc'>): boolean {
@@ -56,7 +55,7 @@ export function isRunning(child: Pick<Child, 'proc'>): boolean {
 }
 
 /** SIGTERM (the server stores its documents and exits), SIGKILL if it is not gone in `graceMs`; the exit code, null when killed. */
-export async function stopChild(child: Omit<Child, 'url' | 'port'>, graceMs = 20_000): Promise<number | null> {
+export async function stopChild(child: Omit<Child, 'url'>, graceMs = 20_000): Promise<number | null> {
   if (isRunning(child)) {
     child.proc.kill('SIGTERM');
     await Promise.race([child.exited, new Promise((r) => setTimeout(r, graceMs))]);
