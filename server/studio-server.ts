@@ -35,6 +35,9 @@ import { parseRequestTarget, refuseUpgrade } from './request-target.js';
 import { securityHeaders } from './security-headers.js';
 import { checkReadiness } from './health.js';
 
+/** How long close() lets websocket peers finish their close handshake before their sockets are cut. */
+const SHUTDOWN_SOCKET_GRACE_MS = 1000;
+
 export interface NextAppHandle {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
   /** Next's own websocket upgrades (dev HMR); absent in production. */
@@ -173,6 +176,11 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
         else res.destroy();
       });
   });
+  const sockets = new Set<Duplex>();
+  http.on('connection', (socket: Duplex) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
 
   const io: StudioIO = new IOServer(http, {
     path: SOCKET_IO_PATH,
@@ -247,7 +255,12 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       await jobs.close();
       await opts.next?.close?.();
       http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      // Upgraded sockets are no longer the HTTP server's to close: a websocket peer that never answers the
+      // close handshake would hold close() for ws's 30 s close timeout. The closes were sent; cut the rest.
+      const cut = setTimeout(() => sockets.forEach((s) => s.destroy()), SHUTDOWN_SOCKET_GRACE_MS);
+      await httpClosed;
+      clearTimeout(cut);
       await store.close();
       lock.release();
     })());
