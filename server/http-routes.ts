@@ -14,7 +14,7 @@ import type { RoomRecord, RoomStore } from './rooms/room-store.js';
 import type { DocServer } from './yjs/doc-server.js';
 import type { Point } from './protocol/events.js';
 import { completePairs, readMask } from './protocol/room-doc.js';
-import { rasterizeMask } from './protocol/mask.js';
+import { roomMasks } from './runs/mask-rasterizer.js';
 import { animation, dragBenchPoints, maskPng, toPng } from './runs/history-export.js';
 
 export interface ApiDeps {
@@ -49,7 +49,8 @@ async function route(deps: ApiDeps, room: RoomRecord, rest: string, url: URL): P
   if (m && docs) {
     const doc = await docs.acquire(room.id);
     try {
-      return await dragBench(m[1], room.image, rasterizeMask(readMask(doc), res), completePairs(doc), res, room.id);
+      const mask = m[1] === 'mask.png' ? await roomMasks.rasterize(readMask(doc), res) : undefined;
+      return await dragBench(m[1], room.image, mask, completePairs(doc), res, room.id);
     } finally {
       docs.release(doc);
     }
