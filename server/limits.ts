@@ -28,6 +28,12 @@ export interface ServerLimits {
   stallSteps: number;
   /** A drag worker that sends nothing for this long (a step, a render) is deemed hung and replaced. */
   workerSilenceSeconds: number;
+  /** Frames in a run's animation export; a longer run is sampled evenly (first and last step kept). */
+  animationFrames: number;
+  /** Decoded pixels (RGB bytes) an animation export may hold at once; fewer frames are sampled beyond it. */
+  animationBytes: number;
+  /** Heavy exports (animations, the current DragBench mask) being made at once, server-wide; more get 503. */
+  exportsInFlight: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -42,6 +48,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxSteps: 1000,
   stallSteps: 80,
   workerSilenceSeconds: 120,
+  animationFrames: 240,
+  animationBytes: 64_000_000,
+  exportsInFlight: 2,
 };
 
 /** Environment name of each limit: STABLEDRAG_LIMIT_<SNAKE_CASE>. */

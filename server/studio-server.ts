@@ -106,7 +106,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     ],
   });
 
-  const api = createApiHandler({ store, docs, resolution: (room) => rooms.image(room).width });
+  const api = createApiHandler({ store, docs, resolution: (room) => rooms.image(room).width, limits });
   const http = createServer((req, res) => {
     api(req, res)
       .then((done) => {
