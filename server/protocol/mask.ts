@@ -36,8 +36,8 @@ export function isMaskStroke(v: unknown): v is MaskStroke {
  */
 class StrokeSpans {
   /** Per row, the span being grown (lo > hi: none). */
-  private readonly lo: Int32Array;
-  private readonly hi: Int32Array;
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
   private top: number;
   private bottom = -1;
   value = 1;
@@ -92,7 +92,10 @@ function addDisc(spans: StrokeSpans, size: number, cx: number, cy: number, r: nu
   // span around the column nearest the centre; the chord's ends are a guess that the test then corrects.
   const mid = Math.min(x1, Math.max(x0, Math.round(cx)));
   const dm2 = (mid - cx) * (mid - cx);
+  const { lo, hi } = spans;
   for (let y = y0; y <= y1; y++) {
+    // Nothing to add where the stroke's pending span already covers the dab's whole box (big brushes).
+    if (lo[y] <= x0 && hi[y] >= x1) continue;
     const dy2 = (y - cy) * (y - cy);
     if (dm2 + dy2 > r2) continue;
     const w = Math.sqrt(r2 - dy2);
