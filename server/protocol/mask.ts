@@ -43,7 +43,7 @@ class StrokeSpans {
   value = 1;
 
   constructor(
-    private readonly out: Uint8Array,
+    readonly out: Uint8Array,
     private readonly size: number,
   ) {
     this.lo = new Int32Array(size).fill(1);
@@ -80,6 +80,9 @@ class StrokeSpans {
   }
 }
 
+/** Dabs narrower than this many pixels are painted pixel by pixel. */
+const SMALL_DAB = 12;
+
 /** Adds one dab's pixels to the stroke's spans; returns the rows it visited (the work done). */
 function addDisc(spans: StrokeSpans, size: number, cx: number, cy: number, r: number): number {
   const x0 = Math.max(0, Math.floor(cx - r));
@@ -88,6 +91,15 @@ function addDisc(spans: StrokeSpans, size: number, cx: number, cy: number, r: nu
   const y1 = Math.min(size - 1, Math.ceil(cy + r));
   if (x0 > x1 || y0 > y1) return 1;
   const r2 = r * r;
+  if (x1 - x0 < SMALL_DAB) {
+    // A small dab: testing its few pixels outright costs less than finding its spans.
+    const out = spans.out;
+    for (let y = y0; y <= y1; y++) {
+      const dy2 = (y - cy) * (y - cy);
+      for (let x = x0; x <= x1; x++) if ((x - cx) * (x - cx) + dy2 <= r2) out[y * size + x] = spans.value;
+    }
+    return y1 - y0 + 2;
+  }
   // Along a row the test only grows with |x - cx| (rounding is monotonic), so the covered pixels are one
   // span around the column nearest the centre; the chord's ends are a guess that the test then corrects.
   const mid = Math.min(x1, Math.max(x0, Math.round(cx)));
