@@ -78,10 +78,10 @@ async function route(deps: ApiDeps, exports: ExportSlots, room: RoomRecord, rest
     const format = n[1] as 'webp' | 'gif';
     const delay = Math.min(2000, Math.max(20, Number(url.searchParams.get('delay')) || 100));
     // Frames and decoded bytes are both capped: a 1000-step run is sampled, not decoded whole.
-    const maxFrames = Math.min(limits.animationFrames, Math.floor(limits.animationBytes / (res * res * 3)));
+    const maxFrames = Math.min(limits.animationFrames, Math.floor(limits.animationBytes / (res * res * 4)));
     const done = await exports.run(async () => {
       const frames = await store.listStepFrames(run.id, sampleSteps(run.recorded, maxFrames));
-      return frames.length ? animation(frames.map((f) => f.frame), format, delay, { width: res, height: res }) : null;
+      return frames.length ? animation(frames.map((f) => f.frame), format, delay) : null;
     });
     if (!done) return BUSY;
     return done.value && { type: `image/${format}`, bytes: done.value, filename: `${run.id}.${format}` };

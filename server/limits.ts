@@ -30,7 +30,7 @@ export interface ServerLimits {
   workerSilenceSeconds: number;
   /** Frames in a run's animation export; a longer run is sampled evenly (first and last step kept). */
   animationFrames: number;
-  /** Decoded pixels (RGB bytes) an animation export may hold at once; fewer frames are sampled beyond it. */
+  /** Decoded pixels (RGBA bytes) an animation export may hold at once; fewer frames are sampled beyond it. */
   animationBytes: number;
   /** Heavy exports (animations, the current DragBench mask) being made at once, server-wide; more get 503. */
   exportsInFlight: number;

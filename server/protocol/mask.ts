@@ -149,7 +149,7 @@ function dabRange(p: number, q: number, n: number, reach: number, size: number, 
 }
 
 /** Rows visited between two yields of rasterizeMaskSteps (a few milliseconds of work). */
-const WORK_PER_YIELD = 100_000;
+const WORK_PER_YIELD = 20_000;
 
 /**
  * rasterizeMask in pieces: yields after about WORK_PER_YIELD rows of dabs, so a caller that must stay

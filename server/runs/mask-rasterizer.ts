@@ -10,7 +10,7 @@
 import { rasterizeMaskSteps, type MaskStroke } from '../protocol/mask.js';
 
 /** Longest piece of rasterising between two yields to the event loop. */
-const SLICE_MS = 8;
+const SLICE_MS = 5;
 /** Masks kept (128 px: 16 KB each). */
 const CACHE_ENTRIES = 32;
 
