@@ -18,6 +18,7 @@ import { completePairs, readMask } from './protocol/room-doc.js';
 import { roomMasks } from './runs/mask-rasterizer.js';
 import { animation, dragBenchPoints, maskPng, sampleSteps, toPng } from './runs/history-export.js';
 import { ExportSlots } from './export-slots.js';
+import { nextTurn } from './next-turn.js';
 import type { ServerLimits } from './limits.js';
 
 /** What a client is told to wait when every export slot is taken (an animation takes about a second). */
@@ -80,7 +81,9 @@ async function route(deps: ApiDeps, exports: ExportSlots, room: RoomRecord, rest
     // Frames and decoded bytes are both capped: a 1000-step run is sampled, not decoded whole.
     const maxFrames = Math.min(limits.animationFrames, Math.floor(limits.animationBytes / (res * res * 4)));
     const done = await exports.run(async () => {
+      await nextTurn();
       const frames = await store.listStepFrames(run.id, sampleSteps(run.recorded, maxFrames));
+      await nextTurn();
       return frames.length ? animation(frames.map((f) => f.frame), format, delay) : null;
     });
     if (!done) return BUSY;

@@ -8,6 +8,7 @@
  * size" identifies a mask without hashing 100 000 coordinates.
  */
 import { rasterizeMaskSteps, type MaskStroke } from '../protocol/mask.js';
+import { nextTurn } from '../next-turn.js';
 
 /** Longest piece of rasterising between two yields to the event loop. */
 const SLICE_MS = 5;
@@ -21,8 +22,6 @@ interface Entry {
 }
 
 const sameStrokes = (a: readonly MaskStroke[], b: readonly MaskStroke[]) => a.length === b.length && a.every((s, i) => s === b[i]);
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class MaskRasterizer {
   /** Most recently used last. */

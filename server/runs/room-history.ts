@@ -12,6 +12,7 @@ import type { RunRecord, RunSummary, RunUndoEntry } from '../rooms/history-store
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import { newRunId } from '../rooms/tokens.js';
 import { replayUndoStack } from './undo-stack.js';
+import { nextTurn } from '../next-turn.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
 import type { RunCoordinator } from './run-coordinator.js';
 
@@ -45,10 +46,11 @@ export class RoomHistory {
   async list(roomId: string, req: HistoryPageRequest = {}): Promise<HistoryPage> {
     const { store } = this.deps;
     const limit = Math.min(HISTORY_PAGE.maxRuns, req.limit ?? HISTORY_PAGE.defaultRuns);
-    const [page, total, entries, room, forks] = await Promise.all([
-      store.listRunPage(roomId, { before: req.before, limit }), store.countRuns(roomId), store.listUndoEntries(roomId),
-      store.get(roomId), store.listForks(roomId),
-    ]);
+    const page = await store.listRunPage(roomId, { before: req.before, limit });
+    await nextTurn();
+    const entries = await store.listUndoEntries(roomId);
+    await nextTurn();
+    const [total, room, forks] = await Promise.all([store.countRuns(roomId), store.get(roomId), store.listForks(roomId)]);
     if (!room) throw new RoomError('not-found', 'room not found');
     const parent = room.parentRoomId ? await store.get(room.parentRoomId) : null;
     const link = (r: RoomRecord) => ({ roomId: r.id, title: r.title, viewToken: r.viewToken, runId: r.forkRunId, step: r.forkStep });

@@ -4,7 +4,7 @@
  * long timeline written straight into the store (a run of many steps with real lossless WebP frames, and
  * many short entries), and a probe of the event loop's delay while requests are served.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { DOC_LIMITS } from '../protocol/doc-limits.js';
 import type { MaskStroke } from '../protocol/mask.js';
