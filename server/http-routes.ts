@@ -4,7 +4,8 @@
  *   GET /api/rooms/<token>/image                          the room's current image (PNG)
  *   GET /api/rooms/<token>/latent                         the current latent (Float32 little-endian)
  *   GET /api/rooms/<token>/dragbench/{original.png,mask.png,points.json}   current image, mask and points
- *   GET /api/rooms/<token>/runs/<runId>/animation.{webp,gif}?delay=ms     the run's stored frames
+ *   GET /api/rooms/<token>/runs/<runId>/animation.{webp,gif}?delay=ms     the run's stored frames (sampled
+ *                                                                          evenly beyond limits.animationFrames)
  *   GET /api/rooms/<token>/runs/<runId>/dragbench/{original.png,mask.png,points.json}  the run's snapshot
  *   GET /api/rooms/<token>/runs/<runId>/steps/<n>/{frame.png,latent}      one stored step
  *   GET /api/health/live                                  liveness: the process answers
@@ -16,15 +17,22 @@ import type { RoomRecord, RoomStore } from './rooms/room-store.js';
 import type { DocServer } from './yjs/doc-server.js';
 import type { Point } from './protocol/events.js';
 import { completePairs, readMask } from './protocol/room-doc.js';
-import { rasterizeMask } from './protocol/mask.js';
-import { animation, dragBenchPoints, maskPng, toPng } from './runs/history-export.js';
+import { roomMasks } from './runs/mask-rasterizer.js';
+import { animation, dragBenchPoints, maskPng, sampleSteps, toPng } from './runs/history-export.js';
+import { ExportSlots } from './export-slots.js';
+import { nextTurn } from './next-turn.js';
+import type { ServerLimits } from './limits.js';
 import type { Readiness } from './health.js';
+
+/** What a client is told to wait when every export slot is taken (an animation takes about a second). */
+const EXPORT_RETRY_SECONDS = 2;
 
 export interface ApiDeps {
   store: RoomStore;
   /** The room's documents (current points and mask); without it the current dragbench export is off. */
   docs?: DocServer;
   resolution: (room: RoomRecord) => number;
+  limits: Pick<ServerLimits, 'animationFrames' | 'animationBytes' | 'exportsInFlight'>;
   /** Readiness for /api/health and /api/health/ready; without it they answer like /api/health/live. */
   readiness?: () => Promise<Readiness>;
 }
@@ -55,6 +63,9 @@ interface Body {
   filename?: string;
 }
 
+/** Every export slot was taken: 503 with Retry-After. */
+const BUSY = Symbol('busy');
+
 const latentBytes = (l: Float32Array) => new Uint8Array(l.buffer, l.byteOffset, l.byteLength);
 const json = (v: unknown, filename: string): Body => ({ type: 'application/json', bytes: Buffer.from(JSON.stringify(v)), filename });
 
@@ -65,8 +76,8 @@ async function dragBench(file: string, image: Uint8Array, mask: Uint8Array | nul
   return null;
 }
 
-async function route(deps: ApiDeps, room: RoomRecord, rest: string, url: URL): Promise<Body | null> {
-  const { store, docs } = deps;
+async function route(deps: ApiDeps, exports: ExportSlots, room: RoomRecord, rest: string, url: URL): Promise<Body | typeof BUSY | null> {
+  const { store, docs, limits } = deps;
   const res = deps.resolution(room);
   if (rest === 'image') return { type: room.imageType, bytes: room.image };
   if (rest === 'latent') return { type: 'application/octet-stream', bytes: latentBytes(room.latent), filename: `${room.id}.latent.f32` };
@@ -74,7 +85,10 @@ async function route(deps: ApiDeps, room: RoomRecord, rest: string, url: URL): P
   if (m && docs) {
     const doc = await docs.acquire(room.id);
     try {
-      return await dragBench(m[1], room.image, rasterizeMask(readMask(doc), res), completePairs(doc), res, room.id);
+      if (m[1] !== 'mask.png') return await dragBench(m[1], room.image, undefined, completePairs(doc), res, room.id);
+      const strokes = readMask(doc);
+      const done = await exports.run(() => roomMasks.rasterize(strokes, res));
+      return done ? dragBench(m[1], room.image, done.value, [], res, room.id) : BUSY;
     } finally {
       docs.release(doc);
     }
@@ -86,10 +100,19 @@ async function route(deps: ApiDeps, room: RoomRecord, rest: string, url: URL): P
   const sub = m[2];
   let n = /^animation\.(webp|gif)$/.exec(sub);
   if (n) {
-    const steps = await store.listSteps(run.id);
-    if (steps.length === 0) return null;
+    if (run.recorded === 0) return null;
+    const format = n[1] as 'webp' | 'gif';
     const delay = animationDelay(url.searchParams.get('delay'));
-    return { type: `image/${n[1]}`, bytes: await animation(steps.map((s) => s.frame), n[1] as 'webp' | 'gif', delay), filename: `${run.id}.${n[1]}` };
+    // Frames and decoded bytes are both capped: a 1000-step run is sampled, not decoded whole.
+    const maxFrames = Math.min(limits.animationFrames, Math.floor(limits.animationBytes / (res * res * 4)));
+    const done = await exports.run(async () => {
+      await nextTurn();
+      const frames = await store.listStepFrames(run.id, sampleSteps(run.recorded, maxFrames));
+      await nextTurn();
+      return frames.length ? animation(frames.map((f) => f.frame), format, delay) : null;
+    });
+    if (!done) return BUSY;
+    return done.value && { type: `image/${format}`, bytes: done.value, filename: `${run.id}.${format}` };
   }
   n = /^dragbench\/([a-z.]+)$/.exec(sub);
   if (n) return dragBench(n[1], run.imageBefore, run.mask, run.points, res, run.id);
@@ -105,6 +128,7 @@ async function route(deps: ApiDeps, room: RoomRecord, rest: string, url: URL): P
 }
 
 export function createApiHandler(deps: ApiDeps) {
+  const exports = new ExportSlots(deps.limits.exportsInFlight);
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     if (url.pathname === '/api/health/live' || ((url.pathname === '/api/health' || url.pathname === '/api/health/ready') && !deps.readiness)) {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end('{"ok":true}');
@@ -118,7 +142,12 @@ export function createApiHandler(deps: ApiDeps) {
     const m = /^\/api\/rooms\/([A-Za-z0-9_-]+)\/(.+)$/.exec(url.pathname);
     if (!m || req.method !== 'GET') return false;
     const found = await deps.store.findByToken(m[1]);
-    const body = found ? await route(deps, found.room, m[2], url) : null;
+    const body = found ? await route(deps, exports, found.room, m[2], url) : null;
+    if (body === BUSY) {
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': String(EXPORT_RETRY_SECONDS) });
+      res.end(`busy: ${deps.limits.exportsInFlight} exports are being made; try again in ${EXPORT_RETRY_SECONDS} s`);
+      return true;
+    }
     if (!body) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return true;

@@ -81,6 +81,12 @@ export interface ServerLimits {
    */
   storageRetries: number;
   storageRetryMs: number;
+  /** Frames in a run's animation export; a longer run is sampled evenly (first and last step kept). */
+  animationFrames: number;
+  /** Decoded pixels (RGBA bytes) an animation export may hold at once; fewer frames are sampled beyond it. */
+  animationBytes: number;
+  /** Heavy exports (animations, the current DragBench mask) being made at once, server-wide; more get 503. */
+  exportsInFlight: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -115,6 +121,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   workerSilenceSeconds: 120,
   storageRetries: 5,
   storageRetryMs: 100,
+  animationFrames: 240,
+  animationBytes: 64_000_000,
+  exportsInFlight: 2,
 };
 
 /** Environment name of each limit: STABLEDRAG_LIMIT_<SNAKE_CASE>. */

@@ -154,6 +154,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     store,
     docs,
     resolution: (room) => rooms.image(room).width,
+    limits,
     readiness: () => checkReadiness({ database: () => store.ping(), workers: () => jobs.liveWorkers?.() }),
   });
   const http = createServer((req, res) => {

@@ -26,12 +26,17 @@ export function TimelinePanel(props: { history: RoomHistoryView; token: string; 
   const lastDrag = [...h.runs].reverse().find((r) => r.kind === 'drag' && r.recorded > 0);
 
   return (
-    <Panel title="Timeline" aside={<span className="muted small">{countOf(h.runs.length, 'entry', 'entries')}</span>}>
+    <Panel title="Timeline" aside={<span className="muted small">{countOf(h.total, 'entry', 'entries')}</span>}>
       {h.lineage?.parent && (
         <p className="small" data-testid="fork-parent">
           Forked from <LineageLink roomId={h.lineage.parent.roomId} title={h.lineage.parent.title} />
           {h.lineage.parent.step !== null && <> at step {h.lineage.parent.step}</>}
         </p>
+      )}
+      {h.hasOlder && (
+        <button type="button" className="btn small" data-testid="timeline-load-older" disabled={h.loadingOlder} onClick={() => void h.loadOlder()}>
+          {h.loadingOlder ? 'Loading…' : `Load older (${countOf(h.total - h.runs.length, 'more entry', 'more entries')})`}
+        </button>
       )}
       <ol className="timeline-runs" data-testid="timeline-runs">
         {h.runs.map((r) => (

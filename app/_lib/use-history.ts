@@ -1,10 +1,10 @@
 'use client';
 /**
- * The room's timeline (issue 5): every recorded run, a scrubber position (run + step) that only this
- * viewer sees, replay at a chosen speed, fork, undo and redo. Stored steps are fetched one at a time and cached.
+ * The room's timeline (issue 5): the recorded runs (the newest page, older pages on demand), a scrubber
+ * position (run + step) that only this viewer sees, replay at a chosen speed, fork, undo and redo. Stored steps are fetched one at a time and cached.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { HistoryRun, HistoryStep, RoomLineage, UndoRedo } from '../../server/protocol/events';
+import type { HistoryPage, HistoryRun, HistoryStep, RoomLineage, UndoRedo } from '../../server/protocol/events';
 import { decodeImage } from './images';
 import { command, getSocket, request } from './socket';
 
@@ -13,7 +13,14 @@ export interface ViewedStep extends Omit<HistoryStep, 'image'> {
 }
 
 export interface RoomHistoryView {
+  /** The entries loaded so far, oldest first: the newest page and any older pages asked for. */
   runs: HistoryRun[];
+  /** Entries in the whole timeline. */
+  total: number;
+  /** Whether older entries than those loaded exist. */
+  hasOlder: boolean;
+  loadingOlder: boolean;
+  loadOlder(): Promise<void>;
   lineage: RoomLineage | null;
   /** Whether Undo and Redo have a drag to act on. */
   undoRedo: UndoRedo;
@@ -32,8 +39,19 @@ export interface RoomHistoryView {
 
 const NOTHING: UndoRedo = { undo: null, redo: null };
 
+/** The newest page replaces the entries it covers; older pages already loaded stay below it. */
+function mergeNewest(loaded: HistoryRun[], page: HistoryRun[]): HistoryRun[] {
+  const first = page[0]?.seq ?? Infinity;
+  return [...loaded.filter((r) => r.seq < first), ...page];
+}
+
 export function useHistory(roomId: string | null, onError: (message: string) => void): RoomHistoryView {
   const [runs, setRuns] = useState<HistoryRun[]>([]);
+  const [total, setTotal] = useState(0);
+  // The cursor for the next older page: the newest page's until an older page is loaded, then that page's.
+  const [older, setOlder] = useState<number | null>(null);
+  const olderLoaded = useRef(false);
+  const [loadingOlder, setLoadingOlder] = useState(false);
   const [lineage, setLineage] = useState<RoomLineage | null>(null);
   const [undoRedo, setUndoRedo] = useState<UndoRedo>(NOTHING);
   const [selected, setSelected] = useState<{ runId: string; step: number } | null>(null);
@@ -45,8 +63,10 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
   const refresh = useCallback(async () => {
     if (!roomId) return;
     try {
-      const res = await request('history:list');
-      setRuns(res.runs);
+      const res: HistoryPage = await request('history:list', {});
+      setRuns((loaded) => mergeNewest(loaded, res.runs));
+      if (!olderLoaded.current) setOlder(res.older);
+      setTotal(res.total);
       setLineage(res.lineage);
       setUndoRedo(res.undoRedo);
     } catch (err) {
@@ -58,6 +78,9 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
     setSelected(null);
     setPlaying(false);
     setRuns([]);
+    setTotal(0);
+    setOlder(null);
+    olderLoaded.current = false;
     setLineage(null);
     setUndoRedo(NOTHING);
     if (!roomId) return;
@@ -103,6 +126,22 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
     return () => clearTimeout(t);
   }, [playing, selected, speed, runs]);
 
+  const loadOlder = useCallback(async () => {
+    if (older === null || loadingOlder) return;
+    setLoadingOlder(true);
+    try {
+      const res = await request('history:list', { before: older });
+      olderLoaded.current = true;
+      setRuns((loaded) => [...res.runs.filter((r) => r.seq < (loaded[0]?.seq ?? Infinity)), ...loaded]);
+      setOlder(res.older);
+      setTotal(res.total);
+    } catch (err) {
+      onError((err as Error).message);
+    } finally {
+      setLoadingOlder(false);
+    }
+  }, [older, loadingOlder, onError]);
+
   const fork = useCallback(async () => {
     if (!selected) return null;
     try {
@@ -117,5 +156,5 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
 
   const redo = useCallback(() => command('history:redo', onError), [onError]);
 
-  return { runs, lineage, undoRedo, selected, viewed, playing, speed, select: setSelected, setPlaying, setSpeed, fork, undo, redo };
+  return { runs, total, hasOlder: older !== null, loadingOlder, loadOlder, lineage, undoRedo, selected, viewed, playing, speed, select: setSelected, setPlaying, setSpeed, fork, undo, redo };
 }

@@ -119,6 +119,32 @@ export interface HistoryRun {
   endedAt: string | null;
 }
 
+/** A page of the timeline: the newest entries first asked for, then older ones below a cursor. */
+export const HISTORY_PAGE = {
+  /** Entries in a page when the request names no limit. */
+  defaultRuns: 50,
+  /** Most entries one page may ask for. */
+  maxRuns: 200,
+} as const;
+
+export interface HistoryPageRequest {
+  /** Entries with a seq below this one (the previous page's `older`); absent: the newest. */
+  before?: number;
+  /** Entries in the page, 1 to HISTORY_PAGE.maxRuns (default HISTORY_PAGE.defaultRuns). */
+  limit?: number;
+}
+
+export interface HistoryPage {
+  /** Oldest first, like the whole timeline. */
+  runs: HistoryRun[];
+  /** The cursor for the page before this one (`before`), null when this page reaches the first entry. */
+  older: number | null;
+  /** Entries in the whole timeline. */
+  total: number;
+  lineage: RoomLineage;
+  undoRedo: UndoRedo;
+}
+
 /** The drag that Undo would take back and the one Redo would re-apply; null when there is none. */
 export interface UndoRedo {
   undo: string | null;
@@ -184,8 +210,9 @@ export interface ClientToServerEvents {
   'run:start': (ack: Ack<{ runId: string; position: number }>) => void;
   /** Cancels the running run (within one step) and every queued one in the joined room. */
   'run:stop': (ack: Ack<{ cancelled: number }>) => void;
-  /** The joined room's timeline (every run in order) and its fork links. */
-  'history:list': (ack: Ack<{ runs: HistoryRun[]; lineage: RoomLineage; undoRedo: UndoRedo }>) => void;
+  /** A page of the joined room's timeline (the newest entries, or those below `before`), its fork links and
+   *  what undo/redo would act on. Listing reads no stored image, latent or mask. */
+  'history:list': (req: HistoryPageRequest, ack: Ack<HistoryPage>) => void;
   /** One stored step, to the caller only (looking at the past disturbs nobody). */
   'history:step': (req: { runId: string; step: number }, ack: Ack<{ step: HistoryStep }>) => void;
   /** A new room whose image and latent are the step's and whose points are its tracked handles and targets. */

@@ -4,7 +4,7 @@
  * make the server do unbounded work. A request that fails gets `invalid` with the path of the first problem.
  */
 import { z } from 'zod';
-import type { ClientToServerEvents } from '../protocol/events.js';
+import { HISTORY_PAGE, type ClientToServerEvents } from '../protocol/events.js';
 
 const id = z.string().min(1).max(64);
 const token = z.string().min(1).max(64);
@@ -23,6 +23,9 @@ export const REQUEST_SCHEMAS = {
   'room:join': z.strictObject({ token, user }),
   'rooms:describe': z.strictObject({ tokens: z.array(token).max(50) }),
   'room:rotate-links': z.strictObject({ which: z.enum(['edit', 'view', 'both']) }),
+  'history:list': z
+    .strictObject({ before: z.number().int().min(1).max(2 ** 31 - 1).optional(), limit: z.number().int().min(1).max(HISTORY_PAGE.maxRuns).optional() })
+    .optional(),
   'history:step': runStep,
   'history:fork': runStep,
 } satisfies Partial<Record<keyof ClientToServerEvents, z.ZodType>>;

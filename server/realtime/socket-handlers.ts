@@ -178,7 +178,7 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
 
   listen('run:stop', () => ({ cancelled: runs.stop(requireEditor(socket)) }));
 
-  listen('history:list', () => history.list(requireMember(socket)));
+  listen('history:list', (page) => history.list(requireMember(socket), page ?? {}));
 
   listen('history:step', async (req) => ({ step: await history.step(requireMember(socket), req) }));
 

@@ -34,6 +34,18 @@ export interface RunRecord extends NewRun {
   endedAt: Date | null;
 }
 
+/** A run as the timeline lists it: no stored mask, latent or image (those stay in the database). */
+export type RunSummary = Omit<RunRecord, 'mask' | 'maskStrokes' | 'latentBefore' | 'imageBefore'>;
+
+/** What undo/redo replay needs of every entry of a room's timeline (undo-stack.ts), and whether it ended. */
+export interface RunUndoEntry {
+  id: string;
+  kind: RunRecord['kind'];
+  steps: number;
+  settings: unknown;
+  status: RunRecord['status'];
+}
+
 export interface StepRecord {
   runId: string;
   step: number;
@@ -84,8 +96,16 @@ export interface HistoryStore {
   endUnfinishedRuns(end: { reason: string; error: string }): Promise<string[]>;
   /** The room's runs in order (without their steps). */
   listRuns(roomId: string): Promise<RunRecord[]>;
+  /** Up to `limit` of the room's runs with seq below `before` (all when absent), newest first. */
+  listRunPage(roomId: string, page: { before?: number; limit: number }): Promise<RunSummary[]>;
+  /** How many runs the room has recorded. */
+  countRuns(roomId: string): Promise<number>;
+  /** Every run of the room in order, as undo/redo replay needs it. */
+  listUndoEntries(roomId: string): Promise<RunUndoEntry[]>;
   getRun(runId: string): Promise<RunRecord | null>;
   getStep(runId: string, step: number): Promise<StepRecord | null>;
   /** Every step of a run in order. */
   listSteps(runId: string): Promise<StepRecord[]>;
+  /** Just the frames of the given steps of a run (no latents), in step order. */
+  listStepFrames(runId: string, steps: number[]): Promise<{ step: number; frame: Uint8Array; frameType: string }[]>;
 }

@@ -2,7 +2,7 @@
 import type { PrismaClient } from '../db/client.js';
 import { createPrismaClient } from '../db/client.js';
 import type { NewRoom, RoomRecord, RoomStore, StoredDocument } from './room-store.js';
-import type { NewRun, RunRecord, RunResult, StepRecord } from './history-store.js';
+import type { NewRun, RunRecord, RunResult, RunSummary, RunUndoEntry, StepRecord } from './history-store.js';
 import { newRoomId, newToken, looksLikeToken } from './tokens.js';
 import { GroupCommit } from '../db/group-commit.js';
 
@@ -230,6 +230,38 @@ export class PrismaRoomStore implements RoomStore {
     return (await this.prisma.run.findMany({ where: { roomId }, orderBy: { seq: 'asc' }, include: { _count: { select: { stepRecords: true } } } })).map(toRun);
   }
 
+  async listRunPage(roomId: string, page: { before?: number; limit: number }): Promise<RunSummary[]> {
+    const rows = await this.prisma.run.findMany({
+      where: { roomId, ...(page.before !== undefined ? { seq: { lt: page.before } } : {}) },
+      orderBy: { seq: 'desc' },
+      take: page.limit,
+      select: {
+        id: true, roomId: true, seq: true, startedBy: true, kind: true, method: true, points: true, settings: true,
+        imageBeforeType: true, status: true, endReason: true, error: true, steps: true, startedAt: true, endedAt: true,
+        _count: { select: { stepRecords: true } },
+      },
+    });
+    return rows.map((row) => ({
+      id: row.id, roomId: row.roomId, seq: row.seq, startedBy: row.startedBy ? JSON.parse(row.startedBy) : null,
+      kind: row.kind as RunRecord['kind'], method: row.method, points: JSON.parse(row.points), settings: JSON.parse(row.settings),
+      imageBeforeType: row.imageBeforeType, status: row.status as RunRecord['status'], endReason: row.endReason, error: row.error,
+      steps: row.steps, recorded: row._count.stepRecords, startedAt: row.startedAt, endedAt: row.endedAt,
+    }));
+  }
+
+  countRuns(roomId: string): Promise<number> {
+    return this.prisma.run.count({ where: { roomId } });
+  }
+
+  async listUndoEntries(roomId: string): Promise<RunUndoEntry[]> {
+    const rows = await this.prisma.run.findMany({
+      where: { roomId }, orderBy: { seq: 'asc' }, select: { id: true, kind: true, steps: true, settings: true, status: true },
+    });
+    return rows.map((r) => ({
+      id: r.id, kind: r.kind as RunRecord['kind'], steps: r.steps, settings: JSON.parse(r.settings), status: r.status as RunRecord['status'],
+    }));
+  }
+
   async getRun(runId: string): Promise<RunRecord | null> {
     const row = await this.prisma.run.findUnique({ where: { id: runId }, include: { _count: { select: { stepRecords: true } } } });
     return row ? toRun(row) : null;
@@ -247,6 +279,13 @@ export class PrismaRoomStore implements RoomStore {
   /** A real read of the database (readiness checks): rejects when it cannot answer. */
   async ping(): Promise<void> {
     await this.prisma.$queryRaw`SELECT count(*) FROM "Room" WHERE 0`;
+  }
+
+  async listStepFrames(runId: string, steps: number[]): Promise<{ step: number; frame: Uint8Array; frameType: string }[]> {
+    const rows = await this.prisma.runStep.findMany({
+      where: { runId, step: { in: steps } }, orderBy: { step: 'asc' }, select: { step: true, frame: true, frameType: true },
+    });
+    return rows.map((r) => ({ step: r.step, frame: new Uint8Array(r.frame), frameType: r.frameType }));
   }
 
   async close(): Promise<void> {

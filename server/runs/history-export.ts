@@ -1,6 +1,6 @@
 /**
  * Downloads built from stored history (issue 5): a step's frame as PNG, a run as an animated WebP or GIF
- * (sharp writes both from raw frames stacked as pages), and the GoodDrag/DragBench-style points and mask.
+ * (sharp joins the stored frames as pages), and the GoodDrag/DragBench-style points and mask.
  */
 import sharp from 'sharp';
 import { PNG } from 'pngjs';
@@ -10,14 +10,26 @@ export async function toPng(image: Uint8Array): Promise<Buffer> {
   return sharp(image).png({ compressionLevel: 6 }).toBuffer();
 }
 
-/** Stored frames (any format sharp reads) as one animation; `delayMs` between frames, looping forever. */
+/**
+ * Which of a run's `count` stored steps an animation shows: all of them up to `maxFrames`, else `maxFrames`
+ * spread evenly from the first to the last (the start and the result are always in).
+ */
+export function sampleSteps(count: number, maxFrames: number): number[] {
+  const n = Math.max(0, Math.min(count, Math.floor(maxFrames)));
+  if (n === count) return Array.from({ length: count }, (_, i) => i);
+  if (n <= 1) return n === 1 ? [count - 1] : [];
+  return Array.from({ length: n }, (_, i) => Math.round((i * (count - 1)) / (n - 1)));
+}
+
+/**
+ * Stored frames (any format sharp reads, all the same size) as one animation; `delayMs` between frames,
+ * looping forever. libvips decodes, joins and encodes them on its own threads in one pipeline: decoding
+ * frame by frame from JavaScript costs the event loop about a millisecond per frame.
+ */
 export async function animation(frames: Uint8Array[], format: 'webp' | 'gif', delayMs = 100): Promise<Buffer> {
   if (frames.length === 0) throw new Error('no frames');
-  const raws = await Promise.all(frames.map((f) => sharp(f).removeAlpha().raw().toBuffer({ resolveWithObject: true })));
-  const { width, height } = raws[0].info;
-  const pages = raws.filter((r) => r.info.width === width && r.info.height === height).map((r) => r.data);
-  const pipeline = sharp(Buffer.concat(pages), { raw: { width, height: height * pages.length, channels: 3, pageHeight: height } });
-  const delay = pages.map(() => delayMs);
+  const pipeline = sharp(frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)), { join: { animated: true } });
+  const delay = new Array<number>(frames.length).fill(delayMs);
   return format === 'webp'
     ? pipeline.webp({ lossless: true, loop: 0, delay, effort: 2 }).toBuffer()
     : pipeline.gif({ loop: 0, delay }).toBuffer();

@@ -2,7 +2,7 @@
  * What a room does with its recorded runs (issue 5): the timeline, a stored step for one viewer, fork from
  * a step into a new linked room, and multi-level undo and redo of drags (themselves recorded in the timeline).
  */
-import type { HistoryRun, HistoryStep, Point, PublicUser, RoomLineage, UndoRedo } from '../protocol/events.js';
+import { HISTORY_PAGE, type HistoryPage, type HistoryPageRequest, type HistoryRun, type HistoryStep, type Point, type PublicUser, type UndoRedo } from '../protocol/events.js';
 import { addMaskStroke, addPoint, completePairs, updateSettings } from '../protocol/room-doc.js';
 import { errorMessage, withRetries, type RetryPolicy } from '../db/retry.js';
 import { handleMoves, writeThenApply } from './handle-moves.js';
@@ -10,11 +10,12 @@ import type { RunSettings } from '../protocol/run-settings.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { RoomRecord, RoomStore } from '../rooms/room-store.js';
-import type { RunRecord } from '../rooms/history-store.js';
+import type { RunRecord, RunSummary, RunUndoEntry } from '../rooms/history-store.js';
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import { newRunId } from '../rooms/tokens.js';
 import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
 import { replayUndoStack } from './undo-stack.js';
+import { nextTurn } from '../next-turn.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
 import type { RunCoordinator } from './run-coordinator.js';
 
@@ -32,7 +33,7 @@ export interface RoomHistoryDeps {
 
 const FORK_USER: PublicUser = { id: 'fork', name: 'Fork', color: '#888888' };
 
-export function historyRun(run: RunRecord): HistoryRun {
+export function historyRun(run: RunSummary): HistoryRun {
   return {
     runId: run.id, seq: run.seq, kind: run.kind, by: run.startedBy, method: run.method, status: run.status,
     endReason: run.endReason, steps: run.steps, recorded: run.recorded, targets: run.points.map((p) => p.target),
@@ -43,16 +44,30 @@ export function historyRun(run: RunRecord): HistoryRun {
 export class RoomHistory {
   constructor(private readonly deps: RoomHistoryDeps) {}
 
-  async list(roomId: string): Promise<{ runs: HistoryRun[]; lineage: RoomLineage; undoRedo: UndoRedo }> {
+  /**
+   * A page of the timeline, newest entries first asked for. Reads only the runs' small columns (no stored
+   * image, latent or mask) and one small row per entry for the undo/redo replay, so a long timeline lists
+   * as fast as a short one.
+   */
+  async list(roomId: string, req: HistoryPageRequest = {}): Promise<HistoryPage> {
     const { store } = this.deps;
-    const [runs, room, forks] = await Promise.all([store.listRuns(roomId), store.get(roomId), store.listForks(roomId)]);
+    const limit = Math.min(HISTORY_PAGE.maxRuns, req.limit ?? HISTORY_PAGE.defaultRuns);
+    const page = await store.listRunPage(roomId, { before: req.before, limit });
+    await nextTurn();
+    const entries = await store.listUndoEntries(roomId);
+    await nextTurn();
+    const [total, room, forks] = await Promise.all([store.countRuns(roomId), store.get(roomId), store.listForks(roomId)]);
     if (!room) throw new RoomError('not-found', 'room not found');
     const parent = room.parentRoomId ? await store.get(room.parentRoomId) : null;
     // Ids and titles only, never tokens (see LineageRoom).
     const link = (r: RoomRecord) => ({ roomId: r.id, title: r.title, runId: r.forkRunId, step: r.forkStep });
+    const oldest = page.at(-1);
     return {
-      runs: runs.map(historyRun),
-      undoRedo: RoomHistory.available(runs),
+      runs: page.reverse().map(historyRun),
+      // Sequence numbers run 1, 2, ... with no gaps (runs are never deleted), so seq 1 is the first entry.
+      older: oldest && oldest.seq > 1 ? oldest.seq : null,
+      total,
+      undoRedo: RoomHistory.available(entries),
       lineage: { parent: parent ? { ...link(parent), runId: room.forkRunId, step: room.forkStep } : null, forks: forks.map(link) },
     };
   }
@@ -116,7 +131,7 @@ export class RoomHistory {
   }
 
   /** The drag Undo would take back and the one Redo would re-apply (null: nothing to undo / redo). */
-  private static available(runs: RunRecord[]): UndoRedo {
+  private static available(runs: RunUndoEntry[]): UndoRedo {
     const { applied, undone } = replayUndoStack(runs);
     return { undo: applied.at(-1) ?? null, redo: undone.at(-1)?.drag ?? null };
   }
@@ -154,16 +169,14 @@ export class RoomHistory {
   private async restore(roomId: string, by: PublicUser | null, kind: 'undo' | 'redo'): Promise<{ runId: string; target: string }> {
     const { store, docs, runs, broadcast, rooms } = this.deps;
     if (runs.busy(roomId)) throw new RoomError('invalid', `wait for the running drag to finish (or stop it) before ${kind}`);
-    const all = await store.listRuns(roomId);
+    const all = await store.listUndoEntries(roomId);
     if (all.some((r) => r.status !== 'ended')) throw new RoomError('invalid', 'the last run has not ended');
-    const byId = new Map(all.map((r) => [r.id, r]));
     const { applied, undone } = replayUndoStack(all);
     // The drag concerned, and the entry whose "before" state is where the room goes: undo goes to the state
-    // the drag started from; redo to the state the drag's undo replaced (the drag's result).
-    const [target, source] =
-      kind === 'undo'
-        ? [byId.get(applied.at(-1) ?? ''), byId.get(applied.at(-1) ?? '')]
-        : [byId.get(undone.at(-1)?.drag ?? ''), byId.get(undone.at(-1)?.undoEntry ?? '')];
+    // the drag started from; redo to the state the drag's undo replaced (the drag's result). Only these two
+    // are read whole (their stored latent and image).
+    const [targetId, sourceId] = kind === 'undo' ? [applied.at(-1), applied.at(-1)] : [undone.at(-1)?.drag, undone.at(-1)?.undoEntry];
+    const [target, source] = await Promise.all([targetId, sourceId].map((id) => (id ? store.getRun(id) : null)));
     if (!target || !source) throw new RoomError('invalid', kind === 'undo' ? 'nothing to undo' : 'nothing to redo');
     const room = await this.room(roomId);
     const doc = await docs.acquire(roomId);

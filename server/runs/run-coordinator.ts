@@ -7,7 +7,7 @@
  */
 import type { EncodedImage, PublicUser, RunEnded, RunFrame, RunInfo, RunQueueState } from '../protocol/events.js';
 import { completePairs, readMask, readSettings } from '../protocol/room-doc.js';
-import { rasterizeMask } from '../protocol/mask.js';
+import { roomMasks } from './mask-rasterizer.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue, DragJobHandle } from '../jobs/job-queue.js';
 import type { FrameFormat } from '../jobs/worker-protocol.js';
@@ -209,10 +209,11 @@ export class RunCoordinator {
       // The snapshot: nothing a peer does from here on changes this run.
       const pairs = completePairs(doc);
       const strokes = readMask(doc);
-      const mask = rasterizeMask(strokes, resolution);
       const settings = readSettings(doc);
       settings.maxSteps = Math.min(settings.maxSteps, this.deps.limits.maxSteps);
       if (pairs.length === 0) return ended({ reason: 'error', steps: 0, error: { code: 'no-points', message: 'no complete handle/target pair' } });
+      // Off the event loop's critical path: a mask at the document limits takes a while to rasterise.
+      const mask = await roomMasks.rasterize(strokes, resolution);
       run.info.maxSteps = settings.maxSteps;
       const targets = pairs.map((p) => p.target);
       const recorder = new RunStatsRecorder(runId);
