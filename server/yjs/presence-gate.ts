@@ -22,6 +22,18 @@ export const PRESENCE_LIMITS = {
   minIntervalMs: 25,
 } as const;
 
+/** An awareness update's body from raw entries (`state`: the JSON text as sent, not checked here). */
+export function encodePresenceEntries(entries: readonly { clientId: number; clock: number; state: string }[]): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, entries.length);
+  for (const e of entries) {
+    encoding.writeVarUint(encoder, e.clientId);
+    encoding.writeVarUint(encoder, e.clock);
+    encoding.writeVarString(encoder, e.state);
+  }
+  return encoding.toUint8Array(encoder);
+}
+
 /**
  * The part of an awareness update this connection may apply (re-encoded; null when nothing is left), or why it
  * is refused. `own`: the ids this connection announced; `takenElsewhere`: whether another connection did.
@@ -47,14 +59,7 @@ export function gatePresenceUpdate(
   if (ids.size > PRESENCE_LIMITS.maxClients) return { refused: `a connection may announce at most ${PRESENCE_LIMITS.maxClients} presence clients` };
   if (kept.length === 0) return { update: null };
   if (kept.length === count) return { update };
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, kept.length);
-  for (const e of kept) {
-    encoding.writeVarUint(encoder, e.clientId);
-    encoding.writeVarUint(encoder, e.clock);
-    encoding.writeVarString(encoder, e.state);
-  }
-  return { update: encoding.toUint8Array(encoder) };
+  return { update: encodePresenceEntries(kept) };
 }
 
 /** Paces one connection's presence updates: applies at once, or the newest after the interval. */

@@ -7,6 +7,7 @@ import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC } from '../../server/yjs/messages.js';
+import { encodePresenceEntries } from '../../server/yjs/presence-gate.js';
 import { addMaskStroke, addPoint, clearMask, clearPoints, updateSettings } from '../../server/protocol/room-doc.js';
 import { type Rng, mutateBytes, mutateText, pick, randomBytes, size } from './fuzz-random.js';
 
@@ -60,14 +61,7 @@ function awarenessMessage(rng: Rng): Uint8Array {
   }));
   return message((enc) => {
     encoding.writeVarUint(enc, MESSAGE_AWARENESS);
-    const inner = encoding.createEncoder();
-    encoding.writeVarUint(inner, states.length);
-    for (const s of states) {
-      encoding.writeVarUint(inner, s.clientId);
-      encoding.writeVarUint(inner, s.clock);
-      encoding.writeVarString(inner, s.state);
-    }
-    encoding.writeVarUint8Array(enc, encoding.toUint8Array(inner));
+    encoding.writeVarUint8Array(enc, encodePresenceEntries(states));
   });
 }
 
