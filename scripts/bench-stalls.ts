@@ -19,6 +19,7 @@ import { YJS_PATH, type Result } from '../server/protocol/events.js';
 import { addMaskStroke, addPoint, readMask, updateSettings } from '../server/protocol/room-doc.js';
 import { rasterizeMask } from '../server/protocol/mask.js';
 import { measureLoopDelay, replaceLastStroke, storedFrames, worstCaseStrokes, writeLongRun, writeShortRuns, type LoopDelay } from '../server/tools/stall-scenario.js';
+import { yjsProtocols } from '../server/protocol/yjs-auth.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const RES = 128;
@@ -42,7 +43,7 @@ const ann = { id: 'user-ann', name: 'ann', color: '#3366ff' };
 
 const room = await ask<{ roomId: string; editToken: string; viewToken: string }>('room:create', { title: 'stalls', model: 'faces', seed: 3 });
 const doc = new Y.Doc();
-const provider = new WebsocketProvider(server.url.replace(/^http/, 'ws') + YJS_PATH, room.roomId, doc, { params: { token: room.editToken }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+const provider = new WebsocketProvider(server.url.replace(/^http/, 'ws') + YJS_PATH, room.roomId, doc, { protocols: yjsProtocols(room.editToken), WebSocketPolyfill: WebSocket as never, disableBc: true });
 await new Promise<void>((ok) => provider.once('sync', () => ok()));
 doc.transact(() => {
   addPoint(doc, [40, 40], ann);

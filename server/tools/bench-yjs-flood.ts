@@ -20,6 +20,7 @@ import { addMaskStroke, addPoint, movePoint, readPoints } from '../protocol/room
 import { YJS_PATH, type Result } from '../protocol/events.js';
 import { MESSAGE_SYNC } from '../yjs/messages.js';
 import type { ServerLimits } from '../limits.js';
+import { yjsProtocols } from '../protocol/yjs-auth.js';
 
 const REQUESTS = Number(process.argv[2] ?? 1000);
 const MODEL = resolve(import.meta.dirname, '../../tests/fixtures/parity/model.safetensors');
@@ -37,7 +38,7 @@ async function scenario(label: string, limits: Partial<ServerLimits>): Promise<v
     if (!r.ok) throw new Error(r.error.message);
     const peer = async (token: string) => {
       const doc = new Y.Doc();
-      const p = new WebsocketProvider(server.url.replace(/^http/, 'ws') + YJS_PATH, r.roomId, doc, { params: { token }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+      const p = new WebsocketProvider(server.url.replace(/^http/, 'ws') + YJS_PATH, r.roomId, doc, { protocols: yjsProtocols(token), WebSocketPolyfill: WebSocket as never, disableBc: true });
       providers.push(p);
       await new Promise<void>((ok) => p.once('sync', () => ok()));
       return doc;
@@ -50,7 +51,7 @@ async function scenario(label: string, limits: Partial<ServerLimits>): Promise<v
     const docBytes = Y.encodeStateAsUpdate(editor).byteLength;
 
     const before = held();
-    const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}${YJS_PATH}/${r.roomId}?token=${r.viewToken}`);
+    const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}${YJS_PATH}/${r.roomId}`, yjsProtocols(r.viewToken));
     let closedAt = 0;
     let code = 0;
     ws.on('close', (c) => ((code = c), (closedAt ||= performance.now())));
