@@ -1,6 +1,6 @@
 'use client';
 /**
- * The room's timeline (issue 5): the recorded runs (the newest page, older pages on demand), a scrubber
+ * The room's timeline: the recorded runs (the newest page, older pages on demand), a scrubber
  * position (run + step) that only this viewer sees, replay at a chosen speed, fork, undo and redo. Stored steps are fetched one at a time and cached.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';

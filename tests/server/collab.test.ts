@@ -6,16 +6,12 @@ import * as encoding from 'lib0/encoding';
 import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
 import type { RoomState } from '../../server/protocol/events.js';
 import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
-import { call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type YClient } from './helpers.js';
+import { call, connectSocket, createRoom, fixtureYjs, user, useServerFixture, waitFor } from './helpers.js';
 
 describe('collaborative room', () => {
   const fx = useServerFixture({ per: 'test' });
 
-  const yjs = async (roomId: string, token: string): Promise<YClient> => {
-    const c = await connectYjs(fx.server.url, roomId, token);
-    fx.onCleanup(c.destroy);
-    return c;
-  };
+  const yjs = fixtureYjs(fx);
 
   it('creates a room with distinct unguessable edit and view tokens, and joins by either', async () => {
     const room = await createRoom(fx.server.url);

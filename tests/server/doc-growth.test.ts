@@ -8,11 +8,10 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
-import type { WebsocketProvider } from 'y-websocket';
 import { addMaskStroke, addPoint, movePoint, readMask, readPoints } from '../../server/protocol/room-doc.js';
 import { CLOSE_DOCUMENT_TOO_LARGE, CLOSE_INVALID_UPDATE, MESSAGE_SYNC } from '../../server/yjs/messages.js';
 import { tombstonesIn } from '../../server/yjs/compact.js';
-import { connectYjs, createRoom, rawYjsClient, user, useServerFixture, waitFor, type YClient } from './helpers.js';
+import { connectYjs, createRoom, fixtureYjs, nextClose, rawYjsClient, user, useServerFixture, waitFor, type YClient } from './helpers.js';
 
 const ann = user('ann');
 
@@ -36,19 +35,10 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10
   }
 }
 
-/** The first terminal (44xx) close the server sends this provider. */
-function nextClose(p: WebsocketProvider): Promise<{ code: number; reason: string }> {
-  return new Promise((ok) => p.once('closed', (e: { code: number; reason: string }) => ok(e)));
-}
-
 describe('document growth', () => {
   const fx = useServerFixture({ per: 'test' });
 
-  const yjs = async (roomId: string, token: string): Promise<YClient> => {
-    const c = await connectYjs(fx.server.url, roomId, token);
-    fx.onCleanup(c.destroy);
-    return c;
-  };
+  const yjs = fixtureYjs(fx);
 
   const withServerDoc = async <T>(roomId: string, fn: (doc: Y.Doc) => T): Promise<T> => {
     const doc = await fx.server.docs.acquire(roomId);

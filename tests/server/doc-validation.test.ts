@@ -9,7 +9,6 @@ import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { WebSocket } from 'ws';
-import { WebsocketProvider } from 'y-websocket';
 import { addMaskStroke, addPoint, maskOf, movePoint, pointsOf, readPoints, settingsOf, updateSettings } from '../../server/protocol/room-doc.js';
 import { DOC_LIMITS } from '../../server/protocol/doc-limits.js';
 import { validateRoomDoc } from '../../server/protocol/doc-validate.js';
@@ -17,7 +16,7 @@ import { YJS_PATH } from '../../server/protocol/events.js';
 import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
 import { CLOSE_FORBIDDEN, CLOSE_INVALID_UPDATE, closeReason } from '../../server/yjs/messages.js';
 import { UpdateProbe } from '../../server/yjs/update-probe.js';
-import { connectYjs, createRoom, user, useServerFixture, waitFor, type YClient } from './helpers.js';
+import { createRoom, fixtureYjs, nextClose, user, useServerFixture, waitFor } from './helpers.js';
 
 const ann = user('ann');
 
@@ -28,24 +27,10 @@ function rawPair(fields: Record<string, unknown> = {}): Y.Map<unknown> {
   return m;
 }
 
-/** Resolves with the first close the server sends this provider: a terminal 44xx ('closed') or any other code. */
-function nextClose(p: WebsocketProvider): Promise<{ code: number; reason: string }> {
-  return new Promise((ok) => {
-    p.once('closed', (e: { code: number; reason: string }) => ok(e));
-    p.once('connection-close', (e: { code: number; reason: string } | null) => {
-      if (e && !(e.code >= 4400 && e.code < 4500)) ok({ code: e.code, reason: e.reason });
-    });
-  });
-}
-
 describe('update validation', () => {
   const fx = useServerFixture({ per: 'test' });
 
-  const yjs = async (roomId: string, token: string): Promise<YClient> => {
-    const c = await connectYjs(fx.server.url, roomId, token);
-    fx.onCleanup(c.destroy);
-    return c;
-  };
+  const yjs = fixtureYjs(fx);
 
   /** The server's copy of the room's document, encoded. */
   const serverState = async (roomId: string): Promise<Uint8Array> => {

@@ -173,3 +173,22 @@ export async function rawYjsClient(url: string, roomId: string, token: string) {
   });
   return { ws, received, closed: () => closed };
 }
+
+/** Resolves with the first close the server sends this provider: a terminal 44xx ('closed') or any other code. */
+export function nextClose(p: WebsocketProvider): Promise<{ code: number; reason: string }> {
+  return new Promise((ok) => {
+    p.once('closed', (e: { code: number; reason: string }) => ok(e));
+    p.once('connection-close', (e: { code: number; reason: string } | null) => {
+      if (e && !(e.code >= 4400 && e.code < 4500)) ok({ code: e.code, reason: e.reason });
+    });
+  });
+}
+
+/** Connects Yjs clients to the fixture's server, destroyed at its teardown. */
+export function fixtureYjs(fx: ServerFixture): (roomId: string, token: string) => Promise<YClient> {
+  return async (roomId, token) => {
+    const c = await connectYjs(fx.server.url, roomId, token);
+    fx.onCleanup(c.destroy);
+    return c;
+  };
+}
