@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBuckets } from './token-buckets.js';
+import { TokenBucket, TokenBuckets } from './token-buckets.js';
 
 describe('TokenBuckets', () => {
   it('allows a burst, then the rate, per key, and says when to come back', () => {
@@ -19,5 +19,25 @@ describe('TokenBuckets', () => {
     const b = new TokenBuckets({ perSecond: 1 / 60, burst: 1, now: () => 0 });
     expect(b.take('a').ok).toBe(true);
     expect(b.take('a')).toEqual({ ok: false, retryAfterSeconds: 60 });
+  });
+});
+
+describe('TokenBucket', () => {
+  it('lets a burst through, then messages at the refill rate', () => {
+    let now = 0;
+    const budget = new TokenBucket(10, 5, () => now);
+    for (let i = 0; i < 5; i++) expect(budget.take().ok).toBe(true);
+    expect(budget.take().ok).toBe(false);
+    now += 100; // one token back at 10 per second
+    expect(budget.take().ok).toBe(true);
+    expect(budget.take().ok).toBe(false);
+    now += 10_000; // refills up to the burst, no further
+    for (let i = 0; i < 5; i++) expect(budget.take().ok).toBe(true);
+    expect(budget.take().ok).toBe(false);
+  });
+
+  it('is unlimited without a burst size', () => {
+    const budget = new TokenBucket(Infinity, Infinity, () => 0);
+    for (let i = 0; i < 10_000; i++) expect(budget.take().ok).toBe(true);
   });
 });

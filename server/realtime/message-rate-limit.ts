@@ -5,7 +5,7 @@
  * costs the server too).
  */
 import type { ErrorInfo, Result } from '../protocol/events.js';
-import { TokenBuckets } from '../token-buckets.js';
+import { TokenBucket } from '../token-buckets.js';
 import type { StudioSocket } from './types.js';
 
 export interface MessageRateLimit {
@@ -14,10 +14,10 @@ export interface MessageRateLimit {
 }
 
 export function limitMessageRate(socket: StudioSocket, limit: MessageRateLimit): void {
-  const bucket = new TokenBuckets({ perSecond: limit.perSecond, burst: limit.burst });
+  const bucket = new TokenBucket(limit.perSecond, limit.burst);
   let refusedInARow = 0;
   socket.use((packet, next) => {
-    const taken = bucket.take('');
+    const taken = bucket.take();
     if (taken.ok) {
       refusedInARow = 0;
       return next();

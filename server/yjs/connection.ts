@@ -6,7 +6,7 @@
  * reason and nothing of it is applied. Presence goes through gatePresenceUpdate and a PresencePacer
  * (presence-gate.ts).
  *
- * What one connection can make the server do is bounded: every message costs a token of its MessageBudget
+ * What one connection can make the server do is bounded: every message costs a token of its TokenBucket
  * (over it: close 4420), sync requests are answered at most once per `syncIntervalMs` (a Pacer), and a peer
  * that leaves more than the document's `maxBufferedBytes` unread is closed (4408, SharedDoc.send). An update
  * is refused before any hook sees it when it would take the document past its size cap (4413) or needs
@@ -21,7 +21,7 @@ import {
   CLOSE_DOCUMENT_TOO_LARGE, CLOSE_INVALID_UPDATE, CLOSE_MESSAGE_RATE, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC, closeReason,
   encodeAwareness, encodeSyncStep1, encodeSyncStep2,
 } from './messages.js';
-import { MessageBudget } from './message-budget.js';
+import { TokenBucket } from '../token-buckets.js';
 import { Pacer } from './pacer.js';
 import { PresencePacer, gatePresenceUpdate } from './presence-gate.js';
 import type { ConnectionContext, SharedDoc } from './shared-doc.js';
@@ -90,12 +90,12 @@ export function attachConnection(doc: SharedDoc, ws: WebSocket, opts: Connection
     opts.syncIntervalMs ?? 0,
   );
   const state: ConnectionState = { opts, presence, syncAnswers, sentStep2: false };
-  const budget = new MessageBudget(opts.messagesPerSecond ?? Infinity, opts.messageBurst ?? Infinity);
+  const budget = new TokenBucket(opts.messagesPerSecond ?? Infinity, opts.messageBurst ?? Infinity);
 
   ws.on('message', (data) => {
     // Once the server closes a connection (refused update, revoked link, shutdown), frames it had in flight are dropped.
     if (ws.readyState !== ws.OPEN) return;
-    if (!budget.take()) return closeConnection(doc, ws, CLOSE_MESSAGE_RATE, `too many messages: over ${budget.perSecond} per second`);
+    if (!budget.take().ok) return closeConnection(doc, ws, CLOSE_MESSAGE_RATE, `too many messages: over ${budget.perSecond} per second`);
     guarded(() => handleMessage(doc, ws, toBytes(data), state));
   });
 
