@@ -12,7 +12,7 @@
  * recomputes them, 18 ci co more per layer, under 1% of the total). Loss, tracking and Adam are counted too
  * but are a few hundred kFLOPs.
  */
-import type { ModelConfig } from '../engine/src/index.js';
+import type { StyleGAN2Config } from '../engine/src/index.js';
 
 export interface LayerFlops {
   name: string;
@@ -65,7 +65,7 @@ export function toRgbFlops(c: number, r: number, W: number, skipUpsample: boolea
 }
 
 /** Per-layer FLOPs of one drag step (forward to the feature block + backward to the optimised styles). */
-export function dragStepFlops(config: ModelConfig, o: StepFlopsOptions): LayerFlops[] {
+export function dragStepFlops(config: StyleGAN2Config, o: StepFlopsOptions): LayerFlops[] {
   const W = config.w_dim;
   const ch = (r: number) => config.channels[String(r)];
   const rows: LayerFlops[] = [];

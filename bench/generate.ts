@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { renderImage, type Generator, type LandmarkDetector } from '../engine/src/index.js';
+import { renderImage, type ImageGenerator, type LandmarkDetector } from '../engine/src/index.js';
 import { planCases, type CaseFile, type PlanOptions } from './cases.js';
 import { motionLandmarks } from './motions.js';
 
@@ -20,12 +20,12 @@ export function modelFile(p: string, fileName = 'model.safetensors'): string {
 }
 
 /** The free-form `training` object of the model's config (the exporter writes it), if any. */
-export function trainingInfo(gen: Generator): unknown {
+export function trainingInfo(gen: ImageGenerator): unknown {
   return (gen.config as Record<string, unknown>).training;
 }
 
 export function generateCaseFile(
-  gen: Generator,
+  gen: ImageGenerator,
   detector: LandmarkDetector,
   files: { model: string; detector: string },
   options: PlanOptions,

@@ -3,7 +3,7 @@
  * wall time of the engine's iterator alone: frames are only collected during the run, and the landmark
  * detector and the fidelity metrics run afterwards.
  */
-import { dragRun, type DragEndEvent, type DragOptionsInput, type Generator, type LandmarkDetector, type RGBAImage } from '../engine/src/index.js';
+import { dragRun, type DragEndEvent, type DragOptionsInput, type ImageGenerator, type LandmarkDetector, type RGBAImage } from '../engine/src/index.js';
 import { caseMask, type DragCase, type Point } from './cases.js';
 import { fidelityRegion, meanDistance, pick, psnr, ssim } from './metrics.js';
 import type { DetectorFeatureDistance } from './perceptual.js';
@@ -61,14 +61,14 @@ interface Frame {
 }
 
 export async function runCase(
-  gen: Generator,
+  gen: ImageGenerator,
   detector: LandmarkDetector,
   dfd: DetectorFeatureDistance,
   c: DragCase,
   method: { name: string; options: DragOptionsInput },
   s: RunSettings,
 ): Promise<CaseResult> {
-  const res = gen.resolution;
+  const res = gen.height; // the face benchmark cases are for square models
   const mask = caseMask(c, res);
   const latent = gen.latentFromSeed(c.seed, s.psi);
   const points = c.points.map((q) => ({ handle: q.handle, target: q.target }));

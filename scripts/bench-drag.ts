@@ -79,7 +79,7 @@ const gen = await loadGenerator(modelPath);
 const detector = await loadLandmarkDetector();
 
 if (values.generate) {
-  const options = { ...defaultPlanOptions(gen.resolution), count: int(values.count, 128), masterSeed: int(values['master-seed'], 2024) };
+  const options = { ...defaultPlanOptions(gen.height), count: int(values.count, 128), masterSeed: int(values['master-seed'], 2024) };
   const t = performance.now();
   const file = generateCaseFile(gen, detector, { model: modelPath, detector: defaultDetectorPath() }, options);
   writeFileSync(casesPath, formatCaseFile(file));

@@ -17,7 +17,7 @@ import {
   randomModelBytes,
   type BackendName,
   type DragMethod,
-  type Generator,
+  type ImageGenerator,
 } from '../engine/src/index.js';
 
 const { values } = parseArgs({
@@ -28,7 +28,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 let peakRss = 0;
 const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 
-async function stepTimes(gen: Generator, latent: Float32Array, method: DragMethod, withImages: boolean): Promise<number[]> {
+async function stepTimes(gen: ImageGenerator, latent: Float32Array, method: DragMethod, withImages: boolean): Promise<number[]> {
   const times: number[] = [];
   let last = performance.now();
   const run = dragRun(gen, {
@@ -70,8 +70,9 @@ const nn = await stepTimes(gen, latent, 'draggan', false);
 
 const result = {
   model: modelName,
-  resolution: gen.resolution,
-  featureBlock: gen.config.drag_block,
+  width: gen.width,
+  height: gen.height,
+  featureLayer: gen.featureLayers()[gen.defaultFeatureLayer].name,
   backend: backend.name,
   steps,
   forwardMs: +median(forward).toFixed(1),

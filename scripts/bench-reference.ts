@@ -58,18 +58,20 @@ if (existsSync(casesPath)) {
   const file = checkCaseFile(JSON.parse(readFileSync(casesPath, 'utf8')), casesPath);
   c = file.cases.find((x) => (values.case ? x.id === values.case : x.count === 'multi' && x.masked)) ?? c;
 }
+if (gen.config.architecture !== 'stylegan2-ada' || gen.width !== gen.height) throw new Error('the PyTorch reference step covers square StyleGAN2 models');
+const featureBlock = gen.featureLayers()[d.featureLayer].height;
 const spec = {
   model: path.resolve(modelPath), seed: c.seed, psi: gen.config.truncation_psi,
   points: c.points.map((q) => ({ handle: q.handle, target: q.target })), maskBoxes: c.maskBoxes ?? [],
   steps, lr: d.lr, r1: d.r1, r2: d.r2, lambda: d.lambda, layers: d.optimizedLayers, stopDistance: 0,
-  featureBlock: d.featureBlock, threads, variants, checkTfjsAbs: true,
+  featureBlock, threads, variants, checkTfjsAbs: true,
 };
 const specFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-ref-')), 'spec.json');
 writeFileSync(specFile, JSON.stringify(spec));
 const mask = (() => {
   if (!c.maskBoxes) return undefined;
-  const m = new Uint8Array(gen.resolution ** 2);
-  for (const [x0, y0, x1, y1] of c.maskBoxes) for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) m[y * gen.resolution + x] = 1;
+  const m = new Uint8Array(gen.width * gen.height);
+  for (const [x0, y0, x1, y1] of c.maskBoxes) for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) m[y * gen.width + x] = 1;
   return m;
 })();
 
@@ -141,7 +143,7 @@ const wasmPeak = tfjsPeak();
 const load1 = os.loadavg();
 
 const flopsRows = dragStepFlops(gen.config, {
-  optimizedLayers: d.optimizedLayers, featureBlock: d.featureBlock, handles: c.points.length,
+  optimizedLayers: d.optimizedLayers, featureBlock, handles: c.points.length,
   discPoints: discPointCount(d.r1), windowPoints: (2 * d.r2 + 1) ** 2, masked: !!mask,
 });
 const flops = totalFlops(flopsRows);

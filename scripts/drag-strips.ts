@@ -109,11 +109,11 @@ for (const edit of EDITS) {
   const points = edit.moves.map((m) => {
     const i = names.indexOf(m.landmark);
     const handle: Point = [marks[2 * i], marks[2 * i + 1]];
-    const clamp = (v: number) => Math.min(Math.max(v, 0), gen.resolution - 1);
-    return { handle, target: [clamp(handle[0] + m.dx), clamp(handle[1] + m.dy)] as Point };
+    const clamp = (v: number, size: number) => Math.min(Math.max(v, 0), size - 1);
+    return { handle, target: [clamp(handle[0] + m.dx, gen.width), clamp(handle[1] + m.dy, gen.height)] as Point };
   });
   let last;
-  const mask = maskRadius > 0 ? capsuleMask(gen.resolution, points, maskRadius) : undefined;
+  const mask = maskRadius > 0 ? capsuleMask(gen.height, points, maskRadius) : undefined;
   for await (const ev of dragRun(gen, { latent, points, mask, options: { method, maxSteps, stallSteps: 0, imageEvery: 10_000 } })) {
     if (ev.type === 'step') last = ev;
   }

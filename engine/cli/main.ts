@@ -86,9 +86,9 @@ async function main(argv: string[]): Promise<void> {
   }
   await initBackend({ backend: values.backend as BackendName | undefined });
   const gen = await loadGenerator(values.model ?? defaultModelPath());
-  const res = gen.resolution;
   if (command === 'info') {
-    console.log(JSON.stringify({ ...gen.config, num_ws: gen.numWs, blocks: gen.blockResolutions() }, null, 2));
+    const info = { ...gen.config, width: gen.width, height: gen.height, num_ws: gen.numWs, feature_layers: gen.featureLayers(), default_feature_layer: gen.defaultFeatureLayer };
+    console.log(JSON.stringify(info, null, 2));
   } else if (command === 'sample') {
     const seeds = parseSeeds(need(values.seeds, 'seeds'));
     const psi = num(values.psi, 'psi');
@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<void> {
     const columns = num(values.columns, 'columns') ?? Math.ceil(Math.sqrt(seeds.length));
     const out = need(values.grid, 'grid');
     writePng(out, imageGrid(images, columns));
-    console.log(`wrote ${seeds.length} samples (${res}x${res}) to ${out}`);
+    console.log(`wrote ${seeds.length} samples (${gen.width}x${gen.height}) to ${out}`);
   } else if (command === 'drag') {
     let latent: Float32Array;
     if (values.latent) {
@@ -106,7 +106,7 @@ async function main(argv: string[]): Promise<void> {
       latent = gen.latentFromSeed(num(need(values.seed, 'seed'), 'seed')!, num(values.psi, 'psi'));
     }
     const points = parsePoints(need(values.points, 'points'));
-    const mask = values.mask ? maskFromPng(readPng(values.mask), res) : undefined;
+    const mask = values.mask ? maskFromPng(readPng(values.mask), gen.width, gen.height) : undefined;
     const out = need(values.out, 'out');
     if (values.frames) mkdirSync(values.frames, { recursive: true });
     const maxSteps = num(values['max-steps'], 'max-steps');

@@ -2,9 +2,14 @@
 export { initBackend, currentBackend, BACKEND_NAMES, type BackendName, type BackendInfo, type BackendOptions } from './backend.js';
 export { EngineError, DragInputError, ModelLoadError, BackendError, LatentError } from './errors.js';
 import { LatentError } from './errors.js';
-export { Generator } from './generator/generator.js';
+export { createGenerator, readFeatures } from './generator/index.js';
+export type { ImageGenerator, FeatureLayer, SynthesisState, ParamSource } from './generator/types.js';
+export { imageToRGBA } from './generator/rgba.js';
+export { StyleGAN2Generator } from './generator/stylegan2/generator.js';
+export { numWs, blockResolutions, type StyleGAN2Config } from './generator/stylegan2/config.js';
+export type { StyleGAN3Config } from './generator/stylegan3/index.js';
 export { loadGenerator, generatorFromBytes, defaultModelPath, MODEL_FILE_NAME } from './model/load.js';
-export { FACES128_CONFIG, numWs, blockResolutions, validateConfig, CONFIG_METADATA_KEY, type ModelConfig } from './model/config.js';
+export { FACES128_CONFIG, validateConfig, expectedParams, CONFIG_METADATA_KEY, type ModelConfig, type Architecture } from './model/config.js';
 export { randomModelBytes, type RandomModelOptions } from './model/random.js';
 export { dragRun } from './drag/run.js';
 export { defaultDragOptions, resolveDragOptions, MAX_POINT_PAIRS } from './drag/options.js';
@@ -13,15 +18,15 @@ export { parseSafetensors } from './io/safetensors.js';
 export { loadLandmarkDetector, landmarkDetectorFromBytes, defaultDetectorPath, LandmarkDetector, DetectorInputError, DETECTOR_METADATA_KEY, type DetectorConfig } from './landmarks/detector.js';
 export type * from './drag/types.js';
 
-import type { Generator } from './generator/generator.js';
+import type { ImageGenerator } from './generator/types.js';
 import type { RGBAImage } from './drag/types.js';
 
 /** The latent (numWs x wDim) of a seed, with the model's default truncation unless psi is given. */
-export function latentFromSeed(gen: Generator, seed: number, psi?: number): Float32Array {
+export function latentFromSeed(gen: ImageGenerator, seed: number, psi?: number): Float32Array {
   return gen.latentFromSeed(seed, psi);
 }
 
-export function renderImage(gen: Generator, latent: Float32Array): RGBAImage {
+export function renderImage(gen: ImageGenerator, latent: Float32Array): RGBAImage {
   const problem = gen.checkLatent(latent);
   if (problem) throw new LatentError(problem);
   return gen.render(latent);

@@ -35,7 +35,7 @@ async function generator(modelPath: string): Promise<{ engine: Engine; gen: Gene
   return { engine, gen: await g };
 }
 
-const meta = (gen: Generator): ModelMeta => ({ resolution: gen.resolution, numWs: gen.numWs, wDim: gen.wDim });
+const meta = (gen: Generator): ModelMeta => ({ resolution: gen.height, numWs: gen.numWs, wDim: gen.wDim });
 
 async function render(job: RenderJob): Promise<RenderResult> {
   const { engine, gen } = await generator(job.modelPath);

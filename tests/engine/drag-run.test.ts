@@ -10,10 +10,10 @@ import {
   type DragEvent,
   type DragRequest,
   type DragStepEvent,
-  type Generator,
+  type ImageGenerator,
 } from '../../engine/src/index.js';
 
-let gen: Generator;
+let gen: ImageGenerator;
 let latent: Float32Array;
 
 beforeAll(async () => {
@@ -162,7 +162,7 @@ describe('latent spaces', () => {
 
   it('optimises every style vector when optimizedLayers is all of them, in w and w+', async () => {
     for (const latentSpace of ['w', 'w+'] as const) {
-      const options = { latentSpace, optimizedLayers: gen.numWs, featureBlock: 32, maxSteps: 4, lr: 0.01 };
+      const options = { latentSpace, optimizedLayers: gen.numWs, featureLayer: 3, maxSteps: 4, lr: 0.01 };
       const events = await collect({ latent, points: [pair], options });
       expect(events.at(-1)).toMatchObject({ type: 'end', reason: 'max-steps' });
       const last = steps(events).at(-1)!.latent;

@@ -11,8 +11,9 @@ export interface FeatureMap {
   height: number;
   width: number;
   channels: number;
-  /** Image resolution the map is aligned to. */
-  imageSize: number;
+  /** Image size the map is aligned to (per axis: a map need not have the image's aspect ratio). */
+  imageWidth: number;
+  imageHeight: number;
 }
 
 /** Image pixel coordinate -> feature-map coordinate (bilinear resize with align_corners=False). */
@@ -22,8 +23,8 @@ export function toFeatureCoord(v: number, imageSize: number, featureSize: number
 
 /** Features at image-pixel points, [n, C] row-major. */
 export function sampleAt(map: FeatureMap, points: Point[]): Float32Array {
-  const xs = points.map((p) => toFeatureCoord(p[0], map.imageSize, map.width));
-  const ys = points.map((p) => toFeatureCoord(p[1], map.imageSize, map.height));
+  const xs = points.map((p) => toFeatureCoord(p[0], map.imageWidth, map.width));
+  const ys = points.map((p) => toFeatureCoord(p[1], map.imageHeight, map.height));
   return sampleRowsCpu(map.rows, map.channels, bilinearTaps(xs, ys, map.height, map.width));
 }
 
@@ -36,15 +37,15 @@ export function discOffsets(radius: number): Point[] {
 }
 
 /** Points of the square window of radius r around p, clamped to the image (duplicates removed). */
-export function windowPoints(p: Point, r: number, imageSize: number): Point[] {
+export function windowPoints(p: Point, r: number, imageWidth: number, imageHeight: number): Point[] {
   const out: Point[] = [];
   const seen = new Set<string>();
   const cx = Math.round(p[0]);
   const cy = Math.round(p[1]);
   for (let dy = -r; dy <= r; dy++) {
     for (let dx = -r; dx <= r; dx++) {
-      const x = Math.min(Math.max(cx + dx, 0), imageSize - 1);
-      const y = Math.min(Math.max(cy + dy, 0), imageSize - 1);
+      const x = Math.min(Math.max(cx + dx, 0), imageWidth - 1);
+      const y = Math.min(Math.max(cy + dy, 0), imageHeight - 1);
       const key = `${x},${y}`;
       if (seen.has(key)) continue;
       seen.add(key);

@@ -2,20 +2,21 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
- * mask: image-resolution bytes, non-zero = may change. Returns (1 - area-averaged mask) at feature
- * resolution, [1, h, w, 1]: the weight each feature cell's change is penalised with.
+ * mask: imageHeight x imageWidth bytes, non-zero = may change. Returns (1 - area-averaged mask) at feature
+ * resolution, [1, height, width, 1]: the weight each feature cell's change is penalised with. Each image pixel
+ * belongs to the feature cell its centre falls in, so any ratio of image to feature size works per axis.
  */
-export function maskToFixedWeights(mask: Uint8Array, imageSize: number, height: number, width: number): tf.Tensor4D {
-  const out = new Float32Array(height * width);
-  const sy = imageSize / height;
-  const sx = imageSize / width;
-  for (let y = 0; y < imageSize; y++) {
-    for (let x = 0; x < imageSize; x++) {
-      if (mask[y * imageSize + x] !== 0) continue;
-      out[Math.floor(y / sy) * width + Math.floor(x / sx)] += 1;
+export function maskToFixedWeights(mask: Uint8Array, imageWidth: number, imageHeight: number, height: number, width: number): tf.Tensor4D {
+  const fixed = new Float32Array(height * width);
+  const pixels = new Float32Array(height * width);
+  for (let y = 0; y < imageHeight; y++) {
+    const fy = Math.min(Math.floor(((y + 0.5) * height) / imageHeight), height - 1);
+    for (let x = 0; x < imageWidth; x++) {
+      const cell = fy * width + Math.min(Math.floor(((x + 0.5) * width) / imageWidth), width - 1);
+      pixels[cell] += 1;
+      if (mask[y * imageWidth + x] === 0) fixed[cell] += 1;
     }
   }
-  const cell = sx * sy;
-  for (let i = 0; i < out.length; i++) out[i] /= cell;
-  return tf.tensor4d(out, [1, height, width, 1]);
+  for (let i = 0; i < fixed.length; i++) fixed[i] = pixels[i] > 0 ? fixed[i] / pixels[i] : 0;
+  return tf.tensor4d(fixed, [1, height, width, 1]);
 }

@@ -1,37 +1,40 @@
 /**
- * Drag options: defaults (DragGAN's official values scaled to the model's resolution) and validation of a
+ * Drag options: defaults (DragGAN's official values scaled to the model's image height) and validation of a
  * whole request, so a bad request fails before any tensor work with a message that names the bad field.
  */
 import { DragInputError } from '../errors.js';
-import type { Generator } from '../generator/generator.js';
+import type { ImageGenerator } from '../generator/types.js';
 import type { DragOptions, DragRequest, Point } from './types.js';
 
-export function defaultDragOptions(gen: Generator): DragOptions {
-  const res = gen.resolution;
+export function defaultDragOptions(gen: ImageGenerator): DragOptions {
+  // DragGAN scales its pixel constants by the image height over 512 (round(r / 512 * h)); for a padded
+  // StyleGAN-Human model that is the padded square's side, which is its height too.
+  const h = gen.height;
   const method = 'stabledrag';
-  // DragGAN's GUI: r1 = 3 and r2 = 12 at 512 px, scaled by h/512; floors keep a usable disc and window on
-  // small models (at 128 px the scaled r1 would round to a single pixel).
-  const r2 = Math.max(Math.round((12 * res) / 512), 3);
+  // DragGAN's GUI: r1 = 3 and r2 = 12 at 512 px. The floors keep a usable disc and window on small models
+  // (at 128 px the scaled r1 would round to a single pixel and r2 to 3).
+  const r2 = Math.max(Math.round((12 * h) / 512), 3);
+  const layer = gen.featureLayers()[gen.defaultFeatureLayer];
   return {
     method,
     lr: 0.002,
-    r1: Math.max(Math.round((3 * res) / 512), 2),
+    r1: Math.max(Math.round((3 * h) / 512), 2),
     r2,
     lambda: 20,
     latentSpace: 'w+',
     optimizedLayers: Math.min(6, gen.numWs),
     maxSteps: 200,
-    stopDistance: Math.max((2 * res) / 512, 2),
+    stopDistance: Math.max((2 * h) / 512, 2),
     // Tracked handles move in plateaus: on the bundled model a head turn sat at 5.2 px from step 40 to about 95 and
     // then went on to 2.2 px (docs/benchmarks.md, "The stall rule"), so the window is twice that long.
     stallSteps: 80,
-    stallDistance: Math.max(res / 512, 1),
+    stallDistance: Math.max(h / 512, 1),
     imageEvery: 1,
-    featureBlock: gen.config.drag_block,
+    featureLayer: gen.defaultFeatureLayer,
     discriminativeTracking: true,
     // The label is as wide as one feature cell: narrower labels make the filter latch onto texture that
     // does not move with the content (measured on random and trained models, see docs/engine.md).
-    tracker: { alpha: 1, ridge: 1, labelSigma: Math.max(1, res / gen.config.drag_block), fitRadius: 2 * r2 },
+    tracker: { alpha: 1, ridge: 1, labelSigma: Math.max(1, h / layer.height), fitRadius: 2 * r2 },
     // Confidence is the filter response relative to step 0 (~1.0-1.05 on average while tracking holds), so the
     // paper-like 0.6 never acts; 0.95 acts on the drops (4% of handle-steps in the 16-case sweep, better
     // tracking and fidelity for +0.08 px MD): docs/benchmarks.md, "Choosing StableDrag's constants".
@@ -47,7 +50,7 @@ function finite(name: string, v: unknown, min: number, max: number, integer = fa
 }
 
 /** Merges user options over the defaults and checks every value. */
-export function resolveDragOptions(gen: Generator, partial: DragRequest['options'] = {}): DragOptions {
+export function resolveDragOptions(gen: ImageGenerator, partial: DragRequest['options'] = {}): DragOptions {
   const d = defaultDragOptions(gen);
   const method = partial.method ?? d.method;
   if (method !== 'draggan' && method !== 'stabledrag') throw new DragInputError(`method must be 'draggan' or 'stabledrag', got ${String(method)}`);
@@ -60,39 +63,43 @@ export function resolveDragOptions(gen: Generator, partial: DragRequest['options
     tracker: { ...d.tracker, ...partial.tracker },
     enhancement: { ...d.enhancement, enabled: isStable, ...partial.enhancement },
   };
-  const res = gen.resolution;
+  // Radii are bounded by the shorter side; distances by the longer one.
+  const short = Math.min(gen.width, gen.height);
+  const long = Math.max(gen.width, gen.height);
   finite('lr', o.lr, 1e-6, 1);
-  finite('r1', o.r1, 0.5, res / 4);
-  finite('r2', o.r2, 1, res / 4, true);
+  finite('r1', o.r1, 0.5, short / 4);
+  finite('r2', o.r2, 1, short / 4, true);
   finite('lambda', o.lambda, 0, 1e4);
   if (o.latentSpace !== 'w' && o.latentSpace !== 'w+') throw new DragInputError(`latentSpace must be 'w' or 'w+', got ${String(o.latentSpace)}`);
   finite('optimizedLayers', o.optimizedLayers, 1, gen.numWs, true);
   finite('maxSteps', o.maxSteps, 0, 10000, true);
-  finite('stopDistance', o.stopDistance, 0, res);
+  finite('stopDistance', o.stopDistance, 0, long);
   finite('stallSteps', o.stallSteps, 0, 1e9, true); // more than maxSteps: never
-  finite('stallDistance', o.stallDistance, 0, res);
+  finite('stallDistance', o.stallDistance, 0, long);
   finite('imageEvery', o.imageEvery, 1, 10000, true);
-  if (!gen.blockResolutions().includes(o.featureBlock)) {
-    throw new DragInputError(`featureBlock must be one of ${gen.blockResolutions().join(', ')}, got ${String(o.featureBlock)}`);
+  const layers = gen.featureLayers();
+  if (!layers.some((l) => l.index === o.featureLayer)) {
+    const names = layers.map((l) => `${l.index} (${l.name})`).join(', ');
+    throw new DragInputError(`featureLayer must be one of ${names}, got ${JSON.stringify(o.featureLayer)}`);
   }
   if (typeof o.discriminativeTracking !== 'boolean') throw new DragInputError('discriminativeTracking must be a boolean');
   finite('tracker.alpha', o.tracker.alpha, 0, 100);
   finite('tracker.ridge', o.tracker.ridge, 1e-6, 1e6);
-  finite('tracker.labelSigma', o.tracker.labelSigma, 0.1, res / 4);
-  finite('tracker.fitRadius', o.tracker.fitRadius, 1, res / 4, true);
+  finite('tracker.labelSigma', o.tracker.labelSigma, 0.1, short / 4);
+  finite('tracker.fitRadius', o.tracker.fitRadius, 1, short / 4, true);
   if (typeof o.enhancement.enabled !== 'boolean') throw new DragInputError('enhancement.enabled must be a boolean');
   finite('enhancement.threshold', o.enhancement.threshold, 0, 1);
   return o;
 }
 
-function checkPoint(p: unknown, what: string, res: number): Point {
+function checkPoint(p: unknown, what: string, width: number, height: number): Point {
   if (!Array.isArray(p) || p.length !== 2) throw new DragInputError(`${what} must be [x, y], got ${JSON.stringify(p)}`);
   const [x, y] = p as unknown[];
   if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y)) {
     throw new DragInputError(`${what} must hold finite numbers, got ${JSON.stringify(p)}`);
   }
-  if (x < 0 || y < 0 || x > res - 1 || y > res - 1) {
-    throw new DragInputError(`${what} (${x}, ${y}) is outside the ${res}x${res} image`);
+  if (x < 0 || y < 0 || x > width - 1 || y > height - 1) {
+    throw new DragInputError(`${what} (${x}, ${y}) is outside the ${width}x${height} image`);
   }
   return [x, y];
 }
@@ -100,20 +107,22 @@ function checkPoint(p: unknown, what: string, res: number): Point {
 export const MAX_POINT_PAIRS = 32;
 
 /** Validates points, mask and latent; returns the options. Throws DragInputError. */
-export function validateDragRequest(gen: Generator, request: DragRequest): DragOptions {
+export function validateDragRequest(gen: ImageGenerator, request: DragRequest): DragOptions {
   if (!request || typeof request !== 'object') throw new DragInputError('drag request must be an object');
   const latentProblem = gen.checkLatent(request.latent);
   if (latentProblem) throw new DragInputError(latentProblem);
-  const res = gen.resolution;
+  const { width, height } = gen;
   if (!Array.isArray(request.points) || request.points.length === 0) throw new DragInputError('a drag needs at least one handle/target pair');
   if (request.points.length > MAX_POINT_PAIRS) throw new DragInputError(`at most ${MAX_POINT_PAIRS} handle/target pairs, got ${request.points.length}`);
   request.points.forEach((pair, i) => {
-    checkPoint(pair?.handle, `points[${i}].handle`, res);
-    checkPoint(pair?.target, `points[${i}].target`, res);
+    checkPoint(pair?.handle, `points[${i}].handle`, width, height);
+    checkPoint(pair?.target, `points[${i}].target`, width, height);
   });
   if (request.mask !== undefined) {
     if (!(request.mask instanceof Uint8Array)) throw new DragInputError('mask must be a Uint8Array');
-    if (request.mask.length !== res * res) throw new DragInputError(`mask has ${request.mask.length} values, expected ${res}x${res} = ${res * res}`);
+    if (request.mask.length !== width * height) {
+      throw new DragInputError(`mask has ${request.mask.length} values, expected height x width = ${height}x${width} = ${width * height}`);
+    }
   }
   return resolveDragOptions(gen, request.options);
 }

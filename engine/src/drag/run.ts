@@ -3,7 +3,7 @@
  * iterator is returned, so a bad request throws a DragInputError at the call; failures during the run end
  * it with reason 'error' instead of throwing, and tensors are released however the run ends.
  */
-import type { Generator } from '../generator/generator.js';
+import type { ImageGenerator } from '../generator/types.js';
 import { EngineError } from '../errors.js';
 import { validateDragRequest } from './options.js';
 import { DragSession } from './session.js';
@@ -11,12 +11,12 @@ import type { DragEndEvent, DragEvent, DragOptions, DragRequest } from './types.
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export function dragRun(gen: Generator, request: DragRequest, signal?: AbortSignal): AsyncGenerator<DragEvent, void, undefined> {
+export function dragRun(gen: ImageGenerator, request: DragRequest, signal?: AbortSignal): AsyncGenerator<DragEvent, void, undefined> {
   const options = validateDragRequest(gen, request);
   return runSteps(gen, request, options, signal);
 }
 
-async function* runSteps(gen: Generator, request: DragRequest, options: DragOptions, signal?: AbortSignal): AsyncGenerator<DragEvent, void, undefined> {
+async function* runSteps(gen: ImageGenerator, request: DragRequest, options: DragOptions, signal?: AbortSignal): AsyncGenerator<DragEvent, void, undefined> {
   const session = new DragSession(gen, request, options);
   const end = (reason: DragEndEvent['reason'], error?: DragEndEvent['error']): DragEndEvent => ({
     type: 'end',

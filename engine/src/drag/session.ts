@@ -4,8 +4,8 @@
  * StableDrag differs from DragGAN only in how handles are tracked and in which reference supervision uses.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Generator } from '../generator/generator.js';
-import { imageToRGBA } from '../generator/generator.js';
+import type { ImageGenerator, SynthesisState } from '../generator/types.js';
+import { imageToRGBA } from '../generator/rgba.js';
 import { absSignGrad } from '../ops/abs.js';
 import { bilinearTaps, sampleRows } from '../ops/sample.js';
 import { discOffsets, sampleAt, toFeatureCoord, type FeatureMap } from './features.js';
@@ -41,7 +41,7 @@ export class DragSession {
   private bestStep = 0;
 
   constructor(
-    private readonly gen: Generator,
+    private readonly gen: ImageGenerator,
     private readonly request: DragRequest,
     private readonly options: DragOptions,
   ) {
@@ -74,7 +74,7 @@ export class DragSession {
 
   private readMap(x: tf.Tensor4D): FeatureMap {
     const [, h, w, c] = x.shape;
-    return { rows: x.dataSync() as Float32Array, height: h, width: w, channels: c, imageSize: this.gen.resolution };
+    return { rows: x.dataSync() as Float32Array, height: h, width: w, channels: c, imageWidth: this.gen.width, imageHeight: this.gen.height };
   }
 
   private initialise(x: tf.Tensor4D, map: FeatureMap): void {
@@ -85,7 +85,7 @@ export class DragSession {
     }
     if (this.request.mask) {
       this.initialFeatures = tf.keep(tf.tensor4d(map.rows.slice(), x.shape));
-      this.fixedWeights = tf.keep(maskToFixedWeights(this.request.mask, this.gen.resolution, map.height, map.width));
+      this.fixedWeights = tf.keep(maskToFixedWeights(this.request.mask, this.gen.width, this.gen.height, map.height, map.width));
     }
   }
 
@@ -106,7 +106,7 @@ export class DragSession {
   /** Motion supervision (+ fixed-region term) for the handles not yet at their targets. */
   private loss(x: tf.Tensor4D, map: FeatureMap, active: boolean[], enhanced: boolean[]): tf.Scalar {
     const { height: h, width: w, channels: C } = map;
-    const R = this.gen.resolution;
+    const { width: W, height: H } = this.gen;
     const xs: number[] = [];
     const ys: number[] = [];
     const refs: Float32Array[] = [];
@@ -118,8 +118,8 @@ export class DragSession {
       const d: Point = [(t[0] - p[0]) / len, (t[1] - p[1]) / len];
       const qs = this.offsets.map((o) => [p[0] + o[0], p[1] + o[1]] as Point);
       for (const q of qs) {
-        xs.push(toFeatureCoord(q[0] + d[0], R, w));
-        ys.push(toFeatureCoord(q[1] + d[1], R, h));
+        xs.push(toFeatureCoord(q[0] + d[0], W, w));
+        ys.push(toFeatureCoord(q[1] + d[1], H, h));
         rowWeights.push(1 / (qs.length * C));
       }
       // The reference is a constant (DragGAN's stop-gradient). Latent enhancement swaps the current
@@ -148,17 +148,22 @@ export class DragSession {
     const o = this.options;
     const final = k >= o.maxSteps;
     let outcome: StepOutcome | undefined;
-    let kept: { ws: tf.Tensor2D; x: tf.Tensor4D; img: tf.Tensor4D } | undefined;
+    let kept: { ws: tf.Tensor2D; state: SynthesisState } | undefined;
     let lossValue = NaN;
 
     const forward = (): tf.Scalar => {
       const ws = this.styles();
-      const s = this.gen.synthesize(ws, o.featureBlock);
-      kept = { ws: tf.keep(ws), x: tf.keep(s.x), img: tf.keep(s.img) };
-      const map = this.readMap(s.x);
+      // The tapped features (padded where the model is presented padded), not the state's own x.
+      const tapped: { x?: tf.Tensor4D } = {};
+      const s = this.gen.synthesize(ws, o.featureLayer, undefined, (index, x) => {
+        if (index === o.featureLayer) tapped.x = x;
+      });
+      kept = { ws: tf.keep(ws), state: { x: tf.keep(s.x), img: s.img && tf.keep(s.img), layer: s.layer } };
+      const fx = tapped.x!;
+      const map = this.readMap(fx);
       let confidences: number[];
       if (k === 0) {
-        this.initialise(s.x, map);
+        this.initialise(fx, map);
         confidences = this.handles.map(() => 1);
       } else {
         confidences = this.track(map);
@@ -187,7 +192,7 @@ export class DragSession {
         done: reached ? 'reached' : final ? 'max-steps' : stalled ? 'stalled' : undefined,
       };
       // A finished run still needs a scalar that depends on the latent; its gradient is simply not applied.
-      return outcome.done ? (tf.mul(tf.sum(s.x), 0) as tf.Scalar) : this.loss(s.x, map, active, enhanced);
+      return outcome.done ? (tf.mul(tf.sum(fx), 0) as tf.Scalar) : this.loss(fx, map, active, enhanced);
     };
 
     if (final) {
@@ -204,12 +209,12 @@ export class DragSession {
       tf.dispose([value, ...Object.values(grads)]);
     }
 
-    const { ws, x, img } = kept!;
+    const { ws, state } = kept!;
     const ev = outcome!.event;
     ev.latent = ws.dataSync().slice() as Float32Array;
     ev.loss = outcome!.done ? NaN : lossValue;
-    if (wantImage || outcome!.done) ev.image = this.renderFrom(ws, x, img);
-    tf.dispose([ws, x, img]);
+    if (wantImage || outcome!.done) ev.image = this.renderFrom(ws, state);
+    tf.dispose([ws, state.x, ...(state.img ? [state.img] : [])]);
     return outcome!;
   }
 
@@ -217,8 +222,8 @@ export class DragSession {
     return this.updates;
   }
 
-  private renderFrom(ws: tf.Tensor2D, x: tf.Tensor4D, img: tf.Tensor4D): RGBAImage {
-    const full = tf.tidy(() => this.gen.synthesize(ws, this.gen.resolution, { x, img, resolution: this.options.featureBlock }).img);
+  private renderFrom(ws: tf.Tensor2D, state: SynthesisState): RGBAImage {
+    const full = tf.tidy(() => this.gen.image(ws, state));
     const out = imageToRGBA(full);
     full.dispose();
     return out;

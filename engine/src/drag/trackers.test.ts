@@ -20,7 +20,7 @@ function makeMap(cells: Array<[Point, number[]]>, seed = 1): FeatureMap {
       rows.set(v.map((e) => e * k), ((y + dy) * SIZE + x + dx) * C);
     }
   }
-  return { rows, height: SIZE, width: SIZE, channels: C, imageSize: SIZE };
+  return { rows, height: SIZE, width: SIZE, channels: C, imageWidth: SIZE, imageHeight: SIZE };
 }
 
 // The handle's content (e0 + e1) and a look-alike nearby that shares e0 and part of e1.

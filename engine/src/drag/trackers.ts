@@ -27,7 +27,7 @@ export class NearestNeighbourTracker {
   }
 
   track(map: FeatureMap, from: Point, radius: number): TrackResult {
-    const candidates = windowPoints(from, radius, map.imageSize);
+    const candidates = windowPoints(from, radius, map.imageWidth, map.imageHeight);
     const feats = sampleAt(map, candidates);
     const C = map.channels;
     let best = 0;
@@ -102,7 +102,7 @@ export class DiscriminativeTracker {
     const C = map0.channels;
     this.scale = 1 / meanNorm(map0);
     this.normTemplate = this.normalise(sampleAt(map0, [handle]));
-    const pts = windowPoints(handle, options.fitRadius, map0.imageSize);
+    const pts = windowPoints(handle, options.fitRadius, map0.imageWidth, map0.imageHeight);
     const x = this.normalise(sampleAt(map0, pts));
     const n = pts.length;
     const s2 = 2 * options.labelSigma * options.labelSigma;
@@ -150,7 +150,7 @@ export class DiscriminativeTracker {
 
   track(map: FeatureMap, from: Point, radius: number): TrackResult {
     const C = map.channels;
-    const candidates = windowPoints(from, radius, map.imageSize);
+    const candidates = windowPoints(from, radius, map.imageWidth, map.imageHeight);
     const feats = this.normalise(sampleAt(map, candidates));
     let best = 0;
     let bestScore = -Infinity;

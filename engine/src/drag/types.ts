@@ -54,8 +54,8 @@ export interface DragOptions {
   stallDistance: number;
   /** Emit the image every N steps (the first and the last step always carry one). */
   imageEvery: number;
-  /** Synthesis block (its resolution) whose features drive supervision and tracking; default from the model. */
-  featureBlock: number;
+  /** Feature layer (a tap index of the generator) whose features drive supervision and tracking; default from the model. */
+  featureLayer: number;
   /** StableDrag's discriminative tracker; 'draggan' uses nearest neighbour unless this forces it on. */
   discriminativeTracking: boolean;
   tracker: TrackerOptions;
@@ -72,7 +72,7 @@ export interface DragRequest {
   /** The starting latent: num_ws x w_dim style vectors, row-major. */
   latent: Float32Array;
   points: PointPair[];
-  /** Flexible region at image resolution, row-major, non-zero where the image may change. None: all may change. */
+  /** Flexible region, height x width bytes row-major, non-zero where the image may change. None: all may change. */
   mask?: Uint8Array;
   options?: DragOptionsInput;
 }

@@ -31,12 +31,12 @@ export function imageGrid(images: RGBAImage[], columns: number): RGBAImage {
   return out;
 }
 
-/** A mask PNG (white = may change) at the model's resolution -> bytes, 1 = flexible. */
-export function maskFromPng(image: RGBAImage, resolution: number): Uint8Array {
-  if (image.width !== resolution || image.height !== resolution) {
-    throw new Error(`mask is ${image.width}x${image.height}, the model draws ${resolution}x${resolution}`);
+/** A mask PNG (white = may change) of the model's image size -> bytes, 1 = flexible. */
+export function maskFromPng(image: RGBAImage, width: number, height: number): Uint8Array {
+  if (image.width !== width || image.height !== height) {
+    throw new Error(`mask is ${image.width}x${image.height}, the model draws ${width}x${height}`);
   }
-  const mask = new Uint8Array(resolution * resolution);
+  const mask = new Uint8Array(width * height);
   for (let p = 0; p < mask.length; p++) {
     const d = image.data;
     mask[p] = (d[p * 4] + d[p * 4 + 1] + d[p * 4 + 2]) / 3 > 127 && d[p * 4 + 3] > 127 ? 1 : 0;

@@ -8,10 +8,26 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelLoadError } from '../errors.js';
 import { parseSafetensors, SafetensorsError, type SafetensorsFile } from '../io/safetensors.js';
-import { Generator } from '../generator/generator.js';
+import { createGenerator } from '../generator/index.js';
+import type { ImageGenerator } from '../generator/types.js';
 import { CONFIG_METADATA_KEY, expectedParams, validateConfig, type ModelConfig } from './config.js';
 
 export const MODEL_FILE_NAME = 'model.safetensors';
+
+/**
+ * Buffers official state dicts carry that the engine does not read, by name suffix and shape. Anything else
+ * a file holds beyond its config's tensors is an error, so a wrong config cannot load silently.
+ */
+const IGNORABLE_BUFFERS: Array<{ suffix: string; shapeOk: (shape: number[]) => boolean; why: string }> = [
+  // StyleGAN2's constant [1,3,3,1] FIR filter, implied by the architecture.
+  { suffix: '.resample_filter', shapeOk: (s) => s.length === 2 && s[0] === 4 && s[1] === 4, why: 'fixed FIR filter' },
+  // StyleGAN3's training-time running average of activation magnitudes, folded into nothing at inference.
+  { suffix: '.magnitude_ema', shapeOk: (s) => s.length === 0 || (s.length === 1 && s[0] === 1), why: 'training statistic' },
+];
+
+export function isIgnorableBuffer(name: string, shape: number[]): boolean {
+  return IGNORABLE_BUFFERS.some((b) => name.endsWith(b.suffix) && b.shapeOk(shape));
+}
 
 /** The bundled model, shipped in the repository (models/faces128). */
 export function defaultModelPath(): string {
@@ -56,14 +72,13 @@ export function checkModelFile(file: SafetensorsFile, source: string): ModelConf
   }
   for (const [name, t] of file.tensors) {
     if (names.has(name)) continue;
-    // StyleGAN2-ADA state dicts carry the constant FIR filter as a buffer; it is implied by the architecture.
-    if (name.endsWith('.resample_filter') && t.shape.length === 2 && t.shape[0] === 4 && t.shape[1] === 4) continue;
+    if (isIgnorableBuffer(name, t.shape)) continue;
     throw new ModelLoadError(`${source}: unexpected tensor '${name}' for this config`);
   }
   return config;
 }
 
-export function generatorFromBytes(bytes: Uint8Array, source: string): Generator {
+export function generatorFromBytes(bytes: Uint8Array, source: string): ImageGenerator {
   let file: SafetensorsFile;
   try {
     file = parseSafetensors(bytes);
@@ -72,11 +87,11 @@ export function generatorFromBytes(bytes: Uint8Array, source: string): Generator
     throw err;
   }
   const config = checkModelFile(file, source);
-  return new Generator(config, (name) => file.tensors.get(name)!);
+  return createGenerator(config, (name) => file.tensors.get(name)!);
 }
 
 /** Loads a model from a .safetensors file or a directory containing model.safetensors. */
-export async function loadGenerator(p: string = defaultModelPath()): Promise<Generator> {
+export async function loadGenerator(p: string = defaultModelPath()): Promise<ImageGenerator> {
   const file = await resolveModelFile(p);
   let bytes: Uint8Array;
   try {

@@ -1,5 +1,5 @@
 /**
- * Random-weight models with a given config, initialised as StyleGAN2-ADA initialises them (weights N(0,1)
+ * Random-weight models with a given config, initialised as StyleGAN2-ADA initialises them (buffers the architecture fixes get their fixed values) (weights N(0,1)
  * with runtime gains, affine biases 1, zero biases, noise buffers N(0,1)) from a seeded PRNG. Used by tests
  * and as a stand-in until a trained model exists; never shipped as the default.
  */
@@ -40,6 +40,9 @@ export function randomModelTensors(config: ModelConfig, options: RandomModelOpti
         break;
       case 'w_avg':
         data = new Float32Array(count);
+        break;
+      case 'buffer':
+        data = Float32Array.from(spec.value!);
         break;
       default:
         data = randn(count, 1);

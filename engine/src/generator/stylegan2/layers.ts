@@ -4,11 +4,10 @@
  * rate gains folded in, so a forward pass does no re-layout work.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../model/config.js';
-import { conv2dConst, makeConstFilter, type ConstFilter } from '../ops/conv.js';
-import { upsampleFir } from '../ops/upsample.js';
-
-export type ParamSource = (name: string) => { shape: number[]; data: Float32Array };
+import { conv2dConst, makeConstFilter, type ConstFilter } from '../../ops/conv.js';
+import { upsampleFir } from '../../ops/upsample.js';
+import type { ParamSource } from '../types.js';
+import { blockSize, type StyleGAN2Config } from './config.js';
 
 const SQRT2 = Math.SQRT2;
 
@@ -47,7 +46,7 @@ export class SynthesisLayer {
   readonly filter: ConstFilter;
   /** [in, out]: sum over the kernel of weight^2, for the demodulation coefficients. */
   readonly weightSq: tf.Tensor2D;
-  /** [1, r, r, 1]: noise_const * noise_strength. */
+  /** [1, h, w, 1]: noise_const * noise_strength. */
   readonly noise: tf.Tensor4D;
   readonly bias: tf.Tensor1D;
   readonly inChannels: number;
@@ -56,7 +55,7 @@ export class SynthesisLayer {
   constructor(
     get: ParamSource,
     prefix: string,
-    readonly resolution: number,
+    size: { height: number; width: number },
     readonly up: boolean,
     private readonly clamp: number | null,
   ) {
@@ -85,7 +84,7 @@ export class SynthesisLayer {
     this.weightSq = tf.tensor2d(sq, [inC, out]);
     const noise = get(`${prefix}.noise_const`);
     const strength = get(`${prefix}.noise_strength`).data[0];
-    this.noise = tf.tensor4d(noise.data.map((v) => v * strength), [1, resolution, resolution, 1]);
+    this.noise = tf.tensor4d(noise.data.map((v) => v * strength), [1, size.height, size.width, 1]);
     this.bias = tf.tensor1d(get(`${prefix}.bias`).data);
   }
 
@@ -146,12 +145,13 @@ export interface BlockLayers {
   wsIndex: number;
 }
 
-export function buildBlock(get: ParamSource, config: ModelConfig, res: number, wsIndex: number): BlockLayers {
+export function buildBlock(get: ParamSource, config: StyleGAN2Config, res: number, wsIndex: number): BlockLayers {
   const b = `synthesis.b${res}`;
+  const size = blockSize(config, res);
   return {
     resolution: res,
-    conv0: res > 4 ? new SynthesisLayer(get, `${b}.conv0`, res, true, config.conv_clamp) : undefined,
-    conv1: new SynthesisLayer(get, `${b}.conv1`, res, false, config.conv_clamp),
+    conv0: res > 4 ? new SynthesisLayer(get, `${b}.conv0`, size, true, config.conv_clamp) : undefined,
+    conv1: new SynthesisLayer(get, `${b}.conv1`, size, false, config.conv_clamp),
     torgb: new ToRGB(get, `${b}.torgb`, config.conv_clamp),
     wsIndex,
   };
