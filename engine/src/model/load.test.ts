@@ -69,6 +69,37 @@ describe('loading a model', () => {
     expect(loadError(bad)).toMatch(/unsupported dtype "I64"/);
   });
 
+  it('refuses conditional models and malformed new keys by name', () => {
+    expect(loadError(bytesWith(() => {}, { ...tiny, c_dim: 10 }))).toMatch(/conditional models \(c_dim = 10\) are not supported/);
+    expect(loadError(bytesWith(() => {}, { ...tiny, img_width: 12 }))).toMatch(/'img_width' must be img_resolution \(16\) or half of it \(8\), got 12/);
+    expect(loadError(bytesWith(() => {}, { ...tiny, pad_to_square: 'yes' }))).toMatch(/'pad_to_square' must be a boolean/);
+    expect(loadError(bytesWith(() => {}, { ...tiny, architecture: 'stylegan1' }))).toMatch(/'architecture' must be one of 'stylegan2-ada', 'stylegan3'/);
+    // A square file under a half-width config: the const's shape is named.
+    expect(loadError(bytesWith(() => {}, { ...tiny, img_width: 8 }))).toMatch(/'synthesis\.b4\.const' has shape \[8,4,4\], expected \[8,4,2\]/);
+  });
+
+  it('loads a half-width model natively and padded to square', () => {
+    const half = { ...tiny, img_width: 8 };
+    const native = generatorFromBytes(randomModelBytes(half, { seed: 2 }), 'half');
+    expect([native.width, native.height]).toEqual([8, 16]);
+    expect(native.featureLayers().map((l) => [l.name, l.height, l.width])).toEqual([['b4', 4, 2], ['b8', 8, 4], ['b16', 16, 8]]);
+    const padded = generatorFromBytes(randomModelBytes({ ...half, pad_to_square: true }, { seed: 2 }), 'half padded');
+    expect([padded.width, padded.height]).toEqual([16, 16]);
+    const latent = native.latentFromSeed(4);
+    const a = native.render(latent);
+    const b = padded.render(latent);
+    // The padded image is the native one with 4 white columns on each side (DragGAN pads with 1).
+    for (let y = 0; y < 16; y++) {
+      for (let x = 0; x < 16; x++) {
+        const px = Array.from(b.data.subarray((y * 16 + x) * 4, (y * 16 + x) * 4 + 4));
+        const inside = x >= 4 && x < 12;
+        expect(px).toEqual(inside ? Array.from(a.data.subarray((y * 8 + x - 4) * 4, (y * 8 + x - 4) * 4 + 4)) : [255, 255, 255, 255]);
+      }
+    }
+    native.dispose();
+    padded.dispose();
+  });
+
   it('reports a corrupt or truncated file clearly', () => {
     const good = randomModelBytes(tiny);
     expect(loadError(good.subarray(0, 5))).toMatch(/corrupt safetensors file/);

@@ -1,0 +1,158 @@
+// The engine's StyleGAN2 against the OFFICIAL generators (NVlabs stylegan3's networks_stylegan2.py, DragGAN's
+// StyleGAN-Human network), on fixtures made by training/reference/stylegan2_reference.py: a 256 px model with 8
+// mapping layers and fp16 resolutions, a 128 px one with 2 mapping layers and an acting conv_clamp, and the
+// non-square 512x256 StyleGAN-Human layout, native and padded to square as DragGAN renders it. Mapping, the
+// block-6 features (DragGAN's feature_idx 5), those features resized to the image (F.interpolate, read the
+// way the drag loop reads them) and the image match within 1e-3; a drag runs on each model.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  dragRun,
+  generatorFromBytes,
+  initBackend,
+  numpyRandn,
+  readFeatures,
+  CONFIG_METADATA_KEY,
+  type BackendName,
+  type DragEvent,
+  type DragStepEvent,
+  type ImageGenerator,
+  type Point,
+} from '../../engine/src/index.js';
+import { parseSafetensors, serializeSafetensors, type SafeTensor } from '../../engine/src/io/safetensors.js';
+import { sampleAt } from '../../engine/src/drag/features.js';
+
+const FIXTURES = ['sg2-256-map8', 'sg2-128-map2', 'human-512x256'];
+const TOLERANCE = 1e-3;
+
+function fixture(name: string) {
+  const dir = new URL(`../fixtures/stylegan2/${name}/`, import.meta.url);
+  const modelBytes = readFileSync(new URL('model.safetensors', dir));
+  const file = parseSafetensors(readFileSync(new URL('expected.safetensors', dir)));
+  const info = JSON.parse(file.metadata['stabledrag.fixture']) as { seed: number; feature_idx: number };
+  return { modelBytes, expected: file.tensors, info };
+}
+
+/** The same weights with config keys changed (e.g. pad_to_square), as a model file. */
+function withConfig(modelBytes: Uint8Array, patch: Record<string, unknown>): Uint8Array {
+  const file = parseSafetensors(modelBytes);
+  const config = { ...JSON.parse(file.metadata[CONFIG_METADATA_KEY]), ...patch };
+  const tensors = new Map([...file.tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data, dtype: t.dtype }]));
+  return serializeSafetensors(tensors, { [CONFIG_METADATA_KEY]: JSON.stringify(config) });
+}
+
+/** NCHW [1, C, H, W] -> NHWC values. */
+function toNhwc(t: SafeTensor): Float32Array {
+  const [, c, h, w] = t.shape;
+  const out = new Float32Array(c * h * w);
+  for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[p * c + k] = t.data[k * h * w + p];
+  return out;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function pointsOf(t: SafeTensor): Point[] {
+  const out: Point[] = [];
+  for (let i = 0; i < t.shape[0]; i++) out.push([t.data[2 * i], t.data[2 * i + 1]]);
+  return out;
+}
+
+/** NHWC image values at pixels, [N, 3]. */
+function imageAt(image: { shape: number[]; data: Float32Array }, points: Point[]): Float32Array {
+  const [, , w] = image.shape;
+  const out = new Float32Array(points.length * 3);
+  points.forEach(([x, y], i) => out.set(image.data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3), i * 3));
+  return out;
+}
+
+/** Checks one generator's image, features and resized features against the official outputs. */
+function checkSynthesis(gen: ImageGenerator, ws: Float32Array, layer: number, refs: { features?: SafeTensor; points: SafeTensor; image: SafeTensor; resized: SafeTensor }) {
+  const { features, image } = readFeatures(gen, ws, [layer]);
+  const f = features.get(layer)!;
+  const [, h, w, c] = f.shape;
+  expect([image.shape[1], image.shape[2]]).toEqual([gen.height, gen.width]);
+  if (refs.features) expect(maxAbsDiff(f.data, toNhwc(refs.features)), 'features').toBeLessThanOrEqual(TOLERANCE);
+  const points = pointsOf(refs.points);
+  expect(maxAbsDiff(imageAt(image, points), refs.image.data), 'image').toBeLessThanOrEqual(TOLERANCE);
+  // The drag loop's reading of features at image pixels equals DragGAN's bilinear resize to the image size.
+  const map = { rows: f.data, height: h, width: w, channels: c, imageWidth: gen.width, imageHeight: gen.height };
+  expect(maxAbsDiff(sampleAt(map, points), refs.resized.data), 'resized features').toBeLessThanOrEqual(TOLERANCE);
+}
+
+describe.each<BackendName>(['cpu', 'wasm'])('StyleGAN2 parity with the official code on %s', (backend) => {
+  it.each(FIXTURES)('%s: mapping, truncation, features, resized features and image within 1e-3', async (name) => {
+    await initBackend({ backend, log: () => {} });
+    const { modelBytes, expected, info } = fixture(name);
+    const gen = generatorFromBytes(modelBytes, name);
+    const z = Float32Array.from(numpyRandn(info.seed, gen.config.z_dim));
+    expect(maxAbsDiff(z, expected.get('z')!.data)).toBeLessThan(1e-6);
+    const w = gen.mapping(z);
+    expect(maxAbsDiff(w, expected.get('w')!.data), 'w').toBeLessThanOrEqual(TOLERANCE);
+    const truncated = gen.broadcast(w, gen.config.truncation_psi).subarray(0, gen.wDim);
+    expect(maxAbsDiff(truncated, expected.get('w_trunc')!.data), 'w_trunc').toBeLessThanOrEqual(TOLERANCE);
+
+    expect(gen.defaultFeatureLayer).toBe(info.feature_idx);
+    const ws = expected.get('ws')!.data;
+    checkSynthesis(gen, ws, info.feature_idx, {
+      features: expected.get('features'),
+      points: expected.get('points')!,
+      image: expected.get('image_at_points')!,
+      resized: expected.get('features_resized_at_points')!,
+    });
+    gen.dispose();
+
+    if (expected.has('padded_points')) {
+      const padded = generatorFromBytes(withConfig(modelBytes, { pad_to_square: true }), `${name} padded`);
+      expect([padded.width, padded.height]).toEqual([gen.height, gen.height]);
+      checkSynthesis(padded, ws, info.feature_idx, {
+        points: expected.get('padded_points')!,
+        image: expected.get('padded_image_at_points')!,
+        resized: expected.get('padded_features_resized_at_points')!,
+      });
+      padded.dispose();
+    }
+  });
+});
+
+async function collect(gen: ImageGenerator, request: Parameters<typeof dragRun>[1]): Promise<DragEvent[]> {
+  const events: DragEvent[] = [];
+  for await (const ev of dragRun(gen, request)) events.push(ev);
+  return events;
+}
+
+describe('a drag on each official-layout model (wasm)', () => {
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['sg2-256-map8', {}],
+    ['sg2-128-map2', {}],
+    ['human-512x256', {}],
+    ['human-512x256', { pad_to_square: true }],
+  ];
+  it.each(cases)('%s %j: steps with a mask, frames of width x height, the latent moves', async (name, patch) => {
+    await initBackend({ backend: 'wasm', log: () => {} });
+    const { modelBytes } = fixture(name);
+    const gen = generatorFromBytes(withConfig(modelBytes, patch), name);
+    const { width, height } = gen;
+    // A handle at the middle moved right by an eighth of the width; the flexible region is the middle third.
+    const handle: Point = [Math.round(width / 2), Math.round(height / 2)];
+    const target: Point = [handle[0] + Math.round(width / 8), handle[1]];
+    const mask = new Uint8Array(width * height);
+    for (let y = Math.floor(height / 3); y < (2 * height) / 3; y++) for (let x = Math.floor(width / 3); x < (2 * width) / 3; x++) mask[y * width + x] = 1;
+    const latent = gen.latentFromSeed(1);
+    const events = await collect(gen, { latent, points: [{ handle, target }], mask, options: { maxSteps: 3, lr: 0.01, imageEvery: 1 } });
+    const steps = events.filter((e): e is DragStepEvent => e.type === 'step');
+    expect(events.at(-1)).toMatchObject({ type: 'end', reason: 'max-steps', steps: 3 });
+    expect(steps).toHaveLength(4);
+    for (const ev of steps) expect([ev.image!.width, ev.image!.height, ev.image!.data.length]).toEqual([width, height, width * height * 4]);
+    expect(steps[0].distances[0]).toBeCloseTo(Math.round(width / 8), 5);
+    expect(Buffer.from(steps.at(-1)!.latent.buffer).equals(Buffer.from(latent.buffer))).toBe(false);
+    // Points are checked against the non-square bounds: x up to width - 1, y up to height - 1.
+    expect(() => dragRun(gen, { latent, points: [{ handle: [width, 0], target }] })).toThrow(`outside the ${width}x${height} image`);
+    expect(() => dragRun(gen, { latent, points: [{ handle, target }], mask: new Uint8Array(width * width + 1) })).toThrow(/expected height x width/);
+    gen.dispose();
+  });
+});
