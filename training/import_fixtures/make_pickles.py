@@ -537,7 +537,7 @@ def main():
         # (name, pickle protocol, builder)
         ('sg2-ffhq-256-map8', 3, lambda: snapshot(sg2_kwargs(256, 8, 512, 32))),
         ('sg2-afhqcat-64-map2', 2, lambda: snapshot(sg2_kwargs(64, 2, 256, 16))),
-        ('stylegan-human-512x256', 4, lambda: snapshot(sg2_kwargs(512, 8, 256, 8, square=False), with_d=False)),
+        ('stylegan-human-512x256', 4, lambda: snapshot(sg2_kwargs(512, 8, 1024, 8, square=False), with_d=False)),
         ('sg2-conditional-32', 4, lambda: snapshot(sg2_kwargs(32, 2, 128, 8, c_dim=10))),
         ('sg3-t-256', 4, lambda: snapshot(sg3_kwargs(False), G_class=Generator3)),
         ('sg3-r-256', 4, lambda: snapshot(sg3_kwargs(True), G_class=Generator3)),
