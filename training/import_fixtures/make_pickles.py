@@ -510,7 +510,7 @@ def tf_state_dict(Gs, ch):
         out[f'synthesis.b{r}.torgb.bias'] = v[f'{s}/ToRGB/bias']
         out[f'synthesis.b{r}.torgb.affine.weight'] = v[f'{s}/ToRGB/mod_weight'].T
         out[f'synthesis.b{r}.torgb.affine.bias'] = v[f'{s}/ToRGB/mod_bias'] + 1
-    return {k: np.ascontiguousarray(a, dtype=np.float32) for k, a in out.items()}
+    return {k: np.array(a, dtype=np.float32, order='C') for k, a in out.items()}
 
 
 def write(out_dir, name, data, expected, protocol):
