@@ -62,7 +62,8 @@ export async function importCheckpoint(file: string, outDir: string, options: Im
     const name = options.name ?? defaultName(outDir);
     if (!name) throw new CheckpointImportError('the model needs a non-empty name');
     const domain = options.domain ?? guessDomain(file);
-    const tf = isTensorFlowPickle(ckpt.root);
+    const root = ckpt.root;
+    const tf = isTensorFlowPickle(root);
     const source = { file: path.basename(file), sha256: ckpt.sha256, format: tf ? 'tf-config-f-pickle' : 'stylegan2-ada-pickle' };
 
     let config: ConfigObject;
@@ -70,10 +71,9 @@ export async function importCheckpoint(file: string, outDir: string, options: Im
     let D: PersistentRecord | undefined;
     let discriminatorSkipped: string | undefined;
     if (tf) {
-      ({ config, tensors } = convertTensorFlowGenerator(ckpt.root, name, domain, source));
+      ({ config, tensors } = convertTensorFlowGenerator(root, name, domain, source));
       discriminatorSkipped = 'TensorFlow-era discriminators are not converted (the engine never runs D)';
     } else {
-      const root = ckpt.root;
       const G = root instanceof PyDict ? record(root, 'G_ema') : undefined;
       if (!G) throw new CheckpointImportError(`not a StyleGAN checkpoint: the pickle holds ${describe(root)}, with no G_ema network`);
       const raw = stateDict(G, 'G_ema');

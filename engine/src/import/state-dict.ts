@@ -45,7 +45,7 @@ export function stateDict(record: PersistentRecord, what: string): Map<string, T
 export function submodule(record: PersistentRecord, path: string): PersistentRecord | undefined {
   let r: PersistentRecord | undefined = record;
   for (const part of path.split('.')) {
-    const modules = r?.state.get('_modules');
+    const modules: PyValue | undefined = r?.state.get('_modules');
     const next: PyValue | undefined = modules instanceof PyDict ? modules.map.get(part) : undefined;
     r = next instanceof PersistentRecord ? next : undefined;
   }

@@ -68,7 +68,7 @@ const CHUNK = 1 << 20;
 
 /** Forward reader over [start, end) of a source; positions it reports are absolute offsets in the source. */
 export class BufferedReader {
-  private chunk = new Uint8Array(0);
+  private chunk: Uint8Array = new Uint8Array(0);
   private chunkStart: number;
   private pos: number;
   private readonly hash?: Hash;
