@@ -6,6 +6,7 @@
  *                 [--stall-steps N] [--frames DIR] [--latent-out FILE]
  *   random-model  --out DIR [--seed N]   (a random-weight stand-in with the bundled model's config)
  *   info          --model DIR
+ *   import        FILE.pkl --out models/NAME [--name N] [--domain D]   (NVIDIA StyleGAN2/3 pickle -> model.safetensors)
  * Common: --backend wasm|cpu|tensorflow
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import {
   dragRun,
   EngineError,
   FACES128_CONFIG,
+  importCheckpoint,
   initBackend,
   loadGenerator,
   randomModelBytes,
@@ -24,7 +26,7 @@ import {
 } from '../src/index.js';
 import { imageGrid, maskFromPng, readPng, writePng } from '../src/io/png.js';
 import { parsePoints, parseSeeds } from './args.js';
-import { ProgressLine } from './progress.js';
+import { ImportProgressLine, ProgressLine } from './progress.js';
 
 const USAGE = `usage:
   stabledrag sample --model DIR --seeds 0-15 --grid out.png [--psi 0.7] [--columns 4]
@@ -33,6 +35,7 @@ const USAGE = `usage:
                   [--stall-steps N (default 80; 0: never end as stalled)] [--frames DIR] [--latent-out FILE]
   stabledrag random-model --out DIR [--seed N]
   stabledrag info --model DIR
+  stabledrag import FILE.pkl --out models/NAME [--name N] [--domain D]
 common options: --backend wasm|cpu|tensorflow (default: tensorflow if installed, else wasm)`;
 
 const options = {
@@ -54,6 +57,8 @@ const options = {
   frames: { type: 'string' },
   'latent-out': { type: 'string' },
   backend: { type: 'string' },
+  name: { type: 'string' },
+  domain: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -82,6 +87,20 @@ async function main(argv: string[]): Promise<void> {
     const file = path.join(dir, 'model.safetensors');
     writeFileSync(file, randomModelBytes(FACES128_CONFIG, { seed: num(values.seed, 'seed') ?? 0, dtype: 'F16' }));
     console.log(`wrote a random-weight ${FACES128_CONFIG.name} stand-in to ${file}`);
+    return;
+  }
+  if (command === 'import') {
+    const file = positionals[1];
+    if (!file) throw new Error('import needs the checkpoint file: stabledrag import FILE.pkl --out models/NAME');
+    const out = need(values.out, 'out');
+    const progress = new ImportProgressLine();
+    const result = await importCheckpoint(file, out, { name: values.name, domain: values.domain, onProgress: (p) => progress.update(p) });
+    progress.finish();
+    const c = result.config;
+    const size = c.img_width && c.img_width !== c.img_resolution ? `${c.img_width}x${c.img_resolution}` : `${c.img_resolution}x${c.img_resolution}`;
+    console.log(`imported ${c.architecture} '${c.name}' (${size}, ${result.tensors} tensors) to ${result.modelFile}`);
+    if (result.discriminatorFile) console.log(`wrote the discriminator to ${result.discriminatorFile}`);
+    else console.log(`no discriminator written: ${result.discriminatorSkipped}`);
     return;
   }
   await initBackend({ backend: values.backend as BackendName | undefined });

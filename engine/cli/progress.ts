@@ -1,5 +1,6 @@
-/** The drag command's progress bar (redrawn in place on a terminal) and per-step summary lines. */
+/** The drag and import commands' progress lines; the drag command's progress bar (redrawn in place on a terminal) and per-step summary lines. */
 import type { DragEndEvent, DragStepEvent } from '../src/drag/types.js';
+import type { ImportProgress } from '../src/import/import-checkpoint.js';
 
 export class ProgressLine {
   private readonly started = performance.now();
@@ -23,5 +24,26 @@ export class ProgressLine {
   finish(ev: DragEndEvent): void {
     const secs = ((performance.now() - this.started) / 1000).toFixed(1);
     process.stderr.write(`${this.tty ? '\n' : ''}${ev.reason} after ${ev.steps} steps in ${secs} s\n`);
+  }
+}
+
+/** The import command's progress: megabytes read, then tensors written (one line per phase off a terminal). */
+export class ImportProgressLine {
+  private readonly tty = process.stderr.isTTY;
+  private lastPhase = '';
+  private lastPercent = -1;
+
+  update(p: ImportProgress): void {
+    const percent = p.total > 0 ? Math.floor((p.done / p.total) * 100) : 100;
+    if (p.phase === this.lastPhase && (percent === this.lastPercent || (!this.tty && percent < 100))) return;
+    const what = p.phase === 'read' ? `read ${(p.done / 2 ** 20).toFixed(1)} / ${(p.total / 2 ** 20).toFixed(1)} MB` : `wrote ${p.done} / ${p.total} tensors`;
+    const newline = this.lastPhase && this.lastPhase !== p.phase;
+    process.stderr.write(this.tty ? `${newline ? '\n' : ''}\r${what} (${percent}%)\x1b[K` : `${what} (${percent}%)\n`);
+    this.lastPhase = p.phase;
+    this.lastPercent = percent;
+  }
+
+  finish(): void {
+    if (this.tty && this.lastPhase) process.stderr.write('\n');
   }
 }

@@ -15,6 +15,8 @@ export { dragRun } from './drag/run.js';
 export { defaultDragOptions, resolveDragOptions, MAX_POINT_PAIRS } from './drag/options.js';
 export { numpyRandn } from './random.js';
 export { parseSafetensors } from './io/safetensors.js';
+export { importCheckpoint, DISCRIMINATOR_METADATA_KEY, DISCRIMINATOR_FILE_NAME, type ImportOptions, type ImportProgress, type ImportResult } from './import/import-checkpoint.js';
+export { CheckpointImportError } from './import/errors.js';
 export { loadLandmarkDetector, landmarkDetectorFromBytes, defaultDetectorPath, LandmarkDetector, DetectorInputError, DETECTOR_METADATA_KEY, type DetectorConfig } from './landmarks/detector.js';
 export type * from './drag/types.js';
 
