@@ -10,6 +10,7 @@ export { numWs, blockResolutions, type StyleGAN2Config } from './generator/style
 export type { StyleGAN3Config } from './generator/stylegan3/index.js';
 export { loadGenerator, generatorFromBytes, defaultModelPath, MODEL_FILE_NAME } from './model/load.js';
 export { FACES128_CONFIG, validateConfig, expectedParams, CONFIG_METADATA_KEY, type ModelConfig, type Architecture } from './model/config.js';
+export { presentedSize, type PresentedSize } from './model/image-size.js';
 export { randomModelBytes, type RandomModelOptions } from './model/random.js';
 export { dragRun } from './drag/run.js';
 export { defaultDragOptions, resolveDragOptions, MAX_POINT_PAIRS } from './drag/options.js';

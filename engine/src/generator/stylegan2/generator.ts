@@ -11,8 +11,9 @@ import { upsampleFir } from '../../ops/upsample.js';
 import type { RGBAImage } from '../../drag/types.js';
 import { imageToRGBA } from '../rgba.js';
 import type { FeatureLayer, ImageGenerator, ParamSource, SynthesisState } from '../types.js';
-import { blockResolutions, blockSize, firstWsIndex, numWs, synthesisWidth, type StyleGAN2Config } from './config.js';
+import { blockResolutions, blockSize, firstWsIndex, numWs, type StyleGAN2Config } from './config.js';
 import { buildBlock, Dense, type BlockLayers } from './layers.js';
+import { presentedSize } from '../../model/image-size.js';
 
 const SQRT2 = Math.SQRT2;
 
@@ -34,10 +35,10 @@ export class StyleGAN2Generator implements ImageGenerator {
 
   constructor(config: StyleGAN2Config, get: ParamSource) {
     this.config = config;
-    const nativeWidth = synthesisWidth(config);
-    this.padded = config.pad_to_square === true && nativeWidth !== config.img_resolution;
-    this.height = config.img_resolution;
-    this.width = this.padded ? config.img_resolution : nativeWidth;
+    const size = presentedSize(config);
+    this.padded = size.padded;
+    this.height = size.height;
+    this.width = size.width;
     this.numWs = numWs(config);
     this.wDim = config.w_dim;
     this.mappingLayers = [];
