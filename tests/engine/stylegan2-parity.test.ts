@@ -4,97 +4,27 @@
 // non-square 512x256 StyleGAN-Human layout, native and padded to square as DragGAN renders it. Mapping, the
 // block-6 features (DragGAN's feature_idx 5), those features resized to the image (F.interpolate, read the
 // way the drag loop reads them) and the image match within 1e-3; a drag runs on each model.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   dragRun,
   generatorFromBytes,
   initBackend,
-  numpyRandn,
-  readFeatures,
-  CONFIG_METADATA_KEY,
   type BackendName,
   type DragEvent,
   type DragStepEvent,
   type ImageGenerator,
   type Point,
 } from '../../engine/src/index.js';
-import { parseSafetensors, serializeSafetensors, type SafeTensor } from '../../engine/src/io/safetensors.js';
-import { sampleAt } from '../../engine/src/drag/features.js';
+import { checkMapping, checkSynthesis, fixture, withConfig } from './stylegan2-reference.js';
 
 const FIXTURES = ['sg2-256-map8', 'sg2-128-map2', 'human-512x256'];
-const TOLERANCE = 1e-3;
-
-function fixture(name: string) {
-  const dir = new URL(`../fixtures/stylegan2/${name}/`, import.meta.url);
-  const modelBytes = readFileSync(new URL('model.safetensors', dir));
-  const file = parseSafetensors(readFileSync(new URL('expected.safetensors', dir)));
-  const info = JSON.parse(file.metadata['stabledrag.fixture']) as { seed: number; feature_idx: number };
-  return { modelBytes, expected: file.tensors, info };
-}
-
-/** The same weights with config keys changed (e.g. pad_to_square), as a model file. */
-function withConfig(modelBytes: Uint8Array, patch: Record<string, unknown>): Uint8Array {
-  const file = parseSafetensors(modelBytes);
-  const config = { ...JSON.parse(file.metadata[CONFIG_METADATA_KEY]), ...patch };
-  const tensors = new Map([...file.tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data, dtype: t.dtype }]));
-  return serializeSafetensors(tensors, { [CONFIG_METADATA_KEY]: JSON.stringify(config) });
-}
-
-/** NCHW [1, C, H, W] -> NHWC values. */
-function toNhwc(t: SafeTensor): Float32Array {
-  const [, c, h, w] = t.shape;
-  const out = new Float32Array(c * h * w);
-  for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[p * c + k] = t.data[k * h * w + p];
-  return out;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function pointsOf(t: SafeTensor): Point[] {
-  const out: Point[] = [];
-  for (let i = 0; i < t.shape[0]; i++) out.push([t.data[2 * i], t.data[2 * i + 1]]);
-  return out;
-}
-
-/** NHWC image values at pixels, [N, 3]. */
-function imageAt(image: { shape: number[]; data: Float32Array }, points: Point[]): Float32Array {
-  const [, , w] = image.shape;
-  const out = new Float32Array(points.length * 3);
-  points.forEach(([x, y], i) => out.set(image.data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3), i * 3));
-  return out;
-}
-
-/** Checks one generator's image, features and resized features against the official outputs. */
-function checkSynthesis(gen: ImageGenerator, ws: Float32Array, layer: number, refs: { features?: SafeTensor; points: SafeTensor; image: SafeTensor; resized: SafeTensor }) {
-  const { features, image } = readFeatures(gen, ws, [layer]);
-  const f = features.get(layer)!;
-  const [, h, w, c] = f.shape;
-  expect([image.shape[1], image.shape[2]]).toEqual([gen.height, gen.width]);
-  if (refs.features) expect(maxAbsDiff(f.data, toNhwc(refs.features)), 'features').toBeLessThanOrEqual(TOLERANCE);
-  const points = pointsOf(refs.points);
-  expect(maxAbsDiff(imageAt(image, points), refs.image.data), 'image').toBeLessThanOrEqual(TOLERANCE);
-  // The drag loop's reading of features at image pixels equals DragGAN's bilinear resize to the image size.
-  const map = { rows: f.data, height: h, width: w, channels: c, imageWidth: gen.width, imageHeight: gen.height };
-  expect(maxAbsDiff(sampleAt(map, points), refs.resized.data), 'resized features').toBeLessThanOrEqual(TOLERANCE);
-}
 
 describe.each<BackendName>(['cpu', 'wasm'])('StyleGAN2 parity with the official code on %s', (backend) => {
   it.each(FIXTURES)('%s: mapping, truncation, features, resized features and image within 1e-3', async (name) => {
     await initBackend({ backend, log: () => {} });
     const { modelBytes, expected, info } = fixture(name);
     const gen = generatorFromBytes(modelBytes, name);
-    const z = Float32Array.from(numpyRandn(info.seed, gen.config.z_dim));
-    expect(maxAbsDiff(z, expected.get('z')!.data)).toBeLessThan(1e-6);
-    const w = gen.mapping(z);
-    expect(maxAbsDiff(w, expected.get('w')!.data), 'w').toBeLessThanOrEqual(TOLERANCE);
-    const truncated = gen.broadcast(w, gen.config.truncation_psi).subarray(0, gen.wDim);
-    expect(maxAbsDiff(truncated, expected.get('w_trunc')!.data), 'w_trunc').toBeLessThanOrEqual(TOLERANCE);
+    checkMapping(gen, expected, info);
 
     expect(gen.defaultFeatureLayer).toBe(info.feature_idx);
     const ws = expected.get('ws')!.data;

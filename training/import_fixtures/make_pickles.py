@@ -13,7 +13,10 @@ The modules torch_utils.persistence, dnnlib.util and dnnlib.tflib.network are st
 pickle can name them; unpickling these files with Python needs the real ones.
 
 Next to each pickle, NAME.expected.safetensors holds the G_ema state dict as the importer must write it
-(official names, F32), for the tests to compare values against.
+(official names, F32), for the tests to compare values against. Two pickles instead hold EXACTLY the weights
+of the official-code parity fixtures (tests/fixtures/stylegan2/<fixture>/model.safetensors, made by
+training/reference/stylegan2_reference.py), so the whole chain pickle -> import -> engine render can be
+compared with the official generator's outputs stored there; their expected state dict is that model file.
 
 Run: /usr/bin/python3 training/import_fixtures/make_pickles.py [OUT_DIR]   (default tests/fixtures/pickles)
 Pass --large OUT.pkl to build one large SG2 snapshot (512 px, FFHQ widths, ~100+ MB) for memory measurements.
@@ -433,10 +436,47 @@ def snapshot(G_kwargs, G_class=Generator, with_d=True):
     return data, G_ema
 
 
-def sg2_kwargs(res, mapping_layers, channel_base, channel_max, c_dim=0, **extra):
-    return dict(z_dim=16, w_dim=16, c_dim=c_dim, img_resolution=res, img_channels=3,
+def sg2_kwargs(res, mapping_layers, channel_base, channel_max, c_dim=0, z_dim=16, w_dim=16, **extra):
+    return dict(z_dim=z_dim, w_dim=w_dim, c_dim=c_dim, img_resolution=res, img_channels=3,
                 mapping_kwargs=EasyDict(num_layers=mapping_layers),
                 synthesis_kwargs=EasyDict(channel_base=channel_base, channel_max=channel_max, num_fp16_res=4, conv_clamp=256), **extra)
+
+
+REFERENCE_DIR = os.path.join(HERE, '..', '..', 'tests', 'fixtures', 'stylegan2')
+
+
+def _owner(module, name):
+    path, _, leaf = name.rpartition('.')
+    return (module.get_submodule(path) if path else module), leaf
+
+
+def reference_snapshot(fixture, G_kwargs, with_d):
+    """A snapshot whose G_ema holds exactly the weights of the official-reference fixture `fixture`.
+
+    The training copy G shares every tensor with G_ema except w_avg (so an importer reading G instead of
+    G_ema is caught) and the file stays about the size of one network.
+    """
+    weights, _ = safetensors_io.load(os.path.join(REFERENCE_DIR, fixture, 'model.safetensors'))
+    G_ema = Generator(**G_kwargs).eval().requires_grad_(False)
+    state = G_ema.state_dict()
+    extra = set(weights) - set(state)
+    missing = {k for k in set(state) - set(weights) if not k.endswith('resample_filter')}
+    if extra or missing:
+        raise ValueError(f'{fixture}: layout differs from the reference weights: extra {sorted(extra)}, missing {sorted(missing)}')
+    with torch.no_grad():
+        for name, value in weights.items():
+            state[name].copy_(torch.from_numpy(value.astype(np.float32)).reshape(state[name].shape))
+    G = Generator(**G_kwargs).eval().requires_grad_(False)
+    for name, p in G_ema.named_parameters():
+        owner, leaf = _owner(G, name)
+        owner._parameters[leaf] = p
+    for name, b in G_ema.named_buffers():
+        if name != 'mapping.w_avg':
+            owner, leaf = _owner(G, name)
+            owner._buffers[leaf] = b
+    data, _ = snapshot(G_kwargs, with_d=with_d)
+    data.update(G=G, G_ema=G_ema)
+    return data, None
 
 
 def sg3_kwargs(radial):
@@ -450,8 +490,8 @@ def sg3_kwargs(radial):
 def tf_snapshot(seed):
     """A config-f-like TensorFlow-era pickle: (G, D, Gs) Network objects with TF variable layouts."""
     rng = np.random.RandomState(seed)
-    res, z, w, nmap = 256, 16, 16, 8
-    ch = {r: min(1024 // r, 8) for r in [2 ** i for i in range(2, 9)]}
+    res, z, w, nmap = 128, 16, 16, 8
+    ch = {r: min(1024 // r, 8) for r in [2 ** i for i in range(2, 8)]}
     f32 = lambda *shape: rng.randn(*shape).astype(np.float32)  # noqa: E731
     mapping = [(f'Dense{i}/weight', f32(z if i == 0 else w, w)) for i in range(nmap)] + [(f'Dense{i}/bias', f32(w)) for i in range(nmap)]
     synth = [('4x4/Const/const', f32(1, ch[4], 4, 4))]
@@ -517,7 +557,8 @@ def write(out_dir, name, data, expected, protocol):
     path = os.path.join(out_dir, f'{name}.pkl')
     with open(path, 'wb') as f:
         pickle.dump(data, f, protocol=protocol)
-    safetensors_io.save(os.path.join(out_dir, f'{name}.expected.safetensors'), expected)
+    if expected is not None:
+        safetensors_io.save(os.path.join(out_dir, f'{name}.expected.safetensors'), expected)
     print(f'{path}: {os.path.getsize(path)} bytes')
 
 
@@ -533,11 +574,12 @@ def main():
         return
     out_dir = args[0] if args else os.path.join(HERE, '..', '..', 'tests', 'fixtures', 'pickles')
     os.makedirs(out_dir, exist_ok=True)
+    reference_kwargs = dict(z_dim=32, w_dim=32)  # as training/reference/stylegan2_reference.py's FIXTURES
     cases = [
-        # (name, pickle protocol, builder)
-        ('sg2-ffhq-256-map8', 3, lambda: snapshot(sg2_kwargs(256, 8, 512, 32))),
+        # (name, pickle protocol, builder); a None state dict: the expected values are the reference fixture's
+        ('sg2-ffhq-256-map8', 3, lambda: reference_snapshot('sg2-256-map8', sg2_kwargs(256, 8, 512, 32, **reference_kwargs), True)),
         ('sg2-afhqcat-64-map2', 2, lambda: snapshot(sg2_kwargs(64, 2, 256, 16))),
-        ('stylegan-human-512x256', 4, lambda: snapshot(sg2_kwargs(512, 8, 1024, 8, square=False), with_d=False)),
+        ('stylegan-human-512x256', 4, lambda: reference_snapshot('human-512x256', sg2_kwargs(512, 8, 512, 32, square=False, **reference_kwargs), False)),
         ('sg2-conditional-32', 4, lambda: snapshot(sg2_kwargs(32, 2, 128, 8, c_dim=10))),
         ('sg3-t-256', 4, lambda: snapshot(sg3_kwargs(False), G_class=Generator3)),
         ('sg3-r-256', 4, lambda: snapshot(sg3_kwargs(True), G_class=Generator3)),
@@ -546,9 +588,9 @@ def main():
         torch.manual_seed(1000 + i)
         _stable_keys.clear()
         data, G_ema = build()
-        write(out_dir, name, data, state_dict(G_ema), protocol)
+        write(out_dir, name, data, None if G_ema is None else state_dict(G_ema), protocol)
     tf_data, tf_expected = tf_snapshot(7)
-    write(out_dir, 'sg2-car-config-f-256-tf', tf_data, tf_expected, 3)
+    write(out_dir, 'sg2-car-config-f-128-tf', tf_data, tf_expected, 3)
 
 
 if __name__ == '__main__':
