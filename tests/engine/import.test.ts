@@ -2,7 +2,7 @@
 // training/import_fixtures/make_pickles.py): every architecture imports with the official tensor names and
 // the maker's values (for the two pickles built from the official parity fixtures' weights: that fixture's
 // model file), the StyleGAN2 ones load and render in the engine, conditional models are refused.
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -111,9 +111,22 @@ describe('importCheckpoint', () => {
     expect(r.config).toMatchObject({ name: 'Tabby', domain: 'pets' });
   });
 
+  it('refuses, before writing, a model the engine could not load, with the loader\'s message', async () => {
+    // Both pickles read fine; the engine's own checks (check-model.ts) refuse what they hold.
+    const bad = path.join(out, 'bad-noise');
+    await expect(importCheckpoint(path.join(fixtures, 'sg2-bad-noise-shape-32.pkl'), bad)).rejects.toThrow(
+      `the imported model would not load: ${path.join(bad, 'model.safetensors')}: tensor 'synthesis.b8.conv0.noise_const' has shape [8,9], expected [8,8]`,
+    );
+    const nan = path.join(out, 'nan');
+    await expect(importCheckpoint(path.join(fixtures, 'sg2-nan-bias-32.pkl'), nan)).rejects.toThrow(
+      `the imported model would not load: ${path.join(nan, 'model.safetensors')}: tensor 'synthesis.b16.conv1.bias' holds a non-finite value at index 1`,
+    );
+    for (const dir of [bad, nan]) expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+  });
+
   it('reports read progress up to the file size, then each tensor written', async () => {
     const events: Array<{ phase: string; done: number; total: number }> = [];
-    await importCheckpoint(path.join(fixtures, 'sg3-t-256.pkl'), path.join(out, 'progress'), { onProgress: (p) => events.push(p) });
+    await importCheckpoint(path.join(fixtures, 'sg2-afhqcat-64-map2.pkl'), path.join(out, 'progress'), { onProgress: (p) => events.push(p) });
     const reads = events.filter((e) => e.phase === 'read');
     expect(reads.at(-1)!.done).toBe(reads.at(-1)!.total);
     const writes = events.filter((e) => e.phase === 'write');

@@ -479,6 +479,23 @@ def reference_snapshot(fixture, G_kwargs, with_d):
     return data, None
 
 
+def unloadable_snapshot(edit):
+    """A tiny snapshot whose G_ema the importer can read but the engine could not load, made so by `edit`."""
+    data, G_ema = snapshot(sg2_kwargs(32, 2, 64, 4, z_dim=8, w_dim=8), with_d=False)
+    with torch.no_grad():
+        edit(G_ema)
+    data['G'] = G_ema  # one network, stored once
+    return data, None
+
+
+def wrong_noise_shape(G_ema):
+    G_ema.synthesis.b8.conv0._buffers['noise_const'] = torch.randn([8, 9])
+
+
+def non_finite_bias(G_ema):
+    G_ema.synthesis.b16.conv1.bias[1] = float('nan')
+
+
 def sg3_kwargs(radial):
     kw = dict(z_dim=16, w_dim=16, c_dim=0, img_resolution=256, img_channels=3, mapping_kwargs=EasyDict(num_layers=2),
               channel_base=256, channel_max=8, magnitude_ema_beta=0.999, num_fp16_res=4, conv_clamp=256)
@@ -583,6 +600,8 @@ def main():
         ('sg2-conditional-32', 4, lambda: snapshot(sg2_kwargs(32, 2, 128, 8, c_dim=10))),
         ('sg3-t-256', 4, lambda: snapshot(sg3_kwargs(False), G_class=Generator3)),
         ('sg3-r-256', 4, lambda: snapshot(sg3_kwargs(True), G_class=Generator3)),
+        ('sg2-bad-noise-shape-32', 4, lambda: unloadable_snapshot(wrong_noise_shape)),
+        ('sg2-nan-bias-32', 4, lambda: unloadable_snapshot(non_finite_bias)),
     ]
     for i, (name, protocol, build) in enumerate(cases):
         torch.manual_seed(1000 + i)

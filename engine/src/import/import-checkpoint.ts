@@ -5,6 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { ModelLoadError } from '../errors.js';
+import { checkFinite, checkModel } from '../model/check-model.js';
 import { CONFIG_METADATA_KEY } from '../model/config.js';
 import { CheckpointImportError } from './errors.js';
 import { generatorConfig, type ConfigObject } from './generator-config.js';
@@ -56,6 +58,30 @@ function describe(root: PyValue): string {
   return `a ${typeName(root)}`;
 }
 
+function asImportError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ModelLoadError) throw new CheckpointImportError(`the imported model would not load: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * The loader's own checks (config, tensor names and shapes) before anything is written, and its finite-value
+ * check on each tensor as it streams out (a failure removes the partial file), so an import that would not
+ * load fails here with the loader's message.
+ */
+function checkLoadable(config: ConfigObject, tensors: Map<string, TensorToStream>, modelFile: string): Map<string, TensorToStream> {
+  asImportError(() => checkModel(JSON.parse(JSON.stringify(config)), tensors, modelFile));
+  const checked = (name: string, t: TensorToStream) => (): Float32Array => {
+    const data = t.values();
+    asImportError(() => checkFinite(name, data, modelFile));
+    return data;
+  };
+  return new Map([...tensors].map(([name, t]) => [name, { shape: t.shape, values: checked(name, t) }]));
+}
+
 export async function importCheckpoint(file: string, outDir: string, options: ImportOptions = {}): Promise<ImportResult> {
   const ckpt = readCheckpoint(file, { limits: options.limits, onProgress: (p) => options.onProgress?.({ phase: 'read', ...p }) });
   try {
@@ -84,6 +110,9 @@ export async function importCheckpoint(file: string, outDir: string, options: Im
       if (!D) discriminatorSkipped = 'the checkpoint has no D';
     }
 
+    const modelFile = path.join(outDir, 'model.safetensors');
+    tensors = checkLoadable(config, tensors, modelFile);
+
     const dTensors = D ? stateDict(D, 'D') : undefined;
     const count = (m: Map<string, { shape: number[] }>) => [...m.values()].reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1) * 4, 0);
     const outBytes = count(tensors) + (dTensors ? count(dTensors) : 0);
@@ -91,7 +120,6 @@ export async function importCheckpoint(file: string, outDir: string, options: Im
     if (outBytes > limit) throw new CheckpointImportError(`the import would write ${outBytes} bytes, more than the ${limit}-byte limit`);
 
     mkdirSync(outDir, { recursive: true });
-    const modelFile = path.join(outDir, 'model.safetensors');
     const total = tensors.size + (dTensors?.size ?? 0);
     const progress = (done: number) => options.onProgress?.({ phase: 'write', done, total });
     writeSafetensorsStreaming(modelFile, tensors, { [CONFIG_METADATA_KEY]: JSON.stringify(config) }, progress);
