@@ -26,6 +26,7 @@ import {
 } from '../src/index.js';
 import { imageGrid, maskFromPng, readPng, writePng } from '../src/io/png.js';
 import { parsePoints, parseSeeds } from './args.js';
+import { importSummary } from './import-summary.js';
 import { ImportProgressLine, ProgressLine } from './progress.js';
 
 const USAGE = `usage:
@@ -96,11 +97,7 @@ async function main(argv: string[]): Promise<void> {
     const progress = new ImportProgressLine();
     const result = await importCheckpoint(file, out, { name: values.name, domain: values.domain, onProgress: (p) => progress.update(p) });
     progress.finish();
-    const c = result.config;
-    const size = c.img_width && c.img_width !== c.img_resolution ? `${c.img_width}x${c.img_resolution}` : `${c.img_resolution}x${c.img_resolution}`;
-    console.log(`imported ${c.architecture} '${c.name}' (${size}, ${result.tensors} tensors) to ${result.modelFile}`);
-    if (result.discriminatorFile) console.log(`wrote the discriminator to ${result.discriminatorFile}`);
-    else console.log(`no discriminator written: ${result.discriminatorSkipped}`);
+    for (const line of importSummary(result, out)) console.log(line);
     return;
   }
   await initBackend({ backend: values.backend as BackendName | undefined });

@@ -13,7 +13,7 @@ export { FACES128_CONFIG, validateConfig, expectedParams, CONFIG_METADATA_KEY, t
 export { presentedSize, type PresentedSize } from './model/image-size.js';
 export { randomModelBytes, type RandomModelOptions } from './model/random.js';
 export { dragRun } from './drag/run.js';
-export { defaultDragOptions, resolveDragOptions, MAX_POINT_PAIRS } from './drag/options.js';
+export { defaultDragOptions, dragPixelDefaults, resolveDragOptions, MAX_POINT_PAIRS } from './drag/options.js';
 export { numpyRandn } from './random.js';
 export { parseSafetensors } from './io/safetensors.js';
 export { importCheckpoint, DISCRIMINATOR_METADATA_KEY, DISCRIMINATOR_FILE_NAME, type ImportOptions, type ImportProgress, type ImportResult } from './import/import-checkpoint.js';

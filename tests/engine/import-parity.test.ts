@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatorFromBytes, importCheckpoint, initBackend, loadGenerator, type ImageGenerator } from '../../engine/src/index.js';
+import { defaultDragOptions, generatorFromBytes, importCheckpoint, initBackend, loadGenerator, type ImageGenerator } from '../../engine/src/index.js';
 import { checkMapping, checkSynthesis, fixture, readReference, withConfig } from './stylegan2-reference.js';
 
 const pickles = new URL('../fixtures/pickles/', import.meta.url);
@@ -36,6 +36,15 @@ describe('import -> engine parity with the official code', () => {
     const { expected, info } = fixture(reference);
     const { gen, modelFile } = await importPickle(pickle);
     expect(gen.defaultFeatureLayer).toBe(info.feature_idx);
+    // The drag loop's defaults on the imported model are DragGAN's: block 6's features, r1 = 3 and r2 = 12 px
+    // at 512 scaled as round(r / 512 * h), stop when every handle is within max(2 / 512 * h, 2) px.
+    const h = gen.height;
+    expect(defaultDragOptions(gen)).toMatchObject({
+      featureLayer: info.feature_idx,
+      r1: Math.round((3 * h) / 512),
+      r2: Math.round((12 * h) / 512),
+      stopDistance: Math.max((2 * h) / 512, 2),
+    });
     const ws = expected.get('ws')!.data;
     report[pickle] = {
       ...checkMapping(gen, expected, info),

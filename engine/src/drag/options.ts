@@ -6,25 +6,36 @@ import { DragInputError } from '../errors.js';
 import type { ImageGenerator } from '../generator/types.js';
 import type { DragOptions, DragRequest, Point } from './types.js';
 
-export function defaultDragOptions(gen: ImageGenerator): DragOptions {
-  // DragGAN scales its pixel constants by the image height over 512 (round(r / 512 * h)); for a padded
-  // StyleGAN-Human model that is the padded square's side, which is its height too.
-  const h = gen.height;
-  const method = 'stabledrag';
+/**
+ * DragGAN's pixel constants for an image of height h: it scales them by the height over 512
+ * (round(r / 512 * h)); for a padded StyleGAN-Human model that is the padded square's side, its height too.
+ */
+export function dragPixelDefaults(h: number): Pick<DragOptions, 'r1' | 'r2' | 'stopDistance'> {
   // DragGAN's GUI: r1 = 3 and r2 = 12 at 512 px. The floors keep a usable disc and window on small models
   // (at 128 px the scaled r1 would round to a single pixel and r2 to 3).
-  const r2 = Math.max(Math.round((12 * h) / 512), 3);
+  return {
+    r1: Math.max(Math.round((3 * h) / 512), 2),
+    r2: Math.max(Math.round((12 * h) / 512), 3),
+    // DragGAN stops when every handle is within 2 px at 512 (scaled, at least 2 px).
+    stopDistance: Math.max((2 * h) / 512, 2),
+  };
+}
+
+export function defaultDragOptions(gen: ImageGenerator): DragOptions {
+  const h = gen.height;
+  const method = 'stabledrag';
+  const { r1, r2, stopDistance } = dragPixelDefaults(h);
   const layer = gen.featureLayers()[gen.defaultFeatureLayer];
   return {
     method,
     lr: 0.002,
-    r1: Math.max(Math.round((3 * h) / 512), 2),
+    r1,
     r2,
     lambda: 20,
     latentSpace: 'w+',
     optimizedLayers: Math.min(6, gen.numWs),
     maxSteps: 200,
-    stopDistance: Math.max((2 * h) / 512, 2),
+    stopDistance,
     // Tracked handles move in plateaus: on the bundled model a head turn sat at 5.2 px from step 40 to about 95 and
     // then went on to 2.2 px (docs/benchmarks.md, "The stall rule"), so the window is twice that long.
     stallSteps: 80,
