@@ -19,7 +19,8 @@ training/reference/stylegan2_reference.py), so the whole chain pickle -> import 
 compared with the official generator's outputs stored there; their expected state dict is that model file.
 
 Run: /usr/bin/python3 training/import_fixtures/make_pickles.py [OUT_DIR]   (default tests/fixtures/pickles)
-Pass --large OUT.pkl to build one large SG2 snapshot (512 px, FFHQ widths, ~100+ MB) for memory measurements.
+Pass --large OUT.pkl [CHANNEL_MAX] to build one large SG2 snapshot for memory measurements: 512 px, G + G_ema,
+FFHQ widths (channel_max 512: 245 MB; 1024: about 4x the parameters).
 """
 import collections
 import copy
@@ -583,7 +584,8 @@ def main():
     args = sys.argv[1:]
     if args and args[0] == '--large':
         torch.manual_seed(5)
-        data, _ = snapshot(sg2_kwargs(512, 8, 32768, 512) | dict(z_dim=512, w_dim=512), with_d=False)
+        channel_max = int(args[2]) if len(args) > 2 else 512
+        data, _ = snapshot(sg2_kwargs(512, 8, 32768, channel_max, z_dim=512, w_dim=512), with_d=False)
         data['G_ema'].requires_grad_(False)
         with open(args[1], 'wb') as f:
             pickle.dump(data, f, protocol=3)
