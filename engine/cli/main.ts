@@ -6,7 +6,7 @@
  *                 [--stall-steps N] [--frames DIR] [--latent-out FILE]
  *   random-model  --out DIR [--seed N]   (a random-weight stand-in with the bundled model's config)
  *   info          --model DIR
- *   import        FILE.pkl --out models/NAME [--name N] [--domain D]   (NVIDIA StyleGAN2/3 pickle -> model.safetensors)
+ *   import        FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square]   (NVIDIA StyleGAN2/3 pickle -> model.safetensors)
  * Common: --backend wasm|cpu|tensorflow
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,7 +36,7 @@ const USAGE = `usage:
                   [--stall-steps N (default 80; 0: never end as stalled)] [--frames DIR] [--latent-out FILE]
   stabledrag random-model --out DIR [--seed N]
   stabledrag info --model DIR
-  stabledrag import FILE.pkl --out models/NAME [--name N] [--domain D]
+  stabledrag import FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square (StyleGAN-Human: DragGAN's square view)]
 common options: --backend wasm|cpu|tensorflow (default: tensorflow if installed, else wasm)`;
 
 const options = {
@@ -60,6 +60,7 @@ const options = {
   backend: { type: 'string' },
   name: { type: 'string' },
   domain: { type: 'string' },
+  'pad-to-square': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -95,7 +96,7 @@ async function main(argv: string[]): Promise<void> {
     if (!file) throw new Error('import needs the checkpoint file: stabledrag import FILE.pkl --out models/NAME');
     const out = need(values.out, 'out');
     const progress = new ImportProgressLine();
-    const result = await importCheckpoint(file, out, { name: values.name, domain: values.domain, onProgress: (p) => progress.update(p) });
+    const result = await importCheckpoint(file, out, { name: values.name, domain: values.domain, padToSquare: values['pad-to-square'], onProgress: (p) => progress.update(p) });
     progress.finish();
     for (const line of importSummary(result, out)) console.log(line);
     return;

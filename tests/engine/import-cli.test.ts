@@ -32,12 +32,14 @@ describe('stabledrag import', () => {
     expect(stdout).toContain(`to open it in the studio: copy or move ${out} into the models directory (STABLEDRAG_MODELS, default models/`);
   });
 
-  it('a StyleGAN-Human model (W x H), a TF config-f one written straight into STABLEDRAG_MODELS', async () => {
+  it('a StyleGAN-Human model (W x H, and padded as DragGAN shows it), a TF config-f one written straight into STABLEDRAG_MODELS', async () => {
     const models = mkdtempSync(path.join(tmpdir(), 'sd-cli-models-'));
     const human = await run('node', [bin, 'import', path.join(pickles, 'stylegan-human-512x256.pkl'), '--out', path.join(models, 'human')]);
     expect(human.stdout).toMatch(/resolution +256 x 512 \(W x H\)/);
     expect(human.stdout).toMatch(/r1 3 px, r2 12 px, stop within 2 px/);
     expect(human.stdout).toMatch(/discriminator +not kept: the checkpoint has no D/);
+    const square = await run('node', [bin, 'import', path.join(pickles, 'stylegan-human-512x256.pkl'), '--out', path.join(models, 'human-square'), '--pad-to-square']);
+    expect(square.stdout).toMatch(/resolution +512 x 512 \(W x H\), padded to a square/);
     const car = await run('node', [bin, 'import', path.join(pickles, 'sg2-car-config-f-128-tf.pkl'), '--out', path.join(models, 'car')], { env: { ...process.env, STABLEDRAG_MODELS: models } });
     expect(car.stdout).toMatch(/architecture +stylegan2-ada \(from a tf-config-f-pickle\)/);
     expect(car.stdout).toMatch(/fp16 layers +none/);
@@ -45,11 +47,14 @@ describe('stabledrag import', () => {
     expect(car.stdout).toContain(`it is in the studio's models directory (${models}) as 'car'`);
   });
 
-  it('refuses a conditional model and an unloadable one with exit code 1, writing nothing', async () => {
+  it('refuses a conditional model, --pad-to-square on a square one and an unloadable one with exit code 1, writing nothing', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sd-cli-refuse-'));
     const cond = await run('node', [bin, 'import', path.join(pickles, 'sg2-conditional-32.pkl'), '--out', path.join(dir, 'c')]).catch((e) => e);
     expect(cond.code).toBe(1);
     expect(cond.stderr).toMatch(/error \(checkpoint-import-failed\): conditional models \(c_dim = 10\) are not supported/);
+    const square = await run('node', [bin, 'import', path.join(pickles, 'sg2-afhqcat-64-map2.pkl'), '--out', path.join(dir, 's'), '--pad-to-square']).catch((e) => e);
+    expect(square.code).toBe(1);
+    expect(square.stderr).toMatch(/padding to a square is for non-square models \(StyleGAN-Human\); this one is already 64x64/);
     mkdirSync(path.join(dir, 'n'));
     const nan = await run('node', [bin, 'import', path.join(pickles, 'sg2-nan-bias-32.pkl'), '--out', path.join(dir, 'n')]).catch((e) => e);
     expect(nan.code).toBe(1);

@@ -5,19 +5,19 @@
 // the TensorFlow-era config-f pickle's references come from the official legacy.py converter and generator
 // (training/import_fixtures/tf_reference.py). Mapping, truncation, the drag block's features (whole and resized
 // to the image) and the image must match within 1e-3; the imported config must drive the drag from block 6.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultDragOptions, generatorFromBytes, importCheckpoint, initBackend, loadGenerator, type ImageGenerator } from '../../engine/src/index.js';
-import { checkMapping, checkSynthesis, fixture, readReference, withConfig } from './stylegan2-reference.js';
+import { defaultDragOptions, importCheckpoint, initBackend, loadGenerator, type ImageGenerator, type ImportOptions } from '../../engine/src/index.js';
+import { checkMapping, checkSynthesis, fixture, readReference } from './stylegan2-reference.js';
 
 const pickles = new URL('../fixtures/pickles/', import.meta.url);
 const out = mkdtempSync(path.join(tmpdir(), 'sd-import-parity-'));
 const report: Record<string, Record<string, number>> = {};
 
-async function importPickle(name: string): Promise<{ gen: ImageGenerator; modelFile: string }> {
-  const result = await importCheckpoint(new URL(`${name}.pkl`, pickles).pathname, path.join(out, name));
+async function importPickle(name: string, options: ImportOptions = {}): Promise<{ gen: ImageGenerator; modelFile: string }> {
+  const result = await importCheckpoint(new URL(`${name}.pkl`, pickles).pathname, path.join(out, `${name}${options.padToSquare ? '-padded' : ''}`), options);
   return { gen: await loadGenerator(path.dirname(result.modelFile)), modelFile: result.modelFile };
 }
 
@@ -34,7 +34,7 @@ describe('import -> engine parity with the official code', () => {
     ['stylegan-human-512x256', 'human-512x256'],
   ])('%s.pkl renders as the official generator does for fixture %s', async (pickle, reference) => {
     const { expected, info } = fixture(reference);
-    const { gen, modelFile } = await importPickle(pickle);
+    const { gen } = await importPickle(pickle);
     expect(gen.defaultFeatureLayer).toBe(info.feature_idx);
     // The drag loop's defaults on the imported model are DragGAN's: block 6's features, r1 = 3 and r2 = 12 px
     // at 512 scaled as round(r / 512 * h), stop when every handle is within max(2 / 512 * h, 2) px.
@@ -58,15 +58,15 @@ describe('import -> engine parity with the official code', () => {
     gen.dispose();
 
     if (expected.has('padded_points')) {
-      // DragGAN's padded view of the imported StyleGAN-Human model.
-      const padded = generatorFromBytes(withConfig(readFileSync(modelFile), { pad_to_square: true }), `${pickle} padded`);
-      const errors = checkSynthesis(padded, ws, padded.defaultFeatureLayer, {
+      // Imported with DragGAN's square view (--pad-to-square).
+      const padded = await importPickle(pickle, { padToSquare: true });
+      expect([padded.gen.width, padded.gen.height]).toEqual([gen.height, gen.height]);
+      report[`${pickle} padded`] = checkSynthesis(padded.gen, ws, padded.gen.defaultFeatureLayer, {
         points: expected.get('padded_points')!,
         image: expected.get('padded_image_at_points')!,
         resized: expected.get('padded_features_resized_at_points')!,
       });
-      report[`${pickle} padded`] = errors;
-      padded.dispose();
+      padded.gen.dispose();
     }
   });
 

@@ -31,6 +31,8 @@ export interface ImportProgress {
 export interface ImportOptions {
   name?: string;
   domain?: string;
+  /** Present a non-square (StyleGAN-Human) model padded to a square, as DragGAN shows it (config pad_to_square). */
+  padToSquare?: boolean;
   onProgress?: (p: ImportProgress) => void;
   limits?: Partial<PickleLimits>;
   /** Refuse to write more than this many bytes in all (default 16 GiB). */
@@ -110,6 +112,13 @@ export async function importCheckpoint(file: string, outDir: string, options: Im
       if (!D) discriminatorSkipped = 'the checkpoint has no D';
     }
 
+    if (options.padToSquare) {
+      const width = typeof config.img_width === 'number' ? config.img_width : config.img_resolution;
+      if (width === config.img_resolution) {
+        throw new CheckpointImportError(`padding to a square is for non-square models (StyleGAN-Human); this one is already ${width}x${width}`);
+      }
+      config.pad_to_square = true;
+    }
     const modelFile = path.join(outDir, 'model.safetensors');
     tensors = checkLoadable(config, tensors, modelFile);
 
