@@ -5,9 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ModelLoadError } from '../errors.js';
-import { checkFinite, checkModel } from '../model/check-model.js';
 import { CONFIG_METADATA_KEY } from '../model/config.js';
+import { checkLoadable } from './check-loadable.js';
 import { CheckpointImportError } from './errors.js';
 import { generatorConfig, type ConfigObject } from './generator-config.js';
 import { defaultName, guessDomain } from './names.js';
@@ -58,30 +57,6 @@ function record(root: PyDict, key: string): PersistentRecord | undefined {
 function describe(root: PyValue): string {
   if (root instanceof PyDict) return `a dict with keys [${[...root.map.keys()].map(String).slice(0, 8).join(', ')}]`;
   return `a ${typeName(root)}`;
-}
-
-function asImportError<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof ModelLoadError) throw new CheckpointImportError(`the imported model would not load: ${err.message}`);
-    throw err;
-  }
-}
-
-/**
- * The loader's own checks (config, tensor names and shapes) before anything is written, and its finite-value
- * check on each tensor as it streams out (a failure removes the partial file), so an import that would not
- * load fails here with the loader's message.
- */
-function checkLoadable(config: ConfigObject, tensors: Map<string, TensorToStream>, modelFile: string): Map<string, TensorToStream> {
-  asImportError(() => checkModel(JSON.parse(JSON.stringify(config)), tensors, modelFile));
-  const checked = (name: string, t: TensorToStream) => (): Float32Array => {
-    const data = t.values();
-    asImportError(() => checkFinite(name, data, modelFile));
-    return data;
-  };
-  return new Map([...tensors].map(([name, t]) => [name, { shape: t.shape, values: checked(name, t) }]));
 }
 
 export async function importCheckpoint(file: string, outDir: string, options: ImportOptions = {}): Promise<ImportResult> {
