@@ -36,7 +36,7 @@ const server = await startStudioServer({
   host: config.host,
   dbFile: config.dbFile,
   dataDirLock,
-  models: config.models,
+  modelsDir: config.modelsDir,
   poolSize: config.poolSize,
   backend: config.backend,
   next: nextApp,
