@@ -27,7 +27,7 @@ const res = readModelHeader(modelPath).config.img_resolution;
 
 const dir = mkdtempSync(join(tmpdir(), 'stabledrag-bench-'));
 const server = await startStudioServer({
-  port: 0, host: '127.0.0.1', dbFile: join(dir, 'bench.db'), models: [{ id: 'm', label: 'm', path: modelPath }],
+  port: 0, host: '127.0.0.1', dbFile: join(dir, 'bench.db'), models: [{ id: 'm', label: 'm', path: modelPath }], measureStepTimes: false,
   frameFormat: format, frameQuality: quality, log: () => {},
 });
 try {

@@ -42,6 +42,7 @@ export function useBrowserStudio(viewport: { width: number; height: number }): B
       host: '127.0.0.1',
       dbFile: join(tmp!.dir, 'studio.db'),
       models: [{ id: TINY_MODEL_ID, label: 'Tiny (tests)', path: TINY_MODEL }],
+      measureStepTimes: false,
       next: { ...nextApp, close: undefined },
       log: () => {},
     });
