@@ -105,21 +105,21 @@ export function CreateRoom() {
             <span className="field-label">Title</span>
             <input value={title} placeholder={seed !== null ? `Seed ${seed}` : ''} maxLength={80} onChange={(e) => setTitle(e.target.value)} data-testid="room-title" />
           </label>
-          <label className="field">
-            <span className="field-label">Model</span>
-            <div className="model-row">
-              <select value={model} onChange={(e) => setModel(e.target.value)} data-testid="model-select">
-                {models.map((m) => (
-                  <option key={m.id} value={m.id}>
-                    {m.label} ({m.width}×{m.height})
-                  </option>
-                ))}
-              </select>
-              <button type="button" className="btn ghost" onClick={rescan} disabled={scanning} data-testid="rescan-models">
+          <div className="field">
+            <div className="field-head">
+              <span className="field-label" id="model-label">Model</span>
+              <button type="button" className="btn ghost small" onClick={rescan} disabled={scanning} data-testid="rescan-models">
                 {scanning ? 'Scanning…' : 'Rescan models'}
               </button>
             </div>
-          </label>
+            <select value={model} onChange={(e) => setModel(e.target.value)} aria-labelledby="model-label" data-testid="model-select">
+              {models.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.label} ({m.width}×{m.height})
+                </option>
+              ))}
+            </select>
+          </div>
           <ul className="model-list" data-testid="model-list">
             {models.map((m) => (
               <li key={m.id} className={m.id === model ? 'selected' : ''} data-testid={`model-${m.id}`}>
