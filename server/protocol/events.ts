@@ -195,8 +195,8 @@ export interface HistoryStep {
 /**
  * `code` says what went wrong: 'invalid', 'unauthorized', 'forbidden', 'not-found', 'limit' (a per-connection
  * or per-address limit: too many requests, rooms, previews, runs), 'busy' (the server's shared queue is
- * full), 'model-unavailable' (the room's model is missing or broken on this server), 'unknown-event', 'internal'. 'limit' and 'busy' may carry `retryAfterSeconds`: the request is
- * worth repeating after that long.
+ * full), 'model-unavailable' (the model is missing or broken on this server), 'unknown-event', 'internal'.
+ * 'limit' and 'busy' may carry `retryAfterSeconds`: the request is worth repeating after that long.
  */
 export interface ErrorInfo {
   code: string;

@@ -205,6 +205,11 @@ export class ModelRegistry {
     return this.available.get(id) ?? this.known.get(id);
   }
 
+  /** Whether `id` names a model this server offers, lists as unavailable, or offered earlier. */
+  isListed(id: string): boolean {
+    return this.available.has(id) || this.unavailable.has(id) || this.known.has(id);
+  }
+
   /** Why `id` cannot be used: its reason from the last scan, or that it is not installed here. */
   unavailableReason(id: string): string {
     return this.unavailable.get(id) ?? 'it is not installed';

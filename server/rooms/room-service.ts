@@ -11,7 +11,8 @@ import { PreviewCache } from './preview-cache.js';
  * Errors a request can end in, by code: `unauthorized` (no room for this link: wrong or revoked),
  * `forbidden` (a watch link asking to edit), `invalid` (a malformed request), `limit` (a limit in
  * server/limits.ts), `busy` (the server's shared queue is full), `not-found` (an unknown run or step),
- * `no-points`, `model-unavailable` (the model is missing or broken on this server), `internal`. `limit` and `busy` may say when to try again.
+ * `no-points`, `model-unavailable` (the model is missing or broken on this server), `internal`. `limit` and
+ * `busy` may say when to try again.
  */
 export class RoomError extends Error {
   constructor(
@@ -40,7 +41,7 @@ export class RoomService {
   private model(id: unknown) {
     const m = typeof id === 'string' ? this.models.get(id) : undefined;
     if (m) return m;
-    if (typeof id === 'string' && this.models.lastKnown(id)) throw this.unavailable(id);
+    if (typeof id === 'string' && this.models.isListed(id)) throw this.unavailable(id);
     throw new RoomError('invalid', `unknown model ${JSON.stringify(id)}`);
   }
 

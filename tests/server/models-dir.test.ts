@@ -65,6 +65,10 @@ describe('models directory on a running server', () => {
     });
     expect(list.unavailable).toEqual([{ id: 'broken', reason: expect.stringMatching(/not a safetensors file/) }]);
     expect(logs.filter((l) => l.startsWith('[models] broken unavailable: not a safetensors file'))).toHaveLength(1);
+    await expect(call(socket, 'seed:preview', { model: 'broken', seed: 1 })).rejects.toMatchObject({
+      code: 'model-unavailable', message: expect.stringMatching(/model broken is not available on this server: not a safetensors file/),
+    });
+    await expect(call(socket, 'seed:preview', { model: 'nonexistent', seed: 1 })).rejects.toMatchObject({ code: 'invalid' });
   });
 
   it('rescan offers a model added after start', async () => {
