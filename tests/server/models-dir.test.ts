@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ModelInfo, RunEnded, UnavailableModel } from '../../server/protocol/events.js';
-import { addPoint, readPoints } from '../../server/protocol/room-doc.js';
+import { addPoint, readPoints, updateSettings } from '../../server/protocol/room-doc.js';
 import { RESCAN_MIN_INTERVAL_MS } from '../../server/rooms/model-registry.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { call, connectSocket, connectYjs, startTestServer, TINY_MODEL, TINY_MODEL_ID, tempDir, user, waitFor, type ClientSocket } from './helpers.js';
@@ -95,6 +95,52 @@ describe('models directory on a running server', () => {
     await rescan();
     const after = await call<{ image: { bytes: ArrayBuffer } }>(socket, 'seed:preview', { model: 'swap', seed: 4 });
     expect(Buffer.from(after.image.bytes).equals(Buffer.from(before.image.bytes))).toBe(false);
+  });
+
+  it('a run queued before its model went away ends with model-unavailable and records nothing', async () => {
+    install('fleeting', TINY_MODEL);
+    await rescan();
+    const blocker = await call<{ roomId: string; editToken: string }>(socket, 'room:create', { title: 'blocker', model: TINY_MODEL_ID, seed: 3 });
+    const fleeting = await call<{ roomId: string; editToken: string }>(socket, 'room:create', { title: 'fleeting', model: 'fleeting', seed: 3 });
+    const yb = await connectYjs(server.url, blocker.roomId, blocker.editToken);
+    const yf = await connectYjs(server.url, fleeting.roomId, fleeting.editToken);
+    const b = await connectSocket(server.url);
+    const f = await connectSocket(server.url);
+    try {
+      for (const y of [yb, yf]) {
+        addPoint(y.doc, [8, 8], user('ann'));
+        addPoint(y.doc, [24, 20], user('ann'));
+      }
+      // The blocker's run holds the only worker until it is stopped.
+      updateSettings(yb.doc, { lr: 0.0001, maxSteps: 1000 });
+      await new Promise((r) => setTimeout(r, 150));
+      const ended: RunEnded[] = [];
+      f.on('run:ended', (e) => ended.push(e));
+      for (const s of [b, f]) s.on('run:frame', (_frame, ack) => ack());
+      await call(b, 'room:join', { token: blocker.editToken, user: user('bob') });
+      await call(f, 'room:join', { token: fleeting.editToken, user: user('ann') });
+      await call(b, 'run:start');
+      const first = await call<{ runId: string }>(f, 'run:start');
+      const second = await call<{ runId: string }>(f, 'run:start');
+
+      rmSync(join(modelsDir(), 'fleeting'), { recursive: true });
+      await rescan();
+      await call(b, 'run:stop');
+      await waitFor(() => ended.length === 2, 'both fleeting runs to end', 60_000);
+      // The first was already on its way to a worker, which finds the file gone; the second never starts.
+      expect(ended[0]).toMatchObject({ runId: first.runId, reason: 'error' });
+      expect(ended[1]).toMatchObject({
+        runId: second.runId, reason: 'error', steps: 0,
+        error: { code: 'model-unavailable', message: 'model fleeting is not available on this server: it was removed from the models directory' },
+      });
+      const page = await call<{ runs: { runId: string }[] }>(f, 'history:list', {});
+      expect(page.runs.map((r) => r.runId)).toEqual([first.runId]);
+    } finally {
+      b.disconnect();
+      f.disconnect();
+      yb.destroy();
+      yf.destroy();
+    }
   });
 
   it('a room whose model vanished still opens for points and history, but runs and previews answer model-unavailable', async () => {
