@@ -75,6 +75,7 @@ describe('models directory', () => {
     put('a-pickle', Buffer.concat([Buffer.from([0x80, 0x02]), Buffer.from('cnumpy\ncore\n'.repeat(20))]));
     put('truncated', readFileSync(TINY).subarray(0, 100_000));
     put('bad-config', editConfig((c) => (c.img_channels = 4)));
+    put('wordy', editConfig((c) => Object.assign(c, { name: 'n'.repeat(5000), domain: 'cats\u0000\n'.repeat(100) })));
     put('no-config', withHeader((h) => (h.__metadata__ = {})));
     put('config-not-json', withHeader((h) => ((h.__metadata__ as Record<string, string>)['stabledrag.config'] = '{nope')));
     put('huge-header', (() => {
@@ -104,17 +105,23 @@ describe('models directory', () => {
     writeFileSync(join(dir, 'ffhq.pkl'), 'x');
     writeFileSync(join(dir, 'cats.safetensors'), 'x');
     put('bad id!', readFileSync(TINY));
+    put('evil\n[models] fake line', readFileSync(TINY));
 
     const r = registry();
     const { models } = r.list();
-    expect(models.map((m) => m.id).sort()).toEqual(['alias', 'faces', 'tiny']);
+    expect(models.map((m) => m.id).sort()).toEqual(['alias', 'faces', 'tiny', 'wordy']);
+    // Free text from a config is bounded and cleaned before it reaches clients.
+    const wordy = models.find((m) => m.id === 'wordy')!;
+    expect(wordy.label).toHaveLength(80);
+    expect(wordy.domain!.length).toBeLessThanOrEqual(40);
+    expect(wordy.domain).not.toMatch(/[\u0000\n]/);
     const faces = models.find((m) => m.id === 'faces')!;
     expect(faces).toEqual({ id: 'faces', label: 'faces128', width: 128, height: 128, architecture: 'stylegan2-ada', fileBytes: readFileSync(BUNDLED).length });
     expect(models.find((m) => m.id === 'tiny')).toMatchObject({ width: 32, height: 32, fileBytes: readFileSync(TINY).length });
 
     const why = reasons(r);
     expect(Object.keys(why).sort()).toEqual(
-      ['a-pickle', 'bad id!', 'bad-config', 'broken-json', 'cats.safetensors', 'config-not-json', 'dangling', 'escape', 'escape-dir', 'ffhq.pkl', 'huge-header', 'no-config', 'not-a-file', 'tiny-file', 'trailing', 'truncated'].sort(),
+      ['a-pickle', '"bad id!"', '"evil\\n[models] fake line"', 'bad-config', 'broken-json', 'cats.safetensors', 'config-not-json', 'dangling', 'escape', 'escape-dir', 'ffhq.pkl', 'huge-header', 'no-config', 'not-a-file', 'tiny-file', 'trailing', 'truncated'].sort(),
     );
     expect(why['broken-json']).toMatch(/header is not JSON/);
     expect(why['a-pickle']).toMatch(/not a safetensors file: its header length \d+ is outside/);
@@ -131,7 +138,9 @@ describe('models directory', () => {
     expect(why['dangling']).toMatch(/symbolic link to nothing/);
     expect(why['ffhq.pkl']).toMatch(/stabledrag import ffhq.pkl/);
     expect(why['cats.safetensors']).toMatch(/move it to <models dir>\/cats\/model.safetensors/);
-    expect(why['bad id!']).toMatch(/not a valid model id/);
+    expect(why['"bad id!"']).toMatch(/not a valid model id/);
+    // A name that could forge log lines is shown quoted, on one line.
+    expect(logs.filter((l) => l.startsWith('[models] fake line'))).toEqual([]);
     // One line per unavailable model per scan, naming it and its reason.
     for (const [id, reason] of Object.entries(why)) expect(logs.filter((l) => l === `[models] ${id} unavailable: ${reason}`)).toHaveLength(1);
     // Broken models cannot be used, and say why.

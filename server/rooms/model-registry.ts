@@ -10,6 +10,7 @@ import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'nod
 import { basename, extname, join, sep } from 'node:path';
 import type { ModelInfo, UnavailableModel } from '../protocol/events.js';
 import { presentedSize } from '../../engine/src/model/image-size.js';
+import { cleanDisplayText, MAX_NAME_GRAPHEMES, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
 import { ModelHeaderError, readModelHeader } from './model-header.js';
 
 export const MODEL_FILE = 'model.safetensors';
@@ -66,8 +67,10 @@ function reasonOf(err: unknown): string {
 function describe(file: string, id: string, label: string | undefined): ResolvedModel {
   const { config, fileBytes, identity } = readModelHeader(file);
   const { width, height } = presentedSize(config);
+  // The config's free text goes to every client's model list: cleaned and bounded like titles and names.
+  const domain = cleanDisplayText(config.domain ?? '', MAX_NAME_GRAPHEMES);
   return {
-    id, label: label ?? config.name, width, height, ...(config.domain ? { domain: config.domain } : {}),
+    id, label: label ?? (cleanDisplayText(config.name, MAX_TITLE_GRAPHEMES) || id), width, height, ...(domain ? { domain } : {}),
     architecture: config.architecture, fileBytes, path: file, identity,
   };
 }
@@ -86,10 +89,15 @@ function fromEntry(e: ModelEntry): Found {
   }
 }
 
+/** A directory entry's name as ids and reasons show it: quoted when it is not a valid id (it may hold anything, newlines included). */
+function shownName(name: string): string {
+  return MODEL_ID.test(name) ? name : JSON.stringify(name).slice(0, 80);
+}
+
 /** One directory entry of the models directory; null when it is not meant as a model (no model.safetensors). */
 function fromDirEntry(root: string, entry: Dirent): ({ id: string } & Found) | null {
-  const name = entry.name;
-  const path = join(root, name);
+  const path = join(root, entry.name);
+  const name = shownName(entry.name);
   let isDir: boolean;
   try {
     isDir = statSync(path).isDirectory();
@@ -98,9 +106,10 @@ function fromDirEntry(root: string, entry: Dirent): ({ id: string } & Found) | n
   }
   if (!isDir) {
     // Loose model files are a common mistake: say what to do with them rather than ignoring them.
-    const ext = extname(name).toLowerCase();
-    if (ext === '.pkl') return { id: name, ok: false, reason: `a pickle: import it with \`stabledrag import ${name} --out <models dir>/${basename(name, ext)}\`` };
-    if (ext === '.safetensors') return { id: name, ok: false, reason: `a loose file: move it to <models dir>/${basename(name, ext)}/${MODEL_FILE}` };
+    const ext = extname(entry.name).toLowerCase();
+    const stem = shownName(basename(entry.name, extname(entry.name)));
+    if (ext === '.pkl') return { id: name, ok: false, reason: `a pickle: import it with \`stabledrag import ${name} --out <models dir>/${stem}\`` };
+    if (ext === '.safetensors') return { id: name, ok: false, reason: `a loose file: move it to <models dir>/${stem}/${MODEL_FILE}` };
     return null;
   }
   const file = join(path, MODEL_FILE);
@@ -109,7 +118,7 @@ function fromDirEntry(root: string, entry: Dirent): ({ id: string } & Found) | n
   } catch {
     return null;
   }
-  if (!MODEL_ID.test(name)) return { id: name.slice(0, 64), ok: false, reason: 'the directory name is not a valid model id (letters, digits, ".", "_", "-", starting with a letter or digit, at most 64)' };
+  if (!MODEL_ID.test(entry.name)) return { id: name, ok: false, reason: 'the directory name is not a valid model id (letters, digits, ".", "_", "-", starting with a letter or digit, at most 64)' };
   let real: string;
   try {
     real = realpathSync(file);
@@ -187,8 +196,9 @@ export class ModelRegistry {
   /** The models as the UI shows them; `stepMs` adds the measured step time of a model, when there is one. */
   list(stepMs: (m: ResolvedModel) => number | undefined = () => undefined): ModelList {
     return {
-      models: [...this.available.values()].map(({ path: _path, identity: _identity, ...info }) => {
-        const ms = stepMs({ ...info, path: _path, identity: _identity });
+      models: [...this.available.values()].map((m) => {
+        const { path: _path, identity: _identity, ...info } = m;
+        const ms = stepMs(m);
         return ms === undefined ? info : { ...info, stepMs: ms };
       }),
       unavailable: [...this.unavailable].map(([id, reason]) => ({ id, reason })),
