@@ -5,6 +5,7 @@
  * `model-unavailable`, while another room keeps dragging.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ModelInfo, RunEnded, UnavailableModel } from '../../server/protocol/events.js';
@@ -200,6 +201,24 @@ describe('models directory on a running server', () => {
     } finally {
       yd.destroy();
       yh.destroy();
+    }
+  });
+});
+
+describe('npm start with STABLEDRAG_MODELS in the old list form', () => {
+  it('refuses to start, saying what to do instead', () => {
+    const tmp = tempDir();
+    try {
+      const res = spawnSync(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+        cwd: resolve(import.meta.dirname, '../..'),
+        env: { ...process.env, STABLEDRAG_MODELS: `faces=${BUNDLED}`, STABLEDRAG_DATA_DIR: tmp.dir, PORT: '0' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(res.status).toBe(2);
+      expect(res.stderr).toContain('[studio] cannot start: STABLEDRAG_MODELS is a directory now, not a list of id=path: put each model in <dir>/<id>/model.safetensors');
+    } finally {
+      tmp.cleanup();
     }
   });
 });
