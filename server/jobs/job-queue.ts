@@ -41,4 +41,6 @@ export interface JobQueue {
   liveWorkers?(): { live: number; size: number };
   /** No job running or waiting (background work such as step-time measurement waits for this). */
   idle?(): boolean;
+  /** Drags waiting for a worker (background work gives way when there are some). */
+  dragsWaiting?(): number;
 }

@@ -92,6 +92,10 @@ export class WorkerPool implements JobQueue {
     return !this.closed && this.waiting.length === 0 && this.renderQueue.size === 0 && this.workers.every((pw) => load(pw) === 0);
   }
 
+  dragsWaiting(): number {
+    return this.waiting.length;
+  }
+
   liveWorkers(): { live: number; size: number } {
     // A replaced worker leaves the list at once; a terminated thread's id is -1.
     return { live: this.closed ? 0 : this.workers.filter((pw) => pw.worker.threadId >= 0).length, size: this.workers.length };

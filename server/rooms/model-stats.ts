@@ -85,9 +85,16 @@ export class ModelStats {
       },
       { onStep: () => {} },
     );
-    const end = await job.done;
+    // A person's drag does not wait behind a measurement (a step of a large model takes seconds on a CPU).
+    const yieldToRuns = setInterval(() => {
+      if ((jobs.dragsWaiting?.() ?? 0) > 0) job.cancel();
+    }, 100);
+    const end = await job.done.finally(() => clearInterval(yieldToRuns));
     if (end.error) throw new Error(end.error.message);
-    this.log(`[models] ${m.id}: measured ${this.stepMs(m) ?? '?'} ms per step`);
+    const ms = this.stepMs(m);
+    // Given way before a step was timed: measured again at the next idle moment.
+    if (ms === undefined) this.tried.delete(`${m.id}@${m.identity}`);
+    else this.log(`[models] ${m.id}: measured ${ms} ms per step`);
   }
 
   async close(): Promise<void> {
