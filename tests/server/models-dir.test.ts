@@ -222,3 +222,26 @@ describe('npm start with STABLEDRAG_MODELS in the old list form', () => {
     }
   });
 });
+
+describe('an empty models directory', () => {
+  it('offers nothing, reports nothing, and rescans count against the message rate like any request', async () => {
+    const tmp = tempDir();
+    mkdirSync(join(tmp.dir, 'models'));
+    const server = await startTestServer(join(tmp.dir, 'studio.db'), {
+      models: [], modelsDir: join(tmp.dir, 'models'),
+      limits: { socketMessagesPerSecond: 2, socketMessageBurst: 4, requestsInFlight: 100 },
+    });
+    const socket = await connectSocket(server.url);
+    try {
+      expect(await call<List>(socket, 'models:list')).toMatchObject({ models: [], unavailable: [] });
+      const raw = socket as unknown as { emitWithAck(e: string): Promise<{ ok: boolean; error?: { code: string } }> };
+      const replies = await Promise.all(Array.from({ length: 6 }, () => raw.emitWithAck('models:rescan')));
+      expect(replies.filter((r) => r.ok)).toHaveLength(3);
+      expect(replies.filter((r) => !r.ok).map((r) => r.error!.code)).toEqual(['limit', 'limit', 'limit']);
+    } finally {
+      socket.disconnect();
+      await server.close();
+      tmp.cleanup();
+    }
+  });
+});
