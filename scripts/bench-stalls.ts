@@ -25,7 +25,7 @@ const ROUNDS = Number(process.argv[2] ?? 3);
 const RES = 128;
 const dir = mkdtempSync(join(tmpdir(), 'stabledrag-stalls-'));
 const server = await startStudioServer({
-  port: 0, host: '127.0.0.1', dbFile: join(dir, 'bench.db'), models: [{ id: 'faces', label: 'Faces', path: BUNDLED_MODEL }], log: () => {},
+  port: 0, host: '127.0.0.1', dbFile: join(dir, 'bench.db'), models: [{ id: 'faces', label: 'Faces', path: BUNDLED_MODEL }], measureStepTimes: false, log: () => {},
   limits: { connectionsPerMinute: 1e6, stallSteps: 10_000, exportsInFlight: 4 },
 });
 const socket: Socket = ioClient(server.url, { transports: ['websocket'], reconnection: false });

@@ -1,15 +1,14 @@
 /**
  * Settings of `npm start`, from the environment, with defaults that need nothing else:
  *   PORT (3000), HOST (0.0.0.0), STABLEDRAG_DATA_DIR (./data, holds studio.db),
- *   STABLEDRAG_MODELS ("id=path,id=path"; default: the bundled faces128 model),
+ *   STABLEDRAG_MODELS (the models directory, default ./models: each <id>/model.safetensors is a model),
  *   STABLEDRAG_POOL_SIZE (1), STABLEDRAG_BACKEND (engine default: wasm), NODE_ENV (production => built app),
  *   STABLEDRAG_LIMIT_* (server/limits.ts),
  *   STABLEDRAG_TRUSTED_PROXIES (addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed; default none).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ModelEntry } from './rooms/model-registry.js';
 import { readLimits, type ServerLimits } from './limits.js';
 import { parseTrustedProxies, type TrustedProxies } from './client-address.js';
 
@@ -23,7 +22,8 @@ export interface StartConfig {
   host: string;
   dataDir: string;
   dbFile: string;
-  models: ModelEntry[];
+  /** The models directory (scanned at start and on request; server/rooms/model-registry.ts). */
+  modelsDir: string;
   poolSize: number;
   backend?: 'wasm' | 'cpu';
   dev: boolean;
@@ -31,13 +31,24 @@ export interface StartConfig {
   trustedProxies: TrustedProxies;
 }
 
-function parseModels(spec: string | undefined): ModelEntry[] {
-  if (!spec) return [{ id: 'faces128', label: 'Faces 128 px', path: BUNDLED_MODEL }];
-  return spec.split(',').map((part) => {
-    const [id, path] = part.split('=');
-    if (!id || !path) throw new Error(`STABLEDRAG_MODELS: expected id=path, got '${part}'`);
-    return { id: id.trim(), label: id.trim(), path: resolve(path.trim()) };
-  });
+/** STABLEDRAG_MODELS: one directory. The list form of earlier versions ("id=path,...") is refused, saying what to do. */
+export function parseModelsDir(spec: string | undefined): string {
+  if (spec === undefined || spec.trim() === '') return join(REPO_ROOT, 'models');
+  if (spec.includes('=')) {
+    throw new Error(
+      `STABLEDRAG_MODELS is a directory now, not a list of id=path: put each model in <dir>/<id>/model.safetensors ` +
+        `(\`stabledrag import FILE.pkl --out <dir>/<id>\` writes one) and set STABLEDRAG_MODELS=<dir> (got '${spec.slice(0, 200)}')`,
+    );
+  }
+  const dir = resolve(spec.trim());
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw new Error(`STABLEDRAG_MODELS: ${dir} is not a directory (it should hold <id>/model.safetensors for each model)`);
+  return dir;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): StartConfig {
@@ -48,7 +59,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StartConfig {
     host: env.HOST ?? '0.0.0.0',
     dataDir,
     dbFile: join(dataDir, 'studio.db'),
-    models: parseModels(env.STABLEDRAG_MODELS),
+    modelsDir: parseModelsDir(env.STABLEDRAG_MODELS),
     poolSize: Math.max(1, Number(env.STABLEDRAG_POOL_SIZE ?? 1) || 1),
     backend: backend === 'wasm' || backend === 'cpu' ? backend : undefined,
     dev: env.NODE_ENV === 'development',

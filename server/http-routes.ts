@@ -23,6 +23,7 @@ import { ExportSlots } from './export-slots.js';
 import { nextTurn } from './next-turn.js';
 import type { ServerLimits } from './limits.js';
 import type { Readiness } from './health.js';
+import { RoomError } from './rooms/room-service.js';
 
 /** What a client is told to wait when every export slot is taken (an animation takes about a second). */
 const EXPORT_RETRY_SECONDS = 2;
@@ -142,7 +143,18 @@ export function createApiHandler(deps: ApiDeps) {
     const m = /^\/api\/rooms\/([A-Za-z0-9_-]+)\/(.+)$/.exec(url.pathname);
     if (!m || req.method !== 'GET') return false;
     const found = await deps.store.findByToken(m[1]);
-    const body = found ? await route(deps, exports, found.room, m[2], url) : null;
+    let body: Awaited<ReturnType<typeof route>>;
+    try {
+      body = found ? await route(deps, exports, found.room, m[2], url) : null;
+    } catch (err) {
+      // An export that must render with the room's model while that model is missing or broken: the request is
+      // fine, this server cannot serve it now (the message names the model and why).
+      if (err instanceof RoomError && err.code === 'model-unavailable') {
+        res.writeHead(409, { 'content-type': 'text/plain; charset=utf-8' }).end(err.message);
+        return true;
+      }
+      throw err;
+    }
     if (body === BUSY) {
       res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': String(EXPORT_RETRY_SECONDS) });
       res.end(`busy: ${deps.limits.exportsInFlight} exports are being made; try again in ${EXPORT_RETRY_SECONDS} s`);

@@ -5,11 +5,19 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { hasProductionBuild, readConfig, REPO_ROOT } from './config.js';
+import { hasProductionBuild, readConfig, REPO_ROOT, type StartConfig } from './config.js';
 import { DataDirLockedError, lockDataDir } from './db/data-dir-lock.js';
 
 process.env.NEXT_TELEMETRY_DISABLED ??= '1';
-const config = readConfig();
+let config: StartConfig;
+try {
+  config = readConfig();
+} catch (err) {
+  // A setting that cannot work (STABLEDRAG_MODELS in its old list form, a models directory that is not one):
+  // its message says what to change; a stack trace would only bury it.
+  console.error(`[studio] cannot start: ${(err as Error).message}`);
+  process.exit(2);
+}
 
 // Before the (slow) imports, build and Next start-up: a second server on the same data fails at once.
 let dataDirLock;
@@ -36,7 +44,7 @@ const server = await startStudioServer({
   host: config.host,
   dbFile: config.dbFile,
   dataDirLock,
-  models: config.models,
+  modelsDir: config.modelsDir,
   poolSize: config.poolSize,
   backend: config.backend,
   next: nextApp,

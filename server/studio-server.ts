@@ -14,6 +14,8 @@ import { WorkerPool } from './jobs/worker-pool.js';
 import type { JobQueue } from './jobs/job-queue.js';
 import type { FrameFormat } from './jobs/worker-protocol.js';
 import { ModelRegistry, type ModelEntry } from './rooms/model-registry.js';
+import { ModelStats } from './rooms/model-stats.js';
+import { ModelStatStore } from './db/model-stat-store.js';
 import { PrismaRoomStore } from './rooms/prisma-room-store.js';
 import type { RoomStore } from './rooms/room-store.js';
 import { INTERRUPTED_RUN } from './rooms/history-store.js';
@@ -55,7 +57,12 @@ export interface StudioServerOptions {
   dataDirLock?: DataDirLock;
   /** Wraps the store the server uses (tests: a store that fails on demand around the real one). */
   wrapStore?: (store: RoomStore) => RoomStore;
-  models: ModelEntry[];
+  /** Fixed models (tests); offered before, and instead of, any of `modelsDir` with the same id. */
+  models?: ModelEntry[];
+  /** The models directory: each `<id>/model.safetensors` is a model, scanned at start and on `models:rescan`. */
+  modelsDir?: string;
+  /** Measure a few drag steps of each model not yet measured while the workers are idle. Default true. */
+  measureStepTimes?: boolean;
   /** Worker threads running drags. Default 1. */
   poolSize?: number;
   backend?: 'wasm' | 'cpu';
@@ -106,11 +113,13 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const addressOf = (req: IncomingMessage) => clientAddress(req, trustedProxies);
   const lock = opts.dataDirLock ?? lockDataDir(opts.dbFile);
   let store: RoomStore;
+  let modelStats: ModelStatStore;
   try {
     const applied = await migrateDatabase(opts.dbFile);
     if (applied.length) log(`[db] applied migrations: ${applied.join(', ')}`);
     const real = PrismaRoomStore.open(opts.dbFile);
     store = opts.wrapStore ? opts.wrapStore(real) : real;
+    modelStats = ModelStatStore.open(opts.dbFile);
     // Runs a previous process left 'running' (it was killed): nothing is running yet, so they are over.
     const interrupted = await store.endUnfinishedRuns(INTERRUPTED_RUN);
     if (interrupted.length) log(`[runs] marked ${interrupted.length} run(s) interrupted by the last stop: ${interrupted.join(', ')}`);
@@ -119,13 +128,21 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     throw err;
   }
   const storeRetry = retryPolicy(limits);
-  const models = new ModelRegistry(opts.models);
+  const models = new ModelRegistry({ models: opts.models, modelsDir: opts.modelsDir }, { log });
+  const stats = new ModelStats(modelStats, models, log);
+  try {
+    await stats.load();
+  } catch (err) {
+    log(`[models] stored step times could not be read (they will be measured again): ${(err as Error).message}`);
+  }
   const jobs =
     opts.jobs ??
     new WorkerPool({
       size: opts.poolSize ?? 1, backend: opts.backend, silenceMs: limits.workerSilenceSeconds * 1000,
       rendersWaiting: limits.rendersWaiting, rendersWaitingPerCaller: limits.rendersWaitingPerCaller,
+      onDragSteps: (modelPath, stepMs) => stats.record(modelPath, stepMs),
     });
+  if (opts.measureStepTimes !== false) stats.measureWhenIdle(jobs);
   const rooms = new RoomService(store, jobs, models, opts.frameFormat ?? 'webp', limits.previewCacheBytes);
   const refusedWrites = new Map<string, number>();
   const docs = new DocServer({
@@ -213,7 +230,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const messageRate = { perSecond: limits.socketMessagesPerSecond, burst: limits.socketMessageBurst };
   io.on('connection', (socket) => {
     try {
-      registerHandlers(socket, { io, store, rooms, models, runs, history, docs, requestsInFlight: limits.requestsInFlight, messageRate, quotas, clientAddress: addressOf });
+      registerHandlers(socket, { io, store, rooms, models, stats, runs, history, docs, requestsInFlight: limits.requestsInFlight, messageRate, quotas, clientAddress: addressOf });
     } catch (err) {
       console.error('[socket] setting up a connection failed:', err);
       socket.disconnect(true);
@@ -254,6 +271,8 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       io.close();
       await docs.close();
       await jobs.close();
+      await stats.close();
+      await modelStats.close();
       await opts.next?.close?.();
       http.closeAllConnections();
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));

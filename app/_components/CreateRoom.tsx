@@ -2,16 +2,21 @@
 /** Home's "new room" card: model, seed (with a live preview, or random), title. */
 import { useEffect, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import type { ModelInfo } from '../../server/protocol/events';
+import type { ModelInfo, UnavailableModel } from '../../server/protocol/events';
 import { imageUrl } from '../_lib/images';
 import { request, type RequestError } from '../_lib/socket';
 import { rememberRoom } from '../_lib/recent-rooms';
 
 const randomSeed = () => Math.floor(Math.random() * 100_000);
 
+const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+const stepTime = (ms: number | undefined) => (ms === undefined ? 'not measured yet' : `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms per step`);
+
 export function CreateRoom() {
   const router = useRouter();
   const [models, setModels] = useState<ModelInfo[]>([]);
+  const [unavailable, setUnavailable] = useState<UnavailableModel[]>([]);
+  const [scanning, setScanning] = useState(false);
   const [model, setModel] = useState('');
   const [seed, setSeed] = useState<number | null>(null);
   const [title, setTitle] = useState('');
@@ -21,16 +26,28 @@ export function CreateRoom() {
   const [error, setError] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
 
+  const showModels = (list: { models: ModelInfo[]; unavailable: UnavailableModel[] }) => {
+    setModels(list.models);
+    setUnavailable(list.unavailable);
+    setError(list.models.length === 0 ? 'No model is available on this server: put one in the models directory (models/<id>/model.safetensors) and rescan.' : null);
+    // A picked model that went away is replaced by the first one still offered.
+    setModel((m) => (list.models.some((x) => x.id === m) ? m : list.models[0]?.id || ''));
+  };
+
   useEffect(() => {
     setSeed(randomSeed());
     request('models:list')
-      .then(({ models }) => {
-        setModels(models);
-        if (models.length === 0) setError('No model is installed on this server (models/faces128/model.safetensors is missing).');
-        setModel((m) => m || models[0]?.id || '');
-      })
+      .then(showModels)
       .catch((e) => setError(e.message));
   }, []);
+
+  const rescan = () => {
+    setScanning(true);
+    request('models:rescan')
+      .then(showModels)
+      .catch((e: RequestError) => setError(e.message))
+      .finally(() => setScanning(false));
+  };
 
   useEffect(() => {
     if (!model || seed === null) return;
@@ -88,16 +105,37 @@ export function CreateRoom() {
             <span className="field-label">Title</span>
             <input value={title} placeholder={seed !== null ? `Seed ${seed}` : ''} maxLength={80} onChange={(e) => setTitle(e.target.value)} data-testid="room-title" />
           </label>
-          <label className="field">
-            <span className="field-label">Model</span>
-            <select value={model} onChange={(e) => setModel(e.target.value)}>
+          <div className="field">
+            <div className="field-head">
+              <span className="field-label" id="model-label">Model</span>
+              <button type="button" className="btn ghost small" onClick={rescan} disabled={scanning} data-testid="rescan-models">
+                {scanning ? 'Scanning…' : 'Rescan models'}
+              </button>
+            </div>
+            <select value={model} onChange={(e) => setModel(e.target.value)} aria-labelledby="model-label" data-testid="model-select">
               {models.map((m) => (
                 <option key={m.id} value={m.id}>
-                  {m.label} ({m.resolution}px)
+                  {m.label} ({m.width}×{m.height})
                 </option>
               ))}
             </select>
-          </label>
+          </div>
+          <ul className="model-list" data-testid="model-list">
+            {models.map((m) => (
+              <li key={m.id} className={m.id === model ? 'selected' : ''} data-testid={`model-${m.id}`}>
+                <span className="model-name">{m.label}</span>
+                <span className="muted small">
+                  {[m.domain, `${m.width}×${m.height}`, megabytes(m.fileBytes), stepTime(m.stepMs)].filter(Boolean).join(' · ')}
+                </span>
+              </li>
+            ))}
+            {unavailable.map((u) => (
+              <li key={u.id} className="unavailable" data-testid={`unavailable-${u.id}`}>
+                <span className="model-name">{u.id}</span>
+                <span className="small">unavailable: {u.reason}</span>
+              </li>
+            ))}
+          </ul>
           <label className="field">
             <span className="field-label">Seed</span>
             <div className="seed-row">

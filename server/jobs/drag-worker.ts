@@ -6,6 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DragEndMessage, DragJobRequest, FromWorker, ModelMeta, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
 import { encodeImage } from './frame-encoder.js';
+import { fileIdentity } from '../rooms/model-header.js';
+import { stat } from 'node:fs/promises';
 
 type Engine = typeof import('../../engine/src/index.js');
 type Generator = Awaited<ReturnType<Engine['loadGenerator']>>;
@@ -26,11 +28,15 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 
 async function generator(modelPath: string): Promise<{ engine: Engine; gen: Generator }> {
   const engine = await enginePromise;
-  let g = generators.get(modelPath);
+  // Keyed by the file's version as well: a model file replaced on disk is loaded again, never served from the
+  // old weights. The old generator is not disposed (a job may still hold it); replacing a model file is rare.
+  const key = `${modelPath}@${await stat(modelPath).then(fileIdentity, () => 'missing')}`;
+  let g = generators.get(key);
   if (!g) {
+    for (const k of generators.keys()) if (k.startsWith(`${modelPath}@`)) generators.delete(k);
     g = engine.loadGenerator(modelPath);
-    generators.set(modelPath, g);
-    g.catch(() => generators.delete(modelPath));
+    generators.set(key, g);
+    g.catch(() => generators.delete(key));
   }
   return { engine, gen: await g };
 }

@@ -39,4 +39,8 @@ export interface JobQueue {
   close(): Promise<void>;
   /** Workers alive now and how many there should be (readiness checks); absent where workers run elsewhere. */
   liveWorkers?(): { live: number; size: number };
+  /** No job running or waiting (background work such as step-time measurement waits for this). */
+  idle?(): boolean;
+  /** Drags waiting for a worker (background work gives way when there are some). */
+  dragsWaiting?(): number;
 }

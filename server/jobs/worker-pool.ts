@@ -22,6 +22,8 @@ export interface WorkerPoolOptions {
   /** Renders waiting for a worker, in all and per caller (ServerLimits.rendersWaiting...). Default 32 and 8. */
   rendersWaiting?: number;
   rendersWaitingPerCaller?: number;
+  /** Told each finished drag's step times as the worker measured them (ms, engine and encoding), by model file. */
+  onDragSteps?: (modelPath: string, stepMs: number[]) => void;
 }
 
 interface QueuedRender {
@@ -40,6 +42,7 @@ interface QueuedDrag {
   resolve: (end: DragEndMessage) => void;
   worker?: PoolWorker;
   cancelled: boolean;
+  stepMs: number[];
 }
 
 interface PoolWorker {
@@ -83,6 +86,14 @@ export class WorkerPool implements JobQueue {
   /** The threads, for health checks and fault-injection tests (terminating one is handled like a crash). */
   threads(): readonly Worker[] {
     return this.workers.map((pw) => pw.worker);
+  }
+
+  idle(): boolean {
+    return !this.closed && this.waiting.length === 0 && this.renderQueue.size === 0 && this.workers.every((pw) => load(pw) === 0);
+  }
+
+  dragsWaiting(): number {
+    return this.waiting.length;
   }
 
   liveWorkers(): { live: number; size: number } {
@@ -160,7 +171,7 @@ export class WorkerPool implements JobQueue {
   drag(job: DragJobRequest, listener: DragListener): DragJobHandle {
     let resolve!: (end: DragEndMessage) => void;
     const done = new Promise<DragEndMessage>((r) => (resolve = r));
-    const q: QueuedDrag = { jobId: this.nextJobId++, job, listener, resolve, cancelled: false };
+    const q: QueuedDrag = { jobId: this.nextJobId++, job, listener, resolve, cancelled: false, stepMs: [] };
     if (this.closed) resolve({ reason: 'error', steps: 0, error: { code: 'pool-closed', message: 'the worker pool is closed' } });
     else {
       this.waiting.push(q);
@@ -213,11 +224,17 @@ export class WorkerPool implements JobQueue {
     const q = pw.drag;
     if (!q || q.jobId !== msg.jobId) return;
     if (msg.type === 'step') {
+      q.stepMs.push(msg.step.elapsedMs);
       q.listener.onStep(msg.step);
       return;
     }
     const end: DragEndMessage = msg.type === 'end' ? msg.end : { reason: 'error', steps: 0, error: msg.error };
     pw.drag = undefined;
+    try {
+      if (q.stepMs.length) this.opts.onDragSteps?.(q.job.modelPath, q.stepMs);
+    } catch (err) {
+      console.error('[worker-pool] recording step times failed:', err);
+    }
     q.resolve(end);
     this.pump();
   }

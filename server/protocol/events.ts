@@ -17,7 +17,18 @@ export interface PublicUser {
 export interface ModelInfo {
   id: string;
   label: string;
-  resolution: number;
+  width: number;
+  height: number;
+  domain?: string;
+  architecture: string;
+  fileBytes: number;
+  /** Mean drag step time measured on this server (ms), absent until measured. */
+  stepMs?: number;
+}
+
+export interface UnavailableModel {
+  id: string;
+  reason: string;
 }
 
 export interface RoomSummary {
@@ -184,8 +195,8 @@ export interface HistoryStep {
 /**
  * `code` says what went wrong: 'invalid', 'unauthorized', 'forbidden', 'not-found', 'limit' (a per-connection
  * or per-address limit: too many requests, rooms, previews, runs), 'busy' (the server's shared queue is
- * full), 'unknown-event', 'internal'. 'limit' and 'busy' may carry `retryAfterSeconds`: the request is
- * worth repeating after that long.
+ * full), 'model-unavailable' (the model is missing or broken on this server), 'unknown-event', 'internal'.
+ * 'limit' and 'busy' may carry `retryAfterSeconds`: the request is worth repeating after that long.
  */
 export interface ErrorInfo {
   code: string;
@@ -197,7 +208,9 @@ export type Result<T> = ({ ok: true } & T) | { ok: false; error: ErrorInfo };
 export type Ack<T> = (result: Result<T>) => void;
 
 export interface ClientToServerEvents {
-  'models:list': (ack: Ack<{ models: ModelInfo[] }>) => void;
+  'models:list': (ack: Ack<{ models: ModelInfo[]; unavailable: UnavailableModel[] }>) => void;
+  /** Scans the models directory again (new models are offered, removed or broken ones listed unavailable). */
+  'models:rescan': (ack: Ack<{ models: ModelInfo[]; unavailable: UnavailableModel[] }>) => void;
   'seed:preview': (req: { model: string; seed: number }, ack: Ack<{ image: EncodedImage }>) => void;
   'room:create': (req: { title: string; model: string; seed: number }, ack: Ack<{ roomId: string; editToken: string; viewToken: string }>) => void;
   /** Joins the room a token opens (leaving any other); the socket then receives the room's broadcasts. */

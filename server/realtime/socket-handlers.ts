@@ -11,6 +11,7 @@ import type { Ack, ClientToServerEvents, ErrorInfo, Result } from '../protocol/e
 import type { RoomStore } from '../rooms/room-store.js';
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import type { ModelRegistry } from '../rooms/model-registry.js';
+import type { ModelStats } from '../rooms/model-stats.js';
 import type { RunCoordinator } from '../runs/run-coordinator.js';
 import type { RoomHistory } from '../runs/room-history.js';
 import type { DocServer } from '../yjs/doc-server.js';
@@ -28,6 +29,7 @@ export interface HandlerDeps {
   store: RoomStore;
   rooms: RoomService;
   models: ModelRegistry;
+  stats: ModelStats;
   runs: RunCoordinator;
   history: RoomHistory;
   docs: DocServer;
@@ -65,7 +67,7 @@ function requireEditor(socket: StudioSocket): string {
 }
 
 export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void {
-  const { io, store, rooms, models, runs, history, docs, quotas } = deps;
+  const { io, store, rooms, models, stats, runs, history, docs, quotas } = deps;
   const known = new Set<string>();
   let inFlight = 0;
   const address = deps.clientAddress(socket.request);
@@ -113,7 +115,13 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
     if (!known.has(event)) socket.emit('request:error', { event: String(event).slice(0, 64), error: { code: 'unknown-event', message: 'no such request' } });
   });
 
-  listen('models:list', () => ({ models: models.list() }));
+  const modelList = () => models.list((m) => stats.stepMs(m));
+  listen('models:list', modelList);
+  // Anyone may ask (the list is public): rescans are coalesced in the registry, so asking often costs no more disk reads.
+  listen('models:rescan', () => {
+    models.rescan();
+    return modelList();
+  });
 
   listen('seed:preview', async (req) => {
     spendQuota(quotas.seedPreview, address, 'seed previews');
@@ -174,7 +182,11 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
     return { editToken, viewToken };
   });
 
-  listen('run:start', () => runs.start(requireEditor(socket), socket.data.user ?? null, { connection: socket.id, address }));
+  listen('run:start', async () => {
+    const roomId = requireEditor(socket);
+    await rooms.checkModel(roomId);
+    return runs.start(roomId, socket.data.user ?? null, { connection: socket.id, address });
+  });
 
   listen('run:stop', () => ({ cancelled: runs.stop(requireEditor(socket)) }));
 

@@ -3,7 +3,7 @@ import type { EncodedImage, RoomSummary } from '../protocol/events.js';
 import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { FrameFormat } from '../jobs/worker-protocol.js';
-import type { ModelRegistry } from './model-registry.js';
+import { modelUnavailableMessage, type ModelRegistry } from './model-registry.js';
 import type { RoomRecord, RoomStore } from './room-store.js';
 import { PreviewCache } from './preview-cache.js';
 
@@ -11,11 +11,12 @@ import { PreviewCache } from './preview-cache.js';
  * Errors a request can end in, by code: `unauthorized` (no room for this link: wrong or revoked),
  * `forbidden` (a watch link asking to edit), `invalid` (a malformed request), `limit` (a limit in
  * server/limits.ts), `busy` (the server's shared queue is full), `not-found` (an unknown run or step),
- * `no-points`, `internal`. `limit` and `busy` may say when to try again.
+ * `no-points`, `model-unavailable` (the model is missing or broken on this server), `internal`. `limit` and
+ * `busy` may say when to try again.
  */
 export class RoomError extends Error {
   constructor(
-    readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'busy' | 'no-points' | 'storage' | 'internal',
+    readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'busy' | 'no-points' | 'storage' | 'model-unavailable' | 'internal',
     message: string,
     readonly retryAfterSeconds?: number,
   ) {
@@ -39,8 +40,13 @@ export class RoomService {
 
   private model(id: unknown) {
     const m = typeof id === 'string' ? this.models.get(id) : undefined;
-    if (!m) throw new RoomError('invalid', `unknown model ${JSON.stringify(id)}`);
-    return m;
+    if (m) return m;
+    if (typeof id === 'string' && this.models.isListed(id)) throw this.unavailable(id);
+    throw new RoomError('invalid', `unknown model ${JSON.stringify(id)}`);
+  }
+
+  private unavailable(id: string): RoomError {
+    return new RoomError('model-unavailable', modelUnavailableMessage(id, this.models.unavailableReason(id)));
   }
 
   private static seed(seed: unknown): number {
@@ -64,7 +70,7 @@ export class RoomService {
     const model = this.model(req.model);
     const seed = RoomService.seed(req.seed);
     const format = this.previewFormat;
-    return this.previews.get(`${model.id}:${seed}:${format}`, async () => (await this.jobs.render({ modelPath: model.path, seed, format }, { caller })).image);
+    return this.previews.get(`${model.id}:${model.identity}:${seed}:${format}`, async () => (await this.jobs.render({ modelPath: model.path, seed, format }, { caller })).image);
   }
 
   /** The preview cache's size (tests, health). */
@@ -78,18 +84,27 @@ export class RoomService {
       title: room.title,
       model: room.model,
       seed: room.seed,
-      resolution: this.models.get(room.model)?.resolution ?? 0,
+      resolution: this.models.lastKnown(room.model)?.height ?? 0,
       createdAt: room.createdAt.toISOString(),
       updatedAt: room.updatedAt.toISOString(),
     };
   }
 
   image(room: RoomRecord): EncodedImage {
-    const res = this.models.get(room.model)?.resolution ?? 0;
-    return { bytes: room.image, mime: room.imageType, width: res, height: res };
+    const m = this.models.lastKnown(room.model);
+    return { bytes: room.image, mime: room.imageType, width: m?.width ?? 0, height: m?.height ?? 0 };
   }
 
+  /** Refuses work on a room whose model cannot be used (`model-unavailable`) before anything is queued. */
+  async checkModel(roomId: string): Promise<void> {
+    const room = await this.store.get(roomId);
+    if (room) this.modelPath(room);
+  }
+
+  /** The room's model file; a room whose model is gone or broken gets `model-unavailable`. */
   modelPath(room: RoomRecord): string {
-    return this.model(room.model).path;
+    const m = this.models.get(room.model);
+    if (!m) throw this.unavailable(room.model);
+    return m.path;
   }
 }

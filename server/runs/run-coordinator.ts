@@ -205,6 +205,13 @@ export class RunCoordinator {
         return ended({ reason: 'error', steps: 0, error: storageError(`the room could not be read: ${errorMessage(err)}`) });
       }
       if (!room) return ended({ reason: 'error', steps: 0, error: { code: 'not-found', message: 'room not found' } });
+      let modelPath: string;
+      try {
+        modelPath = rooms.modelPath(room);
+      } catch (err) {
+        // The model went away while the run waited: it ends before anything is recorded.
+        return ended({ reason: 'error', steps: 0, error: { code: (err as RoomError).code ?? 'model-unavailable', message: errorMessage(err) } });
+      }
       const resolution = rooms.image(room).width;
       // The snapshot: nothing a peer does from here on changes this run.
       const pairs = completePairs(doc);
@@ -243,7 +250,7 @@ export class RunCoordinator {
       );
       const job = jobs.drag(
         {
-          modelPath: rooms.modelPath(room), latent: room.latent, points: pairs.map(({ handle, target }) => ({ handle, target })), mask, settings,
+          modelPath, latent: room.latent, points: pairs.map(({ handle, target }) => ({ handle, target })), mask, settings,
           stallSteps: this.deps.limits.stallSteps,
           frameFormat: this.deps.frameFormat ?? 'webp', frameQuality: this.deps.frameQuality ?? 80, record: true,
         },

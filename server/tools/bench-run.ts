@@ -17,17 +17,17 @@ import { addPoint, updateSettings } from '../protocol/room-doc.js';
 import { BUNDLED_MODEL } from '../config.js';
 import type { RunFrame, Result } from '../protocol/events.js';
 import { yjsProtocols } from '../protocol/yjs-auth.js';
-import { readModelConfig } from '../rooms/model-registry.js';
+import { readModelHeader } from '../rooms/model-header.js';
 
 const modelPath = process.argv[2] ?? BUNDLED_MODEL;
 const steps = Number(process.argv[3] ?? 30);
 const format = (process.argv[4] ?? 'webp') as 'webp' | 'jpeg';
 const quality = Number(process.argv[5] ?? 80);
-const res = readModelConfig(modelPath).img_resolution;
+const res = readModelHeader(modelPath).config.img_resolution;
 
 const dir = mkdtempSync(join(tmpdir(), 'stabledrag-bench-'));
 const server = await startStudioServer({
-  port: 0, host: '127.0.0.1', dbFile: join(dir, 'bench.db'), models: [{ id: 'm', label: 'm', path: modelPath }],
+  port: 0, host: '127.0.0.1', dbFile: join(dir, 'bench.db'), models: [{ id: 'm', label: 'm', path: modelPath }], measureStepTimes: false,
   frameFormat: format, frameQuality: quality, log: () => {},
 });
 try {

@@ -29,7 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function scenario(label: string, limits: Partial<ServerLimits>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'stabledrag-flood-'));
-  const server = await startStudioServer({ port: 0, host: '127.0.0.1', dbFile: join(dir, 'b.db'), models: [{ id: 'm', label: 'm', path: MODEL }], log: () => {}, limits });
+  const server = await startStudioServer({ port: 0, host: '127.0.0.1', dbFile: join(dir, 'b.db'), models: [{ id: 'm', label: 'm', path: MODEL }], measureStepTimes: false, log: () => {}, limits });
   const providers: WebsocketProvider[] = [];
   try {
     const socket = io(server.url, { transports: ['websocket'] });

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startStudioServer, type NextAppHandle, type StudioServer } from '../../server/studio-server.js';
+import { startStudioServer, type NextAppHandle, type StudioServer, type StudioServerOptions } from '../../server/studio-server.js';
 import { createNextApp } from '../../server/next-app.js';
 import { TINY_MODEL, TINY_MODEL_ID, tempDir } from '../server/helpers.js';
 import { ensureAppBuild, ROOT } from './app-build.js';
@@ -27,7 +27,8 @@ export interface BrowserStudio {
   userPage(name: string, color: string): Promise<Page>;
 }
 
-export function useBrowserStudio(viewport: { width: number; height: number }): BrowserStudio {
+/** `serverOptions` adds to the server's (a models directory, for instance). */
+export function useBrowserStudio(viewport: { width: number; height: number }, serverOptions: Partial<StudioServerOptions> = {}): BrowserStudio {
   let tmp: ReturnType<typeof tempDir> | undefined;
   let server: StudioServer | undefined;
   let browser: Browser | undefined;
@@ -42,8 +43,10 @@ export function useBrowserStudio(viewport: { width: number; height: number }): B
       host: '127.0.0.1',
       dbFile: join(tmp!.dir, 'studio.db'),
       models: [{ id: TINY_MODEL_ID, label: 'Tiny (tests)', path: TINY_MODEL }],
+      measureStepTimes: false,
       next: { ...nextApp, close: undefined },
       log: () => {},
+      ...serverOptions,
     });
   }
 

@@ -11,7 +11,7 @@ import { socketTokens, type FuzzTargets } from './targets.js';
 export type EnginePacket = string | Uint8Array;
 
 const EVENTS = [
-  'models:list', 'seed:preview', 'room:create', 'room:join', 'room:leave', 'rooms:describe', 'run:start', 'run:stop',
+  'models:list', 'models:rescan', 'seed:preview', 'room:create', 'room:join', 'room:leave', 'rooms:describe', 'run:start', 'run:stop',
   'history:list', 'history:step', 'history:fork', 'history:undo', 'history:redo', 'room:rotate-links',
 ];
 const ODD_EVENTS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'connect', 'disconnect', 'disconnecting', 'error', 'newListener', 'removeListener', '', 'x'.repeat(2000)];

@@ -36,6 +36,8 @@ export async function startTestServer(dbFile: string, extra: Partial<StudioServe
     dbFile,
     models: [{ id: TINY_MODEL_ID, label: 'Tiny 32 px (tests)', path: TINY_MODEL }],
     poolSize: 1,
+    // Idle step-time measurement would put drags of its own between a test's jobs (models-stats.test.ts turns it on).
+    measureStepTimes: false,
     yjs: { debounceMs: 50, maxDebounceMs: 200, unloadDelayMs: 200 },
     log: () => {},
     ...extra,

@@ -21,6 +21,7 @@ const BAD: Partial<Record<keyof ClientToServerEvents, unknown[][]>> = {
   'history:fork': [[{ runId: 'r', step: Infinity }], [{ runId: huge, step: 0 }]],
   // Events that take no payload refuse one.
   'models:list': [[{ a: 1 }]],
+  'models:rescan': [[{ dir: '/etc' }]],
   'run:start': [[{ maxSteps: 5 }]],
   'run:stop': [['now']],
   'history:list': [[1]],
