@@ -10,12 +10,16 @@
  *   GET /api/rooms/<token>/runs/<runId>/steps/<n>/{frame.png,latent}      one stored step
  *   GET /api/health/live                                  liveness: the process answers
  *   GET /api/health, /api/health/ready                    readiness: database and workers (503 naming what failed)
- * A request target that cannot be parsed is a 400 (the caller checks it before anything else sees it).
+ * A request target that cannot be parsed is a 400 (the caller checks it before anything else sees it). Exports
+ * are at the room's size. A frame that must be rendered again from its latent (runs/stored-frames.ts) while the
+ * room's model is not offered is a 409 naming the model.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RoomRecord, RoomStore } from './rooms/room-store.js';
 import type { DocServer } from './yjs/doc-server.js';
-import type { Point } from './protocol/events.js';
+import type { ImageSize, Point } from './protocol/events.js';
+import type { StepFrames } from './runs/step-frames.js';
+import { RoomError } from './rooms/room-service.js';
 import { completePairs, readMask } from './protocol/room-doc.js';
 import { roomMasks } from './runs/mask-rasterizer.js';
 import { animation, dragBenchPoints, maskPng, sampleSteps, toPng } from './runs/history-export.js';
@@ -31,7 +35,10 @@ export interface ApiDeps {
   store: RoomStore;
   /** The room's documents (current points and mask); without it the current dragbench export is off. */
   docs?: DocServer;
-  resolution: (room: RoomRecord) => number;
+  /** The room's image size (exports are at this size). */
+  size: (room: RoomRecord) => ImageSize;
+  /** Stored steps' frames, rendered again from their latents where only those were kept. */
+  frames: StepFrames;
   limits: Pick<ServerLimits, 'animationFrames' | 'animationBytes' | 'exportsInFlight'>;
   /** Readiness for /api/health and /api/health/ready; without it they answer like /api/health/live. */
   readiness?: () => Promise<Readiness>;
@@ -69,7 +76,7 @@ const BUSY = Symbol('busy');
 const latentBytes = (l: Float32Array) => new Uint8Array(l.buffer, l.byteOffset, l.byteLength);
 const json = (v: unknown, filename: string): Body => ({ type: 'application/json', bytes: Buffer.from(JSON.stringify(v)), filename });
 
-async function dragBench(file: string, image: Uint8Array, mask: Uint8Array | null | undefined, pairs: { handle: Point; target: Point }[], res: number, prefix: string): Promise<Body | null> {
+async function dragBench(file: string, image: Uint8Array, mask: Uint8Array | null | undefined, pairs: { handle: Point; target: Point }[], res: ImageSize, prefix: string): Promise<Body | null> {
   if (file === 'original.png') return { type: 'image/png', bytes: await toPng(image), filename: `${prefix}-original.png` };
   if (file === 'mask.png') return { type: 'image/png', bytes: maskPng(mask, res), filename: `${prefix}-mask.png` };
   if (file === 'points.json') return json(dragBenchPoints(pairs), `${prefix}-points.json`);
@@ -78,7 +85,7 @@ async function dragBench(file: string, image: Uint8Array, mask: Uint8Array | nul
 
 async function route(deps: ApiDeps, exports: ExportSlots, room: RoomRecord, rest: string, url: URL): Promise<Body | typeof BUSY | null> {
   const { store, docs, limits } = deps;
-  const res = deps.resolution(room);
+  const res = deps.size(room);
   if (rest === 'image') return { type: room.imageType, bytes: room.image };
   if (rest === 'latent') return { type: 'application/octet-stream', bytes: latentBytes(room.latent), filename: `${room.id}.latent.f32` };
   let m = /^dragbench\/([a-z.]+)$/.exec(rest);
@@ -104,12 +111,14 @@ async function route(deps: ApiDeps, exports: ExportSlots, room: RoomRecord, rest
     const format = n[1] as 'webp' | 'gif';
     const delay = animationDelay(url.searchParams.get('delay'));
     // Frames and decoded bytes are both capped: a 1000-step run is sampled, not decoded whole.
-    const maxFrames = Math.min(limits.animationFrames, Math.floor(limits.animationBytes / (res * res * 4)));
+    const maxFrames = Math.min(limits.animationFrames, Math.floor(limits.animationBytes / (res.width * res.height * 4)));
     const done = await exports.run(async () => {
       await nextTurn();
-      const frames = await store.listStepFrames(run.id, sampleSteps(run.recorded, maxFrames));
+      const steps = await store.listStepFrames(run.id, sampleSteps(run.recorded, maxFrames));
       await nextTurn();
-      return frames.length ? animation(frames.map((f) => f.frame), format, delay) : null;
+      // Steps that kept only their latent are rendered again (by the workers) before the frames are joined.
+      const frames = await deps.frames.frames(room, steps);
+      return frames.length ? animation(frames, format, delay) : null;
     });
     if (!done) return BUSY;
     return done.value && { type: `image/${format}`, bytes: done.value, filename: `${run.id}.${format}` };
@@ -122,7 +131,8 @@ async function route(deps: ApiDeps, exports: ExportSlots, room: RoomRecord, rest
     const step = stepNumber === null ? null : await store.getStep(run.id, stepNumber);
     if (!step) return null;
     if (n[2] === 'latent') return { type: 'application/octet-stream', bytes: latentBytes(step.latent), filename: `${run.id}-${step.step}.latent.f32` };
-    return { type: 'image/png', bytes: await toPng(step.frame), filename: `${run.id}-${step.step}.png` };
+    const frame = await deps.frames.frame(room, step);
+    return { type: 'image/png', bytes: await toPng(frame.bytes), filename: `${run.id}-${step.step}.png` };
   }
   return null;
 }
@@ -142,7 +152,16 @@ export function createApiHandler(deps: ApiDeps) {
     const m = /^\/api\/rooms\/([A-Za-z0-9_-]+)\/(.+)$/.exec(url.pathname);
     if (!m || req.method !== 'GET') return false;
     const found = await deps.store.findByToken(m[1]);
-    const body = found ? await route(deps, exports, found.room, m[2], url) : null;
+    let body: Awaited<ReturnType<typeof route>>;
+    try {
+      body = found ? await route(deps, exports, found.room, m[2], url) : null;
+    } catch (err) {
+      // A frame that must be rendered again for a room whose model is gone: a conflict with the server's
+      // models, said plainly, rather than a broken image.
+      if (!(err instanceof RoomError) || err.code !== 'model-unavailable') throw err;
+      res.writeHead(409, { 'content-type': 'text/plain' }).end(err.message);
+      return true;
+    }
     if (body === BUSY) {
       res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': String(EXPORT_RETRY_SECONDS) });
       res.end(`busy: ${deps.limits.exportsInFlight} exports are being made; try again in ${EXPORT_RETRY_SECONDS} s`);

@@ -93,7 +93,7 @@ export function CreateRoom() {
             <select value={model} onChange={(e) => setModel(e.target.value)}>
               {models.map((m) => (
                 <option key={m.id} value={m.id}>
-                  {m.label} ({m.resolution}px)
+                  {m.label} ({m.width}×{m.height} px)
                 </option>
               ))}
             </select>

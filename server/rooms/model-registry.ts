@@ -6,6 +6,7 @@
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelInfo } from '../protocol/events.js';
+import { presentedSize } from '../../engine/src/model/image-size.js';
 
 export interface ModelEntry {
   id: string;
@@ -19,7 +20,7 @@ export interface ResolvedModel extends ModelInfo {
 }
 
 /** Reads `stabledrag.config` from a safetensors header without reading the tensors. */
-export function readModelConfig(path: string): { img_resolution: number; name?: string } {
+export function readModelConfig(path: string): { img_resolution: number; img_width?: number; pad_to_square?: boolean; name?: string } {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'model.safetensors') : path;
   const fd = openSync(file, 'r');
   try {
@@ -45,7 +46,8 @@ export class ModelRegistry {
     for (const e of entries) {
       try {
         const config = readModelConfig(e.path);
-        this.models.set(e.id, { id: e.id, label: e.label, resolution: config.img_resolution, path: e.path });
+        const { width, height } = presentedSize(config);
+        this.models.set(e.id, { id: e.id, label: e.label, width, height, path: e.path });
       } catch (err) {
         // A missing model is reported and skipped: the studio still serves the others (and existing rooms' data).
         console.error(`[models] ${e.id} unavailable: ${(err as Error).message}`);
@@ -54,7 +56,7 @@ export class ModelRegistry {
   }
 
   list(): ModelInfo[] {
-    return [...this.models.values()].map(({ id, label, resolution }) => ({ id, label, resolution }));
+    return [...this.models.values()].map(({ id, label, width, height }) => ({ id, label, width, height }));
   }
 
   get(id: string): ResolvedModel | undefined {

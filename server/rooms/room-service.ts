@@ -1,5 +1,6 @@
 /** Creating rooms, seed previews, and the public view of a room. */
-import type { EncodedImage, RoomSummary } from '../protocol/events.js';
+import type { EncodedImage, ImageSize, RoomSummary } from '../protocol/events.js';
+import { encodedImageSize } from '../protocol/image-size.js';
 import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { FrameFormat } from '../jobs/worker-protocol.js';
@@ -11,11 +12,11 @@ import { PreviewCache } from './preview-cache.js';
  * Errors a request can end in, by code: `unauthorized` (no room for this link: wrong or revoked),
  * `forbidden` (a watch link asking to edit), `invalid` (a malformed request), `limit` (a limit in
  * server/limits.ts), `busy` (the server's shared queue is full), `not-found` (an unknown run or step),
- * `no-points`, `internal`. `limit` and `busy` may say when to try again.
+ * `no-points`, `model-unavailable` (the room's model is no longer offered: nothing can be rendered), `internal`. `limit` and `busy` may say when to try again.
  */
 export class RoomError extends Error {
   constructor(
-    readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'busy' | 'no-points' | 'storage' | 'internal',
+    readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'busy' | 'no-points' | 'storage' | 'model-unavailable' | 'internal',
     message: string,
     readonly retryAfterSeconds?: number,
   ) {
@@ -78,18 +79,32 @@ export class RoomService {
       title: room.title,
       model: room.model,
       seed: room.seed,
-      resolution: this.models.get(room.model)?.resolution ?? 0,
+      ...this.size(room),
       createdAt: room.createdAt.toISOString(),
       updatedAt: room.updatedAt.toISOString(),
     };
   }
 
-  image(room: RoomRecord): EncodedImage {
-    const res = this.models.get(room.model)?.resolution ?? 0;
-    return { bytes: room.image, mime: room.imageType, width: res, height: res };
+  /**
+   * The room's image size: read from its stored image's header, so it holds when the model is gone or was
+   * replaced by a file of another size; the model's presented size only for an image that cannot be read.
+   */
+  size(room: Pick<RoomRecord, 'image' | 'model'>): ImageSize {
+    const stored = encodedImageSize(room.image);
+    if (stored) return stored;
+    const m = this.models.get(room.model);
+    return { width: m?.width ?? 0, height: m?.height ?? 0 };
   }
 
-  modelPath(room: RoomRecord): string {
-    return this.model(room.model).path;
+  image(room: RoomRecord): EncodedImage {
+    return { bytes: room.image, mime: room.imageType, ...this.size(room) };
   }
+
+  /** The model's path, or a 'model-unavailable' error when the studio no longer offers the room's model. */
+  modelPath(room: Pick<RoomRecord, 'model'>): string {
+    const m = this.models.get(room.model);
+    if (!m) throw new RoomError('model-unavailable', `this room's model "${room.model}" is not available on this server, so its frames cannot be rendered`);
+    return m.path;
+  }
+
 }
