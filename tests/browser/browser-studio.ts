@@ -9,6 +9,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startStudioServer, type NextAppHandle, type StudioServer } from '../../server/studio-server.js';
 import { createNextApp } from '../../server/next-app.js';
+import type { ModelEntry } from '../../server/rooms/model-registry.js';
 import { TINY_MODEL, TINY_MODEL_ID, tempDir } from '../server/helpers.js';
 import { ensureAppBuild, ROOT } from './app-build.js';
 
@@ -27,7 +28,8 @@ export interface BrowserStudio {
   userPage(name: string, color: string): Promise<Page>;
 }
 
-export function useBrowserStudio(viewport: { width: number; height: number }): BrowserStudio {
+/** `models` replaces the tiny test model (e.g. random models of other sizes: tests/server/random-models.ts). */
+export function useBrowserStudio(viewport: { width: number; height: number }, opts: { models?: ModelEntry[] } = {}): BrowserStudio {
   let tmp: ReturnType<typeof tempDir> | undefined;
   let server: StudioServer | undefined;
   let browser: Browser | undefined;
@@ -41,7 +43,7 @@ export function useBrowserStudio(viewport: { width: number; height: number }): B
       port,
       host: '127.0.0.1',
       dbFile: join(tmp!.dir, 'studio.db'),
-      models: [{ id: TINY_MODEL_ID, label: 'Tiny (tests)', path: TINY_MODEL }],
+      models: opts.models ?? [{ id: TINY_MODEL_ID, label: 'Tiny (tests)', path: TINY_MODEL }],
       next: { ...nextApp, close: undefined },
       log: () => {},
     });
