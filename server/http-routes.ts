@@ -20,6 +20,7 @@ import type { DocServer } from './yjs/doc-server.js';
 import type { ImageSize, Point } from './protocol/events.js';
 import type { StepFrames } from './runs/step-frames.js';
 import { RoomError } from './rooms/room-service.js';
+import { BusyError } from './jobs/job-queue.js';
 import { completePairs, readMask } from './protocol/room-doc.js';
 import { roomMasks } from './runs/mask-rasterizer.js';
 import { animation, dragBenchPoints, maskPng, sampleSteps, toPng } from './runs/history-export.js';
@@ -157,10 +158,16 @@ export function createApiHandler(deps: ApiDeps) {
       body = found ? await route(deps, exports, found.room, m[2], url) : null;
     } catch (err) {
       // A frame that must be rendered again for a room whose model is gone: a conflict with the server's
-      // models, said plainly, rather than a broken image.
-      if (!(err instanceof RoomError) || err.code !== 'model-unavailable') throw err;
-      res.writeHead(409, { 'content-type': 'text/plain' }).end(err.message);
-      return true;
+      // models, said plainly, rather than a broken image. A render queue that is full: try again later.
+      if (err instanceof RoomError && err.code === 'model-unavailable') {
+        res.writeHead(409, { 'content-type': 'text/plain' }).end(err.message);
+        return true;
+      }
+      if (err instanceof BusyError) {
+        res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': String(err.retryAfterSeconds) }).end(err.message);
+        return true;
+      }
+      throw err;
     }
     if (body === BUSY) {
       res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': String(EXPORT_RETRY_SECONDS) });
