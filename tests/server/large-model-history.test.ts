@@ -77,7 +77,7 @@ describe('a 100-step run at 512 px', () => {
       `[numbers] 100-step run at 512 px (16 x 512 latent): stored ${mb(stored)} ` +
         `(latents ${mb(latentBytes)}, ${withFrame.length} lossless frames ${mb(frameBytes)}, tracking ${mb(trackingBytes)}, ` +
         `run start state ${mb(runRowBytes)}); database file grew ${mb(growth)}. ` +
-        `Every step's lossless frame would store ${mb(storedBefore)} (frames ${mb(everyFrame)}, ${(everyFrame / (STEPS + 1) / 1024).toFixed(0)} KiB each).`,
+        `Every step's lossless frame would store ${mb(storedBefore)} (frames ${mb(everyFrame)}, ${(everyFrame / (STEPS + 1) / 1000).toFixed(0)} KB each).`,
     );
     expect(stored).toBeLessThan(LIMIT_BYTES);
     expect(growth).toBeLessThan(LIMIT_BYTES);
