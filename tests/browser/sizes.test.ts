@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { ARTIFACTS, HAS_CHROMIUM, stagePixels, useBrowserStudio } from './browser-studio.js';
 import { writeRandomModel } from '../server/random-models.js';
 import { call, connectSocket, connectYjs } from '../server/helpers.js';
-import { readPoints, updateSettings } from '../../server/protocol/room-doc.js';
+import { readMask, readPoints, updateSettings } from '../../server/protocol/room-doc.js';
 
 const W = 256;
 const H = 512;
@@ -52,6 +52,19 @@ describe.skipIf(!HAS_CHROMIUM)('a non-square room in the browser', () => {
       await expect.poll(() => readPoints(y.doc).map((p) => [p.handle, p.target])).toEqual([[[240, 470], [200, 430]]]);
       updateSettings(y.doc, { maxSteps: 3, lr: 0.01 });
       await expect.poll(() => ann.locator('[data-testid=pair-list] .chip.target').textContent()).toBe('200, 430');
+
+      // A brush dab lands at the image pixel under the pointer, its radius in image pixels (the default: 50 px
+      // at 512 scaled to the shorter side, 25), however large the stage draws it.
+      await ann.getByRole('radio', { name: 'Mask brush' }).click();
+      await ann.mouse.move(...(await at(ann, 100, 300)));
+      await ann.mouse.down();
+      await ann.mouse.up();
+      await expect.poll(() => readMask(y.doc).length).toBe(1);
+      const [stroke] = readMask(y.doc);
+      expect(stroke.radius).toBe(25);
+      expect(Math.abs(stroke.points[0] - 100)).toBeLessThanOrEqual(0.5);
+      expect(Math.abs(stroke.points[1] - 300)).toBeLessThanOrEqual(0.5);
+      await ann.getByRole('radio', { name: 'Points' }).click();
 
       // A run's frames show on the stage.
       const before = await stagePixels(ann);
