@@ -48,7 +48,7 @@ await new Promise<void>((ok) => provider.once('sync', () => ok()));
 doc.transact(() => {
   addPoint(doc, [40, 40], ann);
   addPoint(doc, [60, 50], ann);
-  for (const s of worstCaseStrokes(RES)) addMaskStroke(doc, s, { resolution: RES });
+  for (const s of worstCaseStrokes(RES)) addMaskStroke(doc, s, { size: RES });
   updateSettings(doc, { lr: 0.0001, maxSteps: 1000 });
 });
 const strokes = readMask(doc);

@@ -10,12 +10,17 @@
  *   GET /api/rooms/<token>/runs/<runId>/steps/<n>/{frame.png,latent}      one stored step
  *   GET /api/health/live                                  liveness: the process answers
  *   GET /api/health, /api/health/ready                    readiness: database and workers (503 naming what failed)
- * A request target that cannot be parsed is a 400 (the caller checks it before anything else sees it).
+ * A request target that cannot be parsed is a 400 (the caller checks it before anything else sees it). Exports
+ * are at the room's size. A frame that must be rendered again from its latent (runs/stored-frames.ts) while the
+ * room's model is not offered is a 409 naming the model.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RoomRecord, RoomStore } from './rooms/room-store.js';
 import type { DocServer } from './yjs/doc-server.js';
-import type { Point } from './protocol/events.js';
+import type { ImageSize, Point } from './protocol/events.js';
+import type { StepFrames } from './runs/step-frames.js';
+import { RoomError } from './rooms/room-service.js';
+import { BusyError } from './jobs/job-queue.js';
 import { completePairs, readMask } from './protocol/room-doc.js';
 import { roomMasks } from './runs/mask-rasterizer.js';
 import { animation, dragBenchPoints, maskPng, sampleSteps, toPng } from './runs/history-export.js';
@@ -23,7 +28,6 @@ import { ExportSlots } from './export-slots.js';
 import { nextTurn } from './next-turn.js';
 import type { ServerLimits } from './limits.js';
 import type { Readiness } from './health.js';
-import { RoomError } from './rooms/room-service.js';
 
 /** What a client is told to wait when every export slot is taken (an animation takes about a second). */
 const EXPORT_RETRY_SECONDS = 2;
@@ -32,7 +36,10 @@ export interface ApiDeps {
   store: RoomStore;
   /** The room's documents (current points and mask); without it the current dragbench export is off. */
   docs?: DocServer;
-  resolution: (room: RoomRecord) => number;
+  /** The room's image size (exports are at this size). */
+  size: (room: RoomRecord) => ImageSize;
+  /** Stored steps' frames, rendered again from their latents where only those were kept. */
+  frames: StepFrames;
   limits: Pick<ServerLimits, 'animationFrames' | 'animationBytes' | 'exportsInFlight'>;
   /** Readiness for /api/health and /api/health/ready; without it they answer like /api/health/live. */
   readiness?: () => Promise<Readiness>;
@@ -70,7 +77,7 @@ const BUSY = Symbol('busy');
 const latentBytes = (l: Float32Array) => new Uint8Array(l.buffer, l.byteOffset, l.byteLength);
 const json = (v: unknown, filename: string): Body => ({ type: 'application/json', bytes: Buffer.from(JSON.stringify(v)), filename });
 
-async function dragBench(file: string, image: Uint8Array, mask: Uint8Array | null | undefined, pairs: { handle: Point; target: Point }[], res: number, prefix: string): Promise<Body | null> {
+async function dragBench(file: string, image: Uint8Array, mask: Uint8Array | null | undefined, pairs: { handle: Point; target: Point }[], res: ImageSize, prefix: string): Promise<Body | null> {
   if (file === 'original.png') return { type: 'image/png', bytes: await toPng(image), filename: `${prefix}-original.png` };
   if (file === 'mask.png') return { type: 'image/png', bytes: maskPng(mask, res), filename: `${prefix}-mask.png` };
   if (file === 'points.json') return json(dragBenchPoints(pairs), `${prefix}-points.json`);
@@ -79,7 +86,7 @@ async function dragBench(file: string, image: Uint8Array, mask: Uint8Array | nul
 
 async function route(deps: ApiDeps, exports: ExportSlots, room: RoomRecord, rest: string, url: URL): Promise<Body | typeof BUSY | null> {
   const { store, docs, limits } = deps;
-  const res = deps.resolution(room);
+  const res = deps.size(room);
   if (rest === 'image') return { type: room.imageType, bytes: room.image };
   if (rest === 'latent') return { type: 'application/octet-stream', bytes: latentBytes(room.latent), filename: `${room.id}.latent.f32` };
   let m = /^dragbench\/([a-z.]+)$/.exec(rest);
@@ -105,12 +112,14 @@ async function route(deps: ApiDeps, exports: ExportSlots, room: RoomRecord, rest
     const format = n[1] as 'webp' | 'gif';
     const delay = animationDelay(url.searchParams.get('delay'));
     // Frames and decoded bytes are both capped: a 1000-step run is sampled, not decoded whole.
-    const maxFrames = Math.min(limits.animationFrames, Math.floor(limits.animationBytes / (res * res * 4)));
+    const maxFrames = Math.min(limits.animationFrames, Math.floor(limits.animationBytes / (res.width * res.height * 4)));
     const done = await exports.run(async () => {
       await nextTurn();
-      const frames = await store.listStepFrames(run.id, sampleSteps(run.recorded, maxFrames));
+      const steps = await store.listStepFrames(run.id, sampleSteps(run.recorded, maxFrames));
       await nextTurn();
-      return frames.length ? animation(frames.map((f) => f.frame), format, delay) : null;
+      // Steps that kept only their latent are rendered again (by the workers) before the frames are joined.
+      const frames = await deps.frames.frames(room, steps);
+      return frames.length ? animation(frames, format, delay) : null;
     });
     if (!done) return BUSY;
     return done.value && { type: `image/${format}`, bytes: done.value, filename: `${run.id}.${format}` };
@@ -123,7 +132,8 @@ async function route(deps: ApiDeps, exports: ExportSlots, room: RoomRecord, rest
     const step = stepNumber === null ? null : await store.getStep(run.id, stepNumber);
     if (!step) return null;
     if (n[2] === 'latent') return { type: 'application/octet-stream', bytes: latentBytes(step.latent), filename: `${run.id}-${step.step}.latent.f32` };
-    return { type: 'image/png', bytes: await toPng(step.frame), filename: `${run.id}-${step.step}.png` };
+    const frame = await deps.frames.frame(room, step);
+    return { type: 'image/png', bytes: await toPng(frame.bytes), filename: `${run.id}-${step.step}.png` };
   }
   return null;
 }
@@ -148,9 +158,14 @@ export function createApiHandler(deps: ApiDeps) {
       body = found ? await route(deps, exports, found.room, m[2], url) : null;
     } catch (err) {
       // An export that must render with the room's model while that model is missing or broken: the request is
-      // fine, this server cannot serve it now (the message names the model and why).
+      // fine, this server cannot serve it now (the message names the model and why). A full render queue: try
+      // again later.
       if (err instanceof RoomError && err.code === 'model-unavailable') {
         res.writeHead(409, { 'content-type': 'text/plain; charset=utf-8' }).end(err.message);
+        return true;
+      }
+      if (err instanceof BusyError) {
+        res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': String(err.retryAfterSeconds) }).end(err.message);
         return true;
       }
       throw err;

@@ -21,6 +21,7 @@ import type { RoomStore } from './rooms/room-store.js';
 import { INTERRUPTED_RUN } from './rooms/history-store.js';
 import { roomDocHooks } from './rooms/room-doc-hooks.js';
 import { RoomService } from './rooms/room-service.js';
+import { StepFrames } from './runs/step-frames.js';
 import { RunCoordinator } from './runs/run-coordinator.js';
 import { RoomHistory } from './runs/room-history.js';
 import { SocketBroadcaster } from './realtime/socket-broadcaster.js';
@@ -144,6 +145,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     });
   if (opts.measureStepTimes !== false) stats.measureWhenIdle(jobs);
   const rooms = new RoomService(store, jobs, models, opts.frameFormat ?? 'webp', limits.previewCacheBytes);
+  const stepFrames = new StepFrames(jobs, rooms);
   const refusedWrites = new Map<string, number>();
   const docs = new DocServer({
     path: YJS_PATH,
@@ -160,7 +162,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       { onConnect: ({ request }) => connections.allow(addressOf(request)) },
       roomDocHooks(store, {
         onRefusedWrite: (roomId) => refusedWrites.set(roomId, (refusedWrites.get(roomId) ?? 0) + 1),
-        resolution: (room) => rooms.image(room).width,
+        size: (room) => rooms.size(room),
         onRefusedUpdate: (roomId, reason) => log(`[yjs] ${roomId}: refused an update: ${reason}`),
       }),
       ...(opts.yjsHooks ?? []),
@@ -170,7 +172,8 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const api = createApiHandler({
     store,
     docs,
-    resolution: (room) => rooms.image(room).width,
+    size: (room) => rooms.size(room),
+    frames: stepFrames,
     limits,
     readiness: () => checkReadiness({ database: () => store.ping(), workers: () => jobs.liveWorkers?.() }),
   });
@@ -225,7 +228,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   });
   const broadcast = new SocketBroadcaster(io);
   const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits, log });
-  const history = new RoomHistory({ store, docs, jobs, rooms, runs, broadcast, retry: storeRetry, log });
+  const history = new RoomHistory({ store, docs, jobs, rooms, frames: stepFrames, runs, broadcast, retry: storeRetry, log });
   const quotas = addressQuotas(limits);
   const messageRate = { perSecond: limits.socketMessagesPerSecond, burst: limits.socketMessageBurst };
   io.on('connection', (socket) => {

@@ -115,7 +115,7 @@ export function CreateRoom() {
             <select value={model} onChange={(e) => setModel(e.target.value)} aria-labelledby="model-label" data-testid="model-select">
               {models.map((m) => (
                 <option key={m.id} value={m.id}>
-                  {m.label} ({m.width}×{m.height})
+                  {m.label} ({m.width}×{m.height} px)
                 </option>
               ))}
             </select>

@@ -5,9 +5,10 @@
  * strokes, flushed every 120 ms while painting so others see the stroke grow.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { Point } from '../../server/protocol/events';
+import type { ImageSize, Point } from '../../server/protocol/events';
 import { rasterizeMask, type MaskMode, type MaskStroke } from '../../server/protocol/mask';
 import { drawStage, maskOverlay, type StagePair } from '../_lib/draw-stage';
+import { cssToImage, cssToPixel, fitStage, imageToCss } from '../_lib/stage-geometry';
 import type { Peer } from '../_lib/use-shared-doc';
 import { PeerCursors } from './PeerCursors';
 
@@ -15,7 +16,8 @@ export type Tool = 'points' | 'mask';
 
 export interface DragCanvasProps {
   image: ImageBitmap | null;
-  resolution: number;
+  /** The room's image size: the stage keeps its aspect ratio; points, brushes and masks are in its pixels. */
+  size: ImageSize;
   pairs: (StagePair & { id?: string })[];
   strokes: MaskStroke[];
   showMask: boolean;
@@ -36,7 +38,7 @@ export function DragCanvas(props: DragCanvasProps) {
   const wrap = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const scratch = useRef<HTMLCanvasElement | null>(null);
-  const [cssSize, setCssSize] = useState(512);
+  const [box, setBox] = useState({ width: 512, height: 512 });
   const [dpr, setDpr] = useState(1);
   const [liveStroke, setLiveStroke] = useState<number[] | null>(null);
   const gesture = useRef<
@@ -45,14 +47,16 @@ export function DragCanvas(props: DragCanvasProps) {
     | { kind: 'click'; at: Point; x: number; y: number }
     | null
   >(null);
-  const { resolution } = props;
+  const { size } = props;
+  const known = size.width > 0 && size.height > 0;
+  const css = fitStage(box, size);
 
   useEffect(() => {
     const el = wrap.current;
     if (!el) return;
     const ro = new ResizeObserver(([entry]) => {
       const box = entry.contentRect;
-      setCssSize(Math.max(160, Math.floor(Math.min(box.width, box.height))));
+      setBox({ width: box.width, height: box.height });
       setDpr(window.devicePixelRatio || 1);
     });
     ro.observe(el);
@@ -64,37 +68,34 @@ export function DragCanvas(props: DragCanvasProps) {
     return [...props.strokes, { id: 'live', mode: props.brush.mode, radius: props.brush.radius, points: liveStroke }];
   }, [props.strokes, liveStroke, props.brush]);
   const overlay = useMemo(
-    () => (props.showMask && resolution > 0 ? maskOverlay(rasterizeMask(strokes, resolution), resolution) : null),
-    [strokes, props.showMask, resolution],
+    () => (props.showMask && known ? maskOverlay(rasterizeMask(strokes, size.width, size.height), size) : null),
+    [strokes, props.showMask, known, size.width, size.height],
   );
 
   useEffect(() => {
     const c = canvas.current;
-    if (!c || resolution <= 0) return;
-    const px = Math.round(cssSize * dpr);
-    if (c.width !== px) {
-      c.width = px;
-      c.height = px;
+    if (!c || !known) return;
+    const pw = Math.round(css.width * dpr);
+    const ph = Math.round(css.height * dpr);
+    if (c.width !== pw || c.height !== ph) {
+      c.width = pw;
+      c.height = ph;
     }
     scratch.current ??= document.createElement('canvas');
-    drawStage(c.getContext('2d')!, { image: props.image, resolution, mask: overlay, pairs: props.pairs, dpr }, scratch.current);
-  }, [props.image, props.pairs, overlay, cssSize, dpr, resolution]);
+    drawStage(c.getContext('2d')!, { image: props.image, size, mask: overlay, pairs: props.pairs, dpr }, scratch.current);
+  }, [props.image, props.pairs, overlay, css.width, css.height, dpr, known, size]);
 
   const toImage = (e: React.PointerEvent): Point => {
     const rect = canvas.current!.getBoundingClientRect();
-    const s = rect.width / resolution;
-    const clamp = (v: number) => Math.min(resolution - 1, Math.max(0, Math.round(v)));
-    return [clamp((e.clientX - rect.left) / s - 0.5), clamp((e.clientY - rect.top) / s - 0.5)];
+    return cssToPixel(e.clientX - rect.left, e.clientY - rect.top, rect, size);
   };
   const toImageFloat = (e: React.PointerEvent): Point => {
     const rect = canvas.current!.getBoundingClientRect();
-    const s = rect.width / resolution;
-    return [(e.clientX - rect.left) / s - 0.5, (e.clientY - rect.top) / s - 0.5];
+    return cssToImage(e.clientX - rect.left, e.clientY - rect.top, rect, size);
   };
 
   const hitTest = (e: React.PointerEvent): { id: string; which: 'handle' | 'target' } | null => {
     const rect = canvas.current!.getBoundingClientRect();
-    const s = rect.width / resolution;
     const x = e.clientX - rect.left;
     const y = e.clientY - rect.top;
     let best: { id: string; which: 'handle' | 'target'; d: number } | null = null;
@@ -103,7 +104,8 @@ export function DragCanvas(props: DragCanvasProps) {
       for (const which of ['handle', 'target'] as const) {
         const pt = p[which];
         if (!pt) continue;
-        const d = Math.hypot((pt[0] + 0.5) * s - x, (pt[1] + 0.5) * s - y);
+        const [px, py] = imageToCss(pt, rect, size);
+        const d = Math.hypot(px - x, py - y);
         if (d <= HIT_RADIUS_CSS && (!best || d < best.d)) best = { id: p.id, which, d };
       }
     }
@@ -167,11 +169,11 @@ export function DragCanvas(props: DragCanvasProps) {
   const cursorStyle = props.locked ? 'not-allowed' : props.tool === 'mask' ? 'none' : 'crosshair';
   return (
     <div className="stage-wrap" ref={wrap}>
-      <div className="stage" style={{ width: cssSize, height: cssSize }} data-testid="stage">
+      <div className="stage" style={{ width: css.width, height: css.height }} data-testid="stage" data-image-width={size.width} data-image-height={size.height}>
         <canvas
           ref={canvas}
           className="stage-canvas"
-          style={{ width: cssSize, height: cssSize, cursor: cursorStyle }}
+          style={{ width: css.width, height: css.height, cursor: cursorStyle }}
           onPointerDown={onPointerDown}
           onPointerMove={onPointerMove}
           onPointerUp={onPointerUp}
@@ -180,8 +182,8 @@ export function DragCanvas(props: DragCanvasProps) {
           aria-label="Image stage"
           data-testid="stage-canvas"
         />
-        {props.tool === 'mask' && !props.locked && <BrushCursor radius={props.brush.radius} scale={cssSize / Math.max(1, resolution)} canvas={canvas} />}
-        <PeerCursors peers={props.peers} scale={cssSize / Math.max(1, resolution)} />
+        {props.tool === 'mask' && !props.locked && <BrushCursor radius={props.brush.radius} scale={css.scale} canvas={canvas} />}
+        <PeerCursors peers={props.peers} scale={css.scale} />
       </div>
     </div>
   );

@@ -43,7 +43,7 @@ export function MaskPanel(props: {
       <label className="field inline">
         <span className="field-label">Brush</span>
         <input type="range" min={1} max={props.maxRadius} value={props.radius} disabled={props.locked} onChange={(e) => props.onRadius(Number(e.target.value))} />
-        <span className="field-value">{props.radius}px</span>
+        <span className="field-value" title="Brush radius in image pixels">{props.radius} px</span>
       </label>
       <button type="button" className="btn ghost danger" onClick={props.onClear} disabled={props.locked || props.strokes === 0}>
         Clear mask

@@ -1,6 +1,7 @@
 'use client';
 /** A room: the stage in the middle, the run and editing panels on the right, everyone's presence on top. */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { DOC_LIMITS } from '../../server/protocol/doc-limits';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import type { Point } from '../../server/protocol/events';
@@ -31,7 +32,10 @@ export function RoomView({ token }: { token: string }) {
   const history = useHistory(roomId, toast);
   const router = useRouter();
   const viewed = history.selected ? history.viewed : null;
-  const resolution = session.state?.room.resolution ?? 0;
+  const roomWidth = session.state?.room.width ?? 0;
+  const roomHeight = session.state?.room.height ?? 0;
+  const size = useMemo(() => ({ width: roomWidth, height: roomHeight }), [roomWidth, roomHeight]);
+  const shortSide = Math.min(roomWidth, roomHeight);
   const canEdit = session.state?.role === 'edit';
   const busy = !!session.queue?.current || (session.queue?.queued.length ?? 0) > 0;
   const locked = !canEdit || busy || !shared.doc || !!history.selected;
@@ -41,9 +45,10 @@ export function RoomView({ token }: { token: string }) {
   const [radius, setRadius] = useState(0);
   const [showMask, setShowMask] = useState(true);
   useEffect(() => {
-    // DragGAN's default brush is 50 px at 512 px; scale it to this model.
-    if (resolution && !radius) setRadius(Math.max(1, Math.round((50 * resolution) / 512)));
-  }, [resolution, radius]);
+    // DragGAN's default brush is 50 image px at 512 px; scale it to this image's shorter side. The radius is
+    // in image pixels at any stage size (the brush cursor is drawn at the stage's scale).
+    if (shortSide && !radius) setRadius(Math.max(1, Math.round((50 * shortSide) / 512)));
+  }, [shortSide, radius]);
 
   const { doc } = shared;
   // A limit reached while painting fails every flush: say it once, not ten times a second.
@@ -144,7 +149,7 @@ export function RoomView({ token }: { token: string }) {
           </div>
           <DragCanvas
             image={viewed ? viewed.bitmap : showFrame && frame ? frame.bitmap : session.image}
-            resolution={resolution}
+            size={size}
             pairs={pairs}
             strokes={shared.mask}
             showMask={showMask}
@@ -154,7 +159,7 @@ export function RoomView({ token }: { token: string }) {
             peers={shared.peers}
             onAddPoint={edit((d, p: Point) => me && addPoint(d, p, me))}
             onMovePoint={edit((d, id: string, which: 'handle' | 'target', p: Point) => movePoint(d, id, which, p))}
-            onStroke={edit((d, s: Omit<MaskStroke, 'id'>) => addMaskStroke(d, { ...s, by: me?.id }, { resolution }))}
+            onStroke={edit((d, s: Omit<MaskStroke, 'id'>) => addMaskStroke(d, { ...s, by: me?.id }, { size }))}
             onCursor={shared.setCursor}
           />
           <div className="statusline muted small">
@@ -162,7 +167,7 @@ export function RoomView({ token }: { token: string }) {
               <>
                 <span>model {session.state.room.model}</span>
                 <span>seed {session.state.room.seed}</span>
-                <span>{resolution}×{resolution}</span>
+                <span data-testid="room-size">{roomWidth}×{roomHeight}</span>
                 {frame && <span data-testid="frame-info">frame {frame.bytes.toLocaleString()} B</span>}
               </>
             )}
@@ -184,7 +189,7 @@ export function RoomView({ token }: { token: string }) {
             strokes={shared.mask.length}
             hasFlexible={shared.mask.some((s) => s.mode === 'flexible')}
             radius={radius || 1}
-            maxRadius={Math.max(4, Math.round(resolution / 4))}
+            maxRadius={Math.min(DOC_LIMITS.maxBrushRadius, Math.max(4, Math.round(shortSide / 4)))}
             mode={brushMode}
             show={showMask}
             locked={locked}

@@ -3,7 +3,7 @@
  * Pure drawing of the stage: the image scaled up with nearest-neighbour (crisp pixels), the mask overlay,
  * and the points (handles red, targets blue, an arrow from each handle to its target).
  */
-import type { Point } from '../../server/protocol/events';
+import type { ImageSize, Point } from '../../server/protocol/events';
 
 export const HANDLE_COLOR = '#ff4d4f';
 export const TARGET_COLOR = '#3b82f6';
@@ -22,9 +22,9 @@ export interface StagePair {
  * The mask as an RGBA overlay at image resolution: the fixed region is dimmed and the flexible region gets
  * a faint warm tint, so "what may change" reads at a glance on any image.
  */
-export function maskOverlay(mask: Uint8Array | undefined, size: number): ImageData | null {
+export function maskOverlay(mask: Uint8Array | undefined, size: ImageSize): ImageData | null {
   if (!mask) return null;
-  const data = new ImageData(size, size);
+  const data = new ImageData(size.width, size.height);
   for (let i = 0; i < mask.length; i++) {
     const o = i * 4;
     if (mask[i]) {
@@ -78,7 +78,8 @@ function dot(ctx: CanvasRenderingContext2D, x: number, y: number, r: number, fil
 
 export interface DrawInput {
   image: CanvasImageSource | null;
-  resolution: number;
+  /** The image's size in pixels (the canvas has its aspect ratio). */
+  size: ImageSize;
   mask: ImageData | null;
   pairs: StagePair[];
   dpr: number;
@@ -86,17 +87,18 @@ export interface DrawInput {
 
 export function drawStage(ctx: CanvasRenderingContext2D, input: DrawInput, scratch: HTMLCanvasElement): void {
   const { width: W, height: H } = ctx.canvas;
-  const s = W / input.resolution;
+  const sx = W / input.size.width;
+  const sy = H / input.size.height;
   ctx.clearRect(0, 0, W, H);
   ctx.imageSmoothingEnabled = false;
   if (input.image) ctx.drawImage(input.image, 0, 0, W, H);
   if (input.mask) {
-    scratch.width = input.resolution;
-    scratch.height = input.resolution;
+    scratch.width = input.size.width;
+    scratch.height = input.size.height;
     scratch.getContext('2d')!.putImageData(input.mask, 0, 0);
     ctx.drawImage(scratch, 0, 0, W, H);
   }
-  const px = (p: Point): [number, number] => [(p[0] + 0.5) * s, (p[1] + 0.5) * s];
+  const px = (p: Point): [number, number] => [(p[0] + 0.5) * sx, (p[1] + 0.5) * sy];
   const r = 6 * input.dpr;
   ctx.lineCap = 'round';
   for (const pair of input.pairs) {

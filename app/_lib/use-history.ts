@@ -93,21 +93,33 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
     };
   }, [roomId, refresh]);
 
-  // Fetch and show the selected step (for this viewer only).
+  // Fetch and show the selected step (for this viewer only). Steps that kept only their latent are rendered
+  // again by the server's workers (a fraction of a second at 512 px), so while one fetch is on its way a
+  // scrub does not queue a render per step passed: once it lands, only the step selected by then is fetched.
+  const inFlight = useRef<Promise<unknown> | null>(null);
   useEffect(() => {
     if (!selected) {
       setViewed(null);
       return;
     }
     const key = `${selected.runId}/${selected.step}`;
-    let p = cache.current.get(key);
-    if (!p) {
-      p = request('history:step', selected).then(async ({ step }) => ({ ...step, bitmap: await decodeImage(step.image) }));
-      p.catch(() => cache.current.delete(key));
-      cache.current.set(key, p);
-    }
     let alive = true;
-    p.then((v) => alive && setViewed(v)).catch((err) => onError((err as Error).message));
+    const show = () => {
+      if (!alive) return;
+      let p = cache.current.get(key);
+      if (!p) {
+        p = request('history:step', selected).then(async ({ step }) => ({ ...step, bitmap: await decodeImage(step.image) }));
+        p.catch(() => cache.current.delete(key));
+        cache.current.set(key, p);
+        const mine = p;
+        inFlight.current = mine;
+        void mine.catch(() => {}).finally(() => inFlight.current === mine && (inFlight.current = null));
+      }
+      p.then((v) => alive && setViewed(v)).catch((err) => alive && onError((err as Error).message));
+    };
+    const pending = cache.current.has(key) ? null : inFlight.current;
+    if (pending) void pending.catch(() => {}).finally(show);
+    else show();
     return () => {
       alive = false;
     };

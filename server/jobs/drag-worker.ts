@@ -41,7 +41,7 @@ async function generator(modelPath: string): Promise<{ engine: Engine; gen: Gene
   return { engine, gen: await g };
 }
 
-const meta = (gen: Generator): ModelMeta => ({ resolution: gen.height, numWs: gen.numWs, wDim: gen.wDim });
+const meta = (gen: Generator): ModelMeta => ({ width: gen.width, height: gen.height, numWs: gen.numWs, wDim: gen.wDim });
 
 async function render(job: RenderJob): Promise<RenderResult> {
   const { engine, gen } = await generator(job.modelPath);
@@ -75,7 +75,7 @@ async function drag(jobId: number, job: DragJobRequest, signal: AbortSignal): Pr
     if (ev.image) last = { latent: ev.latent, rgba: ev.image, handles: ev.handles };
     else if (last) last = { ...last, latent: ev.latent, handles: ev.handles };
     const image = ev.image ? await encodeImage(ev.image, job.frameFormat, job.frameQuality) : undefined;
-    const stored = job.record && ev.image ? await encodeImage(ev.image, 'webp-lossless') : undefined;
+    const stored = job.record && ev.image && ev.step % Math.max(1, job.storeFrameEvery ?? 1) === 0 ? await encodeImage(ev.image, 'webp-lossless') : undefined;
     const latent = job.record ? ev.latent.slice() : undefined;
     const elapsedMs = performance.now() - t0;
     t0 = performance.now();

@@ -6,7 +6,9 @@ import type { EncodedImage, Point, RunEndReason } from '../protocol/events.js';
 import type { RunSettings } from '../protocol/run-settings.js';
 
 export interface ModelMeta {
-  resolution: number;
+  /** The size of the images the generator renders (its presented size). */
+  width: number;
+  height: number;
   numWs: number;
   wDim: number;
 }
@@ -38,8 +40,10 @@ export interface DragJobRequest {
   stallSteps: number;
   frameFormat: FrameFormat;
   frameQuality: number;
-  /** Also send each step's latent and a lossless WebP of its frame (run history, issue 5). */
+  /** Also send each step's latent (run history), and a lossless WebP of the frame of every step divisible by
+   *  `storeFrameEvery` (1: every step; absent: every step). The others are re-rendered from their latents. */
   record?: boolean;
+  storeFrameEvery?: number;
 }
 
 export interface DragStepMessage {
@@ -49,7 +53,7 @@ export interface DragStepMessage {
   confidences: number[];
   /** Encoded frame; absent when the engine skipped the image for this step. */
   image?: EncodedImage & { bytes: Uint8Array };
-  /** With `record`: the latent that produced this step, and its frame as lossless WebP. */
+  /** With `record`: the latent that produced this step, and (on the steps `storeFrameEvery` picks) its frame as lossless WebP. */
   latent?: Float32Array;
   stored?: EncodedImage & { bytes: Uint8Array };
   /** Milliseconds the worker spent on this step, encoding included. */

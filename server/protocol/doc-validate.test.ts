@@ -172,11 +172,11 @@ describe('editing functions stay within DOC_LIMITS', () => {
 
   it('addMaskStroke caps and clamps strokes and refuses a full mask', () => {
     const doc = new Y.Doc();
-    addMaskStroke(doc, { mode: 'flexible', radius: 1000, points: [...new Array(5000).fill(5), Number.NaN, 1, -1e6, 1e6] }, { resolution: RES });
+    addMaskStroke(doc, { mode: 'flexible', radius: 1000, points: [...new Array(5000).fill(5), Number.NaN, 1, -1e6, 1e6] }, { size: RES });
     let [s] = readMask(doc);
     expect(s.radius).toBe(DOC_LIMITS.maxBrushRadius);
     expect(s.points).toHaveLength(DOC_LIMITS.maxStrokeCoords);
-    addMaskStroke(doc, { mode: 'fixed', radius: 0, points: [Number.NaN, 1, -1e6, 1e6] }, { resolution: RES });
+    addMaskStroke(doc, { mode: 'fixed', radius: 0, points: [Number.NaN, 1, -1e6, 1e6] }, { size: RES });
     s = readMask(doc)[1];
     expect(s).toMatchObject({ mode: 'fixed', radius: DOC_LIMITS.minBrushRadius, points: [-128, RES + 128] });
     expect(() => addMaskStroke(doc, { mode: 'fixed', radius: 1, points: [Number.NaN, 1] })).toThrow(DocLimitError);

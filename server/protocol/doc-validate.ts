@@ -9,6 +9,7 @@ import * as Y from 'yjs';
 import { DOC_LIMITS } from './doc-limits';
 import { isMaskStroke } from './mask';
 import { SETTING_BOUNDS } from './run-settings';
+import { asSize, isKnownSize, type SizeLike } from './image-size';
 
 /** Dab centres may lie this far outside the image (a brush dragged past the edge still paints inside it). */
 export const MASK_MARGIN = DOC_LIMITS.maxBrushRadius;
@@ -52,15 +53,18 @@ function shortString(v: unknown, where: string, required: boolean): string | nul
   return null;
 }
 
-/** A coordinate pair inside [lo, hi] on both axes (hi is Infinity when the resolution is unknown). */
-function checkPoint(v: unknown, where: string, lo: number, hi: number): string | null {
+/** Upper bounds per axis: [width, height] (Infinity when the image size is unknown). */
+type Bounds = readonly [x: number, y: number];
+
+/** A coordinate pair inside [lo, hi[axis]] on each axis. */
+function checkPoint(v: unknown, where: string, lo: number, hi: Bounds): string | null {
   if (!Array.isArray(v) || v.length !== 2) return `${where}: expected [x, y], got ${show(v)}`;
   for (let i = 0; i < 2; i++) {
     const c = v[i] as unknown;
     const axis = i === 0 ? 'x' : 'y';
     if (typeof c !== 'number') return `${where}: ${axis} is ${show(c)}`;
     if (!Number.isFinite(c)) return `${where}: ${axis} is ${show(c)}`;
-    if (c < lo || c > hi) return `${where}: ${axis} = ${c} is outside the image [${lo}, ${hi}]`;
+    if (c < lo || c > hi[i]) return `${where}: ${axis} = ${c} is outside the image [${lo}, ${hi[i]}]`;
   }
   return null;
 }
@@ -87,7 +91,7 @@ function rootKind(doc: Y.Doc, name: string, kind: 'array' | 'map'): string | nul
   return null;
 }
 
-function validatePoints(doc: Y.Doc, hi: number): string | null {
+function validatePoints(doc: Y.Doc, hi: Bounds): string | null {
   const arr = doc.getArray<unknown>('points');
   if (arr.length > DOC_LIMITS.maxPointPairs) return `points: ${arr.length} pairs, at most ${DOC_LIMITS.maxPointPairs}`;
   const items = arr.toArray();
@@ -112,11 +116,11 @@ function validatePoints(doc: Y.Doc, hi: number): string | null {
   return null;
 }
 
-function validateMask(doc: Y.Doc, resolution: number): string | null {
+function validateMask(doc: Y.Doc, bounds: Bounds): string | null {
   const arr = doc.getArray<unknown>('mask');
   if (arr.length > DOC_LIMITS.maxMaskStrokes) return `mask: ${arr.length} strokes, at most ${DOC_LIMITS.maxMaskStrokes}`;
   const lo = -MASK_MARGIN;
-  const hi = resolution + MASK_MARGIN;
+  const his = [bounds[0] + MASK_MARGIN, bounds[1] + MASK_MARGIN];
   let total = 0;
   const items = arr.toArray();
   for (let i = 0; i < items.length; i++) {
@@ -143,6 +147,7 @@ function validateMask(doc: Y.Doc, resolution: number): string | null {
     if (total > DOC_LIMITS.maxMaskCoords) return `mask: more than ${DOC_LIMITS.maxMaskCoords} coordinates in all strokes`;
     for (let k = 0; k < s.points.length; k++) {
       const c = s.points[k];
+      const hi = his[k & 1];
       if (c < lo || c > hi) return `${at}.points[${k}]: ${c} is outside [${lo}, ${hi}]`;
     }
   }
@@ -174,17 +179,18 @@ function validateSettings(doc: Y.Doc): string | null {
 }
 
 /**
- * Null when `doc` is a valid room document for an image of `resolution` pixels square, else the first problem
- * found. Points must lie in [0, resolution]; mask dabs within MASK_MARGIN of the image. A resolution that is
- * not a positive number leaves coordinates checked only for being finite. `only` limits the detailed checks
+ * Null when `doc` is a valid room document for an image of `size` (width x height; a number: square), else the
+ * first problem found. Points must lie in [0, width] x [0, height]; mask dabs within MASK_MARGIN of the image.
+ * A size that is not positive leaves coordinates checked only for being finite. `only` limits the detailed checks
  * to these root types (the ones an update touched; the others are known to be valid already); unknown root
  * types and the roots' kinds are always checked.
  *
  * Root types the document has only as placeholders (decoded from an update, never accessed) are turned into
  * their Y.Array / Y.Map, as `doc.getArray` would do; nothing else about `doc` changes.
  */
-export function validateRoomDoc(doc: Y.Doc, resolution: number, only?: ReadonlySet<string>): string | null {
-  const res = resolution > 0 && Number.isFinite(resolution) ? resolution : Infinity;
+export function validateRoomDoc(doc: Y.Doc, size: SizeLike, only?: ReadonlySet<string>): string | null {
+  const s = asSize(size);
+  const res: Bounds = isKnownSize(s) ? [s.width, s.height] : [Infinity, Infinity];
   for (const [name, type] of doc.share) {
     if (name === 'points' || name === 'mask' || name === 'settings') continue;
     if (hasLiveSequence(type) || hasLiveEntries(type)) return `unknown root type "${name.slice(0, 32)}"`;

@@ -14,6 +14,12 @@ export interface PublicUser {
   color: string;
 }
 
+/** An image's size in pixels: rooms, canvases, masks, points and frames are all width x height. */
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
 export interface ModelInfo {
   id: string;
   label: string;
@@ -36,7 +42,9 @@ export interface RoomSummary {
   title: string;
   model: string;
   seed: number;
-  resolution: number;
+  /** The room's image size, from its stored image (so it holds even when the model is no longer offered). */
+  width: number;
+  height: number;
   createdAt: string;
   updatedAt: string;
 }

@@ -44,11 +44,13 @@ class StrokeSpans {
 
   constructor(
     readonly out: Uint8Array,
+    /** Row length (the image's width). */
     private readonly size: number,
+    private readonly rows: number,
   ) {
-    this.lo = new Int32Array(size).fill(1);
-    this.hi = new Int32Array(size);
-    this.top = size;
+    this.lo = new Int32Array(rows).fill(1);
+    this.hi = new Int32Array(rows);
+    this.top = rows;
   }
 
   add(y: number, a: number, b: number): void {
@@ -75,7 +77,7 @@ class StrokeSpans {
       this.lo[y] = 1;
       this.hi[y] = 0;
     }
-    this.top = this.size;
+    this.top = this.rows;
     this.bottom = -1;
   }
 }
@@ -84,11 +86,11 @@ class StrokeSpans {
 const SMALL_DAB = 12;
 
 /** Adds one dab's pixels to the stroke's spans; returns the rows it visited (the work done). */
-function addDisc(spans: StrokeSpans, size: number, cx: number, cy: number, r: number): number {
+function addDisc(spans: StrokeSpans, size: number, rows: number, cx: number, cy: number, r: number): number {
   const x0 = Math.max(0, Math.floor(cx - r));
   const x1 = Math.min(size - 1, Math.ceil(cx + r));
   const y0 = Math.max(0, Math.floor(cy - r));
-  const y1 = Math.min(size - 1, Math.ceil(cy + r));
+  const y1 = Math.min(rows - 1, Math.ceil(cy + r));
   if (x0 > x1 || y0 > y1) return 1;
   const r2 = r * r;
   if (x1 - x0 < SMALL_DAB) {
@@ -155,12 +157,12 @@ const WORK_PER_YIELD = 20_000;
  * rasterizeMask in pieces: yields after about WORK_PER_YIELD rows of dabs, so a caller that must stay
  * responsive (the server's event loop) can pause between pieces; returns the mask.
  */
-export function* rasterizeMaskSteps(strokes: readonly MaskStroke[], size: number): Generator<void, Uint8Array | undefined> {
+export function* rasterizeMaskSteps(strokes: readonly MaskStroke[], width: number, height = width): Generator<void, Uint8Array | undefined> {
   const valid = strokes.filter(isMaskStroke);
   if (valid.length === 0) return undefined;
   const anyFlexible = valid.some((s) => s.mode === 'flexible');
-  const out = new Uint8Array(size * size).fill(anyFlexible ? 0 : 1);
-  const spans = new StrokeSpans(out, size);
+  const out = new Uint8Array(width * height).fill(anyFlexible ? 0 : 1);
+  const spans = new StrokeSpans(out, width, height);
   const range: [number, number] = [1, 0];
   let work = 0;
   for (const s of valid) {
@@ -172,7 +174,7 @@ export function* rasterizeMaskSteps(strokes: readonly MaskStroke[], size: number
       const x = p[i];
       const y = p[i + 1];
       if (i === 0) {
-        work += addDisc(spans, size, x, y, r);
+        work += addDisc(spans, width, height, x, y, r);
         continue;
       }
       const px = p[i - 2];
@@ -181,10 +183,10 @@ export function* rasterizeMaskSteps(strokes: readonly MaskStroke[], size: number
       // Only the dabs that can touch the image are visited: a hop across the margin paints nothing there.
       range[0] = 1;
       range[1] = n;
-      dabRange(px, x, n, r, size, range);
-      dabRange(py, y, n, r, size, range);
+      dabRange(px, x, n, r, width, range);
+      dabRange(py, y, n, r, height, range);
       work++;
-      for (let k = range[0]; k <= range[1]; k++) work += addDisc(spans, size, px + ((x - px) * k) / n, py + ((y - py) * k) / n, r);
+      for (let k = range[0]; k <= range[1]; k++) work += addDisc(spans, width, height, px + ((x - px) * k) / n, py + ((y - py) * k) / n, r);
       if (work >= WORK_PER_YIELD) {
         work = 0;
         yield;
@@ -195,9 +197,9 @@ export function* rasterizeMaskSteps(strokes: readonly MaskStroke[], size: number
   return out;
 }
 
-/** Row-major size x size bytes, 1 = may change; undefined when there is no mask at all. */
-export function rasterizeMask(strokes: readonly MaskStroke[], size: number): Uint8Array | undefined {
-  const steps = rasterizeMaskSteps(strokes, size);
+/** Row-major width x height bytes, 1 = may change; undefined when there is no mask at all. */
+export function rasterizeMask(strokes: readonly MaskStroke[], width: number, height = width): Uint8Array | undefined {
+  const steps = rasterizeMaskSteps(strokes, width, height);
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;

@@ -18,6 +18,7 @@ import type { Point, PublicUser } from './events';
 import { isMaskStroke, type MaskStroke } from './mask';
 import { DEFAULT_RUN_SETTINGS, SETTING_BOUNDS, sanitizeRunSettings, type RunSettings } from './run-settings';
 import { DOC_LIMITS } from './doc-limits';
+import { asSize, isKnownSize, type SizeLike } from './image-size';
 
 /** An edit that would take the document past DOC_LIMITS; nothing was changed. The message is for people. */
 export class DocLimitError extends Error {
@@ -131,10 +132,10 @@ export function readMask(doc: Y.Doc): MaskStroke[] {
 
 /**
  * Appends a stroke. Non-finite dabs are dropped, the radius is clamped to the brush limits, the dabs are cut to
- * maxStrokeCoords (and to what is left of maxMaskCoords), and with `resolution` they are clamped to the
- * image plus the margin the server allows. A full mask throws a DocLimitError.
+ * maxStrokeCoords (and to what is left of maxMaskCoords), and with `size` (the image's width x height; a
+ * number: square) they are clamped per axis to the image plus the margin the server allows. A full mask throws a DocLimitError.
  */
-export function addMaskStroke(doc: Y.Doc, stroke: Omit<MaskStroke, 'id'>, opts: { resolution?: number } = {}): string {
+export function addMaskStroke(doc: Y.Doc, stroke: Omit<MaskStroke, 'id'>, opts: { size?: SizeLike } = {}): string {
   const arr = maskOf(doc);
   if (arr.length >= DOC_LIMITS.maxMaskStrokes) {
     throw new DocLimitError(`The mask holds at most ${DOC_LIMITS.maxMaskStrokes} strokes: clear it to paint more.`);
@@ -142,16 +143,18 @@ export function addMaskStroke(doc: Y.Doc, stroke: Omit<MaskStroke, 'id'>, opts: 
   let used = 0;
   for (const s of arr.toArray()) used += Array.isArray(s?.points) ? s.points.length : 0;
   const room = Math.min(DOC_LIMITS.maxStrokeCoords, DOC_LIMITS.maxMaskCoords - used);
-  const res = opts.resolution;
+  const size = opts.size === undefined ? null : asSize(opts.size);
   const margin = DOC_LIMITS.maxBrushRadius;
   const lo = -margin;
-  const hi = res && res > 0 ? res + margin : Infinity;
+  const known = size !== null && isKnownSize(size);
+  const hiX = known ? size.width + margin : Infinity;
+  const hiY = known ? size.height + margin : Infinity;
   const points: number[] = [];
   for (let i = 0; i + 1 < stroke.points.length && points.length + 2 <= room; i += 2) {
     const x = stroke.points[i];
     const y = stroke.points[i + 1];
     if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-    points.push(Math.min(hi, Math.max(lo, x)), Math.min(hi, Math.max(lo, y)));
+    points.push(Math.min(hiX, Math.max(lo, x)), Math.min(hiY, Math.max(lo, y)));
   }
   if (points.length === 0) {
     if (room < 2) throw new DocLimitError(`The mask holds at most ${DOC_LIMITS.maxMaskCoords.toLocaleString('en')} brush dabs: clear it to paint more.`);

@@ -192,7 +192,7 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
 
   listen('history:list', (page) => history.list(requireMember(socket), page ?? {}));
 
-  listen('history:step', async (req) => ({ step: await history.step(requireMember(socket), req) }));
+  listen('history:step', async (req) => ({ step: await history.step(requireMember(socket), req, address) }));
 
   // Anyone in the room may fork (a fork is a new room of their own; the parent is unchanged). It creates a
   // room, so it spends the same quota as room:create.

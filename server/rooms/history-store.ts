@@ -53,10 +53,20 @@ export interface StepRecord {
   distances: number[];
   confidences: number[];
   latent: Float32Array;
-  /** Lossless WebP. */
-  frame: Uint8Array;
-  frameType: string;
+  /** The step's frame, lossless (WebP, PNG for a run's last step); null where only the latent is kept
+   *  (runs/stored-frames.ts says which steps keep one; the others are rendered again from the latent). */
+  frame: Uint8Array | null;
+  frameType: string | null;
   elapsedMs: number;
+}
+
+/** A step as exports need it: its stored frame, or (when it has none) the latent to render it from. */
+export interface StoredStepFrame {
+  step: number;
+  frame: Uint8Array | null;
+  frameType: string | null;
+  /** Present at least where `frame` is null. */
+  latent?: Float32Array;
 }
 
 /**
@@ -83,6 +93,8 @@ export interface HistoryStore {
    */
   createRun(run: NewRun, ended?: { end: { reason: string; steps: number }; result: RunResult }): Promise<RunRecord>;
   addStep(step: StepRecord): Promise<void>;
+  /** Stores a frame for a recorded step that has none (a run's last step, once the run has ended). */
+  setStepFrame(runId: string, step: number, frame: Uint8Array, frameType: string): Promise<void>;
   /**
    * Marks the run ended and, with `result`, writes what it leaves in its room (latent, image, the handles'
    * document update) in the same transaction: all of it or none of it.
@@ -106,6 +118,6 @@ export interface HistoryStore {
   getStep(runId: string, step: number): Promise<StepRecord | null>;
   /** Every step of a run in order. */
   listSteps(runId: string): Promise<StepRecord[]>;
-  /** Just the frames of the given steps of a run (no latents), in step order. */
-  listStepFrames(runId: string, steps: number[]): Promise<{ step: number; frame: Uint8Array; frameType: string }[]>;
+  /** The given steps of a run, in step order: their stored frames, and the latents of those without one. */
+  listStepFrames(runId: string, steps: number[]): Promise<StoredStepFrame[]>;
 }

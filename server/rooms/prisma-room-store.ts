@@ -2,7 +2,7 @@
 import type { PrismaClient } from '../db/client.js';
 import { createPrismaClient } from '../db/client.js';
 import type { NewRoom, RoomRecord, RoomStore, StoredDocument } from './room-store.js';
-import type { NewRun, RunRecord, RunResult, RunSummary, RunUndoEntry, StepRecord } from './history-store.js';
+import type { NewRun, RunRecord, RunResult, RunSummary, RunUndoEntry, StepRecord, StoredStepFrame } from './history-store.js';
 import { newRoomId, newToken, looksLikeToken } from './tokens.js';
 import { GroupCommit } from '../db/group-commit.js';
 
@@ -26,17 +26,23 @@ function toRun(row: RunRow & { _count?: { stepRecords: number } }): RunRecord {
 function toStep(row: StepRow): StepRecord {
   return {
     runId: row.runId, step: row.step, handles: JSON.parse(row.handles), distances: JSON.parse(row.distances),
-    confidences: JSON.parse(row.confidences), latent: toFloat32(row.latent), frame: new Uint8Array(row.frame),
-    frameType: row.frameType, elapsedMs: row.elapsedMs,
+    confidences: JSON.parse(row.confidences), latent: toFloat32(row.latent), ...storedFrame(row), elapsedMs: row.elapsedMs,
   };
 }
 
 function stepRow(s: StepRecord) {
   return {
     runId: s.runId, step: s.step, handles: JSON.stringify(s.handles), distances: JSON.stringify(s.distances),
-    confidences: JSON.stringify(s.confidences), latent: fromFloat32(s.latent), frame: Uint8Array.from(s.frame),
-    frameType: s.frameType, elapsedMs: s.elapsedMs,
+    confidences: JSON.stringify(s.confidences), latent: fromFloat32(s.latent), frame: s.frame ? Uint8Array.from(s.frame) : NO_FRAME,
+    frameType: s.frameType ?? '', elapsedMs: s.elapsedMs,
   };
+}
+
+/** A step that keeps only its latent has an empty frame column (the column is required; no schema change needed). */
+const NO_FRAME = new Uint8Array(0);
+
+function storedFrame(row: { frame: Uint8Array; frameType: string }): { frame: Uint8Array; frameType: string } | { frame: null; frameType: null } {
+  return row.frame.byteLength > 0 ? { frame: new Uint8Array(row.frame), frameType: row.frameType } : { frame: null, frameType: null };
 }
 
 type Row = Awaited<ReturnType<PrismaClient['room']['findUnique']>> & {};
@@ -281,11 +287,24 @@ export class PrismaRoomStore implements RoomStore {
     await this.prisma.$queryRaw`SELECT count(*) FROM "Room" WHERE 0`;
   }
 
-  async listStepFrames(runId: string, steps: number[]): Promise<{ step: number; frame: Uint8Array; frameType: string }[]> {
+  async listStepFrames(runId: string, steps: number[]): Promise<StoredStepFrame[]> {
     const rows = await this.prisma.runStep.findMany({
       where: { runId, step: { in: steps } }, orderBy: { step: 'asc' }, select: { step: true, frame: true, frameType: true },
     });
-    return rows.map((r) => ({ step: r.step, frame: new Uint8Array(r.frame), frameType: r.frameType }));
+    const missing = rows.filter((r) => r.frame.byteLength === 0).map((r) => r.step);
+    // Latents only for the steps that need rendering: most of a run's bytes stay unread.
+    const latents = missing.length
+      ? new Map((await this.prisma.runStep.findMany({ where: { runId, step: { in: missing } }, select: { step: true, latent: true } })).map((r) => [r.step, toFloat32(r.latent)]))
+      : new Map<number, Float32Array>();
+    return rows.map((r) =>
+      r.frame.byteLength > 0
+        ? { step: r.step, frame: new Uint8Array(r.frame), frameType: r.frameType }
+        : { step: r.step, frame: null, frameType: null, latent: latents.get(r.step)! },
+    );
+  }
+
+  async setStepFrame(runId: string, step: number, frame: Uint8Array, frameType: string): Promise<void> {
+    await this.prisma.runStep.update({ where: { runId_step: { runId, step } }, data: { frame: Uint8Array.from(frame), frameType } });
   }
 
   async close(): Promise<void> {

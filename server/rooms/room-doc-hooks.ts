@@ -10,11 +10,12 @@ import type { DocServerHooks } from '../yjs/doc-server.js';
 import { UpdateProbe } from '../yjs/update-probe.js';
 import { validateRoomDoc } from '../protocol/doc-validate.js';
 import type { RoomRecord, RoomStore } from './room-store.js';
+import type { ImageSize } from '../protocol/events.js';
 
 export interface RoomDocHookOptions {
   onRefusedWrite?: (roomId: string) => void;
   /** The room image's width and height in pixels (points must lie inside it); unknown: only finiteness is checked. */
-  resolution?: (room: RoomRecord) => number;
+  size?: (room: RoomRecord) => ImageSize;
   /** A client's update was refused (logs). */
   onRefusedUpdate?: (roomId: string, reason: string) => void;
 }
@@ -30,9 +31,11 @@ interface UpdateLog {
   lastId: number;
 }
 
+const UNKNOWN_SIZE: ImageSize = { width: 0, height: 0 };
+
 export function roomDocHooks(store: RoomStore, opts: RoomDocHookOptions = {}): DocServerHooks {
-  // Update checks (issue "hardening"): per loaded document, its room's resolution and a shadow to probe updates on.
-  const resolutions = new WeakMap<Y.Doc, number>();
+  // Update checks: per loaded document, its room's image size and a shadow to probe updates on.
+  const sizes = new WeakMap<Y.Doc, ImageSize>();
   const probes = new WeakMap<Y.Doc, UpdateProbe>();
   const warned = new WeakSet<Y.Doc>();
   const probeOf = (doc: Y.Doc) => {
@@ -58,7 +61,7 @@ export function roomDocHooks(store: RoomStore, opts: RoomDocHookOptions = {}): D
     async onLoadDocument({ documentName, document }) {
       const room = await store.get(documentName);
       if (!room) throw new Error('room not found');
-      resolutions.set(document, opts.resolution?.(room) ?? 0);
+      sizes.set(document, opts.size?.(room) ?? UNKNOWN_SIZE);
       const stored = await store.loadDocument(documentName);
       // A new room's document stays empty: readSettings() falls back to the defaults on every peer alike.
       if (stored.state) Y.applyUpdate(document, stored.state);
@@ -92,13 +95,13 @@ export function roomDocHooks(store: RoomStore, opts: RoomDocHookOptions = {}): D
     },
     /** The document with the update applied must pass validateRoomDoc (points, mask, settings within DOC_LIMITS). */
     beforeApplyUpdate({ documentName, document, update }) {
-      const resolution = resolutions.get(document) ?? 0;
+      const size = sizes.get(document) ?? UNKNOWN_SIZE;
       return probeOf(document).check(update, (shadow, touched) => {
-        const reason = validateRoomDoc(shadow, resolution, touched);
+        const reason = validateRoomDoc(shadow, size, touched);
         if (reason === null) return null;
         // A document stored before these checks may break them already: an update that leaves its first
         // problem as it was is let through, rather than locking everyone out of the room.
-        if (validateRoomDoc(document, resolution, touched) === reason) {
+        if (validateRoomDoc(document, size, touched) === reason) {
           if (!warned.has(document)) console.warn(`[yjs] ${documentName}: the stored document is not valid (${reason}); updates that leave that as it is are let through`);
           warned.add(document);
           return null;

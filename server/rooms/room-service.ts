@@ -1,5 +1,6 @@
 /** Creating rooms, seed previews, and the public view of a room. */
-import type { EncodedImage, RoomSummary } from '../protocol/events.js';
+import type { EncodedImage, ImageSize, RoomSummary } from '../protocol/events.js';
+import { encodedImageSize } from '../protocol/image-size.js';
 import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { FrameFormat } from '../jobs/worker-protocol.js';
@@ -84,15 +85,25 @@ export class RoomService {
       title: room.title,
       model: room.model,
       seed: room.seed,
-      resolution: this.models.lastKnown(room.model)?.height ?? 0,
+      ...this.size(room),
       createdAt: room.createdAt.toISOString(),
       updatedAt: room.updatedAt.toISOString(),
     };
   }
 
-  image(room: RoomRecord): EncodedImage {
+  /**
+   * The room's image size: read from its stored image's header, so it holds when the model is gone or was
+   * replaced by a file of another size; the model's presented size only for an image that cannot be read.
+   */
+  size(room: Pick<RoomRecord, 'image' | 'model'>): ImageSize {
+    const stored = encodedImageSize(room.image);
+    if (stored) return stored;
     const m = this.models.lastKnown(room.model);
-    return { bytes: room.image, mime: room.imageType, width: m?.width ?? 0, height: m?.height ?? 0 };
+    return { width: m?.width ?? 0, height: m?.height ?? 0 };
+  }
+
+  image(room: RoomRecord): EncodedImage {
+    return { bytes: room.image, mime: room.imageType, ...this.size(room) };
   }
 
   /** Refuses work on a room whose model cannot be used (`model-unavailable`) before anything is queued. */
@@ -102,9 +113,10 @@ export class RoomService {
   }
 
   /** The room's model file; a room whose model is gone or broken gets `model-unavailable`. */
-  modelPath(room: RoomRecord): string {
+  modelPath(room: Pick<RoomRecord, 'model'>): string {
     const m = this.models.get(room.model);
     if (!m) throw this.unavailable(room.model);
     return m.path;
   }
+
 }

@@ -4,7 +4,7 @@
  */
 import sharp from 'sharp';
 import { PNG } from 'pngjs';
-import type { Point } from '../protocol/events.js';
+import type { ImageSize, Point } from '../protocol/events.js';
 
 export async function toPng(image: Uint8Array): Promise<Buffer> {
   return sharp(image).png({ compressionLevel: 6 }).toBuffer();
@@ -40,10 +40,10 @@ export function dragBenchPoints(pairs: { handle: Point; target: Point }[]): { po
   return { points: pairs.flatMap((p) => [p.handle, p.target]) };
 }
 
-/** The mask as a black/white PNG (255 where the image may change); all white when no mask was painted. */
-export function maskPng(mask: Uint8Array | null | undefined, resolution: number): Buffer {
-  const png = new PNG({ width: resolution, height: resolution, colorType: 0, inputHasAlpha: false, bitDepth: 8 });
-  for (let i = 0; i < resolution * resolution; i++) {
+/** The mask (row-major width x height) as a black/white PNG (255 where the image may change); all white when no mask was painted. */
+export function maskPng(mask: Uint8Array | null | undefined, size: ImageSize): Buffer {
+  const png = new PNG({ width: size.width, height: size.height, colorType: 0, inputHasAlpha: false, bitDepth: 8 });
+  for (let i = 0; i < size.width * size.height; i++) {
     const v = mask ? (mask[i] ? 255 : 0) : 255;
     png.data[i * 4] = png.data[i * 4 + 1] = png.data[i * 4 + 2] = v;
     png.data[i * 4 + 3] = 255;

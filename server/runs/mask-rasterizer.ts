@@ -8,6 +8,7 @@
  * size" identifies a mask without hashing 100 000 coordinates.
  */
 import { rasterizeMaskSteps, type MaskStroke } from '../protocol/mask.js';
+import type { ImageSize } from '../protocol/events.js';
 import { nextTurn } from '../next-turn.js';
 
 /** Longest piece of rasterising between two yields to the event loop. */
@@ -17,7 +18,7 @@ const CACHE_ENTRIES = 32;
 
 interface Entry {
   strokes: readonly MaskStroke[];
-  size: number;
+  size: ImageSize;
   mask: Promise<Uint8Array | undefined>;
 }
 
@@ -28,14 +29,14 @@ export class MaskRasterizer {
   private readonly entries: Entry[] = [];
 
   /** The mask (shared with other callers: read it, never write it); undefined when there are no strokes. */
-  rasterize(strokes: readonly MaskStroke[], size: number): Promise<Uint8Array | undefined> {
-    const i = this.entries.findIndex((e) => e.size === size && sameStrokes(e.strokes, strokes));
+  rasterize(strokes: readonly MaskStroke[], size: ImageSize): Promise<Uint8Array | undefined> {
+    const i = this.entries.findIndex((e) => e.size.width === size.width && e.size.height === size.height && sameStrokes(e.strokes, strokes));
     if (i >= 0) {
       const [hit] = this.entries.splice(i, 1);
       this.entries.push(hit);
       return hit.mask;
     }
-    const entry: Entry = { strokes: [...strokes], size, mask: MaskRasterizer.inSlices(strokes, size) };
+    const entry: Entry = { strokes: [...strokes], size: { ...size }, mask: MaskRasterizer.inSlices(strokes, size) };
     entry.mask.catch(() => {
       const at = this.entries.indexOf(entry);
       if (at >= 0) this.entries.splice(at, 1);
@@ -45,8 +46,8 @@ export class MaskRasterizer {
     return entry.mask;
   }
 
-  private static async inSlices(strokes: readonly MaskStroke[], size: number): Promise<Uint8Array | undefined> {
-    const steps = rasterizeMaskSteps([...strokes], size);
+  private static async inSlices(strokes: readonly MaskStroke[], size: ImageSize): Promise<Uint8Array | undefined> {
+    const steps = rasterizeMaskSteps([...strokes], size.width, size.height);
     for (;;) {
       const until = performance.now() + SLICE_MS;
       let r = steps.next();

@@ -17,6 +17,7 @@ import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.
 import { replayUndoStack } from './undo-stack.js';
 import { nextTurn } from '../next-turn.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
+import type { StepFrames } from './step-frames.js';
 import type { RunCoordinator } from './run-coordinator.js';
 
 export interface RoomHistoryDeps {
@@ -24,6 +25,8 @@ export interface RoomHistoryDeps {
   docs: DocServer;
   jobs: JobQueue;
   rooms: RoomService;
+  /** Stored steps' frames (rendered again from their latents where only those were kept). */
+  frames: StepFrames;
   runs: RunCoordinator;
   broadcast: RunBroadcaster;
   /** For the undo and redo entries' writes. */
@@ -79,14 +82,15 @@ export class RoomHistory {
     return run;
   }
 
-  async step(roomId: string, req: { runId: unknown; step: unknown }): Promise<HistoryStep> {
+  /** `caller` (the client's address) shares the render queue fairly when the frame must be rendered again. */
+  async step(roomId: string, req: { runId: unknown; step: unknown }, caller?: string): Promise<HistoryStep> {
     const run = await this.runOf(roomId, req.runId);
     const s = Number.isInteger(req.step) ? await this.deps.store.getStep(run.id, req.step as number) : null;
     if (!s) throw new RoomError('not-found', 'no such step');
-    const res = this.deps.rooms.image(await this.room(roomId)).width;
+    const image = await this.deps.frames.frame(await this.room(roomId), s, caller);
     return {
       runId: run.id, step: s.step, handles: s.handles, targets: run.points.map((p) => p.target), distances: s.distances,
-      confidences: s.confidences, image: { bytes: s.frame, mime: s.frameType, width: res, height: res },
+      confidences: s.confidences, image,
     };
   }
 

@@ -16,6 +16,7 @@ import type { RunResult } from '../rooms/history-store.js';
 import { errorMessage, retryDelayMs, retryPolicy, withRetries, type RetryPolicy } from '../db/retry.js';
 import type { SharedDoc } from '../yjs/shared-doc.js';
 import { StepRecorder } from './step-recorder.js';
+import { storedFrameEvery } from './stored-frames.js';
 import { handleMoves, writeThenApply, type HandleMoves } from './handle-moves.js';
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import { newRunId } from '../rooms/tokens.js';
@@ -205,6 +206,7 @@ export class RunCoordinator {
         return ended({ reason: 'error', steps: 0, error: storageError(`the room could not be read: ${errorMessage(err)}`) });
       }
       if (!room) return ended({ reason: 'error', steps: 0, error: { code: 'not-found', message: 'room not found' } });
+      const size = rooms.size(room);
       let modelPath: string;
       try {
         modelPath = rooms.modelPath(room);
@@ -212,7 +214,6 @@ export class RunCoordinator {
         // The model went away while the run waited: it ends before anything is recorded.
         return ended({ reason: 'error', steps: 0, error: { code: (err as RoomError).code ?? 'model-unavailable', message: errorMessage(err) } });
       }
-      const resolution = rooms.image(room).width;
       // The snapshot: nothing a peer does from here on changes this run.
       const pairs = completePairs(doc);
       const strokes = readMask(doc);
@@ -220,7 +221,7 @@ export class RunCoordinator {
       settings.maxSteps = Math.min(settings.maxSteps, this.deps.limits.maxSteps);
       if (pairs.length === 0) return ended({ reason: 'error', steps: 0, error: { code: 'no-points', message: 'no complete handle/target pair' } });
       // Off the event loop's critical path: a mask at the document limits takes a while to rasterise.
-      const mask = await roomMasks.rasterize(strokes, resolution);
+      const mask = await roomMasks.rasterize(strokes, size);
       run.info.maxSteps = settings.maxSteps;
       const targets = pairs.map((p) => p.target);
       const recorder = new RunStatsRecorder(runId);
@@ -239,6 +240,8 @@ export class RunCoordinator {
       let timer: NodeJS.Timeout | undefined;
       let timedOut = false;
       let lastImage: EncodedImage | undefined;
+      /** Whether the newest step recorded kept its frame (stored-frames.ts: the last step must keep one). */
+      let lastStepStored = true;
       const steps = new StepRecorder(
         (rec) => withRetries(`run ${runId}: recording step ${rec.step}`, () => store.addStep(rec), this.retry, this.log),
         (frame) => {
@@ -253,6 +256,7 @@ export class RunCoordinator {
           modelPath, latent: room.latent, points: pairs.map(({ handle, target }) => ({ handle, target })), mask, settings,
           stallSteps: this.deps.limits.stallSteps,
           frameFormat: this.deps.frameFormat ?? 'webp', frameQuality: this.deps.frameQuality ?? 80, record: true,
+          storeFrameEvery: storedFrameEvery(size),
         },
         {
           // The duration limit counts from when a worker takes the run, not from when it was queued.
@@ -270,12 +274,13 @@ export class RunCoordinator {
           onStep: (s) => {
             const producedAt = Date.now();
             recorder.step(s.elapsedMs, s.image?.bytes.byteLength);
-            const record = s.latent && s.stored
+            const record = s.latent
               ? {
                   runId, step: s.step, handles: s.handles, distances: s.distances, confidences: s.confidences,
-                  latent: s.latent, frame: s.stored.bytes, frameType: s.stored.mime, elapsedMs: s.elapsedMs,
+                  latent: s.latent, frame: s.stored?.bytes ?? null, frameType: s.stored?.mime ?? null, elapsedMs: s.elapsedMs,
                 }
               : null;
+            if (record) lastStepStored = !!s.stored;
             const image = s.image ?? lastImage;
             lastImage = image;
             const frame: RunFrame | null = image
@@ -310,6 +315,7 @@ export class RunCoordinator {
       const result: RunResult | undefined = finalState
         ? { roomId, latent: finalState.latent, image: finalState.image.bytes, imageType: finalState.image.mime, docUpdate: moves?.update ?? null }
         : undefined;
+      if (finalState && !lastStepStored && steps.lastRecorded >= 0) await this.keepLastFrame(runId, steps.lastRecorded, finalState.image);
       const outcome: RunEnd = { reason: end.reason, steps: end.steps, ...(end.error ? { error: end.error } : {}) };
       const written = await this.writeEnd(roomId, runId, doc, outcome, result, moves);
       if (written.saved && finalState) broadcast.image(roomId, finalState.image);
@@ -317,6 +323,18 @@ export class RunCoordinator {
       ended(written.end);
     } finally {
       docs.release(doc);
+    }
+  }
+
+  /**
+   * The run's last step keeps its frame (the result, lossless PNG), so a finished run's result is viewable
+   * even without the model. Best effort: if it cannot be written the frame is rendered again when asked for.
+   */
+  private async keepLastFrame(runId: string, step: number, image: EncodedImage & { bytes: Uint8Array }): Promise<void> {
+    try {
+      await withRetries(`run ${runId}: storing its last frame`, () => this.deps.store.setStepFrame(runId, step, image.bytes, image.mime), this.retry, this.log);
+    } catch (err) {
+      this.log(`[runs] ${runId}: its last frame was not stored (it will be rendered from its latent): ${errorMessage(err)}`);
     }
   }
 

@@ -72,7 +72,7 @@ try {
   }));
   const stored = await server.store.listSteps(runId);
   const latentB = stored.reduce((n, s) => n + s.latent.byteLength, 0);
-  const frameB = stored.reduce((n, s) => n + s.frame.byteLength, 0);
+  const frameB = stored.reduce((n, s) => n + (s.frame?.byteLength ?? 0), 0);
   const jsonB = stored.reduce((n, s) => n + JSON.stringify([s.handles, s.distances, s.confidences]).length, 0);
   const db = statSync(join(dir, 'bench.db')).size + (existsSync(join(dir, 'bench.db-wal')) ? statSync(join(dir, 'bench.db-wal')).size : 0);
   console.log(JSON.stringify({

@@ -43,7 +43,7 @@ export function replaceLastStroke(doc: Y.Doc, resolution: number, nudge: number)
   let id = '';
   doc.transact(() => {
     mask.delete(mask.length - 1, 1);
-    id = addMaskStroke(doc, { mode: last.mode, radius: last.radius, points: last.points.map((v, i) => (i === 0 ? v + nudge : v)) }, { resolution });
+    id = addMaskStroke(doc, { mode: last.mode, radius: last.radius, points: last.points.map((v, i) => (i === 0 ? v + nudge : v)) }, { size: resolution });
   });
   return id;
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startStudioServer, type NextAppHandle, type StudioServer, type StudioServerOptions } from '../../server/studio-server.js';
 import { createNextApp } from '../../server/next-app.js';
+import type { ModelEntry } from '../../server/rooms/model-registry.js';
 import { TINY_MODEL, TINY_MODEL_ID, tempDir } from '../server/helpers.js';
 import { ensureAppBuild, ROOT } from './app-build.js';
 

@@ -132,7 +132,7 @@ describe('update validation', () => {
       addPoint(attacker.doc, [32, 0], a);
     }
     movePoint(attacker.doc, readPoints(attacker.doc)[3].id, 'handle', [0, 32]);
-    addMaskStroke(attacker.doc, { mode: 'fixed', radius: 0.5, points: [-128, 160, 5.5, 6.25] }, { resolution: 32 });
+    addMaskStroke(attacker.doc, { mode: 'fixed', radius: 0.5, points: [-128, 160, 5.5, 6.25] }, { size: 32 });
     updateSettings(attacker.doc, { method: 'draggan', lr: 0.1, lambda: 0, maxSteps: 1000, latentSpace: 'w' });
     expect(() => addPoint(attacker.doc, [1, 1], user('carol'))).toThrow(/at most 32/);
     await waitFor(() => readPoints(bystander.doc).length === DOC_LIMITS.maxPointPairs && bystander.doc.getArray('mask').length === 2 && settingsOf(bystander.doc).get('lr') === 0.1, 'the edits at the bystander');

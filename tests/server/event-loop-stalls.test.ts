@@ -51,7 +51,7 @@ describe('event-loop stalls', () => {
     y.doc.transact(() => {
       addPoint(y.doc, [40, 40], user('ann'));
       addPoint(y.doc, [60, 50], user('ann'));
-      for (const s of worstCaseStrokes(RES)) addMaskStroke(y.doc, s, { resolution: RES });
+      for (const s of worstCaseStrokes(RES)) addMaskStroke(y.doc, s, { size: RES });
       updateSettings(y.doc, { lr: 0.0001, maxSteps: 1000 });
     });
     expect(readMask(y.doc).reduce((n, s) => n + s.points.length, 0)).toBe(100_000);

@@ -92,12 +92,12 @@ describe('run history', () => {
     for (const s of [stored[0], stored[Math.floor(stored.length / 2)], stored.at(-1)!]) {
       const again = await fx.server.jobs.render({ modelPath: TINY_MODEL, latent: s.latent, format: 'png' });
       const a = await pixels(again.image.bytes);
-      const b = await pixels(s.frame);
+      const b = await pixels(s.frame!);
       expect(a.equals(b)).toBe(true);
     }
     // The room's image is the last step's frame.
     const current = await get(`/api/rooms/${room.viewToken}/image`);
-    expect((await pixels(current.body)).equals(await pixels(stored.at(-1)!.frame))).toBe(true);
+    expect((await pixels(current.body)).equals(await pixels(stored.at(-1)!.frame!))).toBe(true);
 
     // Looking at a step is private: nobody else gets frames or events.
     const before = { frames: ann.frames.length, images: ann.images, history: ann.history };
@@ -105,7 +105,7 @@ describe('run history', () => {
     const { step } = await call<{ step: HistoryStep }>(bob.socket, 'history:step', { runId, step: mid });
     expect(step.handles).toEqual(stored[mid].handles);
     expect(step.targets).toEqual([[16, 14]]);
-    expect((await pixels(step.image.bytes as ArrayBuffer)).equals(await pixels(stored[mid].frame))).toBe(true);
+    expect((await pixels(step.image.bytes as ArrayBuffer)).equals(await pixels(stored[mid].frame!))).toBe(true);
     await new Promise((r) => setTimeout(r, 100));
     expect({ frames: ann.frames.length, images: ann.images, history: ann.history }).toEqual(before);
     await expect(call(bob.socket, 'history:step', { runId: 'nope', step: 0 })).rejects.toMatchObject({ code: 'not-found' });
@@ -113,7 +113,7 @@ describe('run history', () => {
     // Exports, by token.
     const png = await get(`/api/rooms/${room.viewToken}/runs/${runId}/steps/${mid}/frame.png`);
     expect(png.type).toBe('image/png');
-    expect((await pixels(png.body)).equals(await pixels(stored[mid].frame))).toBe(true);
+    expect((await pixels(png.body)).equals(await pixels(stored[mid].frame!))).toBe(true);
     const latent = await get(`/api/rooms/${room.viewToken}/runs/${runId}/steps/${mid}/latent`);
     expect([...new Float32Array(latent.body.buffer, latent.body.byteOffset, latent.body.byteLength / 4)]).toEqual([...stored[mid].latent]);
     const roomLatent = await get(`/api/rooms/${room.editToken}/latent`);
@@ -145,10 +145,10 @@ describe('run history', () => {
 
     // What a run costs in the database (measured per step here, reported per 100 steps).
     const bytes = stored.reduce(
-      (n, s) => n + s.latent.byteLength + s.frame.byteLength + JSON.stringify([s.handles, s.distances, s.confidences]).length,
+      (n, s) => n + s.latent.byteLength + (s.frame?.byteLength ?? 0) + JSON.stringify([s.handles, s.distances, s.confidences]).length,
       0,
     );
-    const frameBytes = stored.reduce((n, s) => n + s.frame.byteLength, 0);
+    const frameBytes = stored.reduce((n, s) => n + (s.frame?.byteLength ?? 0), 0);
     console.log(
       `[numbers] ${stored.length} steps stored: ${(bytes / stored.length).toFixed(0)} B/step ` +
         `(latent ${stored[0].latent.byteLength} B, frame ${(frameBytes / stored.length).toFixed(0)} B lossless webp 32 px); ` +
@@ -168,7 +168,7 @@ describe('run history', () => {
     expect(child.forkRunId).toBe(runId);
     expect(child.forkStep).toBe(mid);
     expect([...child.latent]).toEqual([...stored[mid].latent]);
-    expect((await pixels(child.image)).equals(await pixels(stored[mid].frame))).toBe(true);
+    expect((await pixels(child.image)).equals(await pixels(stored[mid].frame!))).toBe(true);
 
     const y = await connectYjs(fx.server.url, fork.roomId, fork.editToken);
     fx.onCleanup(y.destroy);

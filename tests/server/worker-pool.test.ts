@@ -17,7 +17,7 @@ describe('WorkerPool', () => {
 
   it('renders a seed and reports engine errors with their codes', async () => {
     const r = await pool.render({ modelPath: TINY_MODEL, seed: 7, format: 'png' });
-    expect(r.meta).toMatchObject({ resolution: 32 });
+    expect(r.meta).toMatchObject({ width: 32, height: 32 });
     expect(r.latent.length).toBe(r.meta.numWs * r.meta.wDim);
     expect(r.image.bytes.subarray(1, 4).toString()).toBe('80,78,71'); // "PNG"
     await expect(pool.render({ modelPath: '/nope/model.safetensors', seed: 1, format: 'png' })).rejects.toMatchObject({ code: 'model-load-failed' });

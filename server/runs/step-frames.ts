@@ -1,0 +1,38 @@
+/**
+ * A recorded step's frame: the stored one when the step kept it (stored-frames.ts), else rendered again from
+ * the step's latent by a worker (through the job queue: the main thread never runs tensor code). Rendering is
+ * deterministic, so a re-rendered frame is byte for byte the frame the run showed. A room whose model the
+ * studio no longer offers can show only stored frames: asking for another is a 'model-unavailable' error.
+ */
+import type { EncodedImage } from '../protocol/events.js';
+import type { JobQueue } from '../jobs/job-queue.js';
+import type { StoredStepFrame } from '../rooms/history-store.js';
+import type { RoomRecord } from '../rooms/room-store.js';
+import type { RoomService } from '../rooms/room-service.js';
+
+type Room = Pick<RoomRecord, 'id' | 'model' | 'image'>;
+
+export class StepFrames {
+  constructor(
+    private readonly jobs: JobQueue,
+    private readonly rooms: RoomService,
+  ) {}
+
+  /** The step's frame as an image of the room's size (stored bytes, or a lossless WebP rendered now). */
+  async frame(room: Room, step: StoredStepFrame, caller?: string): Promise<EncodedImage & { bytes: Uint8Array }> {
+    const size = this.rooms.size(room);
+    if (step.frame) return { bytes: step.frame, mime: step.frameType ?? 'image/webp', ...size };
+    const modelPath = this.rooms.modelPath(room);
+    if (!step.latent) throw new Error(`step ${step.step} has neither a stored frame nor a latent`);
+    const rendered = await this.jobs.render({ modelPath, latent: step.latent, format: 'webp-lossless' }, { caller: caller ?? `room:${room.id}` });
+    return rendered.image;
+  }
+
+  /** Frames of several steps, in their order (renders one at a time, sharing the queue fairly with others). */
+  async frames(room: Room, steps: StoredStepFrame[], caller?: string): Promise<Uint8Array[]> {
+    if (steps.some((s) => !s.frame)) this.rooms.modelPath(room);
+    const out: Uint8Array[] = [];
+    for (const s of steps) out.push((await this.frame(room, s, caller)).bytes);
+    return out;
+  }
+}
