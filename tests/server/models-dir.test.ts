@@ -170,8 +170,8 @@ describe('models directory on a running server', () => {
       await call(other, 'room:join', { token: healthy.editToken, user: user('bob') });
       await call(other, 'run:start');
 
-      const { state } = await call<{ state: { room: { roomId: string; resolution: number } } }>(socket, 'room:join', { token: doomed.editToken, user: user('ann') });
-      expect(state.room).toMatchObject({ roomId: doomed.roomId, resolution: 32 });
+      const { state } = await call<{ state: { room: { roomId: string; width: number; height: number } } }>(socket, 'room:join', { token: doomed.editToken, user: user('ann') });
+      expect(state.room).toMatchObject({ roomId: doomed.roomId, width: 32, height: 32 });
       const page = await call<{ total: number }>(socket, 'history:list', {});
       expect(page.total).toBe(0);
       // Points still edit: a third point reaches another client of the room.
