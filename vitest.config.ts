@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['engine/**/*.test.ts', 'training/**/*.test.ts', 'tests/**/*.test.ts', 'server/**/*.test.ts'],
+    include: ['engine/**/*.test.ts', 'training/**/*.test.ts', 'tests/**/*.test.ts', 'server/**/*.test.ts', 'contract/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/*.wip.ts', '.next/**'],
     testTimeout: 120_000,
     hookTimeout: 180_000,

@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { WorkerPool } from '../server/jobs/worker-pool.js';
 import { BUNDLED_MODEL, REPO_ROOT } from '../server/config.js';
-import { DEFAULT_RUN_SETTINGS } from '../server/protocol/run-settings.js';
+import { DEFAULT_RUN_SETTINGS } from '../contract/run-settings.js';
 import { recordRun, type RecordedRun } from '../bench/load/replay-job-queue.js';
 import type { FromServerChild, LoopStats, ToServerChild } from '../bench/load/server-child.js';
 import { ProcessSampler, readProc, selfCpu, type CpuMem } from '../bench/load/process-sampler.js';

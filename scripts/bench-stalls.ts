@@ -15,11 +15,11 @@ import { WebsocketProvider } from 'y-websocket';
 import { WebSocket } from 'ws';
 import { startStudioServer } from '../server/studio-server.js';
 import { BUNDLED_MODEL } from '../server/config.js';
-import { YJS_PATH, type Result } from '../server/protocol/events.js';
-import { addMaskStroke, addPoint, readMask, updateSettings } from '../server/protocol/room-doc.js';
-import { rasterizeMask } from '../server/protocol/mask.js';
+import { YJS_PATH, type Result } from '../contract/events.js';
+import { addMaskStroke, addPoint, readMask, updateSettings } from '../contract/room-doc.js';
+import { rasterizeMask } from '../contract/mask.js';
 import { measureLoopDelay, replaceLastStroke, storedFrames, worstCaseStrokes, writeLongRun, writeShortRuns, type LoopDelay } from '../server/tools/stall-scenario.js';
-import { yjsProtocols } from '../server/protocol/yjs-auth.js';
+import { yjsProtocols } from '../contract/yjs-auth.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const RES = 128;

@@ -26,7 +26,7 @@ if [ ! -f server/db/generated/client.ts ] || newer_than server/db/generated/clie
 fi
 
 if [ "${1:-}" = "--build" ]; then
-  if [ ! -f .next/BUILD_ID ] || newer_than .next/BUILD_ID app server/protocol next.config.js; then
+  if [ ! -f .next/BUILD_ID ] || newer_than .next/BUILD_ID app contract next.config.js; then
     echo "[prepare] building the web app (next build)..."
     npm run build
   fi

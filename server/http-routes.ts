@@ -17,11 +17,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RoomRecord, RoomStore } from './rooms/room-store.js';
 import type { DocServer } from './yjs/doc-server.js';
-import type { ImageSize, Point } from './protocol/events.js';
+import type { ImageSize, Point } from '../contract/events.js';
 import type { StepFrames } from './runs/step-frames.js';
 import { RoomError } from './rooms/room-service.js';
 import { BusyError } from './jobs/job-queue.js';
-import { completePairs, readMask } from './protocol/room-doc.js';
+import { completePairs, readMask } from '../contract/room-doc.js';
 import { roomMasks } from './runs/mask-rasterizer.js';
 import { animation, dragBenchPoints, maskPng, sampleSteps, toPng } from './runs/history-export.js';
 import { ExportSlots } from './export-slots.js';

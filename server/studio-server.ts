@@ -29,7 +29,7 @@ import { registerHandlers } from './realtime/socket-handlers.js';
 import { addressQuotas } from './realtime/address-quotas.js';
 import type { StudioIO } from './realtime/types.js';
 import { createApiHandler } from './http-routes.js';
-import { SOCKET_IO_PATH, YJS_PATH } from './protocol/events.js';
+import { SOCKET_IO_PATH, YJS_PATH } from '../contract/events.js';
 import type { DocServerHooks } from './yjs/doc-server.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { ConnectionRateLimiter } from './connection-rate-limiter.js';

@@ -2,7 +2,7 @@
 /** Home's "new room" card: model, seed (with a live preview, or random), title. */
 import { useEffect, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import type { ModelInfo, UnavailableModel } from '../../server/protocol/events';
+import type { ModelInfo, UnavailableModel } from '../../contract/events';
 import { imageUrl } from '../_lib/images';
 import { request, type RequestError } from '../_lib/socket';
 import { rememberRoom } from '../_lib/recent-rooms';

@@ -5,8 +5,8 @@
  * strokes, flushed every 120 ms while painting so others see the stroke grow.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { ImageSize, Point } from '../../server/protocol/events';
-import { rasterizeMask, type MaskMode, type MaskStroke } from '../../server/protocol/mask';
+import type { ImageSize, Point } from '../../contract/events';
+import { rasterizeMask, type MaskMode, type MaskStroke } from '../../contract/mask';
 import { drawStage, maskOverlay, type StagePair } from '../_lib/draw-stage';
 import { cssToImage, cssToPixel, fitStage, imageToCss } from '../_lib/stage-geometry';
 import type { Peer } from '../_lib/use-shared-doc';

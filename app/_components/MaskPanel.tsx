@@ -1,6 +1,6 @@
 'use client';
 /** Brush settings for the flexible-region mask, and what the mask currently means. */
-import type { MaskMode } from '../../server/protocol/mask';
+import type { MaskMode } from '../../contract/mask';
 import { Panel, Segmented } from './Panels';
 
 export function MaskPanel(props: {

@@ -1,6 +1,6 @@
 'use client';
 /** The list of handle/target pairs with undo and clear. */
-import type { PointPairView } from '../../server/protocol/room-doc';
+import type { PointPairView } from '../../contract/room-doc';
 import { Panel } from './Panels';
 import { countOf } from '../_lib/plural';
 

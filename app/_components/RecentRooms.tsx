@@ -2,7 +2,7 @@
 /** Rooms this browser has opened, with their current image. */
 import { useEffect, useState } from 'react';
 import Link from 'next/link';
-import type { Role, RoomSummary } from '../../server/protocol/events';
+import type { Role, RoomSummary } from '../../contract/events';
 import { forgetRoom, readRecentRooms, type RecentRoom } from '../_lib/recent-rooms';
 import { request } from '../_lib/socket';
 import { timeAgo } from '../_lib/images';

@@ -2,7 +2,7 @@
 /** The room's top bar: title, role, people here, connection status, share links, and my name. */
 import { useState } from 'react';
 import Link from 'next/link';
-import type { PublicUser, Role } from '../../server/protocol/events';
+import type { PublicUser, Role } from '../../contract/events';
 import type { DocStatus, Peer } from '../_lib/use-shared-doc';
 import { PALETTE } from '../_lib/identity';
 

@@ -1,13 +1,13 @@
 'use client';
 /** A room: the stage in the middle, the run and editing panels on the right, everyone's presence on top. */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { DOC_LIMITS } from '../../server/protocol/doc-limits';
+import { DOC_LIMITS } from '../../contract/doc-limits';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import type { Point } from '../../server/protocol/events';
-import { DocLimitError, addMaskStroke, addPoint, clearMask, clearPoints, movePoint, undoLastPoint, updateSettings } from '../../server/protocol/room-doc';
-import type { MaskMode, MaskStroke } from '../../server/protocol/mask';
-import type { RunSettings } from '../../server/protocol/run-settings';
+import type { Point } from '../../contract/events';
+import { DocLimitError, addMaskStroke, addPoint, clearMask, clearPoints, movePoint, undoLastPoint, updateSettings } from '../../contract/room-doc';
+import type { MaskMode, MaskStroke } from '../../contract/mask';
+import type { RunSettings } from '../../contract/run-settings';
 import { useIdentity } from '../_lib/identity';
 import { useRoomSession } from '../_lib/use-room-session';
 import { useSharedDoc } from '../_lib/use-shared-doc';

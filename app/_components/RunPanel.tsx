@@ -1,6 +1,6 @@
 'use client';
 /** Start/Stop, the queue, and live progress with per-handle distance and tracker confidence. */
-import type { RunEnded, RunQueueState } from '../../server/protocol/events';
+import type { RunEnded, RunQueueState } from '../../contract/events';
 import type { LiveFrame } from '../_lib/use-room-session';
 import { Panel } from './Panels';
 import { countOf } from '../_lib/plural';

@@ -1,7 +1,7 @@
 'use client';
 /** The run settings, shared by everyone in the room. */
-import type { RunSettings } from '../../server/protocol/run-settings';
-import { SETTING_BOUNDS } from '../../server/protocol/run-settings';
+import type { RunSettings } from '../../contract/run-settings';
+import { SETTING_BOUNDS } from '../../contract/run-settings';
 import { NumberField, Panel, Segmented } from './Panels';
 
 export function SettingsPanel({ settings, locked, onChange }: { settings: RunSettings; locked: boolean; onChange(p: Partial<RunSettings>): void }) {

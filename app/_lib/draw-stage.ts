@@ -3,7 +3,7 @@
  * Pure drawing of the stage: the image scaled up with nearest-neighbour (crisp pixels), the mask overlay,
  * and the points (handles red, targets blue, an arrow from each handle to its target).
  */
-import type { ImageSize, Point } from '../../server/protocol/events';
+import type { ImageSize, Point } from '../../contract/events';
 
 export const HANDLE_COLOR = '#ff4d4f';
 export const TARGET_COLOR = '#3b82f6';

@@ -1,7 +1,7 @@
 'use client';
 /** Who "I" am in rooms: a name and colour kept in localStorage (no accounts; the link is the credential). */
 import { useCallback, useEffect, useState } from 'react';
-import type { PublicUser } from '../../server/protocol/events';
+import type { PublicUser } from '../../contract/events';
 
 const KEY = 'stabledrag.identity';
 export const PALETTE = ['#e5484d', '#f76b15', '#ffc53d', '#46a758', '#12a594', '#0090ff', '#6e56cf', '#d6409f'];

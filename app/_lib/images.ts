@@ -1,6 +1,6 @@
 'use client';
 /** Turns encoded image bytes from the server into something a canvas can draw. */
-import type { EncodedImage } from '../../server/protocol/events';
+import type { EncodedImage } from '../../contract/events';
 
 export async function decodeImage(img: EncodedImage): Promise<ImageBitmap> {
   const bytes = img.bytes instanceof ArrayBuffer ? new Uint8Array(img.bytes) : img.bytes;

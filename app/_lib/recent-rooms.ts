@@ -1,6 +1,6 @@
 'use client';
 /** Rooms this browser created or opened, newest first. Kept locally: the server never lists other people's rooms. */
-import type { Role } from '../../server/protocol/events';
+import type { Role } from '../../contract/events';
 
 const KEY = 'stabledrag.recentRooms';
 const MAX = 24;

@@ -1,8 +1,8 @@
 'use client';
 /** The browser's one Socket.IO connection, typed by the shared contract, and a promise-style request helper. */
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, Result, ServerToClientEvents } from '../../server/protocol/events';
-import { SOCKET_IO_PATH } from '../../server/protocol/events';
+import type { ClientToServerEvents, Result, ServerToClientEvents } from '../../contract/events';
+import { SOCKET_IO_PATH } from '../../contract/events';
 
 export type StudioClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

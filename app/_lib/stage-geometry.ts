@@ -3,7 +3,7 @@
  * and pointer positions map to image pixels on each axis by the same scale (CSS pixels per image pixel).
  * Brush radii are in image pixels, so a brush covers the same image area at any stage size.
  */
-import type { ImageSize, Point } from '../../server/protocol/events';
+import type { ImageSize, Point } from '../../contract/events';
 
 /** The smallest stage side, in CSS pixels. */
 const MIN_SIDE = 160;

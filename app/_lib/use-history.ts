@@ -4,7 +4,7 @@
  * position (run + step) that only this viewer sees, replay at a chosen speed, fork, undo and redo. Stored steps are fetched one at a time and cached.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { HistoryPage, HistoryRun, HistoryStep, RoomLineage, UndoRedo } from '../../server/protocol/events';
+import type { HistoryPage, HistoryRun, HistoryStep, RoomLineage, UndoRedo } from '../../contract/events';
 import { decodeImage } from './images';
 import { command, getSocket, request } from './socket';
 

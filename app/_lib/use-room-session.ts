@@ -5,7 +5,7 @@
  * lets the server skip frames for a client that cannot keep up.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { Point, PublicUser, RoomState, RunEnded, RunFrame, RunQueueState } from '../../server/protocol/events';
+import type { Point, PublicUser, RoomState, RunEnded, RunFrame, RunQueueState } from '../../contract/events';
 import { decodeImage } from './images';
 import { RequestError, command, getSocket, request } from './socket';
 import { rememberRoom } from './recent-rooms';

@@ -15,16 +15,16 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
-import type { Point, PublicUser } from '../../server/protocol/events';
-import { YJS_PATH } from '../../server/protocol/events';
-import { yjsProtocols } from '../../server/protocol/yjs-auth';
-import { cleanDisplayText, MAX_NAME_GRAPHEMES } from '../../server/protocol/display-text';
-import { readMask, readPoints, readSettings, type PointPairView } from '../../server/protocol/room-doc';
-import type { MaskStroke } from '../../server/protocol/mask';
-import { DEFAULT_RUN_SETTINGS, type RunSettings } from '../../server/protocol/run-settings';
+import type { Point, PublicUser } from '../../contract/events';
+import { YJS_PATH } from '../../contract/events';
+import { yjsProtocols } from '../../contract/yjs-auth';
+import { cleanDisplayText, MAX_NAME_GRAPHEMES } from '../../contract/display-text';
+import { readMask, readPoints, readSettings, type PointPairView } from '../../contract/room-doc';
+import type { MaskStroke } from '../../contract/mask';
+import { DEFAULT_RUN_SETTINGS, type RunSettings } from '../../contract/run-settings';
 import {
   CLOSE_DOCUMENT_TOO_LARGE, CLOSE_FORBIDDEN, CLOSE_INVALID_UPDATE, CLOSE_MESSAGE_RATE, CLOSE_TOO_SLOW,
-} from '../../server/protocol/yjs-close-codes';
+} from '../../contract/yjs-close-codes';
 
 export interface Peer {
   clientId: number;

@@ -19,8 +19,8 @@
 import sharp from 'sharp';
 import type { DragJobHandle, DragListener, JobQueue } from '../../server/jobs/job-queue.js';
 import type { DragEndMessage, DragJobRequest, DragStepMessage, RenderJob, RenderResult } from '../../server/jobs/worker-protocol.js';
-import type { EncodedImage, Point } from '../../server/protocol/events.js';
-import type { RunSettings } from '../../server/protocol/run-settings.js';
+import type { EncodedImage, Point } from '../../contract/events.js';
+import type { RunSettings } from '../../contract/run-settings.js';
 
 type Bytes = EncodedImage & { bytes: Uint8Array };
 

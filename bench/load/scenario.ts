@@ -16,11 +16,11 @@ import { io as ioClient, type Socket } from 'socket.io-client';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { WebSocket } from 'ws';
-import type { ClientToServerEvents, Point, PublicUser, Result, RunEnded, RunFrame, ServerToClientEvents } from '../../server/protocol/events.js';
-import { YJS_PATH } from '../../server/protocol/events.js';
-import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
-import { addPoint, movePoint, readPoints, updateSettings } from '../../server/protocol/room-doc.js';
-import type { RunSettings } from '../../server/protocol/run-settings.js';
+import type { ClientToServerEvents, Point, PublicUser, Result, RunEnded, RunFrame, ServerToClientEvents } from '../../contract/events.js';
+import { YJS_PATH } from '../../contract/events.js';
+import { yjsProtocols } from '../../contract/yjs-auth.js';
+import { addPoint, movePoint, readPoints, updateSettings } from '../../contract/room-doc.js';
+import type { RunSettings } from '../../contract/run-settings.js';
 import { summarize, type LatencySummary } from './stats.js';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -1,6 +1,6 @@
 /** Encodes RGBA pixels for the wire (WebP/JPEG frames) and for storage (PNG), with sharp (libvips). */
 import sharp from 'sharp';
-import type { EncodedImage } from '../protocol/events.js';
+import type { EncodedImage } from '../../contract/events.js';
 import type { FrameFormat } from './worker-protocol.js';
 
 // One libvips thread per encode: the worker pool already provides the parallelism, and the machine has 2 cores.

@@ -2,8 +2,8 @@
  * Messages between the worker pool (main thread) and a drag worker. Plain structured-clone data only:
  * typed arrays travel as transferables, so frames and latents are moved, not copied.
  */
-import type { EncodedImage, Point, RunEndReason } from '../protocol/events.js';
-import type { RunSettings } from '../protocol/run-settings.js';
+import type { EncodedImage, Point, RunEndReason } from '../../contract/events.js';
+import type { RunSettings } from '../../contract/run-settings.js';
 
 export interface ModelMeta {
   /** The size of the images the generator renders (its presented size). */

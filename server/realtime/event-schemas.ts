@@ -4,7 +4,7 @@
  * make the server do unbounded work. A request that fails gets `invalid` with the path of the first problem.
  */
 import { z } from 'zod';
-import { HISTORY_PAGE, type ClientToServerEvents } from '../protocol/events.js';
+import { HISTORY_PAGE, type ClientToServerEvents } from '../../contract/events.js';
 
 const id = z.string().min(1).max(64);
 const token = z.string().min(1).max(64);

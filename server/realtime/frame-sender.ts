@@ -7,7 +7,7 @@
  * (a slow client would otherwise see the run end and then its last frame arrive), and a frame of the next
  * run never jumps ahead of the previous run's end.
  */
-import type { RunEnded, RunFrame } from '../protocol/events.js';
+import type { RunEnded, RunFrame } from '../../contract/events.js';
 import type { StudioSocket } from './types.js';
 
 /** A client that neither acknowledges nor disconnects within this long is sent the next frame anyway. */

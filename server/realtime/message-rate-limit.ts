@@ -4,7 +4,7 @@
  * while being refused is not slowing down, so it is disconnected rather than answered forever (answering
  * costs the server too).
  */
-import type { ErrorInfo, Result } from '../protocol/events.js';
+import type { ErrorInfo, Result } from '../../contract/events.js';
 import { TokenBucket } from '../token-buckets.js';
 import type { StudioSocket } from './types.js';
 

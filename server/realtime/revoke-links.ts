@@ -8,7 +8,7 @@ import type { RoomStore } from '../rooms/room-store.js';
 import { RoomError } from '../rooms/room-service.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import { CLOSE_FORBIDDEN } from '../yjs/messages.js';
-import type { SocketData } from '../protocol/events.js';
+import type { SocketData } from '../../contract/events.js';
 import { ioRoom, type StudioIO, type StudioSocket } from './types.js';
 
 /**

@@ -5,7 +5,7 @@
  * runs across nodes would mean running this fan-out on the node that owns the room's sockets (sticky rooms)
  * or relaying frames and ends through the adapter.
  */
-import type { EncodedImage, RunEnded, RunFrame, RunQueueState } from '../protocol/events.js';
+import type { EncodedImage, RunEnded, RunFrame, RunQueueState } from '../../contract/events.js';
 import type { RunBroadcaster } from '../runs/run-broadcaster.js';
 import { FrameSender } from './frame-sender.js';
 import { ioRoom, type StudioIO, type StudioSocket } from './types.js';

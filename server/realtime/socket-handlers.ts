@@ -7,7 +7,7 @@
  * again (recovered-session.ts).
  */
 import type { z } from 'zod';
-import type { Ack, ClientToServerEvents, ErrorInfo, Result } from '../protocol/events.js';
+import type { Ack, ClientToServerEvents, ErrorInfo, Result } from '../../contract/events.js';
 import type { RoomStore } from '../rooms/room-store.js';
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import type { ModelRegistry } from '../rooms/model-registry.js';
@@ -17,7 +17,7 @@ import type { RoomHistory } from '../runs/room-history.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import { describeIssue, REQUEST_SCHEMAS, type EventWithPayload } from './event-schemas.js';
 import { revokeLinks } from './revoke-links.js';
-import { cleanDisplayText, MAX_NAME_GRAPHEMES } from '../protocol/display-text.js';
+import { cleanDisplayText, MAX_NAME_GRAPHEMES } from '../../contract/display-text.js';
 import { ioRoom, type StudioIO, type StudioSocket } from './types.js';
 import type { IncomingMessage } from 'node:http';
 import { spendQuota, type AddressQuotas } from './address-quotas.js';

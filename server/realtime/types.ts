@@ -1,6 +1,6 @@
 /** Typed Socket.IO server and socket, from the shared contract in ../protocol/events.ts. */
 import type { Server, Socket } from 'socket.io';
-import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '../protocol/events.js';
+import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '../../contract/events.js';
 
 export type StudioIO = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type StudioSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -2,8 +2,8 @@
  * Run history (issue 5): every run of a room with its start snapshot, and every step with its latent and a
  * lossless frame. Behind an interface like RoomStore; PrismaHistoryStore implements it.
  */
-import type { Point, PublicUser } from '../protocol/events.js';
-import type { MaskStroke } from '../protocol/mask.js';
+import type { Point, PublicUser } from '../../contract/events.js';
+import type { MaskStroke } from '../../contract/mask.js';
 
 export interface NewRun {
   id: string;

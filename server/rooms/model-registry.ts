@@ -8,9 +8,9 @@
  */
 import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { basename, extname, join, sep } from 'node:path';
-import type { ModelInfo, UnavailableModel } from '../protocol/events.js';
+import type { ModelInfo, UnavailableModel } from '../../contract/events.js';
 import { presentedSize } from '../../engine/src/model/image-size.js';
-import { cleanDisplayText, MAX_NAME_GRAPHEMES, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
+import { cleanDisplayText, MAX_NAME_GRAPHEMES, MAX_TITLE_GRAPHEMES } from '../../contract/display-text.js';
 import { ModelHeaderError, readModelHeader } from './model-header.js';
 
 export const MODEL_FILE = 'model.safetensors';

@@ -6,7 +6,7 @@
  */
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { ModelStatRecord, ModelStatStore } from '../db/model-stat-store.js';
-import { DEFAULT_RUN_SETTINGS } from '../protocol/run-settings.js';
+import { DEFAULT_RUN_SETTINGS } from '../../contract/run-settings.js';
 import type { ModelRegistry, ResolvedModel } from './model-registry.js';
 
 /** Steps of an idle measurement: enough for a stable mean once the first (warm-up) step is left out. */

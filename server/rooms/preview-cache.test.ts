@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EncodedImage } from '../protocol/events.js';
+import type { EncodedImage } from '../../contract/events.js';
 import { PreviewCache } from './preview-cache.js';
 
 const image = (n: number): EncodedImage => ({ bytes: new Uint8Array(n), mime: 'image/webp', width: 32, height: 32 });

@@ -3,7 +3,7 @@
  * bounded by bytes rather than entries since a preview's size follows the model's resolution. Renders in
  * flight are shared, so a seed asked for twice at once costs one render.
  */
-import type { EncodedImage } from '../protocol/events.js';
+import type { EncodedImage } from '../../contract/events.js';
 
 export class PreviewCache {
   /** Map order is recency: a hit moves its entry to the back. */

@@ -8,9 +8,9 @@
 import * as Y from 'yjs';
 import type { DocServerHooks } from '../yjs/doc-server.js';
 import { UpdateProbe } from '../yjs/update-probe.js';
-import { validateRoomDoc } from '../protocol/doc-validate.js';
+import { validateRoomDoc } from '../../contract/doc-validate.js';
 import type { RoomRecord, RoomStore } from './room-store.js';
-import type { ImageSize } from '../protocol/events.js';
+import type { ImageSize } from '../../contract/events.js';
 
 export interface RoomDocHookOptions {
   onRefusedWrite?: (roomId: string) => void;

@@ -1,7 +1,7 @@
 /** Creating rooms, seed previews, and the public view of a room. */
-import type { EncodedImage, ImageSize, RoomSummary } from '../protocol/events.js';
-import { encodedImageSize } from '../protocol/image-size.js';
-import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
+import type { EncodedImage, ImageSize, RoomSummary } from '../../contract/events.js';
+import { encodedImageSize } from '../../contract/image-size.js';
+import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../../contract/display-text.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { FrameFormat } from '../jobs/worker-protocol.js';
 import { modelUnavailableMessage, type ModelRegistry } from './model-registry.js';

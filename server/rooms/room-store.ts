@@ -2,7 +2,7 @@
  * Persistence of rooms, behind an interface so the server never touches Prisma directly (a PostgreSQL or
  * in-memory store can replace the SQLite one). Issue 5 adds run/step history next to these methods.
  */
-import type { Role } from '../protocol/events.js';
+import type { Role } from '../../contract/events.js';
 import type { HistoryStore } from './history-store.js';
 
 export interface NewRoom {

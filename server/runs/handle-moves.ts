@@ -4,8 +4,8 @@
  * its peers) only once that has committed.
  */
 import * as Y from 'yjs';
-import type { Point } from '../protocol/events.js';
-import { moveHandles, SERVER_ORIGIN } from '../protocol/room-doc.js';
+import type { Point } from '../../contract/events.js';
+import { moveHandles, SERVER_ORIGIN } from '../../contract/room-doc.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { SharedDoc } from '../yjs/shared-doc.js';
 

@@ -4,7 +4,7 @@
  */
 import sharp from 'sharp';
 import { PNG } from 'pngjs';
-import type { ImageSize, Point } from '../protocol/events.js';
+import type { ImageSize, Point } from '../../contract/events.js';
 
 export async function toPng(image: Uint8Array): Promise<Buffer> {
   return sharp(image).png({ compressionLevel: 6 }).toBuffer();

@@ -7,8 +7,8 @@
  * again returns the same objects until it changes, so "the same stroke objects in the same order, at the same
  * size" identifies a mask without hashing 100 000 coordinates.
  */
-import { rasterizeMaskSteps, type MaskStroke } from '../protocol/mask.js';
-import type { ImageSize } from '../protocol/events.js';
+import { rasterizeMaskSteps, type MaskStroke } from '../../contract/mask.js';
+import type { ImageSize } from '../../contract/events.js';
 import { nextTurn } from '../next-turn.js';
 
 /** Longest piece of rasterising between two yields to the event loop. */

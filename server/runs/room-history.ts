@@ -2,18 +2,18 @@
  * What a room does with its recorded runs (issue 5): the timeline, a stored step for one viewer, fork from
  * a step into a new linked room, and multi-level undo and redo of drags (themselves recorded in the timeline).
  */
-import { HISTORY_PAGE, type HistoryPage, type HistoryPageRequest, type HistoryRun, type HistoryStep, type Point, type PublicUser, type UndoRedo } from '../protocol/events.js';
-import { addMaskStroke, addPoint, completePairs, updateSettings } from '../protocol/room-doc.js';
+import { HISTORY_PAGE, type HistoryPage, type HistoryPageRequest, type HistoryRun, type HistoryStep, type Point, type PublicUser, type UndoRedo } from '../../contract/events.js';
+import { addMaskStroke, addPoint, completePairs, updateSettings } from '../../contract/room-doc.js';
 import { errorMessage, withRetries, type RetryPolicy } from '../db/retry.js';
 import { handleMoves, writeThenApply } from './handle-moves.js';
-import type { RunSettings } from '../protocol/run-settings.js';
+import type { RunSettings } from '../../contract/run-settings.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { RoomRecord, RoomStore } from '../rooms/room-store.js';
 import type { RunRecord, RunSummary, RunUndoEntry } from '../rooms/history-store.js';
 import { RoomError, type RoomService } from '../rooms/room-service.js';
 import { newRunId } from '../rooms/tokens.js';
-import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
+import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../../contract/display-text.js';
 import { replayUndoStack } from './undo-stack.js';
 import { nextTurn } from '../next-turn.js';
 import type { RunBroadcaster } from './run-broadcaster.js';

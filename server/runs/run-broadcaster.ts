@@ -1,5 +1,5 @@
 /** How run progress leaves the coordinator: implemented by the Socket.IO layer (and by fakes in tests). */
-import type { EncodedImage, RunEnded, RunFrame, RunQueueState } from '../protocol/events.js';
+import type { EncodedImage, RunEnded, RunFrame, RunQueueState } from '../../contract/events.js';
 
 export interface RunBroadcaster {
   queue(state: RunQueueState): void;

@@ -5,8 +5,8 @@
  * a run ends, its tracked handles, the room's image and latent and the run's end are written in one
  * transaction. Failed writes are retried (db/retry.ts); past that, the run ends with a 'storage' error.
  */
-import type { EncodedImage, PublicUser, RunEnded, RunFrame, RunInfo, RunQueueState } from '../protocol/events.js';
-import { completePairs, readMask, readSettings } from '../protocol/room-doc.js';
+import type { EncodedImage, PublicUser, RunEnded, RunFrame, RunInfo, RunQueueState } from '../../contract/events.js';
+import { completePairs, readMask, readSettings } from '../../contract/room-doc.js';
 import { roomMasks } from './mask-rasterizer.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue, DragJobHandle } from '../jobs/job-queue.js';

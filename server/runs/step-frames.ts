@@ -4,7 +4,7 @@
  * deterministic, so a re-rendered frame is byte for byte the frame the run showed. A room whose model the
  * studio no longer offers can show only stored frames: asking for another is a 'model-unavailable' error.
  */
-import type { EncodedImage } from '../protocol/events.js';
+import type { EncodedImage } from '../../contract/events.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { StoredStepFrame } from '../rooms/history-store.js';
 import type { RoomRecord } from '../rooms/room-store.js';

@@ -4,7 +4,7 @@
  * saw can be replayed and forked from, after a restart too. Once a record cannot be written, no later frame
  * goes out, `failure` says which step, and `onFailure` runs (the coordinator stops the run).
  */
-import type { RunFrame } from '../protocol/events.js';
+import type { RunFrame } from '../../contract/events.js';
 import type { StepRecord } from '../rooms/history-store.js';
 
 export class StepRecorder {

@@ -6,7 +6,7 @@
  * the run's last step (written with its end), so a run's start, result and a frame every few steps stay
  * viewable without the model. Everything else is re-rendered from its latent by a worker (step-frames.ts).
  */
-import type { ImageSize } from '../protocol/events.js';
+import type { ImageSize } from '../../contract/events.js';
 
 /** Images up to this many pixels keep a frame at every step (128 x 128: a lossless frame is tens of KB). */
 const EVERY_STEP_PIXELS = 128 * 128;

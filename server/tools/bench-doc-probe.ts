@@ -7,9 +7,9 @@
  *   npx tsx server/tools/bench-doc-probe.ts [updates]
  */
 import * as Y from 'yjs';
-import { DOC_LIMITS } from '../protocol/doc-limits.js';
-import { validateRoomDoc } from '../protocol/doc-validate.js';
-import { maskOf, movePoint, readPoints, updateSettings } from '../protocol/room-doc.js';
+import { DOC_LIMITS } from '../../contract/doc-limits.js';
+import { validateRoomDoc } from '../../contract/doc-validate.js';
+import { maskOf, movePoint, readPoints, updateSettings } from '../../contract/room-doc.js';
 import { UpdateProbe } from '../yjs/update-probe.js';
 import { fullDoc, RES } from './limit-doc.js';
 

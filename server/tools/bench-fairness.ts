@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { startStudioServer } from '../studio-server.js';
 import { BUNDLED_MODEL } from '../config.js';
-import type { Result } from '../protocol/events.js';
+import type { Result } from '../../contract/events.js';
 import { TokenBuckets } from '../token-buckets.js';
 
 const modelPath = process.argv[2] ?? BUNDLED_MODEL;

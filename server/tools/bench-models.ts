@@ -11,7 +11,7 @@ import { io as ioClient } from 'socket.io-client';
 import { startStudioServer } from '../studio-server.js';
 import { REPO_ROOT } from '../config.js';
 import { ModelRegistry } from '../rooms/model-registry.js';
-import type { ModelInfo, Result, UnavailableModel } from '../protocol/events.js';
+import type { ModelInfo, Result, UnavailableModel } from '../../contract/events.js';
 
 const modelsDir = resolve(process.argv[2] ?? join(REPO_ROOT, 'models'));
 const scans = Number(process.argv[3] ?? 50);

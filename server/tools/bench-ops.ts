@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStudioServer } from '../studio-server.js';
 import { BUNDLED_MODEL } from '../config.js';
-import { cleanDisplayText, MAX_NAME_GRAPHEMES, MAX_TITLE_GRAPHEMES } from '../protocol/display-text.js';
+import { cleanDisplayText, MAX_NAME_GRAPHEMES, MAX_TITLE_GRAPHEMES } from '../../contract/display-text.js';
 
 const N = Number(process.argv[2] ?? 300);
 

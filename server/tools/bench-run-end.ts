@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as Y from 'yjs';
 import { migrateDatabase } from '../db/migrate.js';
 import { PrismaRoomStore } from '../rooms/prisma-room-store.js';
-import { addMaskStroke, addPoint, readPoints } from '../protocol/room-doc.js';
+import { addMaskStroke, addPoint, readPoints } from '../../contract/room-doc.js';
 import { handleMoves } from '../runs/handle-moves.js';
 import { fullDoc, RES } from './limit-doc.js';
 

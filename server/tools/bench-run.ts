@@ -13,10 +13,10 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { WebSocket } from 'ws';
 import { startStudioServer } from '../studio-server.js';
-import { addPoint, updateSettings } from '../protocol/room-doc.js';
+import { addPoint, updateSettings } from '../../contract/room-doc.js';
 import { BUNDLED_MODEL } from '../config.js';
-import type { RunFrame, Result } from '../protocol/events.js';
-import { yjsProtocols } from '../protocol/yjs-auth.js';
+import type { RunFrame, Result } from '../../contract/events.js';
+import { yjsProtocols } from '../../contract/yjs-auth.js';
 import { readModelHeader } from '../rooms/model-header.js';
 
 const modelPath = process.argv[2] ?? BUNDLED_MODEL;

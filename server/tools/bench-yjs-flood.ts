@@ -16,11 +16,11 @@ import * as syncProtocol from 'y-protocols/sync';
 import { WebsocketProvider } from 'y-websocket';
 import { WebSocket } from 'ws';
 import { startStudioServer } from '../studio-server.js';
-import { addMaskStroke, addPoint, movePoint, readPoints } from '../protocol/room-doc.js';
-import { YJS_PATH, type Result } from '../protocol/events.js';
+import { addMaskStroke, addPoint, movePoint, readPoints } from '../../contract/room-doc.js';
+import { YJS_PATH, type Result } from '../../contract/events.js';
 import { MESSAGE_SYNC } from '../yjs/messages.js';
 import type { ServerLimits } from '../limits.js';
-import { yjsProtocols } from '../protocol/yjs-auth.js';
+import { yjsProtocols } from '../../contract/yjs-auth.js';
 
 const REQUESTS = Number(process.argv[2] ?? 1000);
 const MODEL = resolve(import.meta.dirname, '../../tests/fixtures/parity/model.safetensors');

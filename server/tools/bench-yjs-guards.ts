@@ -10,8 +10,8 @@
  *   npx tsx server/tools/bench-yjs-guards.ts [moves=20000]
  */
 import * as Y from 'yjs';
-import { DOC_LIMITS } from '../protocol/doc-limits.js';
-import { addPoint, maskOf, movePoint, readPoints } from '../protocol/room-doc.js';
+import { DOC_LIMITS } from '../../contract/doc-limits.js';
+import { addPoint, maskOf, movePoint, readPoints } from '../../contract/room-doc.js';
 import { compactIfDue } from '../yjs/compact.js';
 import { DocSizeGuard } from '../yjs/doc-size.js';
 import { missingDependencies } from '../yjs/update-deps.js';

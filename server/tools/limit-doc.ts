@@ -1,8 +1,8 @@
 /** A room document at DOC_LIMITS (32 point pairs, 400 mask strokes with 100 000 coordinates in all, ~0.9 MB), for benchmarks. */
 import * as Y from 'yjs';
-import { DOC_LIMITS } from '../protocol/doc-limits.js';
-import { addPoint, maskOf, updateSettings } from '../protocol/room-doc.js';
-import type { MaskStroke } from '../protocol/mask.js';
+import { DOC_LIMITS } from '../../contract/doc-limits.js';
+import { addPoint, maskOf, updateSettings } from '../../contract/room-doc.js';
+import type { MaskStroke } from '../../contract/mask.js';
 
 /** The image resolution the document's points and strokes lie in. */
 export const RES = 128;

@@ -6,11 +6,11 @@
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { DOC_LIMITS } from '../protocol/doc-limits.js';
-import type { MaskStroke } from '../protocol/mask.js';
-import { addMaskStroke, maskOf } from '../protocol/room-doc.js';
+import { DOC_LIMITS } from '../../contract/doc-limits.js';
+import type { MaskStroke } from '../../contract/mask.js';
+import { addMaskStroke, maskOf } from '../../contract/room-doc.js';
 import type * as Y from 'yjs';
-import type { PublicUser } from '../protocol/events.js';
+import type { PublicUser } from '../../contract/events.js';
 import type { RoomStore } from '../rooms/room-store.js';
 import { newRunId } from '../rooms/tokens.js';
 

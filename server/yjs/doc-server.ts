@@ -14,7 +14,7 @@ import { CLOSE_INVALID_UPDATE, CLOSE_NOT_FOUND, CLOSE_SERVER_SHUTDOWN, CLOSE_TOO
 import { SharedDoc, type ConnectionContext } from './shared-doc.js';
 import { hasPending } from './update-deps.js';
 import { decodePathSegment, parseRequestTarget, refuseUpgrade } from '../request-target.js';
-import { tokenFromProtocols, YJS_SUBPROTOCOL } from '../protocol/yjs-auth.js';
+import { tokenFromProtocols, YJS_SUBPROTOCOL } from '../../contract/yjs-auth.js';
 
 export interface DocServerHooks {
   /** Runs first for every connection (limits, bans). Returning false refuses it (4429, no reconnect). */

@@ -12,7 +12,7 @@ export const MESSAGE_QUERY_AWARENESS = 3;
 export {
   CLOSE_INVALID_UPDATE, CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_TOO_SLOW, CLOSE_DOCUMENT_TOO_LARGE, CLOSE_MESSAGE_RATE,
   CLOSE_TOO_MANY, CLOSE_SERVER_SHUTDOWN,
-} from '../protocol/yjs-close-codes.js';
+} from '../../contract/yjs-close-codes.js';
 
 /** A websocket close reason holds at most 123 bytes of UTF-8; longer ones are cut at a character boundary. */
 export function closeReason(reason: string, maxBytes = 123): string {

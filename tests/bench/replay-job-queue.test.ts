@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerPool } from '../../server/jobs/worker-pool.js';
 import type { DragJobRequest, DragStepMessage } from '../../server/jobs/worker-protocol.js';
-import { DEFAULT_RUN_SETTINGS } from '../../server/protocol/run-settings.js';
-import { addPoint } from '../../server/protocol/room-doc.js';
-import type { RunEnded, RunFrame } from '../../server/protocol/events.js';
+import { DEFAULT_RUN_SETTINGS } from '../../contract/run-settings.js';
+import { addPoint } from '../../contract/room-doc.js';
+import type { RunEnded, RunFrame } from '../../contract/events.js';
 import { recordRun, ReplayJobQueue, type RecordedRun } from '../../bench/load/replay-job-queue.js';
 import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, TINY_MODEL, user, waitFor } from '../server/helpers.js';
 

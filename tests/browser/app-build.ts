@@ -16,7 +16,7 @@ function newestMtime(dir: string): number {
 
 export function ensureAppBuild(): void {
   const buildId = join(ROOT, '.next', 'BUILD_ID');
-  const sources = Math.max(newestMtime(join(ROOT, 'app')), newestMtime(join(ROOT, 'server/protocol')), statSync(join(ROOT, 'next.config.js')).mtimeMs);
+  const sources = Math.max(newestMtime(join(ROOT, 'app')), newestMtime(join(ROOT, 'contract')), statSync(join(ROOT, 'next.config.js')).mtimeMs);
   if (existsSync(buildId) && statSync(buildId).mtimeMs > sources) return;
   execFileSync(process.execPath, [join(ROOT, 'node_modules/next/dist/bin/next'), 'build'], {
     cwd: ROOT,

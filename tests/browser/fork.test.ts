@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { addPoint, updateSettings } from '../../server/protocol/room-doc.js';
+import { addPoint, updateSettings } from '../../contract/room-doc.js';
 import { connectYjs, createRoom, user } from '../server/helpers.js';
 import { ARTIFACTS, HAS_CHROMIUM, stagePixels, useBrowserStudio } from './browser-studio.js';
 

@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { ARTIFACTS, HAS_CHROMIUM, stagePixels, useBrowserStudio } from './browser-studio.js';
 import { writeRandomModel } from '../server/random-models.js';
 import { call, connectSocket, connectYjs } from '../server/helpers.js';
-import { readMask, readPoints, updateSettings } from '../../server/protocol/room-doc.js';
+import { readMask, readPoints, updateSettings } from '../../contract/room-doc.js';
 
 const W = 256;
 const H = 512;

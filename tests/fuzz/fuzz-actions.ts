@@ -4,8 +4,8 @@
  */
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
-import { SOCKET_IO_PATH, YJS_PATH } from '../../server/protocol/events.js';
-import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
+import { SOCKET_IO_PATH, YJS_PATH } from '../../contract/events.js';
+import { yjsProtocols } from '../../contract/yjs-auth.js';
 import { type Rng, pick, size } from './fuzz-random.js';
 import { httpRequest, upgradeRequest, type FuzzRequest } from './http-mutator.js';
 import { LOOPBACK, rawExchange, statusOf } from './raw-socket.js';

@@ -7,7 +7,7 @@ import { type Rng, concat, mutateBytes, mutateText, pick, randomBytes, size } fr
 import type { RawStep } from './raw-socket.js';
 import { wsFrame } from './raw-socket.js';
 import { anyTokens, type FuzzTargets } from './targets.js';
-import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
+import { yjsProtocols } from '../../contract/yjs-auth.js';
 
 export interface FuzzRequest {
   /** Printable summary (the start of what was sent) for failure reports. */

@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import type { HistoryRun, RoomState, RunEnded } from '../../server/protocol/events.js';
-import { addPoint, movePoint, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
+import type { HistoryRun, RoomState, RunEnded } from '../../contract/events.js';
+import { addPoint, movePoint, readPoints, readSettings, updateSettings } from '../../contract/room-doc.js';
 import { PrismaRoomStore } from '../../server/rooms/prisma-room-store.js';
 import { isRunning, startChild, stopChild, type Child } from '../server/child-server.js';
 import { call, connectSocket, connectYjs, createRoom, tempDir, user, waitFor, type ClientSocket, type YClient } from '../server/helpers.js';

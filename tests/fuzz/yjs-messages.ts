@@ -8,7 +8,7 @@ import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC } from '../../server/yjs/messages.js';
 import { encodePresenceEntries } from '../../server/yjs/presence-gate.js';
-import { addMaskStroke, addPoint, clearMask, clearPoints, updateSettings } from '../../server/protocol/room-doc.js';
+import { addMaskStroke, addPoint, clearMask, clearPoints, updateSettings } from '../../contract/room-doc.js';
 import { type Rng, mutateBytes, mutateText, pick, randomBytes, size } from './fuzz-random.js';
 
 const message = (write: (enc: encoding.Encoder) => void) => {

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as encoding from 'lib0/encoding';
-import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
-import type { RoomState } from '../../server/protocol/events.js';
-import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
+import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../contract/room-doc.js';
+import type { RoomState } from '../../contract/events.js';
+import { yjsProtocols } from '../../contract/yjs-auth.js';
 import { call, connectSocket, createRoom, fixtureYjs, user, useServerFixture, waitFor } from './helpers.js';
 
 describe('collaborative room', () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
-import { addMaskStroke, addPoint, movePoint, readMask, readPoints } from '../../server/protocol/room-doc.js';
+import { addMaskStroke, addPoint, movePoint, readMask, readPoints } from '../../contract/room-doc.js';
 import { CLOSE_DOCUMENT_TOO_LARGE, CLOSE_INVALID_UPDATE, MESSAGE_SYNC } from '../../server/yjs/messages.js';
 import { tombstonesIn } from '../../server/yjs/compact.js';
 import { connectYjs, createRoom, fixtureYjs, nextClose, rawYjsClient, user, useServerFixture, waitFor, type YClient } from './helpers.js';

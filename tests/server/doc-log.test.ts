@@ -11,7 +11,7 @@ import { PrismaRoomStore } from '../../server/rooms/prisma-room-store.js';
 import { roomDocHooks } from '../../server/rooms/room-doc-hooks.js';
 import type { RoomStore } from '../../server/rooms/room-store.js';
 import { DocServer } from '../../server/yjs/doc-server.js';
-import { addMaskStroke, addPoint, movePoint, readMask, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
+import { addMaskStroke, addPoint, movePoint, readMask, readPoints, readSettings, updateSettings } from '../../contract/room-doc.js';
 import { tempDir, user } from './helpers.js';
 
 const NEVER = 3_600_000;

@@ -8,9 +8,9 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { WebSocket } from 'ws';
 import { startStudioServer, type StudioServer, type StudioServerOptions } from '../../server/studio-server.js';
-import type { ClientToServerEvents, PublicUser, Result, ServerToClientEvents } from '../../server/protocol/events.js';
-import { YJS_PATH } from '../../server/protocol/events.js';
-import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
+import type { ClientToServerEvents, PublicUser, Result, ServerToClientEvents } from '../../contract/events.js';
+import { YJS_PATH } from '../../contract/events.js';
+import { yjsProtocols } from '../../contract/yjs-auth.js';
 
 export const TINY_MODEL = resolve(import.meta.dirname, '../fixtures/parity/model.safetensors');
 export const TINY_MODEL_ID = 'tiny';

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { PNG } from 'pngjs';
-import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
-import type { HistoryRun, HistoryStep, RoomLineage, RoomState, RunEnded, RunFrame } from '../../server/protocol/events.js';
+import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../contract/room-doc.js';
+import type { HistoryRun, HistoryStep, RoomLineage, RoomState, RunEnded, RunFrame } from '../../contract/events.js';
 import { TINY_MODEL, call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type ClientSocket, type YClient } from './helpers.js';
 
 interface Watch {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { asSize, encodedImageSize, isKnownSize } from '../../server/protocol/image-size.js';
+import { asSize, encodedImageSize, isKnownSize } from '../../contract/image-size.js';
 import { cssToImage, cssToPixel, fitStage, imageToCss } from '../../app/_lib/stage-geometry.js';
-import { rasterizeMask } from '../../server/protocol/mask.js';
-import { validateRoomDoc } from '../../server/protocol/doc-validate.js';
+import { rasterizeMask } from '../../contract/mask.js';
+import { validateRoomDoc } from '../../contract/doc-validate.js';
 import * as Y from 'yjs';
-import { addMaskStroke, addPoint, readMask } from '../../server/protocol/room-doc.js';
+import { addMaskStroke, addPoint, readMask } from '../../contract/room-doc.js';
 
 const raw = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: { r: 10, g: 200, b: 30 } } });
 

@@ -7,8 +7,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../server/protocol/room-doc.js';
-import type { HistoryRun, HistoryStep, RoomState, RunEnded, RunFrame } from '../../server/protocol/events.js';
+import { addMaskStroke, addPoint, readMask, readPoints, readSettings, updateSettings } from '../../contract/room-doc.js';
+import type { HistoryRun, HistoryStep, RoomState, RunEnded, RunFrame } from '../../contract/events.js';
 import { call, connectSocket, connectYjs, createRoom, tempDir, user, waitFor, type ClientSocket, type YClient } from './helpers.js';
 import { startChild, stopChild, type Child } from './child-server.js';
 

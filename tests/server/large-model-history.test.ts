@@ -7,8 +7,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, statSync } from 'node:fs';
-import { addPoint, updateSettings } from '../../server/protocol/room-doc.js';
-import type { RunEnded } from '../../server/protocol/events.js';
+import { addPoint, updateSettings } from '../../contract/room-doc.js';
+import type { RunEnded } from '../../contract/events.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { call, connectSocket, connectYjs, startTestServer, tempDir, user, waitFor } from './helpers.js';
 import { writeRandomModel } from './random-models.js';

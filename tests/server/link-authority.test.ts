@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { io as ioClient } from 'socket.io-client';
-import { addPoint, updateSettings } from '../../server/protocol/room-doc.js';
-import type { RoomLineage, RunEnded } from '../../server/protocol/events.js';
+import { addPoint, updateSettings } from '../../contract/room-doc.js';
+import type { RoomLineage, RunEnded } from '../../contract/events.js';
 import { ioRoom } from '../../server/realtime/types.js';
 import Database from 'better-sqlite3';
 import type { StudioServer } from '../../server/studio-server.js';

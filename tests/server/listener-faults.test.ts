@@ -4,7 +4,7 @@
  * normal Socket.IO and Yjs client. A worker that sends a malformed message is logged, not fatal.
  */
 import { describe, expect, it } from 'vitest';
-import { addPoint, readPoints } from '../../server/protocol/room-doc.js';
+import { addPoint, readPoints } from '../../contract/room-doc.js';
 import { call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor } from './helpers.js';
 import { getRequest, rawRequest, upgradeRequest } from './raw-http.js';
 

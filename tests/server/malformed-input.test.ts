@@ -4,7 +4,7 @@
  * affected. Also an unknown event and a message over the size limit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientToServerEvents, ErrorInfo, Result, RoomState } from '../../server/protocol/events.js';
+import type { ClientToServerEvents, ErrorInfo, Result, RoomState } from '../../contract/events.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { call, connectSocket, createRoom, startTestServer, tempDir, TINY_MODEL_ID, user, waitFor, type ClientSocket } from './helpers.js';
 

@@ -5,8 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelInfo, RunEnded } from '../../server/protocol/events.js';
-import { addPoint, updateSettings } from '../../server/protocol/room-doc.js';
+import type { ModelInfo, RunEnded } from '../../contract/events.js';
+import { addPoint, updateSettings } from '../../contract/room-doc.js';
 import type { StudioServer, StudioServerOptions } from '../../server/studio-server.js';
 import { call, connectSocket, connectYjs, startTestServer, TINY_MODEL, tempDir, user, waitFor, type ClientSocket } from './helpers.js';
 

@@ -1,9 +1,9 @@
 /** The shared-document helpers, the mask rasteriser and the store debounce, without a server. */
 import { describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { rasterizeMask } from '../../server/protocol/mask.js';
-import { addPoint, completePairs, moveHandles, readPoints, readSettings, undoLastPoint, updateSettings } from '../../server/protocol/room-doc.js';
-import { DEFAULT_RUN_SETTINGS } from '../../server/protocol/run-settings.js';
+import { rasterizeMask } from '../../contract/mask.js';
+import { addPoint, completePairs, moveHandles, readPoints, readSettings, undoLastPoint, updateSettings } from '../../contract/room-doc.js';
+import { DEFAULT_RUN_SETTINGS } from '../../contract/run-settings.js';
 import { Debouncer } from '../../server/yjs/debounce.js';
 
 const ann = { id: 'a', name: 'Ann', color: '#ff0000' };

@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { io as ioClient } from 'socket.io-client';
-import { addPoint, updateSettings } from '../../server/protocol/room-doc.js';
-import type { ErrorInfo, Result, RunFrame } from '../../server/protocol/events.js';
+import { addPoint, updateSettings } from '../../contract/room-doc.js';
+import type { ErrorInfo, Result, RunFrame } from '../../contract/events.js';
 import type { StudioServer, StudioServerOptions } from '../../server/studio-server.js';
 import { WorkerPool } from '../../server/jobs/worker-pool.js';
 import type { RenderJob, RenderResult } from '../../server/jobs/worker-protocol.js';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
-import { readMask, readPoints, readSettings } from '../../server/protocol/room-doc.js';
+import { readMask, readPoints, readSettings } from '../../contract/room-doc.js';
 import type { RoomStore } from '../../server/rooms/room-store.js';
 import type { HistoryStore } from '../../server/rooms/history-store.js';
 

@@ -8,8 +8,8 @@
  * random seeds locally.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMaskStroke, addPoint, clearMask, clearPoints, movePoint, readPoints, undoLastPoint, updateSettings } from '../../server/protocol/room-doc.js';
-import type { Result, RoomState, RunQueueState, PublicUser } from '../../server/protocol/events.js';
+import { addMaskStroke, addPoint, clearMask, clearPoints, movePoint, readPoints, undoLastPoint, updateSettings } from '../../contract/room-doc.js';
+import type { Result, RoomState, RunQueueState, PublicUser } from '../../contract/events.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { mulberry32 } from '../../training/faces/prng.js';
 import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, waitFor, type ClientSocket, type YClient } from './helpers.js';

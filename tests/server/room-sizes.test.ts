@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { PNG } from 'pngjs';
-import { addMaskStroke, addPoint, pointsOf, readPoints, updateSettings } from '../../server/protocol/room-doc.js';
-import type { HistoryStep, ImageSize, ModelInfo, Point, RoomState, RunEnded, RunFrame } from '../../server/protocol/events.js';
+import { addMaskStroke, addPoint, pointsOf, readPoints, updateSettings } from '../../contract/room-doc.js';
+import type { HistoryStep, ImageSize, ModelInfo, Point, RoomState, RunEnded, RunFrame } from '../../contract/events.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { storedFrameEvery } from '../../server/runs/stored-frames.js';
 import { call, connectSocket, connectYjs, nextClose, startTestServer, tempDir, user, waitFor, type ClientSocket } from './helpers.js';

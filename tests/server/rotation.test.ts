@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { WebSocket } from 'ws';
-import { addPoint, readPoints } from '../../server/protocol/room-doc.js';
-import { YJS_PATH } from '../../server/protocol/events.js';
-import { yjsProtocols } from '../../server/protocol/yjs-auth.js';
+import { addPoint, readPoints } from '../../contract/room-doc.js';
+import { YJS_PATH } from '../../contract/events.js';
+import { yjsProtocols } from '../../contract/yjs-auth.js';
 import { call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type ClientSocket, type YClient } from './helpers.js';
 
 interface Holder {

@@ -5,8 +5,8 @@
  * with its reason, and the room goes on.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { addPoint, updateSettings } from '../../server/protocol/room-doc.js';
-import type { HistoryRun, RunEnded, RunFrame } from '../../server/protocol/events.js';
+import { addPoint, updateSettings } from '../../contract/room-doc.js';
+import type { HistoryRun, RunEnded, RunFrame } from '../../contract/events.js';
 import type { StudioServer, StudioServerOptions } from '../../server/studio-server.js';
 import type { WorkerPool } from '../../server/jobs/worker-pool.js';
 import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, user, waitFor, type ClientSocket } from './helpers.js';

@@ -3,8 +3,8 @@
  * worker pool and the real engine on the tiny 32 px test model.
  */
 import { describe, expect, it } from 'vitest';
-import { addPoint, readPoints, updateSettings } from '../../server/protocol/room-doc.js';
-import type { RoomState, RunEnded, RunFrame, RunQueueState } from '../../server/protocol/events.js';
+import { addPoint, readPoints, updateSettings } from '../../contract/room-doc.js';
+import type { RoomState, RunEnded, RunFrame, RunQueueState } from '../../contract/events.js';
 import { call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type ClientSocket, type YClient } from './helpers.js';
 
 interface Watch {

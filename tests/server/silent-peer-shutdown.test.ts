@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
-import { SOCKET_IO_PATH, YJS_PATH } from '../../server/protocol/events.js';
+import { SOCKET_IO_PATH, YJS_PATH } from '../../contract/events.js';
 import { startTestServer, tempDir } from './helpers.js';
 
 /** Completes a websocket handshake over a raw socket, then says nothing more (it still reads). */

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { addPoint, updateSettings } from '../../server/protocol/room-doc.js';
-import type { HistoryStep, RoomState, RunEnded, RunFrame } from '../../server/protocol/events.js';
+import { addPoint, updateSettings } from '../../contract/room-doc.js';
+import type { HistoryStep, RoomState, RunEnded, RunFrame } from '../../contract/events.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { storedFrameEvery, storesFrame } from '../../server/runs/stored-frames.js';
 import { call, connectSocket, connectYjs, startTestServer, tempDir, user, waitFor, type ClientSocket } from './helpers.js';

@@ -1,7 +1,7 @@
 /** The worker pool on its own: engine errors come back typed, and a dead worker is replaced. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerPool } from '../../server/jobs/worker-pool.js';
-import { DEFAULT_RUN_SETTINGS } from '../../server/protocol/run-settings.js';
+import { DEFAULT_RUN_SETTINGS } from '../../contract/run-settings.js';
 import { TINY_MODEL } from './helpers.js';
 
 describe('WorkerPool', () => {

@@ -9,7 +9,7 @@ import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import * as syncProtocol from 'y-protocols/sync';
-import { addMaskStroke, addPoint, movePoint, readPoints } from '../../server/protocol/room-doc.js';
+import { addMaskStroke, addPoint, movePoint, readPoints } from '../../contract/room-doc.js';
 import { CLOSE_MESSAGE_RATE, CLOSE_TOO_SLOW, MESSAGE_SYNC } from '../../server/yjs/messages.js';
 import { connectYjs, createRoom, rawYjsClient, user, useServerFixture, waitFor } from './helpers.js';
 

@@ -3,7 +3,7 @@
  * peers and the server must agree on every pixel of masks already in rooms, so the two must be identical.
  */
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../training/faces/prng.js';
+import { mulberry32 } from '../training/faces/prng.js';
 import { DOC_LIMITS } from './doc-limits';
 import { isMaskStroke, rasterizeMask, rasterizeMaskSteps, type MaskStroke } from './mask';
 

@@ -13,7 +13,7 @@
  * they clamp what can be clamped (stroke length, brush radius, settings).
  */
 import * as Y from 'yjs';
-// Imports in server/protocol carry no extension: the web app bundles these files too, and its bundler does not map .js to .ts.
+// Imports in contract/ carry no extension: the web app bundles these files too, and its bundler does not map .js to .ts.
 import type { Point, PublicUser } from './events';
 import { isMaskStroke, type MaskStroke } from './mask';
 import { DEFAULT_RUN_SETTINGS, SETTING_BOUNDS, sanitizeRunSettings, type RunSettings } from './run-settings';

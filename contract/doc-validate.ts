@@ -5,7 +5,7 @@
  * where, e.g. "points[3].handle: x is NaN". Shared by client and server: no Node APIs.
  */
 import * as Y from 'yjs';
-// Imports in server/protocol carry no extension (see room-doc.ts).
+// Imports in contract/ carry no extension (see room-doc.ts).
 import { DOC_LIMITS } from './doc-limits';
 import { isMaskStroke } from './mask';
 import { SETTING_BOUNDS } from './run-settings';

@@ -2,7 +2,7 @@
  * Image sizes as the protocol passes them around: a room, its canvas, masks, point bounds and frames are all
  * width x height. A bare number is a square (the common case in tests and tools).
  */
-// Imports in server/protocol carry no extension (see room-doc.ts).
+// Imports in contract/ carry no extension (see room-doc.ts).
 import type { ImageSize } from './events';
 
 export type SizeLike = number | ImageSize;
