@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // tsconfig keeps JSX for Next to compile; tests that render app components compile it with React's runtime.
+  oxc: { jsx: { runtime: 'automatic' } },
   test: {
     include: ['engine/**/*.test.ts', 'training/**/*.test.ts', 'tests/**/*.test.ts', 'server/**/*.test.ts', 'contract/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/*.wip.ts', '.next/**'],

@@ -8,7 +8,7 @@ import * as Y from 'yjs';
 // Imports in contract/ carry no extension (see room-doc.ts).
 import { DOC_LIMITS } from './doc-limits';
 import { isMaskStroke } from './mask';
-import { SETTING_BOUNDS } from './run-settings';
+import { isRunSettingKey, RUN_SETTINGS_SCHEMA, type ChoiceSetting, type NumberSetting } from './run-settings';
 import { asSize, isKnownSize, type SizeLike } from './image-size';
 
 /** Dab centres may lie this far outside the image (a brush dragged past the edge still paints inside it). */
@@ -17,7 +17,6 @@ export const MASK_MARGIN = DOC_LIMITS.maxBrushRadius;
 const POINT_KEYS = new Set(['id', 'handle', 'target', 'by']);
 const USER_KEYS = new Set(['id', 'name', 'color']);
 const STROKE_KEYS = new Set(['id', 'mode', 'radius', 'points', 'by']);
-const SETTING_KEYS = new Set(['method', 'lr', 'lambda', 'maxSteps', 'latentSpace']);
 
 type AnyType = Y.AbstractType<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Item = NonNullable<AnyType['_start']>;
@@ -166,13 +165,12 @@ function validateSettings(doc: Y.Doc): string | null {
   const map = doc.getMap<unknown>('settings');
   for (const [k, v] of map.entries()) {
     const at = `settings.${k.slice(0, 32)}`;
-    let bad: string | null = null;
-    if (!SETTING_KEYS.has(k)) bad = `settings: unknown key "${k.slice(0, 32)}"`;
-    else if (k === 'method') bad = v === 'draggan' || v === 'stabledrag' ? null : `${at}: expected 'draggan' or 'stabledrag', got ${show(v)}`;
-    else if (k === 'latentSpace') bad = v === 'w' || v === 'w+' ? null : `${at}: expected 'w' or 'w+', got ${show(v)}`;
-    else if (k === 'lr') bad = checkNumber(v, at, SETTING_BOUNDS.lr.min, SETTING_BOUNDS.lr.max);
-    else if (k === 'lambda') bad = checkNumber(v, at, SETTING_BOUNDS.lambda.min, SETTING_BOUNDS.lambda.max);
-    else if (k === 'maxSteps') bad = checkNumber(v, at, SETTING_BOUNDS.maxSteps.min, SETTING_BOUNDS.maxSteps.max, true);
+    if (!isRunSettingKey(k)) return `settings: unknown key "${k.slice(0, 32)}"`;
+    const spec = RUN_SETTINGS_SCHEMA[k] as NumberSetting | ChoiceSetting<string>;
+    const bad =
+      spec.type === 'choice'
+        ? spec.choices.includes(v as string) ? null : `${at}: expected ${spec.choices.map((c) => `'${c}'`).join(' or ')}, got ${show(v)}`
+        : checkNumber(v, at, spec.min, spec.max, spec.integer);
     if (bad) return bad;
   }
   return null;

@@ -16,7 +16,7 @@ import * as Y from 'yjs';
 // Imports in contract/ carry no extension: the web app bundles these files too, and its bundler does not map .js to .ts.
 import type { Point, PublicUser } from './events';
 import { isMaskStroke, type MaskStroke } from './mask';
-import { DEFAULT_RUN_SETTINGS, SETTING_BOUNDS, sanitizeRunSettings, type RunSettings } from './run-settings';
+import { coerceSetting, DEFAULT_RUN_SETTINGS, isRunSettingKey, sanitizeRunSettings, type RunSettings } from './run-settings';
 import { DOC_LIMITS } from './doc-limits';
 import { asSize, isKnownSize, type SizeLike } from './image-size';
 
@@ -177,21 +177,16 @@ export function readSettings(doc: Y.Doc): RunSettings {
   return sanitizeRunSettings(settingsOf(doc).toJSON() as Partial<RunSettings>);
 }
 
-/** Sets the given fields: numbers clamped to SETTING_BOUNDS (maxSteps rounded); unknown keys and invalid values skipped. */
+/** Sets the given fields, each coerced by the settings schema (numbers clamped, integers rounded); unknown keys and invalid values skipped. */
 export function updateSettings(doc: Y.Doc, patch: Partial<RunSettings>): void {
   const map = settingsOf(doc);
-  const p = patch as Partial<Record<keyof RunSettings, unknown>>;
-  const num = (v: unknown, b: { min: number; max: number }) => (typeof v === 'number' && Number.isFinite(v) ? Math.min(b.max, Math.max(b.min, v)) : undefined);
-  const clean: Partial<RunSettings> = {
-    method: p.method === 'draggan' || p.method === 'stabledrag' ? p.method : undefined,
-    latentSpace: p.latentSpace === 'w' || p.latentSpace === 'w+' ? p.latentSpace : undefined,
-    lr: num(p.lr, SETTING_BOUNDS.lr),
-    lambda: num(p.lambda, SETTING_BOUNDS.lambda),
-    maxSteps: num(p.maxSteps, SETTING_BOUNDS.maxSteps),
-  };
-  if (clean.maxSteps !== undefined) clean.maxSteps = Math.round(clean.maxSteps);
+  const clean: [string, unknown][] = [];
+  for (const [k, raw] of Object.entries(patch)) {
+    const v = isRunSettingKey(k) ? coerceSetting(k, raw) : undefined;
+    if (v !== undefined) clean.push([k, v]);
+  }
   doc.transact(() => {
-    for (const [k, v] of Object.entries(clean)) if (v !== undefined && map.get(k) !== v) map.set(k, v);
+    for (const [k, v] of clean) if (map.get(k) !== v) map.set(k, v);
   });
 }
 

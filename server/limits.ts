@@ -1,8 +1,10 @@
 /**
  * The server's operational limits in one place, with the defaults `npm start` uses. Each can be set from the
  * environment (see readLimits) or per server in tests. Document-shape bounds (points, mask) are in
- * protocol/doc-limits.ts because the app enforces them too.
+ * contract/doc-limits.ts because the app enforces them too; run settings' bounds in contract/run-settings.ts.
  */
+import { RUN_SETTINGS_SCHEMA } from '../contract/run-settings.js';
+
 export interface ServerLimits {
   /** Largest Socket.IO message, bytes (requests are small JSON; frames go the other way). */
   socketMessageBytes: number;
@@ -65,7 +67,7 @@ export interface ServerLimits {
   socketMessageBurst: number;
   /** A run is stopped after this long (its steps so far are kept), ended with reason 'time-limit'. */
   runSeconds: number;
-  /** Upper bound on a run's steps, whatever the room's settings say. */
+  /** Upper bound on a run's steps, whatever the room's settings say: at most the settings schema's bound (it may only lower it). */
   maxSteps: number;
   /**
    * A run whose handles get no closer to their targets (by the engine's stallDistance, 1 px at 128 px) in
@@ -116,7 +118,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   socketMessagesPerSecond: 20,
   socketMessageBurst: 40,
   runSeconds: 600,
-  maxSteps: 1000,
+  maxSteps: RUN_SETTINGS_SCHEMA.maxSteps.max,
   stallSteps: 80,
   workerSilenceSeconds: 120,
   storageRetries: 5,
@@ -139,6 +141,9 @@ export function readLimits(env: Record<string, string | undefined> = process.env
     if (raw === undefined || raw === '') continue;
     const v = Number(raw);
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${limitEnvName(key)} must be a positive number, got '${raw}'`);
+    if (key === 'maxSteps' && v > RUN_SETTINGS_SCHEMA.maxSteps.max) {
+      throw new Error(`${limitEnvName(key)} may lower the settings' bound on steps (${RUN_SETTINGS_SCHEMA.maxSteps.max}), not raise it; got '${raw}'`);
+    }
     out[key] = v;
   }
   return out;

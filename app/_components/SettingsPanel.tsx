@@ -1,36 +1,44 @@
 'use client';
-/** The run settings, shared by everyone in the room. */
-import type { RunSettings } from '../../contract/run-settings';
-import { SETTING_BOUNDS } from '../../contract/run-settings';
+/** The run settings, shared by everyone in the room: every field's bounds, step and labels come from the settings schema. */
+import type { ChoiceSetting, NumberSetting, RunSettings } from '../../contract/run-settings';
+import { RUN_SETTINGS_SCHEMA } from '../../contract/run-settings';
 import { NumberField, Panel, Segmented } from './Panels';
 
+type NumberKey = 'lr' | 'lambda' | 'maxSteps';
+type ChoiceKey = 'method' | 'latentSpace';
+
+function choiceOptions<T extends string>(spec: ChoiceSetting<T>): { value: T; label: string; title?: string }[] {
+  return (Object.entries(spec.options) as [T, { label: string; title?: string }][]).map(([value, o]) => ({ value, ...o }));
+}
+
 export function SettingsPanel({ settings, locked, onChange }: { settings: RunSettings; locked: boolean; onChange(p: Partial<RunSettings>): void }) {
+  const numberField = (key: NumberKey) => {
+    const spec: NumberSetting = RUN_SETTINGS_SCHEMA[key];
+    return (
+      <NumberField
+        label={spec.label} hint={spec.description} value={settings[key]} min={spec.min} max={spec.max} step={spec.step}
+        disabled={locked} onChange={(v) => onChange({ [key]: v })}
+      />
+    );
+  };
+  const choice = <K extends ChoiceKey>(key: K) => (
+    <Segmented
+      value={settings[key]}
+      disabled={locked}
+      onChange={(v) => onChange({ [key]: v } as Partial<RunSettings>)}
+      options={choiceOptions(RUN_SETTINGS_SCHEMA[key] as ChoiceSetting<RunSettings[K]>)}
+    />
+  );
   return (
     <Panel title="Settings">
-      <Segmented
-        value={settings.method}
-        disabled={locked}
-        onChange={(method) => onChange({ method })}
-        options={[
-          { value: 'stabledrag', label: 'StableDrag', title: 'Discriminative tracking + confidence-based latent enhancement' },
-          { value: 'draggan', label: 'DragGAN', title: 'Nearest-neighbour tracking' },
-        ]}
-      />
+      {choice('method')}
       <div className="grid2">
-        <NumberField label="Step size (lr)" value={settings.lr} {...SETTING_BOUNDS.lr} step={0.0005} disabled={locked} onChange={(lr) => onChange({ lr })} />
-        <NumberField label="Mask weight λ" value={settings.lambda} {...SETTING_BOUNDS.lambda} step={1} disabled={locked} onChange={(lambda) => onChange({ lambda })} />
-        <NumberField label="Max steps" value={settings.maxSteps} {...SETTING_BOUNDS.maxSteps} step={10} disabled={locked} onChange={(maxSteps) => onChange({ maxSteps })} />
+        {numberField('lr')}
+        {numberField('lambda')}
+        {numberField('maxSteps')}
         <label className="field">
-          <span className="field-label">Latent</span>
-          <Segmented
-            value={settings.latentSpace}
-            disabled={locked}
-            onChange={(latentSpace) => onChange({ latentSpace })}
-            options={[
-              { value: 'w', label: 'w' },
-              { value: 'w+', label: 'w+' },
-            ]}
-          />
+          <span className="field-label">{RUN_SETTINGS_SCHEMA.latentSpace.label}</span>
+          {choice('latentSpace')}
         </label>
       </div>
     </Panel>

@@ -5,6 +5,17 @@
 import { DragInputError } from '../errors.js';
 import type { ImageGenerator } from '../generator/types.js';
 import type { DragOptions, DragRequest, Point } from './types.js';
+import { RUN_SETTINGS_SCHEMA } from '../../../contract/run-settings.js';
+
+/**
+ * What the engine accepts for the fields a room's settings also set. The rooms' bounds (RUN_SETTINGS_SCHEMA)
+ * lie within these; the engine's API, its CLI and benchmarks may go further.
+ */
+export const DRAG_OPTION_BOUNDS = {
+  lr: { min: 1e-6, max: 1 },
+  lambda: { min: 0, max: 1e4 },
+  maxSteps: { min: 0, max: 10000 },
+} as const;
 
 /**
  * DragGAN's pixel constants for an image of height h: it scales them by the height over 512
@@ -23,16 +34,17 @@ export function dragPixelDefaults(h: number): Pick<DragOptions, 'r1' | 'r2' | 's
 
 export function defaultDragOptions(gen: ImageGenerator): DragOptions {
   const h = gen.height;
-  const method = 'stabledrag';
+  // The defaults shared with the rooms' settings come from their schema; maxSteps is the engine's own (a lone run).
+  const method = RUN_SETTINGS_SCHEMA.method.default;
   const { r1, r2, stopDistance } = dragPixelDefaults(h);
   const layer = gen.featureLayers()[gen.defaultFeatureLayer];
   return {
     method,
-    lr: 0.002,
+    lr: RUN_SETTINGS_SCHEMA.lr.default,
     r1,
     r2,
-    lambda: 20,
-    latentSpace: 'w+',
+    lambda: RUN_SETTINGS_SCHEMA.lambda.default,
+    latentSpace: RUN_SETTINGS_SCHEMA.latentSpace.default,
     optimizedLayers: Math.min(6, gen.numWs),
     maxSteps: 200,
     stopDistance,
@@ -77,13 +89,13 @@ export function resolveDragOptions(gen: ImageGenerator, partial: DragRequest['op
   // Radii are bounded by the shorter side; distances by the longer one.
   const short = Math.min(gen.width, gen.height);
   const long = Math.max(gen.width, gen.height);
-  finite('lr', o.lr, 1e-6, 1);
+  finite('lr', o.lr, DRAG_OPTION_BOUNDS.lr.min, DRAG_OPTION_BOUNDS.lr.max);
   finite('r1', o.r1, 0.5, short / 4);
   finite('r2', o.r2, 1, short / 4, true);
-  finite('lambda', o.lambda, 0, 1e4);
+  finite('lambda', o.lambda, DRAG_OPTION_BOUNDS.lambda.min, DRAG_OPTION_BOUNDS.lambda.max);
   if (o.latentSpace !== 'w' && o.latentSpace !== 'w+') throw new DragInputError(`latentSpace must be 'w' or 'w+', got ${String(o.latentSpace)}`);
   finite('optimizedLayers', o.optimizedLayers, 1, gen.numWs, true);
-  finite('maxSteps', o.maxSteps, 0, 10000, true);
+  finite('maxSteps', o.maxSteps, DRAG_OPTION_BOUNDS.maxSteps.min, DRAG_OPTION_BOUNDS.maxSteps.max, true);
   finite('stopDistance', o.stopDistance, 0, long);
   finite('stallSteps', o.stallSteps, 0, 1e9, true); // more than maxSteps: never
   finite('stallDistance', o.stallDistance, 0, long);
