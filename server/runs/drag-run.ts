@@ -1,0 +1,186 @@
+/**
+ * One drag run's turn, from its snapshot of the room to its end: the run takes its points, mask and settings from
+ * the room's shared document when its turn comes (not when it is queued, since the run before it moves the
+ * handles), sends the job to a worker, passes each step to the recorder and each recorded step's frame to the
+ * broadcaster, and ends with its tracked handles, the room's image and latent and the run's end written in one
+ * transaction. Failed writes are retried; past that, the run ends with a 'storage' error.
+ */
+import type { EncodedImage, RunFrame } from '../../contract/events.js';
+import { completePairs, readMask, readSettings } from '../../contract/room-doc.js';
+import { roomMasks } from './mask-rasterizer.js';
+import type { DocServer } from '../yjs/doc-server.js';
+import type { JobQueue } from '../jobs/job-queue.js';
+import type { FrameFormat } from '../jobs/worker-protocol.js';
+import type { RoomRecord } from '../rooms/room-store.js';
+import type { RunResult } from '../rooms/history-store.js';
+import { errorMessage } from '../db/retry.js';
+import type { SharedDoc } from '../yjs/shared-doc.js';
+import { storedFrameEvery } from './stored-frames.js';
+import { handleMoves } from './handle-moves.js';
+import type { RoomError, RoomService } from '../rooms/room-service.js';
+import type { RunBroadcaster } from './run-broadcaster.js';
+import { RunStatsRecorder } from './run-stats.js';
+import { storageError, type RunEnd, type RunRecorder } from './run-recorder.js';
+import type { QueuedRun } from './run-queue.js';
+import type { ServerLimits } from '../limits.js';
+
+export interface DragRunContext {
+  jobs: JobQueue;
+  docs: DocServer;
+  rooms: RoomService;
+  recorder: RunRecorder;
+  broadcast: RunBroadcaster;
+  frameFormat?: FrameFormat;
+  frameQuality?: number;
+  limits: Pick<ServerLimits, 'runSeconds' | 'maxSteps' | 'stallSteps'>;
+  /** Told the room's newest frame (what a participant joining mid-run is shown first). */
+  liveFrame: (frame: RunFrame) => void;
+  /** Told when anything about the run that participants see in the queue changed. */
+  queueChanged: () => void;
+}
+
+/** Runs `run`; `workerFree` is called once its job has left the worker. */
+export async function runDrag(ctx: DragRunContext, run: QueuedRun, workerFree: () => void): Promise<void> {
+  const { docs } = ctx;
+  const { roomId } = run;
+  const ended = (e: RunEnd) => ctx.broadcast.ended({ roomId, runId: run.info.runId, ...e });
+  let doc: SharedDoc;
+  try {
+    doc = await docs.acquire(roomId);
+  } catch (err) {
+    return ended({ reason: 'error', steps: 0, error: storageError(`the room's document could not be loaded: ${errorMessage(err)}`) });
+  }
+  try {
+    ended(await onDoc(ctx, run, doc, workerFree));
+  } finally {
+    docs.release(doc);
+  }
+}
+
+async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, workerFree: () => void): Promise<RunEnd> {
+  const { rooms, jobs, broadcast, recorder, limits } = ctx;
+  const { roomId } = run;
+  const runId = run.info.runId;
+  let room: RoomRecord | null;
+  try {
+    room = await recorder.room(roomId);
+  } catch (err) {
+    return { reason: 'error', steps: 0, error: storageError(`the room could not be read: ${errorMessage(err)}`) };
+  }
+  if (!room) return { reason: 'error', steps: 0, error: { code: 'not-found', message: 'room not found' } };
+  const size = rooms.size(room);
+  let modelPath: string;
+  try {
+    modelPath = rooms.modelPath(room);
+  } catch (err) {
+    // The model went away while the run waited: it ends before anything is recorded.
+    return { reason: 'error', steps: 0, error: { code: (err as RoomError).code ?? 'model-unavailable', message: errorMessage(err) } };
+  }
+  // The snapshot: nothing a peer does from here on changes this run.
+  const pairs = completePairs(doc);
+  const strokes = readMask(doc);
+  const settings = readSettings(doc);
+  settings.maxSteps = Math.min(settings.maxSteps, limits.maxSteps);
+  if (pairs.length === 0) return { reason: 'error', steps: 0, error: { code: 'no-points', message: 'no complete handle/target pair' } };
+  // Off the event loop's critical path: a mask at the document limits takes a while to rasterise.
+  const mask = await roomMasks.rasterize(strokes, size);
+  run.info.maxSteps = settings.maxSteps;
+  const targets = pairs.map((p) => p.target);
+  const timing = new RunStatsRecorder(runId);
+  // The run record (with the state undo returns to) is durable before the first frame goes out.
+  try {
+    await recorder.begin({
+      id: runId, roomId, startedBy: run.by, kind: 'drag', method: settings.method, points: pairs, settings,
+      mask: mask ?? null, maskStrokes: strokes, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
+    });
+  } catch (err) {
+    return { reason: 'error', steps: 0, error: storageError(`the run could not be recorded: ${errorMessage(err)}`) };
+  }
+  broadcast.history(roomId);
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  let lastImage: EncodedImage | undefined;
+  /** Whether the newest step recorded kept its frame (stored-frames.ts: the last step must keep one). */
+  let lastStepStored = true;
+  const steps = recorder.steps(
+    runId,
+    (frame) => {
+      run.info.step = frame.step;
+      ctx.liveFrame(frame);
+      broadcast.frame(frame);
+    },
+    () => job.cancel(),
+  );
+  const job = jobs.drag(
+    {
+      modelPath, latent: room.latent, points: pairs.map(({ handle, target }) => ({ handle, target })), mask, settings,
+      stallSteps: limits.stallSteps,
+      frameFormat: ctx.frameFormat ?? 'webp', frameQuality: ctx.frameQuality ?? 80, record: true,
+      storeFrameEvery: storedFrameEvery(size),
+    },
+    {
+      // The duration limit counts from when a worker takes the run, not from when it was queued.
+      onStart: () => {
+        timer = setTimeout(() => {
+          timedOut = true;
+          job.cancel();
+        }, limits.runSeconds * 1000);
+      },
+      onPosition: (ahead) => {
+        run.info.position = ahead;
+        run.info.state = ahead > 0 ? 'queued' : 'running';
+        ctx.queueChanged();
+      },
+      onStep: (s) => {
+        const producedAt = Date.now();
+        timing.step(s.elapsedMs, s.image?.bytes.byteLength);
+        const record = s.latent
+          ? {
+              runId, step: s.step, handles: s.handles, distances: s.distances, confidences: s.confidences,
+              latent: s.latent, frame: s.stored?.bytes ?? null, frameType: s.stored?.mime ?? null, elapsedMs: s.elapsedMs,
+            }
+          : null;
+        if (record) lastStepStored = !!s.stored;
+        const image = s.image ?? lastImage;
+        lastImage = image;
+        const frame: RunFrame | null = image
+          ? {
+              roomId, runId, step: s.step, maxSteps: settings.maxSteps, handles: s.handles, targets,
+              distances: s.distances, confidences: s.confidences, image, final: false, producedAt,
+            }
+          : null;
+        steps.add(record, frame);
+      },
+    },
+  );
+  run.cancelJob = () => job.cancel();
+  if (run.cancelled) job.cancel();
+  const end = await job.done.finally(() => {
+    clearTimeout(timer);
+    workerFree();
+  });
+  if (timedOut && end.reason === 'cancelled' && !run.cancelled) end.reason = 'time-limit';
+  await steps.settled();
+  recorder.addStats(timing.finish());
+  if (steps.failure) {
+    // What was recorded stands: the run's steps are those up to the last durable record, and the room keeps its state.
+    const { step, error } = steps.failure;
+    end.reason = 'error';
+    end.steps = Math.max(0, steps.lastRecorded);
+    end.error = storageError(`step ${step} could not be recorded: ${errorMessage(error)}`);
+    end.final = undefined;
+  }
+  const final = steps.lastSent;
+  if (final) broadcast.frame({ ...final, final: true, producedAt: Date.now() });
+  const finalState = end.final && end.reason !== 'error' ? end.final : undefined;
+  const moves = finalState ? handleMoves(doc, pairs.map((p, i) => ({ id: p.id, handle: finalState.handles[i] ?? p.handle }))) : null;
+  const result: RunResult | undefined = finalState
+    ? { roomId, latent: finalState.latent, image: finalState.image.bytes, imageType: finalState.image.mime, docUpdate: moves?.update ?? null }
+    : undefined;
+  if (finalState && !lastStepStored && steps.lastRecorded >= 0) await recorder.keepLastFrame(runId, steps.lastRecorded, finalState.image);
+  const outcome: RunEnd = { reason: end.reason, steps: end.steps, ...(end.error ? { error: end.error } : {}) };
+  const written = await recorder.finish(roomId, runId, doc, outcome, result, moves);
+  if (written.saved && finalState) broadcast.image(roomId, finalState.image);
+  broadcast.history(roomId);
+  return written.end;
+}
