@@ -3,7 +3,7 @@
 // 256 px layouts with few channels, a learned input rotation/translation and a user transform, magnitude
 // EMAs != 1, and (for -R) radial filters and an acting conv_clamp. Mapping, the drag layer's features (the
 // official L5 output, margins cropped to the image-aligned region the engine taps) and two images match
-// within 1e-3 on cpu and wasm; the filters stored in the files equal the engine's own design.
+// within 1e-3 on wasm (and -T on cpu); the filters stored in the files equal the engine's own design.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generatorFromBytes, initBackend, numpyRandn, readFeatures, type BackendName, type ImageGenerator, type StyleGAN3Config } from '../../engine/src/index.js';
@@ -51,10 +51,16 @@ function imageAt(image: { shape: number[]; data: Float32Array }, points: SafeTen
   return out;
 }
 
-const errors: Record<string, number> = {};
+// The cpu backend (naive JS kernels) takes ~20 s per -T synthesis and ~50 s per -R one at 256 px, so it
+// checks -T on one latent; wasm checks both models on both latents.
+const CASES: Array<[BackendName, string, boolean]> = [
+  ['cpu', 'sg3t', false],
+  ['wasm', 'sg3t', true],
+  ['wasm', 'sg3r', true],
+];
 
-describe.each<BackendName>(['cpu', 'wasm'])('StyleGAN3 parity with the official code on %s', (backend) => {
-  it.each(FIXTURES)('%s: mapping, truncation, L5 features and images within 1e-3', async (name) => {
+describe('StyleGAN3 parity with the official code', () => {
+  it.each(CASES)('%s %s: mapping, truncation, L5 features and images within 1e-3', async (backend, name, secondLatent) => {
     await initBackend({ backend, log: () => {} });
     const { modelBytes, expected, info } = fixture(name);
     const gen: ImageGenerator = generatorFromBytes(modelBytes, name);
@@ -75,9 +81,11 @@ describe.each<BackendName>(['cpu', 'wasm'])('StyleGAN3 parity with the official 
     expect(f.shape).toEqual([1, layer.height, layer.width, layer.channels]);
     const featureErr = maxAbsDiff(f.data, croppedNhwc(ref, margin));
     const imageErr = maxAbsDiff(imageAt(image, expected.get('points')!), expected.get('image_at_points')!.data);
-    const image2 = readFeatures(gen, expected.get('ws2')!.data, []).image;
-    const image2Err = maxAbsDiff(imageAt(image2, expected.get('points')!), expected.get('image2_at_points')!.data);
-    errors[`${backend} ${name}`] = Math.max(featureErr, imageErr, image2Err);
+    let image2Err = 0;
+    if (secondLatent) {
+      const image2 = readFeatures(gen, expected.get('ws2')!.data, []).image;
+      image2Err = maxAbsDiff(imageAt(image2, expected.get('points')!), expected.get('image2_at_points')!.data);
+    }
     console.log(`[stylegan3 parity] ${backend} ${name}: features ${featureErr.toExponential(2)}, image ${imageErr.toExponential(2)}, image2 ${image2Err.toExponential(2)}`);
     expect(featureErr, 'features').toBeLessThanOrEqual(TOLERANCE);
     expect(imageErr, 'image').toBeLessThanOrEqual(TOLERANCE);
