@@ -109,7 +109,7 @@ describe.each(['cpu', 'wasm'] as const)('upfirdn2d on %s', (backend) => {
     const reference = (v: tf.Tensor4D) => {
       const planes = tf.reshape(tf.transpose(tf.add(v, bias), [0, 3, 1, 2]), [c, size, size, 1]) as tf.Tensor4D;
       let t = literal(planes, outer(fu, up * up), 12, up, 1, [9, 8]);
-      t = tf.clipByValue(tf.mul(tf.leakyRelu(t, 0.2), Math.SQRT2), -1.5, 1.5);
+      t = tf.clipByValue(tf.mul(tf.leakyRelu(t, 0.2), Math.SQRT2), -1.5, 1.5) as tf.Tensor4D;
       t = literal(t, outer(fd), 12, 1, down, [0, 0]);
       return tf.transpose(tf.reshape(t, [1, c, t.shape[1], t.shape[2]]), [0, 2, 3, 1]) as tf.Tensor4D;
     };
