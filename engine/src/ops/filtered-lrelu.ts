@@ -24,6 +24,13 @@ export interface FilteredLreluSpec {
   clamp: number | null;
 }
 
+/**
+ * Largest intermediate (at the upsampled rate) one chunk of planes may take. The upsampled signal of a
+ * 256 px layer with real widths is ~560 x 560 x 256 floats (320 MB) per copy, and a whole-layer pass holds
+ * several copies; chunks of planes, each in its own tidy, keep a forward pass within wasm's 4 GB.
+ */
+const CHUNK_BYTES = 64 * 2 ** 20;
+
 export class FilteredLrelu {
   private readonly ups: UpPlan[];
   private readonly downs: DownPlan[];
@@ -50,15 +57,27 @@ export class FilteredLrelu {
 
   /** x: NHWC [N, inSize, inSize, C]; bias [C]. Returns NHWC [N, outSize, outSize, C]. */
   apply(x: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
-    const { gain, slope, clamp } = this.spec;
     const n = x.shape[0];
-    let p = toPlanes(tf.add(x, bias) as tf.Tensor4D);
+    const planes = toPlanes(tf.add(x, bias) as tf.Tensor4D);
+    const count = planes.shape[0];
+    const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / (4 * this.ups[0].outLength * this.ups[1].outLength)));
+    if (count <= perChunk) return fromPlanes(this.applyPlanes(planes), n);
+    const sizes: number[] = [];
+    for (let i = 0; i < count; i += perChunk) sizes.push(Math.min(perChunk, count - i));
+    // Each chunk's intermediates are freed by its tidy (under a gradient tape, tfjs keeps what backprop needs).
+    const parts = tf.split(planes, sizes, 0).map((chunk) => tf.tidy(() => this.applyPlanes(chunk as tf.Tensor4D)));
+    return fromPlanes(tf.concat(parts, 0), n);
+  }
+
+  private applyPlanes(planes: tf.Tensor4D): tf.Tensor4D {
+    const { gain, slope, clamp } = this.spec;
+    let p = planes;
     for (const plan of this.ups) p = applyUp(p, plan);
     p = slope === 1 ? p : tf.leakyRelu(p, slope);
     if (gain !== 1) p = tf.mul(p, gain);
     if (clamp !== null) p = tf.clipByValue(p, -clamp, clamp);
     for (const plan of this.downs) p = applyDown(p, plan);
-    return fromPlanes(p, n);
+    return p;
   }
 
   dispose(): void {

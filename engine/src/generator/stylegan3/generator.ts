@@ -67,7 +67,9 @@ export class StyleGAN3Generator implements ImageGenerator {
     let layer = state?.layer ?? -1;
     let x = state?.x ?? this.input.apply(style(0));
     for (let index = layer + 1; index <= Math.min(untilLayer, this.layers.length - 1); index++) {
-      x = this.layers[index].apply(x, style(index + 1));
+      const input = x;
+      // One tidy per layer frees its intermediates as it goes (a 256 px forward would otherwise hold GBs).
+      x = tf.tidy(() => this.layers[index].apply(input, style(index + 1)));
       layer = index;
       if (tap) {
         const m = this.layers[index].geo.margin;
