@@ -22,6 +22,8 @@ export interface FilteredLreluSpec {
   gain: number;
   slope: number;
   clamp: number | null;
+  /** Upper bound on one chunk's upsampled intermediate, in bytes (default CHUNK_BYTES). */
+  chunkBytes?: number;
 }
 
 /**
@@ -60,7 +62,7 @@ export class FilteredLrelu {
     const n = x.shape[0];
     const planes = toPlanes(tf.add(x, bias) as tf.Tensor4D);
     const count = planes.shape[0];
-    const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / (4 * this.ups[0].outLength * this.ups[1].outLength)));
+    const perChunk = Math.max(1, Math.floor((this.spec.chunkBytes ?? CHUNK_BYTES) / (4 * this.ups[0].outLength * this.ups[1].outLength)));
     if (count <= perChunk) return fromPlanes(this.applyPlanes(planes), n);
     const sizes: number[] = [];
     for (let i = 0; i < count; i += perChunk) sizes.push(Math.min(perChunk, count - i));

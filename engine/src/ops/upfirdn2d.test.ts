@@ -120,5 +120,11 @@ describe.each(['cpu', 'wasm'] as const)('upfirdn2d on %s', (backend) => {
     const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(op.apply(v as tf.Tensor4D, bias), dy)))(x);
     const gRef = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(reference(v as tf.Tensor4D), dy)))(x);
     expect(maxDiff(g, gRef)).toBeLessThan(1e-4);
+
+    // Split into chunks of planes (as large layers are), the values and the gradient are the same.
+    const chunked = new FilteredLrelu({ inSize: size, fu, fd, radial: false, up, down, padding: [9, 8], gain: Math.SQRT2, slope: 0.2, clamp: 1.5, chunkBytes: 1 });
+    expect(maxDiff(chunked.apply(x, bias), ours)).toBe(0);
+    const gChunked = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(chunked.apply(v as tf.Tensor4D, bias), dy)))(x);
+    expect(maxDiff(gChunked, g)).toBeLessThan(1e-6);
   });
 });
