@@ -7,7 +7,7 @@ export type { ImageGenerator, FeatureLayer, SynthesisState, ParamSource } from '
 export { imageToRGBA } from './generator/rgba.js';
 export { StyleGAN2Generator } from './generator/stylegan2/generator.js';
 export { numWs, blockResolutions, type StyleGAN2Config } from './generator/stylegan2/config.js';
-export type { StyleGAN3Config } from './generator/stylegan3/index.js';
+export { StyleGAN3Generator, type StyleGAN3Config } from './generator/stylegan3/index.js';
 export { loadGenerator, generatorFromBytes, defaultModelPath, MODEL_FILE_NAME } from './model/load.js';
 export { FACES128_CONFIG, validateConfig, expectedParams, CONFIG_METADATA_KEY, type ModelConfig, type Architecture } from './model/config.js';
 export { presentedSize, type PresentedSize } from './model/image-size.js';

@@ -33,7 +33,7 @@ describe.skipIf(!HAS_CHROMIUM)('model list in the browser', () => {
     await new Promise((r) => setTimeout(r, 1000));
     await page.getByTestId('rescan-models').click();
     await page.getByTestId('model-late').waitFor();
-    expect(await page.getByTestId('model-select').locator('option').allTextContents()).toContain('parity-tiny (32×32)');
+    expect(await page.getByTestId('model-select').locator('option').allTextContents()).toContain('parity-tiny (32×32 px)');
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.locator('.create-card').screenshot({ path: join(ARTIFACTS, 'create-room-models.png') });
   });

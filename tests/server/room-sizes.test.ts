@@ -71,7 +71,7 @@ describe('rooms at every size', () => {
   it('lists every model with its presented width and height', async () => {
     const s = await socket();
     const { models } = await call<{ models: ModelInfo[] }>(s, 'models:list');
-    for (const c of CASES) expect(models.find((m) => m.id === c.id)).toEqual({ id: c.id, label: c.id, ...c.size });
+    for (const c of CASES) expect(models.find((m) => m.id === c.id)).toMatchObject({ id: c.id, label: c.id, architecture: 'stylegan2-ada', ...c.size });
   });
 
   it.each(CASES)('$id: create, edge points, brush in image px, run, frames, replay, fork, exports, undo', async ({ id, size }) => {

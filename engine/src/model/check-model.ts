@@ -14,7 +14,8 @@ import { expectedParams, validateConfig, type ModelConfig } from './config.js';
 const IGNORABLE_BUFFERS: Array<{ suffix: string; shapeOk: (shape: number[]) => boolean; why: string }> = [
   // StyleGAN2's constant [1,3,3,1] FIR filter, implied by the architecture.
   { suffix: '.resample_filter', shapeOk: (s) => s.length === 2 && s[0] === 4 && s[1] === 4, why: 'fixed FIR filter' },
-  // StyleGAN3's training-time running average of activation magnitudes, folded into nothing at inference.
+  // StyleGAN3's running average of input magnitudes: StyleGAN3 configs list it (it scales each layer's
+  // input), so this only lets a file that carries it under another architecture's config through.
   { suffix: '.magnitude_ema', shapeOk: (s) => s.length === 0 || (s.length === 1 && s[0] === 1), why: 'training statistic' },
 ];
 

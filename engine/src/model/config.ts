@@ -4,7 +4,7 @@
  */
 import { configError, validateCommonConfig, type ParamSpec } from './common-config.js';
 import { expectedStyleGAN2Params, validateStyleGAN2Config, type StyleGAN2Config } from '../generator/stylegan2/config.js';
-import { expectedStyleGAN3Params, validateStyleGAN3Config, type StyleGAN3Config } from '../generator/stylegan3/index.js';
+import { expectedStyleGAN3Params, validateStyleGAN3Config, type StyleGAN3Config } from '../generator/stylegan3/config.js';
 
 export type ModelConfig = StyleGAN2Config | StyleGAN3Config;
 export { CONFIG_METADATA_KEY, type ParamSpec, type ParamKind, type CommonConfig, type Architecture } from './common-config.js';

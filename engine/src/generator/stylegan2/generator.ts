@@ -12,10 +12,9 @@ import type { RGBAImage } from '../../drag/types.js';
 import { imageToRGBA } from '../rgba.js';
 import type { FeatureLayer, ImageGenerator, ParamSource, SynthesisState } from '../types.js';
 import { blockResolutions, blockSize, firstWsIndex, numWs, type StyleGAN2Config } from './config.js';
-import { buildBlock, Dense, type BlockLayers } from './layers.js';
+import { buildBlock, type BlockLayers } from './layers.js';
+import { MappingNetwork } from '../mapping.js';
 import { presentedSize } from '../../model/image-size.js';
-
-const SQRT2 = Math.SQRT2;
 
 export class StyleGAN2Generator implements ImageGenerator {
   readonly config: StyleGAN2Config;
@@ -26,8 +25,7 @@ export class StyleGAN2Generator implements ImageGenerator {
   readonly defaultFeatureLayer: number;
   /** Whether outputs are padded left and right to a square (non-square models with pad_to_square). */
   private readonly padded: boolean;
-  private readonly mappingLayers: Dense[];
-  private readonly wAvg: Float32Array;
+  private readonly mappingNet: MappingNetwork;
   private readonly constInput: tf.Tensor4D;
   private readonly blocks: BlockLayers[];
   private readonly layers: FeatureLayer[];
@@ -41,11 +39,7 @@ export class StyleGAN2Generator implements ImageGenerator {
     this.width = size.width;
     this.numWs = numWs(config);
     this.wDim = config.w_dim;
-    this.mappingLayers = [];
-    for (let i = 0; i < config.mapping_layers; i++) {
-      this.mappingLayers.push(new Dense(get, `mapping.fc${i}`, config.mapping_lr_multiplier));
-    }
-    this.wAvg = Float32Array.from(get('mapping.w_avg').data);
+    this.mappingNet = new MappingNetwork(get, config);
     const c = get('synthesis.b4.const');
     const [ch, ch4, cw4] = c.shape;
     const cells = ch4 * cw4;
@@ -67,20 +61,11 @@ export class StyleGAN2Generator implements ImageGenerator {
 
   mapping(z: Float32Array): Float32Array {
     this.assertAlive();
-    return tf.tidy(() => {
-      let x: tf.Tensor2D = tf.tensor2d(z, [1, z.length]);
-      x = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), 1e-8)));
-      for (const layer of this.mappingLayers) x = tf.mul(tf.leakyRelu(layer.apply(x), 0.2), SQRT2);
-      return x.dataSync() as Float32Array;
-    }).slice();
+    return this.mappingNet.map(z);
   }
 
   broadcast(w: Float32Array, psi = 1): Float32Array {
-    const out = new Float32Array(this.numWs * this.wDim);
-    for (let l = 0; l < this.numWs; l++) {
-      for (let i = 0; i < this.wDim; i++) out[l * this.wDim + i] = this.wAvg[i] + psi * (w[i] - this.wAvg[i]);
-    }
-    return out;
+    return this.mappingNet.broadcast(w, this.numWs, psi);
   }
 
   latentFromSeed(seed: number, psi = this.config.truncation_psi): Float32Array {
@@ -140,7 +125,7 @@ export class StyleGAN2Generator implements ImageGenerator {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.mappingLayers.forEach((l) => l.dispose());
+    this.mappingNet.dispose();
     this.constInput.dispose();
     for (const b of this.blocks) {
       b.conv0?.dispose();

@@ -1,0 +1,42 @@
+/**
+ * The mapping network z -> w and truncation, shared by every architecture: StyleGAN2-ADA and StyleGAN3 use
+ * the same MappingNetwork (normalise z, fully connected layers with leaky ReLU and lr multiplier, w_avg).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { CommonConfig } from '../model/common-config.js';
+import type { ParamSource } from './types.js';
+import { Dense } from './stylegan2/layers.js';
+
+export class MappingNetwork {
+  private readonly layers: Dense[] = [];
+  readonly wAvg: Float32Array;
+
+  constructor(get: ParamSource, config: Pick<CommonConfig, 'mapping_layers' | 'mapping_lr_multiplier'>) {
+    for (let i = 0; i < config.mapping_layers; i++) this.layers.push(new Dense(get, `mapping.fc${i}`, config.mapping_lr_multiplier));
+    this.wAvg = Float32Array.from(get('mapping.w_avg').data);
+  }
+
+  /** z -> w, no truncation. */
+  map(z: Float32Array): Float32Array {
+    return tf.tidy(() => {
+      let x: tf.Tensor2D = tf.tensor2d(z, [1, z.length]);
+      x = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), 1e-8)));
+      for (const layer of this.layers) x = tf.mul(tf.leakyRelu(layer.apply(x), 0.2), Math.SQRT2);
+      return x.dataSync() as Float32Array;
+    }).slice();
+  }
+
+  /** w+ (numWs rows of w) with truncation psi towards w_avg. */
+  broadcast(w: Float32Array, numWs: number, psi: number): Float32Array {
+    const wDim = this.wAvg.length;
+    const out = new Float32Array(numWs * wDim);
+    for (let l = 0; l < numWs; l++) {
+      for (let i = 0; i < wDim; i++) out[l * wDim + i] = this.wAvg[i] + psi * (w[i] - this.wAvg[i]);
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.layers.forEach((l) => l.dispose());
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * StyleGAN3 (-T and -R) in TensorFlow.js: the shared mapping network, the Fourier-feature input and the
+ * synthesis layers L0..L(num_layers), every layer's output tappable. docs/model-format.md is the
+ * specification; tests/engine/stylegan3-parity.test.ts proves it against the official code. Arithmetic is
+ * fp32 throughout (the official fp16 layers differ only in precision).
+ *
+ * Taps are image-aligned: a layer's map carries a margin of (size - rate) / 2 samples outside the image on
+ * every side, which is cropped away so the tapped map covers exactly the image (rate x rate samples).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { numpyRandn } from '../../random.js';
+import type { RGBAImage } from '../../drag/types.js';
+import { MappingNetwork } from '../mapping.js';
+import { imageToRGBA } from '../rgba.js';
+import type { FeatureLayer, ImageGenerator, ParamSource, SynthesisState } from '../types.js';
+import { synthesisGeometry, type StyleGAN3Config } from './config.js';
+import { SynthesisInput, SynthesisLayer } from './layers.js';
+
+export class StyleGAN3Generator implements ImageGenerator {
+  readonly config: StyleGAN3Config;
+  readonly width: number;
+  readonly height: number;
+  readonly numWs: number;
+  readonly wDim: number;
+  readonly defaultFeatureLayer: number;
+  private readonly mappingNet: MappingNetwork;
+  private readonly input: SynthesisInput;
+  private readonly layers: SynthesisLayer[];
+  private readonly taps: FeatureLayer[];
+  private disposed = false;
+
+  constructor(config: StyleGAN3Config, get: ParamSource) {
+    this.config = config;
+    this.width = config.img_resolution;
+    this.height = config.img_resolution;
+    this.numWs = config.num_layers + 2;
+    this.wDim = config.w_dim;
+    const geometry = synthesisGeometry(config);
+    this.mappingNet = new MappingNetwork(get, config);
+    this.input = new SynthesisInput(get, geometry.input);
+    this.layers = geometry.layers.map((g) => new SynthesisLayer(get, g, config.conv_clamp));
+    this.taps = geometry.layers.map((g) => ({ index: g.index, name: g.name, width: g.outSize - 2 * g.margin, height: g.outSize - 2 * g.margin, channels: g.outChannels }));
+    this.defaultFeatureLayer = config.drag_layer;
+  }
+
+  featureLayers(): FeatureLayer[] {
+    return this.taps.map((l) => ({ ...l }));
+  }
+
+  mapping(z: Float32Array): Float32Array {
+    this.assertAlive();
+    return this.mappingNet.map(z);
+  }
+
+  broadcast(w: Float32Array, psi = 1): Float32Array {
+    return this.mappingNet.broadcast(w, this.numWs, psi);
+  }
+
+  latentFromSeed(seed: number, psi = this.config.truncation_psi): Float32Array {
+    const z = Float32Array.from(numpyRandn(seed, this.config.z_dim));
+    return this.broadcast(this.mapping(z), psi);
+  }
+
+  synthesize(ws: tf.Tensor2D, untilLayer: number, state?: SynthesisState, tap?: (index: number, x: tf.Tensor4D) => void): SynthesisState {
+    this.assertAlive();
+    const style = (i: number) => tf.slice(ws, [i, 0], [1, this.wDim]) as tf.Tensor2D;
+    let layer = state?.layer ?? -1;
+    let x = state?.x ?? this.input.apply(style(0));
+    for (let index = layer + 1; index <= Math.min(untilLayer, this.layers.length - 1); index++) {
+      const input = x;
+      // One tidy per layer frees its intermediates as it goes (a 256 px forward would otherwise hold GBs).
+      x = tf.tidy(() => this.layers[index].apply(input, style(index + 1)));
+      layer = index;
+      if (tap) {
+        const m = this.layers[index].geo.margin;
+        const size = this.taps[index].height;
+        tap(index, m ? tf.slice(x, [0, m, m, 0], [1, size, size, x.shape[3]]) : x);
+      }
+    }
+    return { x, layer };
+  }
+
+  image(ws: tf.Tensor2D, state?: SynthesisState): tf.Tensor4D {
+    const s = this.synthesize(ws, this.layers.length - 1, state);
+    return this.config.output_scale === 1 ? s.x : tf.mul(s.x, this.config.output_scale);
+  }
+
+  render(latent: Float32Array): RGBAImage {
+    const img = tf.tidy(() => this.image(tf.tensor2d(latent, [this.numWs, this.wDim])));
+    const out = imageToRGBA(img);
+    img.dispose();
+    return out;
+  }
+
+  checkLatent(latent: Float32Array): string | undefined {
+    if (!(latent instanceof Float32Array)) return 'latent must be a Float32Array';
+    if (latent.length !== this.numWs * this.wDim) {
+      return `latent has ${latent.length} values, expected ${this.numWs} x ${this.wDim} = ${this.numWs * this.wDim}`;
+    }
+    for (let i = 0; i < latent.length; i++) if (!Number.isFinite(latent[i])) return `latent value ${i} is not finite`;
+    return undefined;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.mappingNet.dispose();
+    this.input.dispose();
+    this.layers.forEach((l) => l.dispose());
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) throw new Error('generator used after dispose()');
+  }
+}
