@@ -1,5 +1,5 @@
-/** Generator output -> display bytes. */
-import type * as tf from '@tensorflow/tfjs';
+/** Generator output -> display bytes, and the latent checks every architecture shares. */
+import * as tf from '@tensorflow/tfjs';
 import type { RGBAImage } from '../drag/types.js';
 
 /** [1, H, W, 3] in about [-1, 1] -> RGBA bytes, rounding as StyleGAN2's scripts do (x * 127.5 + 128, truncated). */
@@ -12,4 +12,20 @@ export function imageToRGBA(img: tf.Tensor4D): RGBAImage {
     data[p * 4 + 3] = 255;
   }
   return { width: w, height: h, data };
+}
+
+/** Renders a w+ latent (numWs x wDim, row-major) through `image` to RGBA bytes, freeing every tensor. */
+export function renderLatent(gen: { numWs: number; wDim: number; image(ws: tf.Tensor2D): tf.Tensor4D }, latent: Float32Array): RGBAImage {
+  const img = tf.tidy(() => gen.image(tf.tensor2d(latent, [gen.numWs, gen.wDim])));
+  const out = imageToRGBA(img);
+  img.dispose();
+  return out;
+}
+
+/** Why a w+ latent cannot be used with numWs x wDim (wrong type or size, non-finite values), or undefined. */
+export function latentProblem(latent: Float32Array, numWs: number, wDim: number): string | undefined {
+  if (!(latent instanceof Float32Array)) return 'latent must be a Float32Array';
+  if (latent.length !== numWs * wDim) return `latent has ${latent.length} values, expected ${numWs} x ${wDim} = ${numWs * wDim}`;
+  for (let i = 0; i < latent.length; i++) if (!Number.isFinite(latent[i])) return `latent value ${i} is not finite`;
+  return undefined;
 }

@@ -83,3 +83,15 @@ export interface ParamSpec {
   /** The contents of a 'buffer' tensor. */
   value?: Float32Array;
 }
+
+/** The mapping network's tensors (fc0..fc{n-1} and w_avg), the same in every StyleGAN architecture. */
+export function mappingParamSpecs(config: Pick<CommonConfig, 'z_dim' | 'w_dim' | 'mapping_layers'>): ParamSpec[] {
+  const specs: ParamSpec[] = [];
+  const W = config.w_dim;
+  for (let i = 0; i < config.mapping_layers; i++) {
+    specs.push({ name: `mapping.fc${i}.weight`, shape: [W, i === 0 ? config.z_dim : W], kind: 'weight' });
+    specs.push({ name: `mapping.fc${i}.bias`, shape: [W], kind: 'bias' });
+  }
+  specs.push({ name: 'mapping.w_avg', shape: [W], kind: 'w_avg' });
+  return specs;
+}

@@ -2,7 +2,7 @@
  * StyleGAN2 config keys (docs/model-format.md) and the full list of tensors a config implies. The list is
  * what the loader checks a file against and what random models are built from, so the two never disagree.
  */
-import { configError, isPositiveInt, validateCommonConfig, type CommonConfig, type ParamSpec } from '../../model/common-config.js';
+import { configError, isPositiveInt, mappingParamSpecs, validateCommonConfig, type CommonConfig, type ParamSpec } from '../../model/common-config.js';
 
 export interface StyleGAN2Config extends CommonConfig {
   architecture: 'stylegan2-ada';
@@ -61,13 +61,8 @@ export function validateStyleGAN2Config(raw: unknown): StyleGAN2Config {
 
 /** Every tensor a StyleGAN2 with this config must contain, in a stable order. */
 export function expectedStyleGAN2Params(config: StyleGAN2Config): ParamSpec[] {
-  const specs: ParamSpec[] = [];
+  const specs = mappingParamSpecs(config);
   const W = config.w_dim;
-  for (let i = 0; i < config.mapping_layers; i++) {
-    specs.push({ name: `mapping.fc${i}.weight`, shape: [W, i === 0 ? config.z_dim : W], kind: 'weight' });
-    specs.push({ name: `mapping.fc${i}.bias`, shape: [W], kind: 'bias' });
-  }
-  specs.push({ name: 'mapping.w_avg', shape: [W], kind: 'w_avg' });
   for (const r of blockResolutions(config)) {
     const out = config.channels[String(r)];
     const { height, width } = blockSize(config, r);

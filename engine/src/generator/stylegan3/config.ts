@@ -3,7 +3,7 @@
  * channels, resampling factors and paddings, computed exactly as the official SynthesisNetwork computes them)
  * and the full list of tensors a config implies.
  */
-import { configError, isPositiveInt, validateCommonConfig, type CommonConfig, type ParamSpec } from '../../model/common-config.js';
+import { configError, isPositiveInt, mappingParamSpecs, validateCommonConfig, type CommonConfig, type ParamSpec } from '../../model/common-config.js';
 import { designLowpass, designRadialLowpass, initialFrequencies } from './filters.js';
 
 /** StyleGAN3 keys, named and meaning as the official SynthesisNetwork's kwargs. */
@@ -175,13 +175,8 @@ export function validateStyleGAN3Config(raw: unknown): StyleGAN3Config {
 
 /** Every tensor a StyleGAN3 with this config must contain, in a stable order (official state-dict names). */
 export function expectedStyleGAN3Params(config: StyleGAN3Config): ParamSpec[] {
-  const specs: ParamSpec[] = [];
+  const specs = mappingParamSpecs(config);
   const W = config.w_dim;
-  for (let i = 0; i < config.mapping_layers; i++) {
-    specs.push({ name: `mapping.fc${i}.weight`, shape: [W, i === 0 ? config.z_dim : W], kind: 'weight' });
-    specs.push({ name: `mapping.fc${i}.bias`, shape: [W], kind: 'bias' });
-  }
-  specs.push({ name: 'mapping.w_avg', shape: [W], kind: 'w_avg' });
   const geometry = synthesisGeometry(config);
   const C = geometry.input.channels;
   const freqs = initialFrequencies(C, geometry.input.bandwidth);

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { numpyRandn } from '../../random.js';
 import type { RGBAImage } from '../../drag/types.js';
 import { MappingNetwork } from '../mapping.js';
-import { imageToRGBA } from '../rgba.js';
+import { latentProblem, renderLatent } from '../rgba.js';
 import type { FeatureLayer, ImageGenerator, ParamSource, SynthesisState } from '../types.js';
 import { synthesisGeometry, type StyleGAN3Config } from './config.js';
 import { SynthesisInput, SynthesisLayer } from './layers.js';
@@ -86,19 +86,11 @@ export class StyleGAN3Generator implements ImageGenerator {
   }
 
   render(latent: Float32Array): RGBAImage {
-    const img = tf.tidy(() => this.image(tf.tensor2d(latent, [this.numWs, this.wDim])));
-    const out = imageToRGBA(img);
-    img.dispose();
-    return out;
+    return renderLatent(this, latent);
   }
 
   checkLatent(latent: Float32Array): string | undefined {
-    if (!(latent instanceof Float32Array)) return 'latent must be a Float32Array';
-    if (latent.length !== this.numWs * this.wDim) {
-      return `latent has ${latent.length} values, expected ${this.numWs} x ${this.wDim} = ${this.numWs * this.wDim}`;
-    }
-    for (let i = 0; i < latent.length; i++) if (!Number.isFinite(latent[i])) return `latent value ${i} is not finite`;
-    return undefined;
+    return latentProblem(latent, this.numWs, this.wDim);
   }
 
   dispose(): void {
