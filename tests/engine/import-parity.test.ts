@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDragOptions, importCheckpoint, initBackend, loadGenerator, type ImageGenerator, type ImportOptions } from '../../engine/src/index.js';
-import { checkMapping, checkSynthesis, fixture, readReference } from './stylegan2-reference.js';
+import { checkMapping, checkSynthesis, synthesisReference, fixture, readReference } from './stylegan2-reference.js';
 
 const pickles = new URL('../fixtures/pickles/', import.meta.url);
 const out = mkdtempSync(path.join(tmpdir(), 'sd-import-parity-'));
@@ -48,12 +48,7 @@ describe('import -> engine parity with the official code', () => {
     const ws = expected.get('ws')!.data;
     report[pickle] = {
       ...checkMapping(gen, expected, info),
-      ...checkSynthesis(gen, ws, gen.defaultFeatureLayer, {
-        features: expected.get('features'),
-        points: expected.get('points')!,
-        image: expected.get('image_at_points')!,
-        resized: expected.get('features_resized_at_points')!,
-      }),
+      ...checkSynthesis(gen, ws, gen.defaultFeatureLayer, synthesisReference(expected)),
     };
     gen.dispose();
 
@@ -61,11 +56,7 @@ describe('import -> engine parity with the official code', () => {
       // Imported with DragGAN's square view (--pad-to-square).
       const padded = await importPickle(pickle, { padToSquare: true });
       expect([padded.gen.width, padded.gen.height]).toEqual([gen.height, gen.height]);
-      report[`${pickle} padded`] = checkSynthesis(padded.gen, ws, padded.gen.defaultFeatureLayer, {
-        points: expected.get('padded_points')!,
-        image: expected.get('padded_image_at_points')!,
-        resized: expected.get('padded_features_resized_at_points')!,
-      });
+      report[`${pickle} padded`] = checkSynthesis(padded.gen, ws, padded.gen.defaultFeatureLayer, synthesisReference(expected, 'padded_'));
       padded.gen.dispose();
     }
   });
@@ -77,11 +68,7 @@ describe('import -> engine parity with the official code', () => {
     expect(gen.defaultFeatureLayer).toBe(info.feature_idx);
     report[name] = {
       ...checkMapping(gen, expected, info),
-      ...checkSynthesis(gen, expected.get('ws')!.data, gen.defaultFeatureLayer, {
-        points: expected.get('points')!,
-        image: expected.get('image_at_points')!,
-        resized: expected.get('features_resized_at_points')!,
-      }),
+      ...checkSynthesis(gen, expected.get('ws')!.data, gen.defaultFeatureLayer, synthesisReference(expected)),
     };
     gen.dispose();
   });

@@ -15,7 +15,7 @@ import {
   type ImageGenerator,
   type Point,
 } from '../../engine/src/index.js';
-import { checkMapping, checkSynthesis, fixture, withConfig } from './stylegan2-reference.js';
+import { checkMapping, checkSynthesis, synthesisReference, fixture, withConfig } from './stylegan2-reference.js';
 
 const FIXTURES = ['sg2-256-map8', 'sg2-128-map2', 'human-512x256'];
 
@@ -28,22 +28,13 @@ describe.each<BackendName>(['cpu', 'wasm'])('StyleGAN2 parity with the official 
 
     expect(gen.defaultFeatureLayer).toBe(info.feature_idx);
     const ws = expected.get('ws')!.data;
-    checkSynthesis(gen, ws, info.feature_idx, {
-      features: expected.get('features'),
-      points: expected.get('points')!,
-      image: expected.get('image_at_points')!,
-      resized: expected.get('features_resized_at_points')!,
-    });
+    checkSynthesis(gen, ws, info.feature_idx, synthesisReference(expected));
     gen.dispose();
 
     if (expected.has('padded_points')) {
       const padded = generatorFromBytes(withConfig(modelBytes, { pad_to_square: true }), `${name} padded`);
       expect([padded.width, padded.height]).toEqual([gen.height, gen.height]);
-      checkSynthesis(padded, ws, info.feature_idx, {
-        points: expected.get('padded_points')!,
-        image: expected.get('padded_image_at_points')!,
-        resized: expected.get('padded_features_resized_at_points')!,
-      });
+      checkSynthesis(padded, ws, info.feature_idx, synthesisReference(expected, 'padded_'));
       padded.dispose();
     }
   });

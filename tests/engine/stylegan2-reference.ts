@@ -73,6 +73,16 @@ export interface SynthesisReference {
 }
 
 /** Max absolute errors of one generator's synthesis against the official outputs (each asserted <= 1e-3). */
+/** The reference tensors of one view in an expected file: '' for the model's own, 'padded_' for the square view. */
+export function synthesisReference(expected: Map<string, SafeTensor>, view: '' | 'padded_' = ''): SynthesisReference {
+  const get = (key: string) => {
+    const t = expected.get(view + key);
+    if (!t) throw new Error(`the reference file has no ${view + key}`);
+    return t;
+  };
+  return { features: view ? undefined : expected.get('features'), points: get('points'), image: get('image_at_points'), resized: get('features_resized_at_points') };
+}
+
 export function checkSynthesis(gen: ImageGenerator, ws: Float32Array, layer: number, refs: SynthesisReference): Record<string, number> {
   const { features, image } = readFeatures(gen, ws, [layer]);
   const f = features.get(layer)!;
