@@ -7,7 +7,7 @@
  *   random-model  --out DIR [--seed N]   (a random-weight stand-in with the bundled model's config)
  *   info          --model DIR
  *   import        FILE.pkl --out models/NAME [--name N] [--domain D]   (NVIDIA StyleGAN2/3 pickle -> model.safetensors)
- * Common: --backend wasm|cpu|tensorflow
+ * Common: --backend wasm|cpu|tensorflow|webgpu
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -36,7 +36,8 @@ const USAGE = `usage:
   stabledrag random-model --out DIR [--seed N]
   stabledrag info --model DIR
   stabledrag import FILE.pkl --out models/NAME [--name N] [--domain D]
-common options: --backend wasm|cpu|tensorflow (default: tensorflow if installed, else wasm)`;
+common options: --backend wasm|cpu|tensorflow|webgpu (default: tensorflow if installed, else webgpu on a
+  hardware GPU adapter, else wasm)`;
 
 const options = {
   model: { type: 'string' },
