@@ -13,6 +13,15 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors.js';
 
+/**
+ * Whether a whole drag runs on this backend. It does not yet: the drag step reads the tapped features
+ * synchronously inside its gradient function (drag/session.ts, to track handles before the loss), and
+ * mapping, render and the RGBA conversion read with dataSync too; see SyncReadError. The forward pass and
+ * every gradient match wasm (tests/engine/webgpu.test.ts). Until those reads are awaited, initBackend does
+ * not pick webgpu by itself, even on a hardware adapter.
+ */
+export const WEBGPU_RUNS_DRAGS = false;
+
 /** What the adapter says about itself, and whether it is a software (CPU) implementation. */
 export interface WebGPUAdapterInfo {
   vendor: string;
@@ -34,6 +43,19 @@ export class DeviceLostError extends EngineError {
 
 /** GPUAdapter as Dawn has it: the `info` attribute is newer than the @webgpu/types tfjs depends on. */
 type Adapter = GPUAdapter & { readonly info: GPUAdapterInfo & { isFallbackAdapter?: boolean } };
+/**
+ * A synchronous read (dataSync, arraySync) of GPU data on the webgpu backend. WebGPU has no blocking read
+ * and Dawn in Node only completes a buffer mapping from the event loop, so only `await tensor.data()` works.
+ */
+export class SyncReadError extends EngineError {
+  constructor() {
+    super(
+      'backend-sync-read',
+      'the webgpu backend cannot read GPU data synchronously in Node (dataSync/arraySync); this engine path needs an awaited data() read',
+    );
+  }
+}
+
 type DawnModule = { create(flags: string[]): GPU; globals: Record<string, unknown> };
 
 let gpu: GPU | undefined;
@@ -148,7 +170,31 @@ export async function registerWebGPU(): Promise<void> {
       const err = deviceLostError();
       for (const fn of lostListeners) fn(err);
     });
-    return new WebGPUBackend(device, adapter.info);
+    const backend = new WebGPUBackend(device, adapter.info);
+    // The package reads synchronously through an OffscreenCanvas, which Node lacks; a cached CPU copy
+    // (after an awaited data()) still reads. Anything else fails by name rather than as a ReferenceError.
+    const readSync = backend.readSync.bind(backend);
+    backend.readSync = (dataId: object) => {
+      assertDeviceAlive();
+      try {
+        return readSync(dataId);
+      } catch (err) {
+        if (err instanceof ReferenceError && /OffscreenCanvas/.test(err.message)) throw new SyncReadError();
+        throw err;
+      }
+    };
+    // A read on a lost device rejects with a bare AbortError; name the cause instead.
+    const read = backend.read.bind(backend);
+    backend.read = async (dataId: object) => {
+      assertDeviceAlive();
+      try {
+        return await read(dataId);
+      } catch (err) {
+        assertDeviceAlive();
+        throw err;
+      }
+    };
+    return backend;
   }, 0);
 }
 
@@ -166,7 +212,7 @@ export function webgpuDevice(): GPUDevice | undefined {
   return device;
 }
 
-/** Throws DeviceLostError when the device is gone: GPU work after a loss silently yields zeros. */
+/** Throws DeviceLostError when the device is gone (WebGPU reports errors on a lost device nowhere else). */
 export function assertDeviceAlive(): void {
   if (lost) throw deviceLostError();
 }
