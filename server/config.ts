@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { ModelEntry } from './rooms/model-registry.js';
 import { readLimits, type ServerLimits } from './limits.js';
 import { parseTrustedProxies, type TrustedProxies } from './client-address.js';
+import { BACKEND_NAMES, type BackendName } from '../engine/src/backends/names.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,6 +27,8 @@ export interface StartConfig {
   models: ModelEntry[];
   poolSize: number;
   backend?: 'wasm' | 'cpu';
+  /** STABLEDRAG_WORKER_BACKENDS, e.g. "webgpu,wasm": one drag worker per entry, each on its backend. */
+  workerBackends?: BackendName[];
   dev: boolean;
   limits: ServerLimits;
   trustedProxies: TrustedProxies;
@@ -40,6 +43,15 @@ function parseModels(spec: string | undefined): ModelEntry[] {
   });
 }
 
+function parseWorkerBackends(spec: string | undefined): BackendName[] | undefined {
+  if (!spec?.trim()) return undefined;
+  return spec.split(',').map((part) => {
+    const name = part.trim();
+    if (!(BACKEND_NAMES as readonly string[]).includes(name)) throw new Error(`STABLEDRAG_WORKER_BACKENDS: unknown backend '${name}'; expected one of ${BACKEND_NAMES.join(', ')}`);
+    return name as BackendName;
+  });
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): StartConfig {
   const dataDir = resolve(env.STABLEDRAG_DATA_DIR ?? join(REPO_ROOT, 'data'));
   const backend = env.STABLEDRAG_BACKEND;
@@ -51,6 +63,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StartConfig {
     models: parseModels(env.STABLEDRAG_MODELS),
     poolSize: Math.max(1, Number(env.STABLEDRAG_POOL_SIZE ?? 1) || 1),
     backend: backend === 'wasm' || backend === 'cpu' ? backend : undefined,
+    workerBackends: parseWorkerBackends(env.STABLEDRAG_WORKER_BACKENDS),
     dev: env.NODE_ENV === 'development',
     limits: readLimits(env),
     trustedProxies: parseTrustedProxies(env.STABLEDRAG_TRUSTED_PROXIES),

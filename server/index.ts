@@ -39,6 +39,7 @@ const server = await startStudioServer({
   models: config.models,
   poolSize: config.poolSize,
   backend: config.backend,
+  workerBackends: config.workerBackends,
   next: nextApp,
   limits: config.limits,
   trustedProxies: config.trustedProxies,

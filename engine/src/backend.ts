@@ -11,8 +11,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from './errors.js';
 import { probeWebGPU, registerWebGPU, WEBGPU_RUNS_DRAGS } from './backends/webgpu.js';
 
-export type BackendName = 'wasm' | 'cpu' | 'tensorflow' | 'webgpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow', 'webgpu'];
+import { BACKEND_NAMES, type BackendName } from './backends/names.js';
+export { BACKEND_NAMES, type BackendName };
 
 export interface BackendOptions {
   /** Force a backend. Default: STABLEDRAG_BACKEND, else tensorflow when it loads, else webgpu on a hardware adapter, else wasm. */

@@ -1,6 +1,8 @@
 /** The engine's public API: everything outside engine/ imports from here. */
 export { initBackend, currentBackend, BACKEND_NAMES, type BackendName, type BackendInfo, type BackendOptions } from './backend.js';
 export { EngineError, DragInputError, ModelLoadError, BackendError, LatentError } from './errors.js';
+export { probeWebGPU, onDeviceLost, webgpuAdapter, DeviceLostError, SyncReadError, type WebGPUAdapterInfo } from './backends/webgpu.js';
+export { gpuBytesInUse } from './backends/memory.js';
 import { LatentError } from './errors.js';
 export { createGenerator, readFeatures } from './generator/index.js';
 export type { ImageGenerator, FeatureLayer, SynthesisState, ParamSource } from './generator/types.js';

@@ -8,17 +8,23 @@ import type { DragEndMessage, DragJobRequest, FromWorker, ModelMeta, RenderJob, 
 import { encodeImage } from './frame-encoder.js';
 
 type Engine = typeof import('../../engine/src/index.js');
+type BackendName = import('../../engine/src/index.js').BackendName;
 type Generator = Awaited<ReturnType<Engine['loadGenerator']>>;
 
 const port = parentPort!;
 const enginePromise: Promise<Engine> = (async () => {
   const engine: Engine = await import('../../engine/src/index.js');
-  await engine.initBackend({ backend: (workerData?.backend as 'wasm' | 'cpu' | undefined) ?? undefined, log: () => {} });
+  const backend = await engine.initBackend({ backend: (workerData?.backend as BackendName | undefined) ?? undefined, log: () => {} });
+  // Nothing on a lost device can be trusted or recovered in this thread: end it, so the pool fails its
+  // runs with this error and starts a fresh worker.
+  if (backend.name === 'webgpu') engine.onDeviceLost((err) => setImmediate(() => { throw err; }));
   return engine;
 })();
 
 const generators = new Map<string, Promise<Generator>>();
 const cancels = new Map<number, AbortController>();
+/** GPU memory each loaded model's weights take, where the backend reports it (webgpu, tensorflow). */
+const gpuBytes = new Map<string, number>();
 
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -28,20 +34,25 @@ async function generator(modelPath: string): Promise<{ engine: Engine; gen: Gene
   const engine = await enginePromise;
   let g = generators.get(modelPath);
   if (!g) {
-    g = engine.loadGenerator(modelPath);
+    const before = engine.gpuBytesInUse();
+    g = engine.loadGenerator(modelPath).then((gen) => {
+      const after = engine.gpuBytesInUse();
+      if (before !== undefined && after !== undefined) gpuBytes.set(modelPath, after - before);
+      return gen;
+    });
     generators.set(modelPath, g);
     g.catch(() => generators.delete(modelPath));
   }
   return { engine, gen: await g };
 }
 
-const meta = (gen: Generator): ModelMeta => ({ resolution: gen.height, numWs: gen.numWs, wDim: gen.wDim });
+const meta = (gen: Generator, modelPath: string): ModelMeta => ({ resolution: gen.height, numWs: gen.numWs, wDim: gen.wDim, gpuBytes: gpuBytes.get(modelPath) });
 
 async function render(job: RenderJob): Promise<RenderResult> {
   const { engine, gen } = await generator(job.modelPath);
   const latent = job.latent ?? engine.latentFromSeed(gen, job.seed ?? 0);
   const rgba = engine.renderImage(gen, latent);
-  return { latent, image: await encodeImage(rgba, job.format), meta: meta(gen) };
+  return { latent, image: await encodeImage(rgba, job.format), meta: meta(gen, job.modelPath) };
 }
 
 async function drag(jobId: number, job: DragJobRequest, signal: AbortSignal): Promise<DragEndMessage> {

@@ -57,4 +57,10 @@ describe.skipIf(!available && !required)('webgpu backend on a real adapter', () 
     expect(r.afterLoss?.code).toBe('device-lost');
     expect(r.asyncAfterLoss?.code).toBe('device-lost');
   }, 120_000);
+
+  it('runs a pool with a backend per worker: wasm renders, webgpu names the synchronous read it cannot do', async () => {
+    const r = await child('tests/engine/webgpu-pool-child.ts');
+    expect(r.results[0]).toMatchObject({ ok: true, resolution: 32 });
+    expect(r.results[1]).toMatchObject({ ok: false, code: 'backend-sync-read' });
+  }, 120_000);
 });
