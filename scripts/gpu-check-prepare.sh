@@ -12,11 +12,12 @@ cd "$(dirname "$0")/.."
 out=.gpu-check
 mkdir -p "$out/debs" "$out/node_modules/webgpu"
 
-# Bundles: ESM with require/__dirname defined, because the wasm backend's loader (emscripten) uses both
+# Bundles (one shared chunk, minified, to stay small): ESM with require/__dirname defined, because the
+# wasm backend's loader (emscripten) uses both
 # to find its .wasm files next to the bundle.
 banner="import { createRequire as __cr } from 'module'; import { fileURLToPath as __fu } from 'url'; import { dirname as __dn } from 'path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
 node_modules/.bin/esbuild scripts/bench-webgpu.ts scripts/webgpu-parity.ts --bundle --platform=node --format=esm \
-  --target=node20 --outdir="$out" --out-extension:.js=.mjs --log-level=warning --banner:js="$banner"
+  --target=node20 --splitting --minify --outdir="$out" --out-extension:.js=.mjs --log-level=warning --banner:js="$banner"
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$out/"
 
 dawn=node_modules/webgpu
