@@ -141,7 +141,9 @@ export async function probeWebGPU(): Promise<WebGPUProbe> {
 export async function registerWebGPU(): Promise<void> {
   if (tf.findBackendFactory('webgpu')) return;
   await dawn();
-  const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+  // A CommonJS package: Node's loader exposes its named exports, a bundler may only give `default`.
+  const mod = (await import('@tensorflow/tfjs-backend-webgpu')) as typeof import('@tensorflow/tfjs-backend-webgpu') & { default?: typeof import('@tensorflow/tfjs-backend-webgpu') };
+  const WebGPUBackend = mod.WebGPUBackend ?? mod.default!.WebGPUBackend;
   // The package registered itself on import when navigator.gpu was already set; ours replaces it.
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', async () => {
