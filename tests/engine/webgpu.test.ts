@@ -40,12 +40,15 @@ describe.skipIf(!available && !required)('webgpu backend on a real adapter', () 
     expect(available, missing).toBe(true);
   });
 
-  it('matches wasm within 1e-3 on the forward pass, the feature tap and the gradient of a drag-like loss', async () => {
-    const report = await child('scripts/webgpu-parity.ts');
+  it('matches wasm within 1e-3 on the forward pass, the feature tap, the gradient and a 20-step drag', async () => {
+    const report = await child('scripts/webgpu-parity.ts', ['--steps', '20']);
     expect(report.candidate).toBe('webgpu');
     expect(report.adapter.description.length).toBeGreaterThan(0);
-    for (const key of ['forward', 'features', 'gradient']) expect(report[key].relative, key).toBeLessThan(1e-3);
+    for (const key of ['forward', 'features', 'gradient', 'dragLatent']) expect(report[key].relative, key).toBeLessThan(1e-3);
     expect(report.forward.maxAbs).toBeLessThan(1e-3);
+    expect(report.dragLatent.maxAbs).toBeLessThan(1e-3);
+    expect(report.dragSteps).toBe(20);
+    expect(report.dragHandleMismatches).toBe(0);
   }, 120_000);
 
   it('names a synchronous read and a lost device, and reports GPU memory', async () => {

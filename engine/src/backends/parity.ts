@@ -1,13 +1,16 @@
 /**
  * Compares two TensorFlow.js backends on one model: the forward pass (the image and the drag's feature
- * tap) and the gradient a drag step takes (of a fixed random projection of features and image, w.r.t. the
- * latent). Used by the webgpu test and by scripts/gpu-check.sh; the reference backend is normally wasm.
+ * tap), the gradient a drag step takes (of a fixed random projection of features and image, w.r.t. the
+ * latent) and a whole drag (every step's tracked handles, the final latent). Used by the webgpu test and by
+ * scripts/gpu-check.sh; the reference backend is normally wasm.
  *
  * Every read is asynchronous (`data()`): tfjs-backend-webgpu cannot read GPU memory synchronously in Node
  * (see backends/webgpu.ts), so the latent comes from the reference backend too.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../backend.js';
+import { dragRun } from '../drag/run.js';
+import type { PointPair } from '../drag/types.js';
 import type { ImageGenerator } from '../generator/types.js';
 import { numpyRandn } from '../random.js';
 
@@ -25,12 +28,24 @@ export interface ParityReport {
   forward: Difference;
   features: Difference;
   gradient: Difference;
+  /** Steps the drag ran on both backends (0 when no drag was asked for). */
+  dragSteps: number;
+  dragLatent?: Difference;
+  /** Drag steps whose tracked handles differ by more than 0.5 px between the backends. */
+  dragHandleMismatches: number;
 }
 
 interface Measured {
   image: Float32Array;
   features: Float32Array;
   grad: Float32Array;
+  handles: number[][][];
+  dragLatent?: Float32Array;
+}
+
+export interface DragSpec {
+  points: PointPair[];
+  steps: number;
 }
 
 export function difference(ref: Float32Array, got: Float32Array): Difference {
@@ -56,7 +71,7 @@ function synthesizeTapped(gen: ImageGenerator, ws: tf.Tensor2D): [tf.Tensor4D, t
   return [gen.image(ws, state), f!];
 }
 
-async function measure(gen: ImageGenerator, latent: Float32Array): Promise<Measured> {
+async function measure(gen: ImageGenerator, latent: Float32Array, drag?: DragSpec): Promise<Measured> {
   const ws = tf.tensor2d(latent, [gen.numWs, gen.wDim]);
   const [imgT, featT] = tf.tidy(() => synthesizeTapped(gen, ws));
   const image = (await imgT.data()) as Float32Array;
@@ -72,7 +87,18 @@ async function measure(gen: ImageGenerator, latent: Float32Array): Promise<Measu
   );
   const grad = (await gradT.data()) as Float32Array;
   tf.dispose([ws, projF, projI, gradT]);
-  return { image, features, grad };
+  const handles: number[][][] = [];
+  let dragLatent: Float32Array | undefined;
+  if (drag) {
+    const options = { maxSteps: drag.steps, stopDistance: 0, stallSteps: 0, imageEvery: 10_000 };
+    for await (const ev of dragRun(gen, { latent, points: drag.points, options })) {
+      if (ev.type === 'step') {
+        handles.push(ev.handles.map((h) => [h[0], h[1]]));
+        dragLatent = ev.latent;
+      } else if (ev.error) throw new Error(`drag on ${tf.getBackend()} failed: ${ev.error.message}`);
+    }
+  }
+  return { image, features, grad, handles, dragLatent };
 }
 
 /**
@@ -81,20 +107,25 @@ async function measure(gen: ImageGenerator, latent: Float32Array): Promise<Measu
  */
 export async function compareBackends(
   makeGen: () => ImageGenerator,
-  opts: { reference?: BackendName; candidate: BackendName; seed?: number },
+  opts: { reference?: BackendName; candidate: BackendName; seed?: number; drag?: DragSpec },
 ): Promise<ParityReport> {
   const reference = opts.reference ?? 'wasm';
   const log = () => {};
   await initBackend({ backend: reference, log });
   const refGen = makeGen();
   const latent = refGen.latentFromSeed(opts.seed ?? 3);
-  const a = await measure(refGen, latent);
+  const a = await measure(refGen, latent, opts.drag);
   const [width, height] = [refGen.width, refGen.height];
   refGen.dispose();
   await initBackend({ backend: opts.candidate, log });
   const gen = makeGen();
   try {
-    const b = await measure(gen, latent);
+    const b = await measure(gen, latent, opts.drag);
+    let mismatches = Math.abs(a.handles.length - b.handles.length);
+    a.handles.forEach((hs, i) => {
+      const other = b.handles[i];
+      if (other && hs.some((h, j) => Math.hypot(h[0] - other[j][0], h[1] - other[j][1]) > 0.5)) mismatches++;
+    });
     return {
       reference,
       candidate: opts.candidate,
@@ -103,6 +134,9 @@ export async function compareBackends(
       forward: difference(a.image, b.image),
       features: difference(a.features, b.features),
       gradient: difference(a.grad, b.grad),
+      dragSteps: Math.min(a.handles.length, b.handles.length) - (opts.drag ? 1 : 0),
+      dragLatent: a.dragLatent && b.dragLatent ? difference(a.dragLatent, b.dragLatent) : undefined,
+      dragHandleMismatches: mismatches,
     };
   } finally {
     gen.dispose();

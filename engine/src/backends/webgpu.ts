@@ -22,6 +22,11 @@ import { EngineError } from '../errors.js';
  */
 export const WEBGPU_RUNS_DRAGS = false;
 
+/** Whether the active backend can read tensors synchronously (dataSync); webgpu in Node cannot. */
+export function backendReadsSynchronously(): boolean {
+  return tf.getBackend() !== 'webgpu';
+}
+
 /** What the adapter says about itself, and whether it is a software (CPU) implementation. */
 export interface WebGPUAdapterInfo {
   vendor: string;
