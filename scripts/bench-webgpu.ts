@@ -1,25 +1,26 @@
 /**
  * npx tsx scripts/bench-webgpu.ts [--sizes 128,256,512,1024] [--backend webgpu] [--steps 10] [--out DIR]
  *                                 [--channel-base 32768] [--channel-max 512]   (smaller: dry runs on a CPU)
+ *                                 [--no-drag]   (forward and the bare step only: wasm at real widths is slow)
  *
- * Median ms of a forward pass (image, awaited read) and of a drag-shaped step (synthesis to the drag block,
- * an L1 loss on its features, the gradient w.r.t. the optimised w+ vectors, one Adam update, the loss read
- * back) on random StyleGAN2 generators of real widths (channel_base 32768, channel_max 512, z/w 512,
+ * Median ms of a forward pass (image, awaited read), of the engine's drag step (dragRun, DragGAN and
+ * StableDrag, without and with a frame every step) and of a bare drag-shaped step (synthesis to the drag
+ * block, an L1 loss on its features, the gradient w.r.t. the first 6 w+ vectors, one Adam update, the loss
+ * read back) on random StyleGAN2 generators of real widths (channel_base 32768, channel_max 512, z/w 512,
  * 8 mapping layers), one per size. Prints one JSON line per size.
  *
- * Why not bench:engine: the engine's drag step reads features synchronously (see WEBGPU_RUNS_DRAGS in
- * engine/src/backends/webgpu.ts), which the webgpu backend cannot do in Node; this step has the same
- * tensor work (forward to the block and its backward) with awaited reads only. With --out, each model is
- * also written there (model.safetensors) for the PyTorch reference step.
+ * Why not bench:engine: it renders and maps seeds with synchronous reads, which the webgpu backend cannot
+ * do in Node (engine/src/backends/webgpu.ts); everything here reads with awaited reads. With --out, each
+ * model is also written there (model.safetensors) for the PyTorch reference step.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { generatorFromBytes, initBackend, randomModelBytes, type BackendName, type StyleGAN2Config } from '../engine/src/index.js';
+import { dragRun, generatorFromBytes, initBackend, type DragMethod, type ImageGenerator, randomModelBytes, type BackendName, type StyleGAN2Config } from '../engine/src/index.js';
 import { webgpuAdapter } from '../engine/src/backends/webgpu.js';
 
 const { values } = parseArgs({
-  options: { 'channel-base': { type: 'string' }, 'channel-max': { type: 'string' }, sizes: { type: 'string' }, backend: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' } },
+  options: { 'no-drag': { type: 'boolean' }, 'channel-base': { type: 'string' }, 'channel-max': { type: 'string' }, sizes: { type: 'string' }, backend: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' } },
 });
 const sizes = (values.sizes ?? '128,256,512,1024').split(',').map(Number);
 const steps = Number(values.steps ?? 10);
@@ -37,6 +38,22 @@ function realWidthConfig(res: number): StyleGAN2Config {
     architecture: 'stylegan2-ada', name: `random-${res}`, domain: 'random', z_dim: channelMax, w_dim: channelMax, mapping_layers: 8,
     mapping_lr_multiplier: 0.01, img_resolution: res, channelBase, channelMax, img_channels: 3, channels, conv_clamp: 256, drag_block: dragBlock, truncation_psi: 0.7,
   };
+}
+
+/** Median ms per engine drag step (step 0, the set-up, and the last, an evaluation, left out). */
+async function dragStepMs(gen: ImageGenerator, latent: Float32Array, method: DragMethod, withFrames: boolean): Promise<number> {
+  const [w, h] = [gen.width, gen.height];
+  const points = [{ handle: [Math.round(w * 0.3), Math.round(h * 0.5)] as [number, number], target: [Math.round(w * 0.6), Math.round(h * 0.5)] as [number, number] }];
+  const times: number[] = [];
+  let last = performance.now();
+  const options = { method, maxSteps: steps + 1, stopDistance: 0, stallSteps: 0, imageEvery: withFrames ? 1 : 10_000 };
+  for await (const ev of dragRun(gen, { latent, points, options })) {
+    const now = performance.now();
+    if (ev.type === 'step' && ev.step > 0 && ev.step <= steps) times.push(now - last);
+    if (ev.type === 'end' && ev.error) throw new Error(`drag failed: ${ev.error.message}`);
+    last = now;
+  }
+  return +median(times).toFixed(2);
 }
 
 const backend = await initBackend({ backend: (values.backend ?? 'webgpu') as BackendName });
@@ -81,6 +98,15 @@ for (const res of sizes) {
     if (i >= 2) stepMs.push(performance.now() - t);
   }
   const memory = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+  const latent = (await ws0.data()) as Float32Array;
+  if (!values['no-drag']) await dragStepMs(gen, latent, 'draggan', false); // warm-up: shader compilation
+  const drag = values['no-drag']
+    ? {}
+    : {
+        dragganStepMs: await dragStepMs(gen, latent, 'draggan', false),
+        stabledragStepMs: await dragStepMs(gen, latent, 'stabledrag', false),
+        stabledragStepWithFrameMs: await dragStepMs(gen, latent, 'stabledrag', true),
+      };
   const featureLayer = gen.featureLayers()[layer].name;
   tf.dispose([ws0, opt, rest, f0]);
   adam.dispose();
@@ -88,7 +114,7 @@ for (const res of sizes) {
   console.log(
     JSON.stringify({
       backend: backend.name, adapter: backend.name === 'webgpu' ? webgpuAdapter()?.description : undefined, resolution: res, channelBase, channelMax,
-      featureLayer, steps, forwardMs: +median(forwardMs).toFixed(2), dragShapedStepMs: +median(stepMs).toFixed(2),
+      featureLayer, steps, forwardMs: +median(forwardMs).toFixed(2), ...drag, dragShapedStepMs: +median(stepMs).toFixed(2),
       gpuBytes: memory.numBytesInGPU,
     }),
   );

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The GPU check for a lent machine (one H100, 16 cores, no network), about 5-8 minutes:
-#   1. the WebGPU adapter Dawn finds, and webgpu-vs-wasm parity (forward, feature tap, gradient) on the
-#      parity fixture and on a real-width 128 px model;
-#   2. webgpu timings (forward, drag-shaped step) at 128/256/512/1024 px on random generators of real widths
-#      (channel_base 32768, channel_max 512), and wasm at 128 px for scale;
+#   1. the WebGPU adapter Dawn finds, and webgpu-vs-wasm parity (forward, feature tap, gradient, a drag) on
+#      the parity fixture (20 steps) and on a real-width 128 px model (5 steps);
+#   2. webgpu timings (forward, the engine's DragGAN and StableDrag steps, with a frame, a bare
+#      forward+backward step) at 128/256/512/1024 px on random generators of real widths (channel_base
+#      32768, channel_max 512), and wasm at 128 px for scale (forward and bare step: its drag is slow);
 #   3. the PyTorch reference drag step on CUDA on the same models, where torch is present;
 #   4. one JSON report, $OUT/gpu-check.json (logs beside it).
 #
@@ -67,9 +68,9 @@ cat "$OUT/bench-webgpu.jsonl"
 first=${sizes%%,*}
 if [ -f "$models/random-$first/model.safetensors" ]; then
   say "parity on the real-width $first px model"
-  timeout 150 "$NODE" "$c/webgpu-parity.mjs" --model "$models/random-$first" >"$OUT/parity-model.json" 2>"$OUT/parity-model.log" || say "parity ($first px) failed"
+  timeout 150 "$NODE" "$c/webgpu-parity.mjs" --model "$models/random-$first" --steps 5 >"$OUT/parity-model.json" 2>"$OUT/parity-model.log" || say "parity ($first px) failed"
   say "wasm timings at $first px, for scale"
-  timeout 120 "$NODE" "$c/bench-webgpu.mjs" --backend wasm --sizes "$first" --steps 3 --channel-base "$cbase" --channel-max "$cmax" \
+  timeout 120 "$NODE" "$c/bench-webgpu.mjs" --backend wasm --no-drag --sizes "$first" --steps 3 --channel-base "$cbase" --channel-max "$cmax" \
     >"$OUT/bench-wasm.jsonl" 2>"$OUT/bench-wasm.log" || say "wasm bench ended early"
 fi
 
@@ -97,11 +98,12 @@ const report = {
 fs.writeFileSync(`${out}/gpu-check.json`, JSON.stringify(report, null, 1));
 const p = report.parityFixture;
 console.log(`adapter: ${p?.adapter ? `${p.adapter.description} (${p.adapter.vendor}, software: ${p.adapter.software})` : "none"}`);
-for (const [name, r] of [["fixture", p], ["model", report.parityModel]]) if (r) console.log(`parity ${name} ${r.width}px: forward ${r.forward.relative.toExponential(1)}, features ${r.features.relative.toExponential(1)}, gradient ${r.gradient.relative.toExponential(1)} (relative max abs)`);
-console.log("px    webgpu fwd  webgpu step  wasm step  torch step");
+const e = (d) => (d ? d.relative.toExponential(1) : "-");
+for (const [name, r] of [["fixture", p], ["model", report.parityModel]]) if (r) console.log(`parity ${name} ${r.width}px: forward ${e(r.forward)}, features ${e(r.features)}, gradient ${e(r.gradient)}, drag latent ${e(r.dragLatent)} after ${r.dragSteps} steps, handle mismatches ${r.dragHandleMismatches} (relative max abs)`);
+console.log("ms per step: px | webgpu forward | webgpu DragGAN | StableDrag | StableDrag+frame | bare step | wasm bare step | torch DragGAN");
 for (const w of report.webgpu) {
   const t = report.pytorch.find((x) => x.resolution === w.resolution), a = report.wasm.find((x) => x.resolution === w.resolution);
-  console.log(`${String(w.resolution).padEnd(6)}${String(w.forwardMs).padEnd(12)}${String(w.dragShapedStepMs).padEnd(13)}${String(a?.dragShapedStepMs ?? "-").padEnd(11)}${t?.msPerStep ?? "-"}`);
+  console.log([w.resolution, w.forwardMs, w.dragganStepMs, w.stabledragStepMs, w.stabledragStepWithFrameMs, w.dragShapedStepMs, a?.dragShapedStepMs ?? "-", t?.msPerStep ?? "-"].join(" | "));
 }
 ' "$OUT"
 rm -rf "$models"
