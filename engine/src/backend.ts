@@ -3,13 +3,13 @@
  *
  * Order: an explicit option, then STABLEDRAG_BACKEND, then `tensorflow` (tfjs-node-gpu, an optional
  * dependency that only installs on hosts that can download libtensorflow), then `webgpu` when Dawn finds a
- * hardware adapter and the engine can drag on it (backends/webgpu.ts, WEBGPU_RUNS_DRAGS), then `wasm`. `cpu` is never
+ * hardware adapter and the engine can run on it (backends/webgpu.ts, WEBGPU_CHOSEN_AUTOMATICALLY), then `wasm`. `cpu` is never
  * chosen automatically: it is 25-50x slower than wasm and only meant for tiny tests and gradient checks.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from './errors.js';
-import { probeWebGPU, registerWebGPU, WEBGPU_RUNS_DRAGS } from './backends/webgpu.js';
+import { probeWebGPU, registerWebGPU, WEBGPU_CHOSEN_AUTOMATICALLY } from './backends/webgpu.js';
 
 import { BACKEND_NAMES, type BackendName } from './backends/names.js';
 export { BACKEND_NAMES, type BackendName };
@@ -78,10 +78,10 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     reason = failure ? 'default (tfjs-node-gpu not available)' : '@tensorflow/tfjs-node-gpu loaded';
     if (failure) {
       // A software adapter is never chosen by itself: on a CPU, wasm is faster.
-      const probe = WEBGPU_RUNS_DRAGS ? await probeWebGPU() : undefined;
+      const probe = WEBGPU_CHOSEN_AUTOMATICALLY ? await probeWebGPU() : undefined;
       if (probe?.ok && !probe.adapter.software) [name, reason] = ['webgpu', `hardware adapter ${probe.adapter.description || probe.adapter.vendor}`];
       else {
-        const why = !probe ? 'not chosen automatically while the drag step reads synchronously' : probe.ok ? `only the software adapter ${probe.adapter.description}` : probe.reason;
+        const why = !probe ? 'not chosen automatically while renders read synchronously' : probe.ok ? `only the software adapter ${probe.adapter.description}` : probe.reason;
         reason = `default (tfjs-node-gpu not available; webgpu: ${why})`;
       }
     }

@@ -14,13 +14,12 @@ import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors.js';
 
 /**
- * Whether a whole drag runs on this backend. It does not yet: the drag step reads the tapped features
- * synchronously inside its gradient function (drag/session.ts, to track handles before the loss), and
- * mapping, render and the RGBA conversion read with dataSync too; see SyncReadError. The forward pass and
- * every gradient match wasm (tests/engine/webgpu.test.ts). Until those reads are awaited, initBackend does
- * not pick webgpu by itself, even on a hardware adapter.
+ * Whether initBackend may pick webgpu by itself on a hardware adapter. Not yet: drags run on it (the drag
+ * step awaits its reads) and match wasm, but a seed's latent (ImageGenerator.mapping) and a render
+ * (ImageGenerator.render, renderImage) still read synchronously, so a server worker on webgpu could drag
+ * but not show a seed; see SyncReadError. Awaited variants of those two make this true.
  */
-export const WEBGPU_RUNS_DRAGS = false;
+export const WEBGPU_CHOSEN_AUTOMATICALLY = false;
 
 /** Whether the active backend can read tensors synchronously (dataSync); webgpu in Node cannot. */
 export function backendReadsSynchronously(): boolean {
