@@ -18,7 +18,7 @@ codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 
 work=$(mktemp -d -t software-vulkan.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
+mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
 cat >"$work/sources.list" <<'EOF'
 deb http://deb.debian.org/debian bookworm main
 deb http://deb.debian.org/debian bookworm-backports main
@@ -28,16 +28,12 @@ EOF
 apt=(-qq -oAPT::Sandbox::User=root -oDir::Etc::SourceList="$work/sources.list" -oDir::Etc::SourceParts=/dev/null
   -oDir::State::Lists="$work/lists" -oDir::Cache="$work/cache" -oAPT::Architecture=amd64)
 apt-get "${apt[@]}" update
-apt-get "${apt[@]}" install --print-uris -t bookworm-backports mesa-vulkan-drivers libvulkan1 \
-  | sed -n "s/^'\([^']*\)' \([^ ]*\) .*/\1 \2/p" >"$work/uris"
-[ -s "$work/uris" ] || { echo "software-vulkan: apt found nothing to fetch for mesa-vulkan-drivers" >&2; exit 1; }
-while read -r uri file; do
-  if command -v curl >/dev/null; then curl -fsSL -o "$work/debs/$file" "$uri"
-  else wget -q -O "$work/debs/$file" "$uri"; fi
-done <"$work/uris"
+# Downloads only (apt's own fetcher: no curl or wget needed), into the private cache.
+apt-get "${apt[@]}" install -y --download-only -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
+ls "$work"/cache/archives/*.deb >/dev/null 2>&1 || { echo "software-vulkan: apt fetched nothing for mesa-vulkan-drivers" >&2; exit 1; }
 
 rm -rf "$dir.partial" && mkdir -p "$dir.partial/root"
-for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$dir.partial/root"; done
+for deb in "$work"/cache/archives/*.deb; do dpkg -x "$deb" "$dir.partial/root"; done
 lib="$dir/root/usr/lib/x86_64-linux-gnu"
 [ -f "$dir.partial/root/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so" ] || { echo "software-vulkan: no libvulkan_lvp.so in the packages" >&2; exit 1; }
 # The packaged manifest names the system path; point it at the private copy.
