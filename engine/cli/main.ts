@@ -19,8 +19,10 @@ import {
   FACES128_CONFIG,
   importCheckpoint,
   initBackend,
+  latentFromSeedAsync,
   loadGenerator,
   randomModelBytes,
+  renderImageAsync,
   type BackendName,
   type DragMethod,
 } from '../src/index.js';
@@ -112,7 +114,8 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'sample') {
     const seeds = parseSeeds(need(values.seeds, 'seeds'));
     const psi = num(values.psi, 'psi');
-    const images = seeds.map((s) => gen.render(gen.latentFromSeed(s, psi)));
+    const images = [];
+    for (const s of seeds) images.push(await renderImageAsync(gen, await latentFromSeedAsync(gen, s, psi)));
     const columns = num(values.columns, 'columns') ?? Math.ceil(Math.sqrt(seeds.length));
     const out = need(values.grid, 'grid');
     writePng(out, imageGrid(images, columns));
@@ -123,7 +126,7 @@ async function main(argv: string[]): Promise<void> {
       const buf = readFileSync(values.latent);
       latent = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
     } else {
-      latent = gen.latentFromSeed(num(need(values.seed, 'seed'), 'seed')!, num(values.psi, 'psi'));
+      latent = await latentFromSeedAsync(gen, num(need(values.seed, 'seed'), 'seed')!, num(values.psi, 'psi'));
     }
     const points = parsePoints(need(values.points, 'points'));
     const mask = values.mask ? maskFromPng(readPng(values.mask), gen.width, gen.height) : undefined;

@@ -81,7 +81,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
       const probe = WEBGPU_CHOSEN_AUTOMATICALLY ? await probeWebGPU() : undefined;
       if (probe?.ok && !probe.adapter.software) [name, reason] = ['webgpu', `hardware adapter ${probe.adapter.description || probe.adapter.vendor}`];
       else {
-        const why = !probe ? 'not chosen automatically while renders read synchronously' : probe.ok ? `only the software adapter ${probe.adapter.description}` : probe.reason;
+        const why = !probe ? 'not chosen automatically' : probe.ok ? `only the software adapter ${probe.adapter.description}` : probe.reason;
         reason = `default (tfjs-node-gpu not available; webgpu: ${why})`;
       }
     }

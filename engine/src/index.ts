@@ -25,10 +25,32 @@ export type * from './drag/types.js';
 
 import type { ImageGenerator } from './generator/types.js';
 import type { RGBAImage } from './drag/types.js';
+import * as tf from '@tensorflow/tfjs';
+import { imageToRGBAAsync } from './generator/rgba.js';
 
 /** The latent (numWs x wDim) of a seed, with the model's default truncation unless psi is given. */
 export function latentFromSeed(gen: ImageGenerator, seed: number, psi?: number): Float32Array {
   return gen.latentFromSeed(seed, psi);
+}
+
+/**
+ * latentFromSeed with awaited reads where the generator has them: the form to use on any backend, webgpu
+ * included (it cannot read synchronously). Same values as latentFromSeed.
+ */
+export async function latentFromSeedAsync(gen: ImageGenerator, seed: number, psi?: number): Promise<Float32Array> {
+  return gen.latentFromSeedAsync ? gen.latentFromSeedAsync(seed, psi) : gen.latentFromSeed(seed, psi);
+}
+
+/** renderImage with an awaited read: the form to use on any backend, webgpu included. */
+export async function renderImageAsync(gen: ImageGenerator, latent: Float32Array): Promise<RGBAImage> {
+  const problem = gen.checkLatent(latent);
+  if (problem) throw new LatentError(problem);
+  const img = tf.tidy(() => gen.image(tf.tensor2d(latent, [gen.numWs, gen.wDim])));
+  try {
+    return await imageToRGBAAsync(img);
+  } finally {
+    img.dispose();
+  }
 }
 
 export function renderImage(gen: ImageGenerator, latent: Float32Array): RGBAImage {

@@ -50,8 +50,9 @@ const meta = (gen: Generator, modelPath: string): ModelMeta => ({ resolution: ge
 
 async function render(job: RenderJob): Promise<RenderResult> {
   const { engine, gen } = await generator(job.modelPath);
-  const latent = job.latent ?? engine.latentFromSeed(gen, job.seed ?? 0);
-  const rgba = engine.renderImage(gen, latent);
+  // The awaited forms: the same values on every backend, and the only ones webgpu can read.
+  const latent = job.latent ?? (await engine.latentFromSeedAsync(gen, job.seed ?? 0));
+  const rgba = await engine.renderImageAsync(gen, latent);
   return { latent, image: await encodeImage(rgba, job.format), meta: meta(gen, job.modelPath) };
 }
 

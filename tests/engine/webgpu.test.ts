@@ -61,9 +61,12 @@ describe.skipIf(!available && !required)('webgpu backend on a real adapter', () 
     expect(r.asyncAfterLoss?.code).toBe('device-lost');
   }, 120_000);
 
-  it('runs a pool with a backend per worker: wasm renders, webgpu names the synchronous read it cannot do', async () => {
+  it('runs a pool with a backend per worker: wasm and webgpu render the same seed, webgpu reports its GPU memory', async () => {
     const r = await child('tests/engine/webgpu-pool-child.ts');
     expect(r.results[0]).toMatchObject({ ok: true, resolution: 32 });
-    expect(r.results[1]).toMatchObject({ ok: false, code: 'backend-sync-read' });
+    expect(r.results[0].gpuBytes).toBeUndefined();
+    expect(r.results[1]).toMatchObject({ ok: true, resolution: 32 });
+    expect(r.results[1].gpuBytes).toBeGreaterThan(0);
+    expect(r.latentMaxDiff).toBeLessThan(1e-4);
   }, 120_000);
 });

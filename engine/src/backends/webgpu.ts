@@ -14,12 +14,12 @@ import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors.js';
 
 /**
- * Whether initBackend may pick webgpu by itself on a hardware adapter. Not yet: drags run on it (the drag
- * step awaits its reads) and match wasm, but a seed's latent (ImageGenerator.mapping) and a render
- * (ImageGenerator.render, renderImage) still read synchronously, so a server worker on webgpu could drag
- * but not show a seed; see SyncReadError. Awaited variants of those two make this true.
+ * Whether initBackend picks webgpu by itself on a hardware adapter (never on a software one: wasm is faster
+ * on a CPU). What a drag worker and the CLI do reads with awaited reads (the drag step, latentFromSeedAsync,
+ * renderImageAsync); the synchronous forms (ImageGenerator.render, mapping, latentFromSeed, renderImage,
+ * readFeatures) end with SyncReadError on webgpu.
  */
-export const WEBGPU_CHOSEN_AUTOMATICALLY = false;
+export const WEBGPU_CHOSEN_AUTOMATICALLY = true;
 
 /** Whether the active backend can read tensors synchronously (dataSync); webgpu in Node cannot. */
 export function backendReadsSynchronously(): boolean {

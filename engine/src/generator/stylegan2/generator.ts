@@ -66,13 +66,22 @@ export class StyleGAN2Generator implements ImageGenerator {
   }
 
   mapping(z: Float32Array): Float32Array {
+    const w = this.mappingTensor(z);
+    try {
+      return (w.dataSync() as Float32Array).slice();
+    } finally {
+      w.dispose();
+    }
+  }
+
+  private mappingTensor(z: Float32Array): tf.Tensor2D {
     this.assertAlive();
     return tf.tidy(() => {
       let x: tf.Tensor2D = tf.tensor2d(z, [1, z.length]);
       x = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), 1e-8)));
       for (const layer of this.mappingLayers) x = tf.mul(tf.leakyRelu(layer.apply(x), 0.2), SQRT2);
-      return x.dataSync() as Float32Array;
-    }).slice();
+      return x;
+    });
   }
 
   broadcast(w: Float32Array, psi = 1): Float32Array {
@@ -86,6 +95,15 @@ export class StyleGAN2Generator implements ImageGenerator {
   latentFromSeed(seed: number, psi = this.config.truncation_psi): Float32Array {
     const z = Float32Array.from(numpyRandn(seed, this.config.z_dim));
     return this.broadcast(this.mapping(z), psi);
+  }
+
+  async latentFromSeedAsync(seed: number, psi = this.config.truncation_psi): Promise<Float32Array> {
+    const w = this.mappingTensor(Float32Array.from(numpyRandn(seed, this.config.z_dim)));
+    try {
+      return this.broadcast(((await w.data()) as Float32Array).slice(), psi);
+    } finally {
+      w.dispose();
+    }
   }
 
   synthesize(ws: tf.Tensor2D, untilLayer: number, state?: SynthesisState, tap?: (index: number, x: tf.Tensor4D) => void): SynthesisState {
