@@ -16,6 +16,7 @@ mkdir -p "$out/debs" "$out/node_modules/webgpu"
 # wasm backend's loader (emscripten) uses both
 # to find its .wasm files next to the bundle.
 banner="import { createRequire as __cr } from 'module'; import { fileURLToPath as __fu } from 'url'; import { dirname as __dn } from 'path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
+rm -f "$out"/*.mjs # chunk names change with their content: old ones would pile up in the carry
 node_modules/.bin/esbuild scripts/bench-webgpu.ts scripts/webgpu-parity.ts --bundle --platform=node --format=esm \
   --target=node20 --splitting --minify --outdir="$out" --out-extension:.js=.mjs --log-level=warning --banner:js="$banner"
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$out/"
