@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLimits, type ServerLimits } from './limits.js';
 import { parseTrustedProxies, type TrustedProxies } from './client-address.js';
+import { BACKEND_NAMES, type BackendName } from '../engine/src/backends/names.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,6 +27,8 @@ export interface StartConfig {
   modelsDir: string;
   poolSize: number;
   backend?: 'wasm' | 'cpu';
+  /** STABLEDRAG_WORKER_BACKENDS, e.g. "webgpu,wasm": one drag worker per entry, each on its backend. */
+  workerBackends?: BackendName[];
   dev: boolean;
   limits: ServerLimits;
   trustedProxies: TrustedProxies;
@@ -51,6 +54,15 @@ export function parseModelsDir(spec: string | undefined): string {
   return dir;
 }
 
+function parseWorkerBackends(spec: string | undefined): BackendName[] | undefined {
+  if (!spec?.trim()) return undefined;
+  return spec.split(',').map((part) => {
+    const name = part.trim();
+    if (!(BACKEND_NAMES as readonly string[]).includes(name)) throw new Error(`STABLEDRAG_WORKER_BACKENDS: unknown backend '${name}'; expected one of ${BACKEND_NAMES.join(', ')}`);
+    return name as BackendName;
+  });
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): StartConfig {
   const dataDir = resolve(env.STABLEDRAG_DATA_DIR ?? join(REPO_ROOT, 'data'));
   const backend = env.STABLEDRAG_BACKEND;
@@ -62,6 +74,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StartConfig {
     modelsDir: parseModelsDir(env.STABLEDRAG_MODELS),
     poolSize: Math.max(1, Number(env.STABLEDRAG_POOL_SIZE ?? 1) || 1),
     backend: backend === 'wasm' || backend === 'cpu' ? backend : undefined,
+    workerBackends: parseWorkerBackends(env.STABLEDRAG_WORKER_BACKENDS),
     dev: env.NODE_ENV === 'development',
     limits: readLimits(env),
     trustedProxies: parseTrustedProxies(env.STABLEDRAG_TRUSTED_PROXIES),

@@ -47,6 +47,7 @@ const server = await startStudioServer({
   modelsDir: config.modelsDir,
   poolSize: config.poolSize,
   backend: config.backend,
+  workerBackends: config.workerBackends,
   next: nextApp,
   limits: config.limits,
   trustedProxies: config.trustedProxies,

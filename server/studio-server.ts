@@ -37,6 +37,7 @@ import { clientAddress, NO_TRUSTED_PROXIES, type TrustedProxies } from './client
 import { parseRequestTarget, refuseUpgrade } from './request-target.js';
 import { securityHeaders } from './security-headers.js';
 import { checkReadiness } from './health.js';
+import type { BackendName } from '../engine/src/backends/names.js';
 
 /** How long close() lets websocket peers finish their close handshake before their sockets are cut. */
 const SHUTDOWN_SOCKET_GRACE_MS = 1000;
@@ -67,6 +68,8 @@ export interface StudioServerOptions {
   /** Worker threads running drags. Default 1. */
   poolSize?: number;
   backend?: 'wasm' | 'cpu';
+  /** One drag worker per entry, each on its backend (STABLEDRAG_WORKER_BACKENDS). */
+  workerBackends?: BackendName[];
   /** Replace the worker pool (a Redis-backed queue later). */
   jobs?: JobQueue;
   /** The web app; omitted in tests that only speak Socket.IO and Yjs. */
@@ -139,7 +142,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const jobs =
     opts.jobs ??
     new WorkerPool({
-      size: opts.poolSize ?? 1, backend: opts.backend, silenceMs: limits.workerSilenceSeconds * 1000,
+      size: opts.poolSize ?? 1, backend: opts.backend, workerBackends: opts.workerBackends, silenceMs: limits.workerSilenceSeconds * 1000,
       rendersWaiting: limits.rendersWaiting, rendersWaitingPerCaller: limits.rendersWaitingPerCaller,
       onDragSteps: (modelPath, stepMs) => stats.record(modelPath, stepMs),
     });

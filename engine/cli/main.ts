@@ -7,7 +7,7 @@
  *   random-model  --out DIR [--seed N]   (a random-weight stand-in with the bundled model's config)
  *   info          --model DIR
  *   import        FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square]   (NVIDIA StyleGAN2/3 pickle -> model.safetensors)
- * Common: --backend wasm|cpu|tensorflow
+ * Common: --backend wasm|cpu|tensorflow|webgpu
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import {
   initBackend,
   loadGenerator,
   randomModelBytes,
+  renderImageAsync,
   type BackendName,
   type DragMethod,
 } from '../src/index.js';
@@ -37,7 +38,8 @@ const USAGE = `usage:
   stabledrag random-model --out DIR [--seed N]
   stabledrag info --model DIR
   stabledrag import FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square (StyleGAN-Human: DragGAN's square view)]
-common options: --backend wasm|cpu|tensorflow (default: tensorflow if installed, else wasm)`;
+common options: --backend wasm|cpu|tensorflow|webgpu (default: tensorflow if installed, else webgpu on a
+  hardware GPU adapter, else wasm)`;
 
 const options = {
   model: { type: 'string' },
@@ -109,7 +111,8 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'sample') {
     const seeds = parseSeeds(need(values.seeds, 'seeds'));
     const psi = num(values.psi, 'psi');
-    const images = seeds.map((s) => gen.render(gen.latentFromSeed(s, psi)));
+    const images = [];
+    for (const s of seeds) images.push(await renderImageAsync(gen, await gen.latentFromSeedAsync(s, psi)));
     const columns = num(values.columns, 'columns') ?? Math.ceil(Math.sqrt(seeds.length));
     const out = need(values.grid, 'grid');
     writePng(out, imageGrid(images, columns));
@@ -120,7 +123,7 @@ async function main(argv: string[]): Promise<void> {
       const buf = readFileSync(values.latent);
       latent = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
     } else {
-      latent = gen.latentFromSeed(num(need(values.seed, 'seed'), 'seed')!, num(values.psi, 'psi'));
+      latent = await gen.latentFromSeedAsync(num(need(values.seed, 'seed'), 'seed')!, num(values.psi, 'psi'));
     }
     const points = parsePoints(need(values.points, 'points'));
     const mask = values.mask ? maskFromPng(readPng(values.mask), gen.width, gen.height) : undefined;

@@ -2,18 +2,20 @@
  * Chooses the TensorFlow.js backend once per process.
  *
  * Order: an explicit option, then STABLEDRAG_BACKEND, then `tensorflow` (tfjs-node-gpu, an optional
- * dependency that only installs on hosts that can download libtensorflow), then `wasm`. `cpu` is never
+ * dependency that only installs on hosts that can download libtensorflow), then `webgpu` when Dawn finds a
+ * hardware adapter and the engine can run on it (backends/webgpu.ts, WEBGPU_CHOSEN_AUTOMATICALLY), then `wasm`. `cpu` is never
  * chosen automatically: it is 25-50x slower than wasm and only meant for tiny tests and gradient checks.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from './errors.js';
+import { probeWebGPU, registerWebGPU, WEBGPU_CHOSEN_AUTOMATICALLY } from './backends/webgpu.js';
 
-export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
-export const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow'];
+import { BACKEND_NAMES, type BackendName } from './backends/names.js';
+export { BACKEND_NAMES, type BackendName };
 
 export interface BackendOptions {
-  /** Force a backend. Default: STABLEDRAG_BACKEND, else tensorflow when it loads, else wasm. */
+  /** Force a backend. Default: STABLEDRAG_BACKEND, else tensorflow when it loads, else webgpu on a hardware adapter, else wasm. */
   backend?: BackendName;
   /** Log the choice (once per process) through this function. Default: console.error. */
   log?: (line: string) => void;
@@ -47,6 +49,11 @@ async function activate(name: BackendName): Promise<void> {
     const failure = await tryLoadTensorflow();
     if (failure) throw new BackendError(`backend 'tensorflow' needs @tensorflow/tfjs-node-gpu, which failed to load: ${failure}`);
   }
+  if (name === 'webgpu') {
+    const probe = await probeWebGPU();
+    if (!probe.ok) throw new BackendError(`backend 'webgpu' has no adapter: ${probe.reason}`);
+    await registerWebGPU();
+  }
   const ok = await tf.setBackend(name);
   if (!ok) throw new BackendError(`backend '${name}' failed to initialise`);
   await tf.ready();
@@ -69,6 +76,15 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     const failure = await tryLoadTensorflow();
     name = failure ? 'wasm' : 'tensorflow';
     reason = failure ? 'default (tfjs-node-gpu not available)' : '@tensorflow/tfjs-node-gpu loaded';
+    if (failure) {
+      // A software adapter is never chosen by itself: on a CPU, wasm is faster.
+      const probe = WEBGPU_CHOSEN_AUTOMATICALLY ? await probeWebGPU() : undefined;
+      if (probe?.ok && !probe.adapter.software) [name, reason] = ['webgpu', `hardware adapter ${probe.adapter.description || probe.adapter.vendor}`];
+      else {
+        const why = !probe ? 'not chosen automatically' : probe.ok ? `only the software adapter ${probe.adapter.description}` : probe.reason;
+        reason = `default (tfjs-node-gpu not available; webgpu: ${why})`;
+      }
+    }
   }
   if (current?.name === name && tf.getBackend() === name) return current;
   await activate(name);

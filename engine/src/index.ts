@@ -1,6 +1,8 @@
 /** The engine's public API: everything outside engine/ imports from here. */
 export { initBackend, currentBackend, BACKEND_NAMES, type BackendName, type BackendInfo, type BackendOptions } from './backend.js';
 export { EngineError, DragInputError, ModelLoadError, BackendError, LatentError } from './errors.js';
+export { probeWebGPU, onDeviceLost, webgpuAdapter, DeviceLostError, SyncReadError, type WebGPUAdapterInfo } from './backends/webgpu.js';
+export { gpuBytesInUse } from './backends/memory.js';
 import { LatentError } from './errors.js';
 export { createGenerator, readFeatures } from './generator/index.js';
 export type { ImageGenerator, FeatureLayer, SynthesisState, ParamSource } from './generator/types.js';
@@ -23,10 +25,24 @@ export type * from './drag/types.js';
 
 import type { ImageGenerator } from './generator/types.js';
 import type { RGBAImage } from './drag/types.js';
+import * as tf from '@tensorflow/tfjs';
+import { imageToRGBAAsync } from './generator/rgba.js';
 
 /** The latent (numWs x wDim) of a seed, with the model's default truncation unless psi is given. */
 export function latentFromSeed(gen: ImageGenerator, seed: number, psi?: number): Float32Array {
   return gen.latentFromSeed(seed, psi);
+}
+
+/** renderImage with an awaited read: the form to use on any backend, webgpu included. */
+export async function renderImageAsync(gen: ImageGenerator, latent: Float32Array): Promise<RGBAImage> {
+  const problem = gen.checkLatent(latent);
+  if (problem) throw new LatentError(problem);
+  const img = tf.tidy(() => gen.image(tf.tensor2d(latent, [gen.numWs, gen.wDim])));
+  try {
+    return await imageToRGBAAsync(img);
+  } finally {
+    img.dispose();
+  }
 }
 
 export function renderImage(gen: ImageGenerator, latent: Float32Array): RGBAImage {

@@ -10,17 +10,23 @@ import { fileIdentity } from '../rooms/model-header.js';
 import { stat } from 'node:fs/promises';
 
 type Engine = typeof import('../../engine/src/index.js');
+type BackendName = import('../../engine/src/index.js').BackendName;
 type Generator = Awaited<ReturnType<Engine['loadGenerator']>>;
 
 const port = parentPort!;
 const enginePromise: Promise<Engine> = (async () => {
   const engine: Engine = await import('../../engine/src/index.js');
-  await engine.initBackend({ backend: (workerData?.backend as 'wasm' | 'cpu' | undefined) ?? undefined, log: () => {} });
+  const backend = await engine.initBackend({ backend: (workerData?.backend as BackendName | undefined) ?? undefined, log: () => {} });
+  // Nothing on a lost device can be trusted or recovered in this thread: end it, so the pool fails its
+  // runs with this error and starts a fresh worker.
+  if (backend.name === 'webgpu') engine.onDeviceLost((err) => setImmediate(() => { throw err; }));
   return engine;
 })();
 
 const generators = new Map<string, Promise<Generator>>();
 const cancels = new Map<number, AbortController>();
+/** GPU memory each loaded model's weights take, where the backend reports it (webgpu, tensorflow). */
+const gpuBytes = new Map<string, number>();
 
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -34,20 +40,26 @@ async function generator(modelPath: string): Promise<{ engine: Engine; gen: Gene
   let g = generators.get(key);
   if (!g) {
     for (const k of generators.keys()) if (k.startsWith(`${modelPath}@`)) generators.delete(k);
-    g = engine.loadGenerator(modelPath);
+    const before = engine.gpuBytesInUse();
+    g = engine.loadGenerator(modelPath).then((gen) => {
+      const after = engine.gpuBytesInUse();
+      if (before !== undefined && after !== undefined) gpuBytes.set(modelPath, after - before);
+      return gen;
+    });
     generators.set(key, g);
     g.catch(() => generators.delete(key));
   }
   return { engine, gen: await g };
 }
 
-const meta = (gen: Generator): ModelMeta => ({ width: gen.width, height: gen.height, numWs: gen.numWs, wDim: gen.wDim });
+const meta = (gen: Generator, modelPath: string): ModelMeta => ({ width: gen.width, height: gen.height, numWs: gen.numWs, wDim: gen.wDim, gpuBytes: gpuBytes.get(modelPath) });
 
 async function render(job: RenderJob): Promise<RenderResult> {
   const { engine, gen } = await generator(job.modelPath);
-  const latent = job.latent ?? engine.latentFromSeed(gen, job.seed ?? 0);
-  const rgba = engine.renderImage(gen, latent);
-  return { latent, image: await encodeImage(rgba, job.format), meta: meta(gen) };
+  // The awaited forms: the same values on every backend, and the only ones webgpu can read.
+  const latent = job.latent ?? (await gen.latentFromSeedAsync(job.seed ?? 0));
+  const rgba = await engine.renderImageAsync(gen, latent);
+  return { latent, image: await encodeImage(rgba, job.format), meta: meta(gen, job.modelPath) };
 }
 
 async function drag(jobId: number, job: DragJobRequest, signal: AbortSignal): Promise<DragEndMessage> {

@@ -6,6 +6,7 @@
  * without bound nor delays everyone else's previews behind it.
  */
 import { Worker } from 'node:worker_threads';
+import type { BackendName } from '../../engine/src/backend.js';
 import { BusyError, type DragJobHandle, type DragListener, type JobQueue, type RenderOptions } from './job-queue.js';
 import { FairQueue } from './fair-queue.js';
 import type { DragEndMessage, DragJobRequest, FromWorker, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
@@ -14,7 +15,10 @@ export interface WorkerPoolOptions {
   /** Number of worker threads. Default 1: a drag already uses the machine's cores through the wasm backend. */
   size?: number;
   /** Engine backend for the workers. Default: the engine's own choice (STABLEDRAG_BACKEND, else wasm). */
-  backend?: 'wasm' | 'cpu';
+  backend?: BackendName;
+  /** Per-worker backends: worker i runs workerBackends[i] (e.g. one webgpu worker beside wasm ones); the
+   *  pool then has at least this many workers. Workers past the list use `backend`. */
+  workerBackends?: BackendName[];
   /** A worker with work that sends nothing (no step, no render) for this long is deemed hung: it is
    *  terminated and replaced and its jobs fail with `worker-hung`. Default 120 s (a step takes ~0.1 s at
    *  128 px; the first one also loads the model). */
@@ -70,9 +74,9 @@ export class WorkerPool implements JobQueue {
   private readonly watchdog: NodeJS.Timeout;
 
   constructor(private readonly opts: WorkerPoolOptions = {}) {
-    const size = Math.max(1, opts.size ?? 1);
+    const size = Math.max(1, opts.size ?? 1, opts.workerBackends?.length ?? 0);
     this.renderQueue = new FairQueue({ max: opts.rendersWaiting ?? 32, maxPerCaller: opts.rendersWaitingPerCaller ?? 8 });
-    for (let i = 0; i < size; i++) this.workers.push(this.spawn());
+    for (let i = 0; i < size; i++) this.workers.push(this.spawn(i));
     const silenceMs = opts.silenceMs ?? 120_000;
     this.watchdog = setInterval(() => {
       const now = Date.now();
@@ -101,10 +105,10 @@ export class WorkerPool implements JobQueue {
     return { live: this.closed ? 0 : this.workers.filter((pw) => pw.worker.threadId >= 0).length, size: this.workers.length };
   }
 
-  private spawn(): PoolWorker {
+  private spawn(index: number): PoolWorker {
     // The entry registers tsx, then loads drag-worker.ts: TypeScript runs the same way as under `npm start`.
     const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), {
-      workerData: { backend: this.opts.backend },
+      workerData: { backend: this.opts.workerBackends?.[index] ?? this.opts.backend },
     });
     const pw: PoolWorker = { worker, renders: new Map(), lastHeard: Date.now() };
     worker.on('message', (msg: unknown) => {
@@ -117,7 +121,9 @@ export class WorkerPool implements JobQueue {
         console.error('[worker-pool] handling a worker message failed:', err);
       }
     });
-    worker.on('error', (err) => this.onCrash(pw, err));
+    // A lost GPU device ends the worker with the engine's DeviceLostError: its runs end with that error and a
+    // fresh worker (a new device) takes its place.
+    worker.on('error', (err) => this.onCrash(pw, err, (err as { code?: unknown }).code === 'device-lost' ? 'device-lost' : 'worker-crashed'));
     worker.on('exit', (code) => {
       if (!this.closed) this.onCrash(pw, new Error(`worker exited with code ${code}`));
     });
@@ -240,7 +246,7 @@ export class WorkerPool implements JobQueue {
   }
 
   /** A crashed or hung worker fails its jobs and is replaced, so one bad run cannot take the room server down. */
-  private onCrash(pw: PoolWorker, err: Error, code: 'worker-crashed' | 'worker-hung' = 'worker-crashed'): void {
+  private onCrash(pw: PoolWorker, err: Error, code: 'worker-crashed' | 'worker-hung' | 'device-lost' = 'worker-crashed'): void {
     const i = this.workers.indexOf(pw);
     if (i < 0) return;
     console.error(`[worker-pool] ${code}:`, err.message);
@@ -253,7 +259,7 @@ export class WorkerPool implements JobQueue {
     // Called from timers and the worker's events: a throw (no thread could be started, a listener failing)
     // must not end the process. A pool left with no worker shows in the readiness check.
     try {
-      this.workers.splice(i, 0, this.spawn());
+      this.workers.splice(i, 0, this.spawn(i));
       this.pump();
       this.pumpRenders();
     } catch (e) {

@@ -11,6 +11,8 @@ export interface ModelMeta {
   height: number;
   numWs: number;
   wDim: number;
+  /** GPU memory the model's weights take on the worker's backend (webgpu, tensorflow); absent on wasm/cpu. */
+  gpuBytes?: number;
 }
 
 export type FrameFormat = 'webp' | 'jpeg';

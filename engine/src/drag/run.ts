@@ -33,7 +33,7 @@ async function* runSteps(gen: ImageGenerator, request: DragRequest, options: Dra
       }
       let outcome;
       try {
-        outcome = session.step(k, k % options.imageEvery === 0);
+        outcome = await session.step(k, k % options.imageEvery === 0);
       } catch (err) {
         const e = err as Error;
         yield end('error', { code: err instanceof EngineError ? err.code : 'engine-failure', message: e.message });

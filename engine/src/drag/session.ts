@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageGenerator, SynthesisState } from '../generator/types.js';
-import { imageToRGBA } from '../generator/rgba.js';
+import { imageToRGBAAsync } from '../generator/rgba.js';
+import { backendReadsSynchronously } from '../backends/webgpu.js';
 import { absSignGrad } from '../ops/abs.js';
 import { bilinearTaps, sampleRows } from '../ops/sample.js';
 import { discOffsets, sampleAt, toFeatureCoord, type FeatureMap } from './features.js';
@@ -72,9 +73,30 @@ export class DragSession {
     return tf.concat([opt as tf.Tensor2D, tf.slice(this.initialWs, [L, 0], [this.gen.numWs - L, this.gen.wDim])], 0);
   }
 
-  private readMap(x: tf.Tensor4D): FeatureMap {
+  private readMap(x: tf.Tensor4D, rows = x.dataSync() as Float32Array): FeatureMap {
     const [, h, w, c] = x.shape;
-    return { rows: x.dataSync() as Float32Array, height: h, width: w, channels: c, imageWidth: this.gen.width, imageHeight: this.gen.height };
+    return { rows, height: h, width: w, channels: c, imageWidth: this.gen.width, imageHeight: this.gen.height };
+  }
+
+  /**
+   * The tapped features of the current latent, read with an awaited read: for backends that cannot read
+   * synchronously (webgpu), where the gradient pass cannot stop to read them. Costs one more synthesis to
+   * the tap; the values are the ones the gradient pass computes.
+   */
+  private async readMapAhead(): Promise<FeatureMap> {
+    const layer = this.options.featureLayer;
+    const fx = tf.tidy(() => {
+      const tapped: { x?: tf.Tensor4D } = {};
+      this.gen.synthesize(this.styles(), layer, undefined, (index, x) => {
+        if (index === layer) tapped.x = x;
+      });
+      return tapped.x!;
+    });
+    try {
+      return this.readMap(fx, (await fx.data()) as Float32Array);
+    } finally {
+      fx.dispose();
+    }
   }
 
   private initialise(x: tf.Tensor4D, map: FeatureMap): void {
@@ -144,9 +166,10 @@ export class DragSession {
     return loss;
   }
 
-  step(k: number, wantImage: boolean): StepOutcome {
+  async step(k: number, wantImage: boolean): Promise<StepOutcome> {
     const o = this.options;
     const final = k >= o.maxSteps;
+    const mapAhead = backendReadsSynchronously() ? undefined : await this.readMapAhead();
     let outcome: StepOutcome | undefined;
     let kept: { ws: tf.Tensor2D; state: SynthesisState } | undefined;
     let lossValue = NaN;
@@ -160,7 +183,7 @@ export class DragSession {
       });
       kept = { ws: tf.keep(ws), state: { x: tf.keep(s.x), img: s.img && tf.keep(s.img), layer: s.layer } };
       const fx = tapped.x!;
-      const map = this.readMap(fx);
+      const map = mapAhead ?? this.readMap(fx);
       let confidences: number[];
       if (k === 0) {
         this.initialise(fx, map);
@@ -201,7 +224,7 @@ export class DragSession {
       });
     } else {
       const { value, grads } = tf.variableGrads(forward, [this.latentVar]);
-      lossValue = value.dataSync()[0];
+      lossValue = (await value.data())[0];
       if (!outcome!.done) {
         this.optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
         this.updates++;
@@ -211,9 +234,9 @@ export class DragSession {
 
     const { ws, state } = kept!;
     const ev = outcome!.event;
-    ev.latent = ws.dataSync().slice() as Float32Array;
+    ev.latent = ((await ws.data()) as Float32Array).slice();
     ev.loss = outcome!.done ? NaN : lossValue;
-    if (wantImage || outcome!.done) ev.image = this.renderFrom(ws, state);
+    if (wantImage || outcome!.done) ev.image = await this.renderFrom(ws, state);
     tf.dispose([ws, state.x, ...(state.img ? [state.img] : [])]);
     return outcome!;
   }
@@ -222,11 +245,13 @@ export class DragSession {
     return this.updates;
   }
 
-  private renderFrom(ws: tf.Tensor2D, state: SynthesisState): RGBAImage {
+  private async renderFrom(ws: tf.Tensor2D, state: SynthesisState): Promise<RGBAImage> {
     const full = tf.tidy(() => this.gen.image(ws, state));
-    const out = imageToRGBA(full);
-    full.dispose();
-    return out;
+    try {
+      return await imageToRGBAAsync(full);
+    } finally {
+      full.dispose();
+    }
   }
 
   dispose(): void {

@@ -16,14 +16,34 @@ export class MappingNetwork {
     this.wAvg = Float32Array.from(get('mapping.w_avg').data);
   }
 
-  /** z -> w, no truncation. */
-  map(z: Float32Array): Float32Array {
+  /** z -> w as a [1, w_dim] tensor the caller owns, no truncation. */
+  mapTensor(z: Float32Array): tf.Tensor2D {
     return tf.tidy(() => {
       let x: tf.Tensor2D = tf.tensor2d(z, [1, z.length]);
       x = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), 1e-8)));
       for (const layer of this.layers) x = tf.mul(tf.leakyRelu(layer.apply(x), 0.2), Math.SQRT2);
-      return x.dataSync() as Float32Array;
-    }).slice();
+      return x;
+    });
+  }
+
+  /** z -> w, no truncation (a synchronous read: not on backends that only read asynchronously). */
+  map(z: Float32Array): Float32Array {
+    const w = this.mapTensor(z);
+    try {
+      return (w.dataSync() as Float32Array).slice();
+    } finally {
+      w.dispose();
+    }
+  }
+
+  /** z -> w, read asynchronously (every backend, webgpu included). */
+  async mapAsync(z: Float32Array): Promise<Float32Array> {
+    const w = this.mapTensor(z);
+    try {
+      return ((await w.data()) as Float32Array).slice();
+    } finally {
+      w.dispose();
+    }
   }
 
   /** w+ (numWs rows of w) with truncation psi towards w_avg. */

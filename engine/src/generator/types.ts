@@ -46,6 +46,8 @@ export interface ImageGenerator {
   broadcast(w: Float32Array, psi?: number): Float32Array;
   /** numpy RandomState(seed).randn(z_dim) -> mapping -> truncation -> broadcast. */
   latentFromSeed(seed: number, psi?: number): Float32Array;
+  /** latentFromSeed with an awaited read: the form for every backend, webgpu included (it cannot read synchronously). */
+  latentFromSeedAsync(seed: number, psi?: number): Promise<Float32Array>;
   /** Why a latent cannot be used (wrong size, non-finite values), or undefined when it can. */
   checkLatent(latent: Float32Array): string | undefined;
   /**

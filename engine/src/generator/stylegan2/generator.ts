@@ -73,6 +73,11 @@ export class StyleGAN2Generator implements ImageGenerator {
     return this.broadcast(this.mapping(z), psi);
   }
 
+  async latentFromSeedAsync(seed: number, psi = this.config.truncation_psi): Promise<Float32Array> {
+    this.assertAlive();
+    return this.broadcast(await this.mappingNet.mapAsync(Float32Array.from(numpyRandn(seed, this.config.z_dim))), psi);
+  }
+
   synthesize(ws: tf.Tensor2D, untilLayer: number, state?: SynthesisState, tap?: (index: number, x: tf.Tensor4D) => void): SynthesisState {
     this.assertAlive();
     let x = state?.x;
