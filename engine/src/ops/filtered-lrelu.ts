@@ -19,6 +19,7 @@ export interface FilteredLreluSpec {
   down: number;
   /** [lo, hi] padding of the upsampling stage, the same on both axes. */
   padding: [number, number];
+  /** Gain of the activation (> 0). */
   gain: number;
   slope: number;
   clamp: number | null;
@@ -40,8 +41,12 @@ export class FilteredLrelu {
 
   constructor(private readonly spec: FilteredLreluSpec) {
     const { inSize, fu, fd, up, down, padding } = spec;
-    // The official op applies a 1-D filter on both axes with gain**(1/2) each, i.e. `up` per axis.
-    this.ups = [planUp(2, inSize, fu, up, padding[0], padding[1], up), planUp(1, inSize, fu, up, padding[0], padding[1], up)];
+    // The official op applies a 1-D filter on both axes with gain**(1/2) each, i.e. `up` per axis. The
+    // activation's gain rides on the first filter too: lrelu(x) * g = lrelu(g x) for g > 0, one pass fewer
+    // over the largest tensor.
+    const g = spec.gain;
+    if (!(g > 0)) throw new Error(`filtered_lrelu: gain must be > 0, got ${g}`);
+    this.ups = [planUp(2, inSize, fu, up, padding[0], padding[1], up * g), planUp(1, inSize, fu, up, padding[0], padding[1], up)];
     const mid = this.ups[0].outLength;
     if (!fd) {
       this.downs = [];
@@ -72,11 +77,10 @@ export class FilteredLrelu {
   }
 
   private applyPlanes(planes: tf.Tensor4D): tf.Tensor4D {
-    const { gain, slope, clamp } = this.spec;
+    const { slope, clamp } = this.spec;
     let p = planes;
     for (const plan of this.ups) p = applyUp(p, plan);
     p = slope === 1 ? p : tf.leakyRelu(p, slope);
-    if (gain !== 1) p = tf.mul(p, gain);
     if (clamp !== null) p = tf.clipByValue(p, -clamp, clamp);
     for (const plan of this.downs) p = applyDown(p, plan);
     return p;
