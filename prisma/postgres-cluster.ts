@@ -55,18 +55,24 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   const asRoot = userInfo().uid === 0;
   const user = asRoot ? 'postgres' : null;
   if (asRoot) {
-    const ids = execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim();
-    const gid = execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim();
-    chownSync(dir, Number(ids), Number(gid));
+    let ids: [number, number];
+    try {
+      ids = [Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }))];
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error("running as root, PostgreSQL needs an unprivileged user to run as, and there is no 'postgres' user (Debian's postgresql package creates it)");
+    }
+    chownSync(dir, ...ids);
   }
   const data = join(dir, 'data');
-  // fsync off: the data is thrown away with the folder, and a commit waiting for the disk only slows tests.
   runAs(user, join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
   let port = 0;
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
     try {
-      const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+      // fsync off: the data is thrown away with the folder, and a commit waiting for the disk only slows tests.
+      // Small shared buffers: test files run in parallel, each with its own server.
+      const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB`;
       runAs(user, join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-o', opts, '-w', '-t', '60', 'start']);
       break;
     } catch (err) {
