@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { postgresSchema } from '../../prisma/provider-schema.mjs';
-import { databaseOf, type DatabaseProvider, type DatabaseTarget } from './database.js';
+import { databaseOf, describeDatabase, type DatabaseProvider, type DatabaseTarget } from './database.js';
 import { openSchemaEngine } from './schema-engine.js';
 
 const PRISMA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../prisma');
@@ -71,7 +71,15 @@ export async function migrateDatabase(
 ): Promise<string[]> {
   const db = databaseOf(target);
   if (db.provider === 'sqlite') mkdirSync(dirname(resolve(db.file)), { recursive: true });
-  const { engine, close } = await openSchemaEngine(db, schemaFor(db.provider, opts.schemaPath));
+  let opened: Awaited<ReturnType<typeof openSchemaEngine>>;
+  try {
+    opened = await openSchemaEngine(db, schemaFor(db.provider, opts.schemaPath));
+  } catch (err) {
+    // A server that is down or a database that does not exist: say which one (without its password).
+    if (db.provider === 'sqlite') throw err;
+    throw new Error(`PostgreSQL at ${describeDatabase(db)}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  const { engine, close } = opened;
   try {
     const out = await engine.applyMigrations({
       migrationsList: readMigrations(opts.migrationsDir ?? MIGRATIONS_DIRS[db.provider]) as never,

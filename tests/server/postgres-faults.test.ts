@@ -13,6 +13,20 @@ import { usePostgres } from './postgres-fixture.js';
 describe('the store on PostgreSQL under faults', () => {
   const fx = usePostgres();
 
+  it('names the server and the problem when the database cannot be reached at start, without the password', async () => {
+    const good = new URL((await fx.createDatabase()).url);
+    const missing = new URL(good);
+    missing.pathname = '/no_such_db';
+    missing.password = 'pw';
+    await expect(migrateDatabase({ provider: 'postgresql', url: missing.toString() })).rejects.toThrow(
+      `PostgreSQL at postgres://postgres:***@127.0.0.1:${good.port}/no_such_db: Database \`no_such_db\` does not exist`,
+    );
+    // Port 1 on loopback: nothing listens there.
+    await expect(migrateDatabase({ provider: 'postgresql', url: 'postgres://studio:pw@127.0.0.1:1/studio' })).rejects.toThrow(
+      "PostgreSQL at postgres://studio:***@127.0.0.1:1/studio: Can't reach database server",
+    );
+  });
+
   it('writes through once the server has ended its connections', async () => {
     const db = await fx.createDatabase();
     await migrateDatabase(db);
