@@ -65,7 +65,12 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     chownSync(dir, ...ids);
   }
   const data = join(dir, 'data');
-  runAs(user, join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  try {
+    runAs(user, join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   let port = 0;
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
