@@ -72,6 +72,13 @@ async function fixtureDatabase(): Promise<Database | undefined> {
   return { provider: 'postgresql', url: await (await postgres).createDatabase(`fixture_${++postgresDatabases}`) };
 }
 
+/** After a describe block: a later one in the same file starts a fresh server. */
+async function stopFixturePostgres(): Promise<void> {
+  const running = postgres;
+  postgres = undefined;
+  (await running)?.stop();
+}
+
 /** A real server on port 0 with its own SQLite file (or PostgreSQL database) for a describe block, torn down with its clients. */
 export function useServerFixture(opts: { per?: 'test' | 'file' } = {}): ServerFixture {
   let tmp: ReturnType<typeof tempDir> | undefined;
@@ -108,6 +115,7 @@ export function useServerFixture(opts: { per?: 'test' | 'file' } = {}): ServerFi
     beforeAll(setUp);
     afterAll(tearDown);
   }
+  if (process.env.STABLEDRAG_TEST_POSTGRES) afterAll(stopFixturePostgres);
   return fixture;
 }
 
