@@ -4,7 +4,7 @@
 # every time and a fresh machine needs nothing else.
 #   - dependencies exactly as locked (npm ci) when node_modules is missing or older than package-lock.json
 #     (npm rewrites node_modules/.package-lock.json on every install, so its age says which lockfile it is);
-#   - the Prisma client (postinstall makes it; regenerated when the schema is newer than it);
+#   - the Prisma clients (postinstall makes them; regenerated when the schema is newer than them);
 #   - with --build: the Next.js production build, when it is missing or older than the app's sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,10 +20,8 @@ if [ ! -f node_modules/.package-lock.json ] || newer_than node_modules/.package-
   npm ci --no-audit --no-fund
 fi
 
-if [ ! -f server/db/generated/client.ts ] || newer_than server/db/generated/client.ts prisma/schema.prisma; then
-  echo "[prepare] generating the Prisma client..."
-  node prisma/generate.mjs
-fi
+# Both clients (SQLite and PostgreSQL); generate.mjs knows which files they derive from.
+node prisma/generate.mjs --if-stale
 
 if [ "${1:-}" = "--build" ]; then
   if [ ! -f .next/BUILD_ID ] || newer_than .next/BUILD_ID app contract next.config.js; then

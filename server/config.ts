@@ -4,7 +4,8 @@
  *   STABLEDRAG_MODELS (the models directory, default ./models: each <id>/model.safetensors is a model),
  *   STABLEDRAG_POOL_SIZE (1), STABLEDRAG_BACKEND (engine default: wasm), NODE_ENV (production => built app),
  *   STABLEDRAG_LIMIT_* (server/limits.ts),
- *   STABLEDRAG_TRUSTED_PROXIES (addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed; default none).
+ *   STABLEDRAG_TRUSTED_PROXIES (addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed; default none),
+ *   DATABASE_URL (postgres://... keeps the store in PostgreSQL; unset: SQLite, studio.db in the data directory).
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { readLimits, type ServerLimits } from './limits.js';
 import { parseTrustedProxies, type TrustedProxies } from './client-address.js';
 import { BACKEND_NAMES, type BackendName } from '../engine/src/backends/names.js';
+import { parseDatabaseUrl, type Database } from './db/database.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,6 +25,8 @@ export interface StartConfig {
   host: string;
   dataDir: string;
   dbFile: string;
+  /** PostgreSQL from DATABASE_URL; undefined keeps SQLite in `dbFile`. */
+  database?: Database;
   /** The models directory (scanned at start and on request; server/rooms/model-registry.ts). */
   modelsDir: string;
   poolSize: number;
@@ -71,6 +75,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StartConfig {
     host: env.HOST ?? '0.0.0.0',
     dataDir,
     dbFile: join(dataDir, 'studio.db'),
+    database: parseDatabaseUrl(env.DATABASE_URL),
     modelsDir: parseModelsDir(env.STABLEDRAG_MODELS),
     poolSize: Math.max(1, Number(env.STABLEDRAG_POOL_SIZE ?? 1) || 1),
     backend: backend === 'wasm' || backend === 'cpu' ? backend : undefined,

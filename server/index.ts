@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { hasProductionBuild, readConfig, REPO_ROOT, type StartConfig } from './config.js';
 import { DataDirLockedError, lockDataDir } from './db/data-dir-lock.js';
+import { describeDatabase } from './db/database.js';
 
 process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 let config: StartConfig;
@@ -43,6 +44,7 @@ const server = await startStudioServer({
   port: config.port,
   host: config.host,
   dbFile: config.dbFile,
+  database: config.database,
   dataDirLock,
   modelsDir: config.modelsDir,
   poolSize: config.poolSize,
@@ -53,7 +55,7 @@ const server = await startStudioServer({
   trustedProxies: config.trustedProxies,
   dev: config.dev,
 });
-console.log(`[studio] ready on http://localhost:${server.port} (database ${config.dbFile}, ${config.poolSize} drag worker(s))`);
+console.log(`[studio] ready on http://localhost:${server.port} (database ${describeDatabase(config.database ?? config.dbFile)}, ${config.poolSize} drag worker(s))`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server as IOServer, type ServerOptions as IOServerOptions } from 'socket.io';
 import { migrateDatabase } from './db/migrate.js';
+import type { Database } from './db/database.js';
 import { lockDataDir, type DataDirLock } from './db/data-dir-lock.js';
 import { retryDelayMs, retryPolicy } from './db/retry.js';
 import { DocServer } from './yjs/doc-server.js';
@@ -55,6 +56,8 @@ export interface StudioServerOptions {
   host?: string;
   /** SQLite file; created and migrated at start. One server per file: a second one fails to start (DataDirLockedError). */
   dbFile: string;
+  /** PostgreSQL (DATABASE_URL) instead of `dbFile`: migrated at start like the file. */
+  database?: Database;
   /** The lock on `dbFile`, when the caller took it earlier (`npm start` does, before building the app); released at close. */
   dataDirLock?: DataDirLock;
   /** Wraps the store the server uses (tests: a store that fails on demand around the real one). */
@@ -119,11 +122,12 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   let store: RoomStore;
   let modelStats: ModelStatStore;
   try {
-    const applied = await migrateDatabase(opts.dbFile);
+    const db = opts.database ?? opts.dbFile;
+    const applied = await migrateDatabase(db);
     if (applied.length) log(`[db] applied migrations: ${applied.join(', ')}`);
-    const real = PrismaRoomStore.open(opts.dbFile);
+    const real = PrismaRoomStore.open(db);
     store = opts.wrapStore ? opts.wrapStore(real) : real;
-    modelStats = ModelStatStore.open(opts.dbFile);
+    modelStats = ModelStatStore.open(db);
     // Runs a previous process left 'running' (it was killed): nothing is running yet, so they are over.
     const interrupted = await store.endUnfinishedRuns(INTERRUPTED_RUN);
     if (interrupted.length) log(`[runs] marked ${interrupted.length} run(s) interrupted by the last stop: ${interrupted.join(', ')}`);

@@ -1,5 +1,6 @@
 /** The ModelStat table (prisma/schema.prisma): each model's measured drag step time on this server. */
 import { createPrismaClient, type PrismaClient } from './client.js';
+import type { DatabaseTarget } from './database.js';
 
 export interface ModelStatRecord {
   modelId: string;
@@ -12,9 +13,9 @@ export interface ModelStatRecord {
 export class ModelStatStore {
   private constructor(private readonly prisma: PrismaClient) {}
 
-  /** Its own client on the server's database file (WAL lets it share the file with the room store's). */
-  static open(dbFile: string): ModelStatStore {
-    return new ModelStatStore(createPrismaClient(dbFile));
+  /** Its own client on the server's database (on SQLite, WAL lets it share the file with the room store's). */
+  static open(target: DatabaseTarget): ModelStatStore {
+    return new ModelStatStore(createPrismaClient(target));
   }
 
   async all(): Promise<ModelStatRecord[]> {

@@ -1,6 +1,6 @@
 /**
- * Loads Prisma's schema engine compiled to WebAssembly (@prisma/schema-engine-wasm) and binds it to a
- * better-sqlite3 driver adapter. The Prisma CLI's migrate commands want to download a native engine
+ * Loads Prisma's schema engine compiled to WebAssembly (@prisma/schema-engine-wasm) and binds it to the
+ * server's driver adapter (better-sqlite3 for a SQLite file, pg for PostgreSQL). The Prisma CLI's migrate commands want to download a native engine
  * binary, which cannot happen offline; the wasm engine ships inside its npm package and needs nothing.
  *
  * The package is published for bundlers (`import * as wasm from "./x.wasm"`), which plain Node cannot
@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { bindMigrationAwareSqlAdapterFactory, type SqlDriverAdapter } from '@prisma/driver-adapter-utils';
 import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
+import { databaseOf, type DatabaseTarget } from './database.js';
+import { postgresAdapter } from './postgres.js';
 import { sqliteAdapter } from './sqlite.js';
 
 export type SchemaEngine = bg.SchemaEngine;
@@ -36,11 +38,15 @@ export interface OpenedSchemaEngine {
   close(): Promise<void>;
 }
 
-/** Opens a schema engine on a SQLite file. `log` receives the engine's JSON log lines. */
-export async function openSchemaEngine(dbFile: string, schema: string, log: (line: string) => void = () => {}): Promise<OpenedSchemaEngine> {
+/**
+ * Opens a schema engine on a SQLite file or a PostgreSQL database; `schema` must name the same provider.
+ * `log` receives the engine's JSON log lines.
+ */
+export async function openSchemaEngine(target: DatabaseTarget, schema: string, log: (line: string) => void = () => {}): Promise<OpenedSchemaEngine> {
   await initWasm();
-  // The same adapter as the server's client: WAL and the busy timeout apply to migrations too.
-  const inner = sqliteAdapter(dbFile);
+  const db = databaseOf(target);
+  // The same adapter as the server's client: on SQLite, WAL and the busy timeout apply to migrations too.
+  const inner = db.provider === 'sqlite' ? sqliteAdapter(db.file) : postgresAdapter(db.url);
   const opened: SqlDriverAdapter[] = [];
   const track = async (connect: () => Promise<SqlDriverAdapter>) => {
     const adapter = await connect();

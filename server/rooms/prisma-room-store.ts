@@ -1,6 +1,7 @@
 /** RoomStore on Prisma (SQLite through better-sqlite3 today). */
 import type { PrismaClient } from '../db/client.js';
 import { createPrismaClient } from '../db/client.js';
+import type { DatabaseTarget } from '../db/database.js';
 import type { NewRoom, RoomRecord, RoomStore, StoredDocument } from './room-store.js';
 import type { NewRun, RunRecord, RunResult, RunSummary, RunUndoEntry, StepRecord, StoredStepFrame } from './history-store.js';
 import { newRoomId, newToken, looksLikeToken } from './tokens.js';
@@ -76,9 +77,9 @@ function toRecord(row: Omit<Row, 'ydoc'>): RoomRecord {
 export class PrismaRoomStore implements RoomStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Opens a store on a SQLite file that migrateDatabase has brought up to date. */
-  static open(dbFile: string): PrismaRoomStore {
-    return new PrismaRoomStore(createPrismaClient(dbFile));
+  /** Opens a store on a SQLite file or PostgreSQL database that migrateDatabase has brought up to date. */
+  static open(target: DatabaseTarget): PrismaRoomStore {
+    return new PrismaRoomStore(createPrismaClient(target));
   }
 
   async create(room: NewRoom): Promise<RoomRecord> {
@@ -284,7 +285,7 @@ export class PrismaRoomStore implements RoomStore {
 
   /** A real read of the database (readiness checks): rejects when it cannot answer. */
   async ping(): Promise<void> {
-    await this.prisma.$queryRaw`SELECT count(*) FROM "Room" WHERE 0`;
+    await this.prisma.$queryRaw`SELECT count(*) FROM "Room" WHERE 1 = 0`;
   }
 
   async listStepFrames(runId: string, steps: number[]): Promise<StoredStepFrame[]> {

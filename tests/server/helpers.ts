@@ -11,6 +11,8 @@ import { startStudioServer, type StudioServer, type StudioServerOptions } from '
 import type { ClientToServerEvents, PublicUser, Result, ServerToClientEvents } from '../../contract/events.js';
 import { YJS_PATH } from '../../contract/events.js';
 import { yjsProtocols } from '../../contract/yjs-auth.js';
+import type { Database } from '../../server/db/database.js';
+import { startPostgresCluster, type PostgresCluster } from '../../prisma/postgres-cluster.js';
 
 export const TINY_MODEL = resolve(import.meta.dirname, '../fixtures/parity/model.safetensors');
 export const TINY_MODEL_ID = 'tiny';
@@ -57,10 +59,31 @@ export interface ServerFixture {
   onCleanup(...fns: (() => void)[]): void;
 }
 
-/** A real server on port 0 with its own SQLite file for a describe block, torn down with its clients. */
+/**
+ * STABLEDRAG_TEST_POSTGRES=1 runs the fixture's servers on PostgreSQL instead of their SQLite file (a
+ * throwaway server per test process, a database per fixture set-up), so any suite written against
+ * useServerFixture can be checked on both providers by hand; tests/server/postgres-*.test.ts always do.
+ */
+let postgres: Promise<PostgresCluster> | undefined;
+let postgresDatabases = 0;
+async function fixtureDatabase(): Promise<Database | undefined> {
+  if (!process.env.STABLEDRAG_TEST_POSTGRES) return undefined;
+  postgres ??= startPostgresCluster();
+  return { provider: 'postgresql', url: await (await postgres).createDatabase(`fixture_${++postgresDatabases}`) };
+}
+
+/** After a describe block: a later one in the same file starts a fresh server. */
+async function stopFixturePostgres(): Promise<void> {
+  const running = postgres;
+  postgres = undefined;
+  (await running)?.stop();
+}
+
+/** A real server on port 0 with its own SQLite file (or PostgreSQL database) for a describe block, torn down with its clients. */
 export function useServerFixture(opts: { per?: 'test' | 'file' } = {}): ServerFixture {
   let tmp: ReturnType<typeof tempDir> | undefined;
   let server: StudioServer | undefined;
+  let database: Database | undefined;
   const cleanups: (() => void)[] = [];
   const fixture: ServerFixture = {
     get server() {
@@ -69,14 +92,15 @@ export function useServerFixture(opts: { per?: 'test' | 'file' } = {}): ServerFi
     },
     async restart(extra = {}) {
       await server?.close();
-      server = await startTestServer(`${tmp!.dir}/studio.db`, extra);
+      server = await startTestServer(`${tmp!.dir}/studio.db`, { database, ...extra });
       return server;
     },
     onCleanup: (...fns) => void cleanups.push(...fns),
   };
   const setUp = async () => {
     tmp = tempDir();
-    server = await startTestServer(`${tmp.dir}/studio.db`);
+    database = await fixtureDatabase();
+    server = await startTestServer(`${tmp.dir}/studio.db`, { database });
   };
   const tearDown = async () => {
     for (const c of cleanups.splice(0)) c();
@@ -91,6 +115,7 @@ export function useServerFixture(opts: { per?: 'test' | 'file' } = {}): ServerFi
     beforeAll(setUp);
     afterAll(tearDown);
   }
+  if (process.env.STABLEDRAG_TEST_POSTGRES) afterAll(stopFixturePostgres);
   return fixture;
 }
 
