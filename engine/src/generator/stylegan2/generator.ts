@@ -6,40 +6,29 @@
  * precision (their clamping, conv_clamp, is applied to every block either way and is applied here too).
  */
 import * as tf from '@tensorflow/tfjs';
-import { numpyRandn } from '../../random.js';
 import { upsampleFir } from '../../ops/upsample.js';
-import type { RGBAImage } from '../../drag/types.js';
-import { latentProblem, renderLatent } from '../rgba.js';
 import type { FeatureLayer, ImageGenerator, ParamSource, SynthesisState } from '../types.js';
 import { blockResolutions, blockSize, firstWsIndex, numWs, type StyleGAN2Config } from './config.js';
 import { buildBlock, type BlockLayers } from './layers.js';
-import { MappingNetwork } from '../mapping.js';
+import { MappedGenerator } from '../mapped-generator.js';
 import { presentedSize } from '../../model/image-size.js';
 
-export class StyleGAN2Generator implements ImageGenerator {
-  readonly config: StyleGAN2Config;
+export class StyleGAN2Generator extends MappedGenerator<StyleGAN2Config> implements ImageGenerator {
   readonly width: number;
   readonly height: number;
-  readonly numWs: number;
-  readonly wDim: number;
   readonly defaultFeatureLayer: number;
   /** Whether outputs are padded left and right to a square (non-square models with pad_to_square). */
   private readonly padded: boolean;
-  private readonly mappingNet: MappingNetwork;
   private readonly constInput: tf.Tensor4D;
   private readonly blocks: BlockLayers[];
   private readonly layers: FeatureLayer[];
-  private disposed = false;
 
   constructor(config: StyleGAN2Config, get: ParamSource) {
-    this.config = config;
+    super(config, get, numWs(config));
     const size = presentedSize(config);
     this.padded = size.padded;
     this.height = size.height;
     this.width = size.width;
-    this.numWs = numWs(config);
-    this.wDim = config.w_dim;
-    this.mappingNet = new MappingNetwork(get, config);
     const c = get('synthesis.b4.const');
     const [ch, ch4, cw4] = c.shape;
     const cells = ch4 * cw4;
@@ -57,25 +46,6 @@ export class StyleGAN2Generator implements ImageGenerator {
 
   featureLayers(): FeatureLayer[] {
     return this.layers.map((l) => ({ ...l }));
-  }
-
-  mapping(z: Float32Array): Float32Array {
-    this.assertAlive();
-    return this.mappingNet.map(z);
-  }
-
-  broadcast(w: Float32Array, psi = 1): Float32Array {
-    return this.mappingNet.broadcast(w, this.numWs, psi);
-  }
-
-  latentFromSeed(seed: number, psi = this.config.truncation_psi): Float32Array {
-    const z = Float32Array.from(numpyRandn(seed, this.config.z_dim));
-    return this.broadcast(this.mapping(z), psi);
-  }
-
-  async latentFromSeedAsync(seed: number, psi = this.config.truncation_psi): Promise<Float32Array> {
-    this.assertAlive();
-    return this.broadcast(await this.mappingNet.mapAsync(Float32Array.from(numpyRandn(seed, this.config.z_dim))), psi);
   }
 
   synthesize(ws: tf.Tensor2D, untilLayer: number, state?: SynthesisState, tap?: (index: number, x: tf.Tensor4D) => void): SynthesisState {
@@ -111,18 +81,7 @@ export class StyleGAN2Generator implements ImageGenerator {
     return this.padded ? this.padToSquare(s.img!, 1) : s.img!;
   }
 
-  render(latent: Float32Array): RGBAImage {
-    return renderLatent(this, latent);
-  }
-
-  checkLatent(latent: Float32Array): string | undefined {
-    return latentProblem(latent, this.numWs, this.wDim);
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.mappingNet.dispose();
+  protected disposeSynthesis(): void {
     this.constInput.dispose();
     for (const b of this.blocks) {
       b.conv0?.dispose();
@@ -138,7 +97,4 @@ export class StyleGAN2Generator implements ImageGenerator {
     return tf.pad(t, [[0, 0], [0, 0], [p, p], [0, 0]], value);
   }
 
-  private assertAlive(): void {
-    if (this.disposed) throw new Error('generator used after dispose()');
-  }
 }

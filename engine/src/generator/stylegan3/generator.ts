@@ -8,35 +8,24 @@
  * every side, which is cropped away so the tapped map covers exactly the image (rate x rate samples).
  */
 import * as tf from '@tensorflow/tfjs';
-import { numpyRandn } from '../../random.js';
-import type { RGBAImage } from '../../drag/types.js';
-import { MappingNetwork } from '../mapping.js';
-import { latentProblem, renderLatent } from '../rgba.js';
+import { MappedGenerator } from '../mapped-generator.js';
 import type { FeatureLayer, ImageGenerator, ParamSource, SynthesisState } from '../types.js';
 import { synthesisGeometry, type StyleGAN3Config } from './config.js';
 import { SynthesisInput, SynthesisLayer } from './layers.js';
 
-export class StyleGAN3Generator implements ImageGenerator {
-  readonly config: StyleGAN3Config;
+export class StyleGAN3Generator extends MappedGenerator<StyleGAN3Config> implements ImageGenerator {
   readonly width: number;
   readonly height: number;
-  readonly numWs: number;
-  readonly wDim: number;
   readonly defaultFeatureLayer: number;
-  private readonly mappingNet: MappingNetwork;
   private readonly input: SynthesisInput;
   private readonly layers: SynthesisLayer[];
   private readonly taps: FeatureLayer[];
-  private disposed = false;
 
   constructor(config: StyleGAN3Config, get: ParamSource) {
-    this.config = config;
+    super(config, get, config.num_layers + 2);
     this.width = config.img_resolution;
     this.height = config.img_resolution;
-    this.numWs = config.num_layers + 2;
-    this.wDim = config.w_dim;
     const geometry = synthesisGeometry(config);
-    this.mappingNet = new MappingNetwork(get, config);
     this.input = new SynthesisInput(get, geometry.input);
     this.layers = geometry.layers.map((g) => new SynthesisLayer(get, g, config.conv_clamp));
     this.taps = geometry.layers.map((g) => ({ index: g.index, name: g.name, width: g.outSize - 2 * g.margin, height: g.outSize - 2 * g.margin, channels: g.outChannels }));
@@ -45,25 +34,6 @@ export class StyleGAN3Generator implements ImageGenerator {
 
   featureLayers(): FeatureLayer[] {
     return this.taps.map((l) => ({ ...l }));
-  }
-
-  mapping(z: Float32Array): Float32Array {
-    this.assertAlive();
-    return this.mappingNet.map(z);
-  }
-
-  broadcast(w: Float32Array, psi = 1): Float32Array {
-    return this.mappingNet.broadcast(w, this.numWs, psi);
-  }
-
-  latentFromSeed(seed: number, psi = this.config.truncation_psi): Float32Array {
-    const z = Float32Array.from(numpyRandn(seed, this.config.z_dim));
-    return this.broadcast(this.mapping(z), psi);
-  }
-
-  async latentFromSeedAsync(seed: number, psi = this.config.truncation_psi): Promise<Float32Array> {
-    this.assertAlive();
-    return this.broadcast(await this.mappingNet.mapAsync(Float32Array.from(numpyRandn(seed, this.config.z_dim))), psi);
   }
 
   synthesize(ws: tf.Tensor2D, untilLayer: number, state?: SynthesisState, tap?: (index: number, x: tf.Tensor4D) => void): SynthesisState {
@@ -90,23 +60,9 @@ export class StyleGAN3Generator implements ImageGenerator {
     return this.config.output_scale === 1 ? s.x : tf.mul(s.x, this.config.output_scale);
   }
 
-  render(latent: Float32Array): RGBAImage {
-    return renderLatent(this, latent);
-  }
-
-  checkLatent(latent: Float32Array): string | undefined {
-    return latentProblem(latent, this.numWs, this.wDim);
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.mappingNet.dispose();
+  protected disposeSynthesis(): void {
     this.input.dispose();
     this.layers.forEach((l) => l.dispose());
   }
 
-  private assertAlive(): void {
-    if (this.disposed) throw new Error('generator used after dispose()');
-  }
 }
