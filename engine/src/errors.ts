@@ -46,3 +46,10 @@ export class ImageInputError extends EngineError {
     super('invalid-image', message);
   }
 }
+
+/** An inversion request is invalid (target image size, options). Nothing was run. */
+export class InvertInputError extends EngineError {
+  constructor(message: string) {
+    super('invalid-invert-input', message);
+  }
+}

@@ -1,6 +1,6 @@
 /** The engine's public API: everything outside engine/ imports from here. */
 export { initBackend, currentBackend, BACKEND_NAMES, type BackendName, type BackendInfo, type BackendOptions } from './backend.js';
-export { EngineError, DragInputError, ModelLoadError, BackendError, LatentError } from './errors.js';
+export { EngineError, DragInputError, ModelLoadError, BackendError, LatentError, ImageInputError, InvertInputError } from './errors.js';
 import { LatentError } from './errors.js';
 export { createGenerator, readFeatures } from './generator/index.js';
 export type { ImageGenerator, FeatureLayer, SynthesisState, ParamSource } from './generator/types.js';
@@ -15,6 +15,9 @@ export { randomModelBytes, type RandomModelOptions } from './model/random.js';
 export { dragRun } from './drag/run.js';
 export { defaultDragOptions, resolveDragOptions, MAX_POINT_PAIRS } from './drag/options.js';
 export { numpyRandn } from './random.js';
+export { invertRun, defaultInvertOptions, MAX_INVERT_STEPS, psnr, ssim } from './invert/index.js';
+export type * from './invert/types.js';
+export { probeImage, fitImage, decodeImage, centreCrop, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, TRANSPARENT_BACKGROUND, type ImageInfo, type CropRect, type FitOptions, type FittedImage } from './io/image-input.js';
 export { parseSafetensors } from './io/safetensors.js';
 export { importCheckpoint, DISCRIMINATOR_METADATA_KEY, DISCRIMINATOR_FILE_NAME, type ImportOptions, type ImportProgress, type ImportResult } from './import/import-checkpoint.js';
 export { CheckpointImportError } from './import/errors.js';
