@@ -9,6 +9,7 @@
  *     --samples N             z samples for w_avg (default 10000)
  *     --images DIR            write one strip per seed: target | W | W+
  *     --json FILE             per-seed results and run metadata
+ *     --loss auto|pixel|detector  (auto: the detector feature term for a faces model, as the CLI)
  *     --model PATH --backend wasm|cpu|tensorflow
  *
  * Targets are renders of the bundled faces model at its default truncation, so a perfect inversion exists;
@@ -22,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { defaultModelPath, initBackend, invertRun, loadGenerator, type BackendName, type InvertStageEvent } from '../engine/src/index.js';
 import { imageGrid, writePng } from '../engine/src/io/png.js';
 import { parseSeeds } from '../engine/cli/args.js';
+import { detectorForLoss } from '../engine/cli/invert.js';
 import { DetectorFeatureDistance } from '../bench/perceptual.js';
 
 const { values } = parseArgs({
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     model: { type: 'string' },
     backend: { type: 'string' },
+    loss: { type: 'string' },
   },
 });
 
@@ -47,6 +50,8 @@ const backend = await initBackend({ backend: values.backend as BackendName | und
 const modelPath = values.model ?? defaultModelPath();
 const gen = await loadGenerator(modelPath);
 const dfd = new DetectorFeatureDistance();
+const detector = await detectorForLoss(gen, values.loss ?? 'auto');
+let lossUsed = '';
 if (values.images) mkdirSync(values.images, { recursive: true });
 
 interface Row {
@@ -63,10 +68,11 @@ const wAvgStarted = performance.now();
 for (const seed of seeds) {
   const target = gen.render(gen.latentFromSeed(seed));
   const strip = [target];
-  for await (const ev of invertRun(gen, { target, options: { wSteps, wPlusSteps, wAvgSamples, imageEvery: 1_000_000 } })) {
+  for await (const ev of invertRun(gen, { target, detector, options: { wSteps, wPlusSteps, wAvgSamples, imageEvery: 1_000_000 } })) {
     if (ev.type === 'stage') {
       const s = ev as InvertStageEvent;
       strip.push(s.image);
+      lossUsed = s.loss;
       const row = { seed, stage: s.stage, steps: s.steps, seconds: s.seconds, psnr: s.psnr, ssim: s.ssim, dfd: dfd.distance(s.image, target) };
       rows.push(row);
       console.error(`seed ${seed} ${s.stage}: PSNR ${s.psnr.toFixed(2)} dB, SSIM ${s.ssim.toFixed(4)}, DFD ${row.dfd.toFixed(4)}, ${s.seconds.toFixed(1)} s`);
@@ -81,7 +87,7 @@ const totalSeconds = (performance.now() - wAvgStarted) / 1000;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const lines = [
   `model ${gen.config.name} (${gen.width}x${gen.height}), backend ${backend.name}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ` +
-    `seeds ${values.seeds ?? '9000000-9000003'}, W ${wSteps} + W+ ${wPlusSteps} steps, w_avg from ${wAvgSamples} samples, loss pixel-multiscale`,
+    `seeds ${values.seeds ?? '9000000-9000003'}, W ${wSteps} + W+ ${wPlusSteps} steps, w_avg from ${wAvgSamples} samples, loss ${lossUsed}`,
   '',
   '| stage | steps | PSNR dB (mean, min) | SSIM (mean) | DFD (mean) | s per stage (mean) | ms per step |',
   '| --- | --- | --- | --- | --- | --- | --- |',
@@ -98,6 +104,7 @@ for (const stage of ['w', 'w+']) {
 console.log(lines.join('\n'));
 console.log(`\ntotal ${totalSeconds.toFixed(0)} s for ${seeds.length} images (including the w_avg estimate per image)`);
 if (values.json) {
-  writeFileSync(values.json, `${JSON.stringify({ model: modelPath, backend: backend.name, wSteps, wPlusSteps, wAvgSamples, seeds, rows, totalSeconds }, null, 2)}\n`);
+  writeFileSync(values.json, `${JSON.stringify({ model: modelPath, backend: backend.name, loss: lossUsed, wSteps, wPlusSteps, wAvgSamples, seeds, rows, totalSeconds }, null, 2)}\n`);
 }
 gen.dispose();
+detector?.dispose();

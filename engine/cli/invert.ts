@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ImageGenerator } from '../src/generator/types.js';
 import { invertRun, type InvertOptions, type InvertStageResult } from '../src/invert/index.js';
+import { loadLandmarkDetector, type LandmarkDetector } from '../src/landmarks/detector.js';
 import { fitImage, type CropRect } from '../src/io/image-input.js';
 import { writePng } from '../src/io/png.js';
 import { serializeSafetensors } from '../src/io/safetensors.js';
@@ -22,6 +23,16 @@ export interface InvertCommand {
   /** Directory for every step's frame. */
   frames?: string;
   options: Partial<InvertOptions>;
+  /** 'pixel', 'detector', or 'auto': the detector term for models whose config says domain 'faces'. */
+  loss: string;
+}
+
+/** The landmark detector when the chosen loss uses it (the caller disposes it). */
+export async function detectorForLoss(gen: ImageGenerator, loss: string): Promise<LandmarkDetector | undefined> {
+  if (loss === 'pixel') return undefined;
+  if (loss === 'detector' || (loss === 'auto' && gen.config.domain === 'faces')) return loadLandmarkDetector();
+  if (loss === 'auto') return undefined;
+  throw new Error(`bad --loss '${loss}': expected auto, pixel or detector`);
 }
 
 /** "left,top,width,height" -> a crop rectangle. */
@@ -38,24 +49,29 @@ export async function invertCommand(gen: ImageGenerator, cmd: InvertCommand): Pr
   writePng(path.join(cmd.out, 'input.png'), fitted.image);
   const framesDir = cmd.frames;
   if (framesDir) mkdirSync(framesDir, { recursive: true });
+  const detector = await detectorForLoss(gen, cmd.loss);
   const started = performance.now();
   const stages: InvertStageResult[] = [];
   let latent: Float32Array | undefined;
   const tty = process.stderr.isTTY;
-  for await (const ev of invertRun(gen, { target: fitted.image, options: { ...cmd.options, imageEvery: cmd.frames ? 1 : 1_000_000 } })) {
-    if (ev.type === 'step') {
-      if (framesDir && ev.image) writePng(path.join(framesDir, `step-${String(ev.step).padStart(4, '0')}.png`), ev.image);
-      const line = `${ev.stage.padEnd(2)} step ${String(ev.stageStep + 1).padStart(4)}/${ev.stageSteps} loss ${ev.loss.toFixed(5)} lr ${ev.lr.toFixed(4)}`;
-      process.stderr.write(tty ? `\r${line}\x1b[K` : ev.stageStep % 50 === 0 || ev.stageStep === ev.stageSteps - 1 ? `${line}\n` : '');
-    } else if (ev.type === 'stage') {
-      stages.push({ stage: ev.stage, steps: ev.steps, seconds: ev.seconds, psnr: ev.psnr, ssim: ev.ssim, loss: ev.loss });
-      writePng(path.join(cmd.out, `reconstruction-${ev.stage === 'w' ? 'w' : 'wplus'}.png`), ev.image);
-      writePng(path.join(cmd.out, 'reconstruction.png'), ev.image);
-      process.stderr.write(`${tty ? '\n' : ''}${ev.stage}: PSNR ${ev.psnr.toFixed(2)} dB, SSIM ${ev.ssim.toFixed(4)}, ${ev.seconds.toFixed(1)} s (loss ${ev.loss})\n`);
-    } else {
-      if (ev.reason === 'error') throw new Error(`inversion failed: ${ev.error?.message}`);
-      latent = ev.latent;
+  try {
+    for await (const ev of invertRun(gen, { target: fitted.image, detector, options: { ...cmd.options, imageEvery: cmd.frames ? 1 : 1_000_000 } })) {
+      if (ev.type === 'step') {
+        if (framesDir && ev.image) writePng(path.join(framesDir, `step-${String(ev.step).padStart(4, '0')}.png`), ev.image);
+        const line = `${ev.stage.padEnd(2)} step ${String(ev.stageStep + 1).padStart(4)}/${ev.stageSteps} loss ${ev.loss.toFixed(5)} lr ${ev.lr.toFixed(4)}`;
+        process.stderr.write(tty ? `\r${line}\x1b[K` : ev.stageStep % 50 === 0 || ev.stageStep === ev.stageSteps - 1 ? `${line}\n` : '');
+      } else if (ev.type === 'stage') {
+        stages.push({ stage: ev.stage, steps: ev.steps, seconds: ev.seconds, psnr: ev.psnr, ssim: ev.ssim, loss: ev.loss });
+        writePng(path.join(cmd.out, `reconstruction-${ev.stage === 'w' ? 'w' : 'wplus'}.png`), ev.image);
+        writePng(path.join(cmd.out, 'reconstruction.png'), ev.image);
+        process.stderr.write(`${tty ? '\n' : ''}${ev.stage}: PSNR ${ev.psnr.toFixed(2)} dB, SSIM ${ev.ssim.toFixed(4)}, ${ev.seconds.toFixed(1)} s (loss ${ev.loss})\n`);
+      } else {
+        if (ev.reason === 'error') throw new Error(`inversion failed: ${ev.error?.message}`);
+        latent = ev.latent;
+      }
     }
+  } finally {
+    detector?.dispose();
   }
   const metrics = {
     model: gen.config.name,

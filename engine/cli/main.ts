@@ -7,7 +7,7 @@
  *   random-model  --out DIR [--seed N]   (a random-weight stand-in with the bundled model's config)
  *   info          --model DIR
  *   import        FILE.pkl --out models/NAME [--name N] [--domain D]   (NVIDIA StyleGAN2/3 pickle -> model.safetensors)
- *   invert        --model DIR --image FILE --out DIR [--steps N] [--wplus N] [--crop l,t,w,h] [--frames DIR]
+ *   invert        --model DIR --image FILE --out DIR [--steps N] [--wplus N] [--crop l,t,w,h] [--frames DIR] [--loss L]
  * Common: --backend wasm|cpu|tensorflow
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,6 +40,7 @@ const USAGE = `usage:
   stabledrag import FILE.pkl --out models/NAME [--name N] [--domain D]
   stabledrag invert --model DIR --image FILE.png|jpg|webp --out DIR [--steps N (W, default 1000)]
                     [--wplus N (W+, default 300)] [--crop left,top,width,height] [--frames DIR] [--samples N (for w_avg)]
+                    [--loss auto|pixel|detector (auto: + landmark-detector features for domain 'faces')]
 common options: --backend wasm|cpu|tensorflow (default: tensorflow if installed, else wasm)`;
 
 const options = {
@@ -68,6 +69,7 @@ const options = {
   wplus: { type: 'string' },
   crop: { type: 'string' },
   samples: { type: 'string' },
+  loss: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -174,6 +176,7 @@ async function main(argv: string[]): Promise<void> {
       out: need(values.out, 'out'),
       crop: values.crop ? parseCrop(values.crop) : undefined,
       frames: values.frames,
+      loss: values.loss ?? 'auto',
       options: { ...(steps !== undefined ? { wSteps: steps } : {}), ...(wplus !== undefined ? { wPlusSteps: wplus } : {}), ...(samples !== undefined ? { wAvgSamples: samples } : {}) },
     });
   } else {

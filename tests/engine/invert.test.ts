@@ -4,6 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   InvertInputError,
+  loadLandmarkDetector,
+  type LandmarkDetector,
   generatorFromBytes,
   initBackend,
   invertRun,
@@ -94,6 +96,29 @@ describe('inversion', () => {
     expect(() => invertRun(gen, { target, options: { wSteps: 0, wPlusSteps: 0 } })).toThrow(/nothing to run/);
     expect(() => invertRun(gen, { target, options: { lr: Number.NaN } })).toThrow(/lr must be a number/);
     expect(() => invertRun(gen, { target, options: { wSteps: 1.5 } })).toThrow(/wSteps must be a whole number/);
+  });
+
+  it('adds the landmark detector feature term when given the detector, and says so', async () => {
+    const detector: LandmarkDetector = await loadLandmarkDetector();
+    try {
+      expect(() => invertRun(gen, { target, options: { loss: 'pixel-multiscale+detector' } })).toThrow(/needs the landmark detector/);
+      const opts = { ...fast, wSteps: 4, wPlusSteps: 0 };
+      const plain = await collect({ target, options: opts });
+      const before = tf.memory().numTensors;
+      const withDetector = await collect({ target, options: opts, detector });
+      expect(tf.memory().numTensors).toBe(before);
+      const stage = (evs: InvertEvent[]) => evs.find((e): e is InvertStageEvent => e.type === 'stage')!;
+      expect(stage(plain).loss).toBe('pixel-multiscale');
+      expect(stage(withDetector).loss).toBe('pixel-multiscale+detector');
+      const first = (evs: InvertEvent[]) => (evs[0] as InvertStepEvent).loss;
+      // Same start and noise, so the difference at step 0 is the detector term, which is positive.
+      expect(first(withDetector)).toBeGreaterThan(first(plain));
+      // Weight 0 gives back the pixel loss exactly.
+      const zero = await collect({ target, options: { ...opts, perceptualWeight: 0 }, detector });
+      expect(first(zero)).toBeCloseTo(first(plain), 5);
+    } finally {
+      detector.dispose();
+    }
   });
 
   it('measures PSNR and SSIM: identical images are perfect, noise lowers both', () => {

@@ -1,9 +1,10 @@
 /** Defaults and validation of inversion requests (the one place they live). */
 import { InvertInputError } from '../errors.js';
 import type { ImageGenerator } from '../generator/types.js';
-import type { InvertOptions, InvertRequest } from './types.js';
+import type { InvertLoss, InvertOptions, InvertRequest } from './types.js';
 
 export const MAX_INVERT_STEPS = 10_000;
+const LOSSES: readonly InvertLoss[] = ['pixel-multiscale', 'pixel-multiscale+detector'];
 
 export function defaultInvertOptions(): InvertOptions {
   return {
@@ -19,6 +20,7 @@ export function defaultInvertOptions(): InvertOptions {
     seed: 123,
     imageEvery: 10,
     loss: 'pixel-multiscale',
+    perceptualWeight: 1,
   };
 }
 
@@ -31,7 +33,11 @@ export function validateInvertRequest(gen: ImageGenerator, request: InvertReques
   check(!!t && Number.isInteger(t.width) && Number.isInteger(t.height), 'the target image is missing');
   check(t.width === gen.width && t.height === gen.height, `the target is ${t.width}x${t.height}; the model draws ${gen.width}x${gen.height} (crop and fit it first)`);
   check(!!t.data && t.data.length === t.width * t.height * 4, `the target has ${t.data?.length} bytes, expected ${t.width * t.height * 4} (RGBA)`);
-  const o: InvertOptions = { ...defaultInvertOptions(), ...(request.options ?? {}) };
+  const o: InvertOptions = {
+    ...defaultInvertOptions(),
+    ...(request.detector ? { loss: 'pixel-multiscale+detector' as const } : {}),
+    ...(request.options ?? {}),
+  };
   const int = (v: number, name: string, min: number, max: number) =>
     check(Number.isInteger(v) && v >= min && v <= max, `${name} must be a whole number in [${min}, ${max}], got ${v}`);
   const real = (v: number, name: string, min: number, max: number) =>
@@ -48,6 +54,8 @@ export function validateInvertRequest(gen: ImageGenerator, request: InvertReques
   int(o.wAvgSamples, 'wAvgSamples', 1, 100_000);
   int(o.seed, 'seed', 0, 2 ** 32 - 1);
   int(o.imageEvery, 'imageEvery', 1, 1_000_000);
-  check(o.loss === 'pixel-multiscale', `unknown loss '${o.loss}'; available: pixel-multiscale`);
+  check(LOSSES.includes(o.loss), `unknown loss '${o.loss}'; available: ${LOSSES.join(', ')}`);
+  check(o.loss !== 'pixel-multiscale+detector' || !!request.detector, `the loss '${o.loss}' needs the landmark detector in the request`);
+  real(o.perceptualWeight, 'perceptualWeight', 0, 1000);
   return o;
 }

@@ -12,7 +12,9 @@ import type { ImageGenerator } from '../generator/types.js';
 import { imageToRGBA } from '../generator/rgba.js';
 import { numpyRandn } from '../random.js';
 import type { RGBAImage } from '../drag/types.js';
+import type { LandmarkDetector } from '../landmarks/detector.js';
 import { lossScales, pixelMultiscaleLoss, rgbaToTensor } from './loss.js';
+import { DetectorFeatureLoss } from './perceptual.js';
 import { psnr, ssim } from './metrics.js';
 import { learningRate, noiseScale } from './schedule.js';
 import type { InvertOptions, InvertStage, InvertStageEvent, InvertStageResult, InvertStepEvent } from './types.js';
@@ -45,14 +47,17 @@ export class InvertSession {
   private variable?: tf.Variable;
   private optimizer?: tf.AdamOptimizer;
   private latent: Float32Array;
+  private readonly perceptual?: DetectorFeatureLoss;
   readonly results: InvertStageResult[] = [];
 
   constructor(
     private readonly gen: ImageGenerator,
     private readonly targetImage: RGBAImage,
     private readonly options: InvertOptions,
+    detector?: LandmarkDetector,
   ) {
     this.target = rgbaToTensor(targetImage);
+    if (options.loss === 'pixel-multiscale+detector') this.perceptual = new DetectorFeatureLoss(detector!, this.target);
     this.scales = lossScales(gen.width, gen.height);
     this.stats = estimateWStats(gen, options.wAvgSamples, options.seed);
     this.latent = gen.broadcast(this.stats.avg, 1);
@@ -106,7 +111,9 @@ export class InvertSession {
     const sigma = stage === 'w' ? this.stats.std * noiseScale(t, o.initialNoiseFactor, o.noiseRampLength) : 0;
     const { value, grads } = tf.variableGrads(() => {
       const noise = sigma > 0 ? tf.mul(tf.tensor2d(Float32Array.from(numpyRandn(o.seed + 1 + this.globalStep, this.gen.wDim)), [1, this.gen.wDim]), sigma) : undefined;
-      return pixelMultiscaleLoss(this.gen.image(this.styles(noise as tf.Tensor2D | undefined)), this.target, this.scales);
+      const image = this.gen.image(this.styles(noise as tf.Tensor2D | undefined));
+      const pixel = pixelMultiscaleLoss(image, this.target, this.scales);
+      return this.perceptual ? (tf.add(pixel, tf.mul(this.perceptual.loss(image), o.perceptualWeight)) as tf.Scalar) : pixel;
     }, [this.variable!]);
     const loss = value.dataSync()[0];
     this.optimizer!.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
@@ -156,5 +163,6 @@ export class InvertSession {
   dispose(): void {
     this.endStage();
     this.target.dispose();
+    this.perceptual?.dispose();
   }
 }

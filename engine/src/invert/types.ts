@@ -1,14 +1,16 @@
 /** Public types of an inversion run (projecting an image into a generator's latent space). */
 import type { RGBAImage } from '../drag/types.js';
+import type { LandmarkDetector } from '../landmarks/detector.js';
 
 export type InvertStage = 'w' | 'w+';
 
 /**
  * What the optimiser compares. 'pixel-multiscale': mean squared error of the image and of its 2x, 4x, 8x
- * box-downsampled versions (the coarse terms pull colour and layout before detail). The perceptual options
- * of the issue (the model's own discriminator, LPIPS) are not implemented yet; every run reports the one used.
+ * box-downsampled versions (the coarse terms pull colour and layout before detail). '+detector' adds
+ * perceptualWeight x the landmark detector's feature distance (perceptual.ts), for face models. The model's
+ * own discriminator and LPIPS are not implemented yet; every run reports the loss it used.
  */
-export type InvertLoss = 'pixel-multiscale';
+export type InvertLoss = 'pixel-multiscale' | 'pixel-multiscale+detector';
 
 export interface InvertOptions {
   /** Steps of W projection (one w shared by all layers). Default 1000, as the official projector. */
@@ -32,13 +34,18 @@ export interface InvertOptions {
   seed: number;
   /** Send a frame every N steps (and always on a stage's last step). Default 10. */
   imageEvery: number;
+  /** Default: '+detector' when the request brings a detector, else 'pixel-multiscale'. */
   loss: InvertLoss;
+  /** Weight of the detector feature term. Default 1. */
+  perceptualWeight: number;
 }
 
 export interface InvertRequest {
   /** The target, exactly the generator's width x height (see io/image-input.ts fitImage). */
   target: RGBAImage;
   options?: Partial<InvertOptions>;
+  /** The landmark detector, for the 'pixel-multiscale+detector' loss (the caller loads and owns it). */
+  detector?: LandmarkDetector;
 }
 
 export interface InvertStepEvent {
