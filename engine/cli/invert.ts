@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ImageGenerator } from '../src/generator/types.js';
-import { invertRun, type InvertOptions, type InvertStageResult } from '../src/invert/index.js';
+import { detectorLossSuits, invertRun, type InvertOptions, type InvertStageResult } from '../src/invert/index.js';
 import { loadLandmarkDetector, type LandmarkDetector } from '../src/landmarks/detector.js';
 import { fitImage, type CropRect } from '../src/io/image-input.js';
 import { writePng } from '../src/io/png.js';
@@ -23,14 +23,14 @@ export interface InvertCommand {
   /** Directory for every step's frame. */
   frames?: string;
   options: Partial<InvertOptions>;
-  /** 'pixel', 'detector', or 'auto': the detector term for models whose config says domain 'faces'. */
+  /** 'pixel', 'detector', or 'auto': the detector term where detectorLossSuits(config). */
   loss: string;
 }
 
 /** The landmark detector when the chosen loss uses it (the caller disposes it). */
 export async function detectorForLoss(gen: ImageGenerator, loss: string): Promise<LandmarkDetector | undefined> {
   if (loss === 'pixel') return undefined;
-  if (loss === 'detector' || (loss === 'auto' && gen.config.domain === 'faces')) return loadLandmarkDetector();
+  if (loss === 'detector' || (loss === 'auto' && detectorLossSuits(gen.config))) return loadLandmarkDetector();
   if (loss === 'auto') return undefined;
   throw new Error(`bad --loss '${loss}': expected auto, pixel or detector`);
 }

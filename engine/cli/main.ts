@@ -40,7 +40,7 @@ const USAGE = `usage:
   stabledrag import FILE.pkl --out models/NAME [--name N] [--domain D]
   stabledrag invert --model DIR --image FILE.png|jpg|webp --out DIR [--steps N (W, default 1000)]
                     [--wplus N (W+, default 300)] [--crop left,top,width,height] [--frames DIR] [--samples N (for w_avg)]
-                    [--loss auto|pixel|detector (auto: + landmark-detector features for domain 'faces')]
+                    [--loss auto|pixel|detector (auto: + landmark-detector features for face models)]
 common options: --backend wasm|cpu|tensorflow (default: tensorflow if installed, else wasm)`;
 
 const options = {

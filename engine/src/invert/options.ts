@@ -1,6 +1,7 @@
 /** Defaults and validation of inversion requests (the one place they live). */
 import { InvertInputError } from '../errors.js';
 import type { ImageGenerator } from '../generator/types.js';
+import { FACES128_CONFIG, type ModelConfig } from '../model/config.js';
 import type { InvertLoss, InvertOptions, InvertRequest } from './types.js';
 
 export const MAX_INVERT_STEPS = 10_000;
@@ -22,6 +23,15 @@ export function defaultInvertOptions(): InvertOptions {
     loss: 'pixel-multiscale',
     perceptualWeight: 1,
   };
+}
+
+/**
+ * Whether the landmark detector's feature loss suits a model: the detector was trained on the bundled
+ * faces model's domain, so the bundled model (whose file predates the `domain` key) and models whose config
+ * says domain 'faces'.
+ */
+export function detectorLossSuits(config: ModelConfig): boolean {
+  return config.domain === 'faces' || config.name === FACES128_CONFIG.name;
 }
 
 function check(ok: boolean, message: string): void {
