@@ -7,7 +7,7 @@
  *     --seeds 9000000-9000003 held-out seeds of the model to render as targets (not used by bench/cases.json,
  *                             tests or docs)
  *     --samples N             z samples for w_avg (default 10000)
- *     --photos F[@l,t,w,h],.. real photos as an out-of-domain check, each decoded and fitted by
+ *     --photos 'F[@l,t,w,h];..' real photos as an out-of-domain check, each decoded and fitted by
  *                             io/image-input.ts (optional crop rectangle, else the centre crop); see
  *                             docs/benchmarks.md for the Debian-packaged photos used there
  *     --only-photos           skip the held-out renders
@@ -92,7 +92,7 @@ async function invertOne(name: string, target: RGBAImage): Promise<void> {
 
 const started = performance.now();
 if (!values['only-photos']) for (const seed of seeds) await invertOne(`seed ${seed}`, gen.render(gen.latentFromSeed(seed)));
-const photos = (values.photos ?? '').split(',').filter(Boolean);
+const photos = (values.photos ?? '').split(';').filter(Boolean);
 for (const spec of photos) {
   const [file, crop] = spec.split('@');
   const fitted = await fitImage(readFileSync(file), { width: gen.width, height: gen.height, crop: crop ? parseCrop(crop) : undefined });
