@@ -148,6 +148,14 @@ describe('image decoding for uploads', () => {
     await refused(big, /20\.0 MB; at most 20 MB/);
   });
 
+  it('previews a large image downscaled, with the scale to map a crop back', async () => {
+    const png = await make(3000, 1500, [255, 0, 0], [0, 0, 255]).png().toBuffer();
+    const { image, info, scale } = await decodeImage(png, 600);
+    expect([info.width, info.height, image.width, image.height]).toEqual([3000, 1500, 600, 300]);
+    expect(scale).toBeCloseTo(0.2, 10);
+    near(pixel(image, 10, 150), [255, 0, 0], 2);
+  });
+
   it('refuses a crop outside the image', async () => {
     const png = await make(32, 32, [0, 0, 0], [255, 255, 255]).png().toBuffer();
     const err = await fitImage(png, { width: 8, height: 8, crop: { left: 20, top: 0, width: 20, height: 20 } }).catch((e: unknown) => e);

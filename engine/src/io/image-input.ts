@@ -175,11 +175,17 @@ export async function fitImage(bytes: Uint8Array, options: FitOptions): Promise<
   return { image: toRGBA(raw.data, raw.info), info, crop };
 }
 
-/** The whole upright image as opaque RGBA (for previews and the crop step). */
-export async function decodeImage(bytes: Uint8Array): Promise<{ image: RGBAImage; info: ImageInfo }> {
+/**
+ * The whole upright image as opaque RGBA for previews and the crop step, downscaled so its longer side is at
+ * most maxSide (a 40 MP photo would otherwise be 160 MB of RGBA). `scale` = preview pixels per image pixel.
+ */
+export async function decodeImage(bytes: Uint8Array, maxSide = 1024): Promise<{ image: RGBAImage; info: ImageInfo; scale: number }> {
   const info = await probeImage(bytes);
-  const fitted = await fitImage(bytes, { width: info.width, height: info.height, crop: { left: 0, top: 0, width: info.width, height: info.height } });
-  return { image: fitted.image, info };
+  const scale = Math.min(1, maxSide / Math.max(info.width, info.height));
+  const width = Math.max(1, Math.round(info.width * scale));
+  const height = Math.max(1, Math.round(info.height * scale));
+  const fitted = await fitImage(bytes, { width, height, crop: { left: 0, top: 0, width: info.width, height: info.height } });
+  return { image: fitted.image, info, scale: width / info.width };
 }
 
 function toRGBA(data: Buffer, info: OutputInfo): RGBAImage {
