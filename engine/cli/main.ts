@@ -7,6 +7,7 @@
  *   random-model  --out DIR [--seed N]   (a random-weight stand-in with the bundled model's config)
  *   info          --model DIR
  *   import        FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square]   (NVIDIA StyleGAN2/3 pickle -> model.safetensors)
+ *   invert        --model DIR --image FILE --out DIR [--steps N] [--wplus N] [--crop l,t,w,h] [--frames DIR] [--loss L]
  * Common: --backend wasm|cpu|tensorflow|webgpu
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { imageGrid, maskFromPng, readPng, writePng } from '../src/io/png.js';
 import { parsePoints, parseSeeds } from './args.js';
 import { importSummary } from './import-summary.js';
 import { ImportProgressLine, ProgressLine } from './progress.js';
+import { invertCommand, parseCrop } from './invert.js';
 
 const USAGE = `usage:
   stabledrag sample --model DIR --seeds 0-15 --grid out.png [--psi 0.7] [--columns 4]
@@ -38,6 +40,9 @@ const USAGE = `usage:
   stabledrag random-model --out DIR [--seed N]
   stabledrag info --model DIR
   stabledrag import FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square (StyleGAN-Human: DragGAN's square view)]
+  stabledrag invert --model DIR --image FILE.png|jpg|webp --out DIR [--steps N (W, default 1000)]
+                    [--wplus N (W+, default 300)] [--crop left,top,width,height] [--frames DIR] [--samples N (for w_avg)]
+                    [--loss auto|pixel|detector (auto: + landmark-detector features for face models)]
 common options: --backend wasm|cpu|tensorflow|webgpu (default: tensorflow if installed, else webgpu on a
   hardware GPU adapter, else wasm)`;
 
@@ -63,6 +68,12 @@ const options = {
   name: { type: 'string' },
   domain: { type: 'string' },
   'pad-to-square': { type: 'boolean' },
+  image: { type: 'string' },
+  steps: { type: 'string' },
+  wplus: { type: 'string' },
+  crop: { type: 'string' },
+  samples: { type: 'string' },
+  loss: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -159,6 +170,16 @@ async function main(argv: string[]): Promise<void> {
     if (last?.image) writePng(out, last.image);
     if (values['latent-out'] && last) writeFileSync(values['latent-out'], Buffer.from(last.latent.buffer));
     console.log(`wrote ${out}; final handles ${JSON.stringify(last?.handles)}`);
+  } else if (command === 'invert') {
+    const [steps, wplus, samples] = [num(values.steps, 'steps'), num(values.wplus, 'wplus'), num(values.samples, 'samples')];
+    await invertCommand(gen, {
+      image: need(values.image, 'image'),
+      out: need(values.out, 'out'),
+      crop: values.crop ? parseCrop(values.crop) : undefined,
+      frames: values.frames,
+      loss: values.loss ?? 'auto',
+      options: { ...(steps !== undefined ? { wSteps: steps } : {}), ...(wplus !== undefined ? { wPlusSteps: wplus } : {}), ...(samples !== undefined ? { wAvgSamples: samples } : {}) },
+    });
   } else {
     throw new Error(`unknown command '${command}'\n${USAGE}`);
   }

@@ -39,3 +39,17 @@ export class LatentError extends EngineError {
     super('invalid-latent', message);
   }
 }
+
+/** An uploaded image is refused: wrong type, too large, corrupt, or a bad crop. Nothing was decoded in full. */
+export class ImageInputError extends EngineError {
+  constructor(message: string) {
+    super('invalid-image', message);
+  }
+}
+
+/** An inversion request is invalid (target image size, options). Nothing was run. */
+export class InvertInputError extends EngineError {
+  constructor(message: string) {
+    super('invalid-invert-input', message);
+  }
+}

@@ -1,6 +1,6 @@
 /** The engine's public API: everything outside engine/ imports from here. */
 export { initBackend, currentBackend, BACKEND_NAMES, type BackendName, type BackendInfo, type BackendOptions } from './backend.js';
-export { EngineError, DragInputError, ModelLoadError, BackendError, LatentError } from './errors.js';
+export { EngineError, DragInputError, ModelLoadError, BackendError, LatentError, ImageInputError, InvertInputError } from './errors.js';
 export { probeWebGPU, onDeviceLost, webgpuAdapter, DeviceLostError, SyncReadError, type WebGPUAdapterInfo } from './backends/webgpu.js';
 export { gpuBytesInUse } from './backends/memory.js';
 import { LatentError } from './errors.js';
@@ -17,6 +17,9 @@ export { randomModelBytes, type RandomModelOptions } from './model/random.js';
 export { dragRun } from './drag/run.js';
 export { defaultDragOptions, dragPixelDefaults, resolveDragOptions, MAX_POINT_PAIRS } from './drag/options.js';
 export { numpyRandn } from './random.js';
+export { invertRun, defaultInvertOptions, detectorLossSuits, MAX_INVERT_STEPS, psnr, ssim } from './invert/index.js';
+export type * from './invert/types.js';
+export { probeImage, fitImage, decodeImage, centreCrop, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, TRANSPARENT_BACKGROUND, type ImageInfo, type CropRect, type FitOptions, type FittedImage } from './io/image-input.js';
 export { parseSafetensors } from './io/safetensors.js';
 export { importCheckpoint, DISCRIMINATOR_METADATA_KEY, DISCRIMINATOR_FILE_NAME, type ImportOptions, type ImportProgress, type ImportResult } from './import/import-checkpoint.js';
 export { CheckpointImportError } from './import/errors.js';

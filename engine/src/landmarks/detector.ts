@@ -214,6 +214,21 @@ export class LandmarkDetector {
     return tf.fused.conv2d({ x, filter: c.filter, strides: c.stride, pad: c.pad, bias: c.bias, activation: relu ? 'relu' : 'linear' });
   }
 
+  /**
+   * The first `stages` encoder outputs (after ReLU) of a normalised NHWC input, untidied so gradients can
+   * flow through them: inversion uses them as a perceptual loss for the faces model.
+   */
+  encoderFeatures(x: tf.Tensor4D, stages: number): tf.Tensor4D[] {
+    if (this.disposed) throw new EngineError('disposed', 'this landmark detector was disposed');
+    const out: tf.Tensor4D[] = [];
+    let h = x;
+    for (const c of this.encoder.slice(0, stages)) {
+      h = this.apply(h, c, true);
+      out.push(h);
+    }
+    return out;
+  }
+
   /** Normalised NHWC input -> heatmap logits [N, G, G, L]. */
   heatmapLogits(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {

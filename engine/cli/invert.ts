@@ -1,0 +1,93 @@
+/**
+ * `stabledrag invert`: fit a model's latent to a photo. Writes into --out:
+ *   input.png             the image as the model sees it (decoded, oriented, cropped and resized)
+ *   reconstruction.png    the final latent rendered; reconstruction-<stage>.png after each stage
+ *   latent.safetensors    tensor 'latent' [num_ws, w_dim] F32 (metadata: model, loss, stages)
+ *   latent.f32            the same values as raw little-endian float32, what `stabledrag drag --latent` reads
+ *   metrics.json          per-stage PSNR, SSIM, seconds and the loss used
+ * and with --frames DIR, every step's frame as DIR/step-NNNN.png.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ImageGenerator } from '../src/generator/types.js';
+import { detectorLossSuits, invertRun, type InvertOptions, type InvertStageResult } from '../src/invert/index.js';
+import { loadLandmarkDetector, type LandmarkDetector } from '../src/landmarks/detector.js';
+import { fitImage, type CropRect } from '../src/io/image-input.js';
+import { writePng } from '../src/io/png.js';
+import { serializeSafetensors } from '../src/io/safetensors.js';
+
+export interface InvertCommand {
+  image: string;
+  out: string;
+  crop?: CropRect;
+  /** Directory for every step's frame. */
+  frames?: string;
+  options: Partial<InvertOptions>;
+  /** 'pixel', 'detector', or 'auto': the detector term where detectorLossSuits(config). */
+  loss: string;
+}
+
+/** The landmark detector when the chosen loss uses it (the caller disposes it). */
+export async function detectorForLoss(gen: ImageGenerator, loss: string): Promise<LandmarkDetector | undefined> {
+  if (loss === 'pixel') return undefined;
+  if (loss === 'detector' || (loss === 'auto' && detectorLossSuits(gen.config))) return loadLandmarkDetector();
+  if (loss === 'auto') return undefined;
+  throw new Error(`bad --loss '${loss}': expected auto, pixel or detector`);
+}
+
+/** "left,top,width,height" -> a crop rectangle. */
+export function parseCrop(text: string): CropRect {
+  const parts = text.split(',').map((s) => Number(s.trim()));
+  if (parts.length !== 4 || !parts.every((n) => Number.isInteger(n))) throw new Error(`bad --crop '${text}': expected left,top,width,height in pixels`);
+  const [left, top, width, height] = parts;
+  return { left, top, width, height };
+}
+
+export async function invertCommand(gen: ImageGenerator, cmd: InvertCommand): Promise<void> {
+  const fitted = await fitImage(readFileSync(cmd.image), { width: gen.width, height: gen.height, crop: cmd.crop });
+  mkdirSync(cmd.out, { recursive: true });
+  writePng(path.join(cmd.out, 'input.png'), fitted.image);
+  const framesDir = cmd.frames;
+  if (framesDir) mkdirSync(framesDir, { recursive: true });
+  const detector = await detectorForLoss(gen, cmd.loss);
+  const started = performance.now();
+  const stages: InvertStageResult[] = [];
+  let latent: Float32Array | undefined;
+  const tty = process.stderr.isTTY;
+  try {
+    for await (const ev of invertRun(gen, { target: fitted.image, detector, options: { ...cmd.options, imageEvery: cmd.frames ? 1 : 1_000_000 } })) {
+      if (ev.type === 'step') {
+        if (framesDir && ev.image) writePng(path.join(framesDir, `step-${String(ev.step).padStart(4, '0')}.png`), ev.image);
+        const line = `${ev.stage.padEnd(2)} step ${String(ev.stageStep + 1).padStart(4)}/${ev.stageSteps} loss ${ev.loss.toFixed(5)} lr ${ev.lr.toFixed(4)}`;
+        process.stderr.write(tty ? `\r${line}\x1b[K` : ev.stageStep % 50 === 0 || ev.stageStep === ev.stageSteps - 1 ? `${line}\n` : '');
+      } else if (ev.type === 'stage') {
+        stages.push({ stage: ev.stage, steps: ev.steps, seconds: ev.seconds, psnr: ev.psnr, ssim: ev.ssim, loss: ev.loss });
+        writePng(path.join(cmd.out, `reconstruction-${ev.stage === 'w' ? 'w' : 'wplus'}.png`), ev.image);
+        writePng(path.join(cmd.out, 'reconstruction.png'), ev.image);
+        process.stderr.write(`${tty ? '\n' : ''}${ev.stage}: PSNR ${ev.psnr.toFixed(2)} dB, SSIM ${ev.ssim.toFixed(4)}, ${ev.seconds.toFixed(1)} s (loss ${ev.loss})\n`);
+      } else {
+        if (ev.reason === 'error') throw new Error(`inversion failed: ${ev.error?.message}`);
+        latent = ev.latent;
+      }
+    }
+  } finally {
+    detector?.dispose();
+  }
+  const metrics = {
+    model: gen.config.name,
+    image: path.resolve(cmd.image),
+    source: { format: fitted.info.format, width: fitted.info.width, height: fitted.info.height, crop: fitted.crop },
+    size: { width: gen.width, height: gen.height },
+    total_seconds: (performance.now() - started) / 1000,
+    stages,
+  };
+  const meta = { model: gen.config.name, loss: stages[0]?.loss ?? '', stages: JSON.stringify(stages) };
+  writeFileSync(
+    path.join(cmd.out, 'latent.safetensors'),
+    serializeSafetensors(new Map([['latent', { shape: [gen.numWs, gen.wDim], data: latent!, dtype: 'F32' as const }]]), meta),
+  );
+  writeFileSync(path.join(cmd.out, 'latent.f32'), Buffer.from(latent!.buffer, latent!.byteOffset, latent!.byteLength));
+  writeFileSync(path.join(cmd.out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  const last = stages.at(-1)!;
+  console.log(`wrote ${cmd.out}: ${last.stage} PSNR ${last.psnr.toFixed(2)} dB, SSIM ${last.ssim.toFixed(4)}`);
+}

@@ -1,0 +1,71 @@
+/** Defaults and validation of inversion requests (the one place they live). */
+import { InvertInputError } from '../errors.js';
+import type { ImageGenerator } from '../generator/types.js';
+import { FACES128_CONFIG, type ModelConfig } from '../model/config.js';
+import type { InvertLoss, InvertOptions, InvertRequest } from './types.js';
+
+export const MAX_INVERT_STEPS = 10_000;
+const LOSSES: readonly InvertLoss[] = ['pixel-multiscale', 'pixel-multiscale+detector'];
+
+export function defaultInvertOptions(): InvertOptions {
+  return {
+    wSteps: 1000,
+    wPlusSteps: 300,
+    lr: 0.1,
+    wPlusLr: 0.01,
+    initialNoiseFactor: 0.05,
+    noiseRampLength: 0.75,
+    lrRampDown: 0.25,
+    lrRampUp: 0.05,
+    wAvgSamples: 10_000,
+    seed: 123,
+    imageEvery: 10,
+    loss: 'pixel-multiscale',
+    perceptualWeight: 1,
+  };
+}
+
+/**
+ * Whether the landmark detector's feature loss suits a model: the detector was trained on the bundled
+ * faces model's domain, so the bundled model (whose file predates the `domain` key) and models whose config
+ * says domain 'faces'.
+ */
+export function detectorLossSuits(config: ModelConfig): boolean {
+  return config.domain === 'faces' || config.name === FACES128_CONFIG.name;
+}
+
+function check(ok: boolean, message: string): void {
+  if (!ok) throw new InvertInputError(message);
+}
+
+export function validateInvertRequest(gen: ImageGenerator, request: InvertRequest): InvertOptions {
+  const t = request?.target;
+  check(!!t && Number.isInteger(t.width) && Number.isInteger(t.height), 'the target image is missing');
+  check(t.width === gen.width && t.height === gen.height, `the target is ${t.width}x${t.height}; the model draws ${gen.width}x${gen.height} (crop and fit it first)`);
+  check(!!t.data && t.data.length === t.width * t.height * 4, `the target has ${t.data?.length} bytes, expected ${t.width * t.height * 4} (RGBA)`);
+  const o: InvertOptions = {
+    ...defaultInvertOptions(),
+    ...(request.detector ? { loss: 'pixel-multiscale+detector' as const } : {}),
+    ...(request.options ?? {}),
+  };
+  const int = (v: number, name: string, min: number, max: number) =>
+    check(Number.isInteger(v) && v >= min && v <= max, `${name} must be a whole number in [${min}, ${max}], got ${v}`);
+  const real = (v: number, name: string, min: number, max: number) =>
+    check(Number.isFinite(v) && v >= min && v <= max, `${name} must be a number in [${min}, ${max}], got ${v}`);
+  int(o.wSteps, 'wSteps', 0, MAX_INVERT_STEPS);
+  int(o.wPlusSteps, 'wPlusSteps', 0, MAX_INVERT_STEPS);
+  check(o.wSteps + o.wPlusSteps > 0, 'wSteps and wPlusSteps are both 0: nothing to run');
+  real(o.lr, 'lr', 1e-6, 10);
+  real(o.wPlusLr, 'wPlusLr', 1e-6, 10);
+  real(o.initialNoiseFactor, 'initialNoiseFactor', 0, 10);
+  real(o.noiseRampLength, 'noiseRampLength', 1e-6, 1);
+  real(o.lrRampDown, 'lrRampDown', 1e-6, 1);
+  real(o.lrRampUp, 'lrRampUp', 1e-6, 1);
+  int(o.wAvgSamples, 'wAvgSamples', 1, 100_000);
+  int(o.seed, 'seed', 0, 2 ** 32 - 1);
+  int(o.imageEvery, 'imageEvery', 1, 1_000_000);
+  check(LOSSES.includes(o.loss), `unknown loss '${o.loss}'; available: ${LOSSES.join(', ')}`);
+  check(o.loss !== 'pixel-multiscale+detector' || !!request.detector, `the loss '${o.loss}' needs the landmark detector in the request`);
+  real(o.perceptualWeight, 'perceptualWeight', 0, 1000);
+  return o;
+}

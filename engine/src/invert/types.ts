@@ -1,0 +1,95 @@
+/** Public types of an inversion run (projecting an image into a generator's latent space). */
+import type { RGBAImage } from '../drag/types.js';
+import type { LandmarkDetector } from '../landmarks/detector.js';
+
+export type InvertStage = 'w' | 'w+';
+
+/**
+ * What the optimiser compares. 'pixel-multiscale': mean squared error of the image and of its 2x, 4x, 8x
+ * box-downsampled versions (the coarse terms pull colour and layout before detail). '+detector' adds
+ * perceptualWeight x the landmark detector's feature distance (perceptual.ts), for face models. The model's
+ * own discriminator and LPIPS are not implemented yet; every run reports the loss it used.
+ */
+export type InvertLoss = 'pixel-multiscale' | 'pixel-multiscale+detector';
+
+export interface InvertOptions {
+  /** Steps of W projection (one w shared by all layers). Default 1000, as the official projector. */
+  wSteps: number;
+  /** Steps of W+ refinement from the W result (each layer its own w). 0 skips the stage. Default 300. */
+  wPlusSteps: number;
+  /** Peak learning rate of the W stage (Adam, betas 0.9/0.999). Default 0.1. */
+  lr: number;
+  /** Peak learning rate of the W+ stage. Default 0.01: W+ can leave the generator's manifold quickly. */
+  wPlusLr: number;
+  /** w noise at step 0, as a fraction of the mapped w's spread; ramps to 0 over noiseRampLength. Default 0.05. */
+  initialNoiseFactor: number;
+  /** Fraction of the W stage over which the w noise ramps down (quadratically). Default 0.75. */
+  noiseRampLength: number;
+  /** Fractions of each stage for the learning-rate cosine ramp-down and linear ramp-up. Defaults 0.25, 0.05. */
+  lrRampDown: number;
+  lrRampUp: number;
+  /** z samples used to estimate w_avg and the spread of w. Default 10000. */
+  wAvgSamples: number;
+  /** Seed of the z samples and of the w noise. Default 123. */
+  seed: number;
+  /** Send a frame every N steps (and always on a stage's last step). Default 10. */
+  imageEvery: number;
+  /** Default: '+detector' when the request brings a detector, else 'pixel-multiscale'. */
+  loss: InvertLoss;
+  /** Weight of the detector feature term. Default 1. */
+  perceptualWeight: number;
+}
+
+export interface InvertRequest {
+  /** The target, exactly the generator's width x height (see io/image-input.ts fitImage). */
+  target: RGBAImage;
+  options?: Partial<InvertOptions>;
+  /** The landmark detector, for the 'pixel-multiscale+detector' loss (the caller loads and owns it). */
+  detector?: LandmarkDetector;
+}
+
+export interface InvertStepEvent {
+  type: 'step';
+  stage: InvertStage;
+  /** Step over the whole run (W then W+), from 0. */
+  step: number;
+  /** Step within the stage, from 0, and the stage's step count. */
+  stageStep: number;
+  stageSteps: number;
+  loss: number;
+  lr: number;
+  /** The current latent, numWs x wDim (without the W stage's exploration noise). */
+  latent: Float32Array;
+  image?: RGBAImage;
+}
+
+/** Quality of a stage's final latent, rendered without noise and compared with the target. */
+export interface InvertStageResult {
+  stage: InvertStage;
+  steps: number;
+  seconds: number;
+  psnr: number;
+  ssim: number;
+  loss: InvertLoss;
+}
+
+export interface InvertStageEvent extends InvertStageResult {
+  type: 'stage';
+  latent: Float32Array;
+  image: RGBAImage;
+}
+
+export type InvertEndReason = 'done' | 'cancelled' | 'error';
+
+export interface InvertEndEvent {
+  type: 'end';
+  reason: InvertEndReason;
+  /** Optimiser steps applied over all stages. */
+  steps: number;
+  stages: InvertStageResult[];
+  /** The last good latent (the W start, w_avg, when nothing ran). */
+  latent: Float32Array;
+  error?: { code: string; message: string };
+}
+
+export type InvertEvent = InvertStepEvent | InvertStageEvent | InvertEndEvent;
