@@ -4,10 +4,16 @@
  * Order: an explicit option, then STABLEDRAG_BACKEND, then `tensorflow` (tfjs-node-gpu, an optional
  * dependency that only installs on hosts that can download libtensorflow), then `wasm`. `cpu` is never
  * chosen automatically: it is 25-50x slower than wasm and only meant for tiny tests and gradient checks.
+ *
+ * wasm runs XNNPACK on `threads` threads (option, else STABLEDRAG_THREADS, else the machine's parallelism up
+ * to 4; a drag step's convolutions scale about linearly to 2). Under vitest the default is 1: test files run
+ * in parallel workers that already share the cores, and pool threads spin while they wait for work.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import os from 'node:os';
 import { BackendError } from './errors.js';
+import { activateThreadedWasm } from './wasm-threads.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
 export const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow'];
@@ -15,6 +21,8 @@ export const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow
 export interface BackendOptions {
   /** Force a backend. Default: STABLEDRAG_BACKEND, else tensorflow when it loads, else wasm. */
   backend?: BackendName;
+  /** wasm only: XNNPACK threads. Default: STABLEDRAG_THREADS, else min(4, cores) (1 under vitest). */
+  threads?: number;
   /** Log the choice (once per process) through this function. Default: console.error. */
   log?: (line: string) => void;
 }
@@ -22,7 +30,27 @@ export interface BackendOptions {
 export interface BackendInfo {
   name: BackendName;
   reason: string;
+  /** Threads the backend computes on (wasm: XNNPACK's pool; 1 for cpu; the library's own for tensorflow). */
+  threads: number;
 }
+
+const MAX_DEFAULT_THREADS = 4;
+
+function wantedThreads(option: number | undefined): number {
+  const env = process.env.STABLEDRAG_THREADS;
+  const value = option ?? (env !== undefined && env !== '' ? Number(env) : undefined);
+  if (value !== undefined) {
+    if (!Number.isInteger(value) || value < 1 || value > 64) {
+      throw new BackendError(`threads must be an integer from 1 to 64, got ${option ?? JSON.stringify(env)}${option === undefined ? ' (STABLEDRAG_THREADS)' : ''}`);
+    }
+    return value;
+  }
+  if (process.env.VITEST) return 1;
+  return Math.min(MAX_DEFAULT_THREADS, os.availableParallelism());
+}
+
+/** Threads of the wasm backend once it is initialised in this process (it cannot be changed afterwards). */
+let wasmThreads: number | undefined;
 
 let current: BackendInfo | undefined;
 
@@ -42,11 +70,25 @@ function parseName(value: string, source: string): BackendName {
   throw new BackendError(`unknown backend '${value}' from ${source}; expected one of ${BACKEND_NAMES.join(', ')}`);
 }
 
-async function activate(name: BackendName): Promise<void> {
+async function activate(name: BackendName, threads: number): Promise<number> {
+  if (name === 'wasm') {
+    if (wasmThreads === undefined && threads > 1) {
+      wasmThreads = await activateThreadedWasm(threads);
+    } else {
+      await setBackend('wasm');
+      wasmThreads ??= 1;
+    }
+    return wasmThreads;
+  }
   if (name === 'tensorflow') {
     const failure = await tryLoadTensorflow();
     if (failure) throw new BackendError(`backend 'tensorflow' needs @tensorflow/tfjs-node-gpu, which failed to load: ${failure}`);
   }
+  await setBackend(name);
+  return 1;
+}
+
+async function setBackend(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new BackendError(`backend '${name}' failed to initialise`);
   await tf.ready();
@@ -71,10 +113,10 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     reason = failure ? 'default (tfjs-node-gpu not available)' : '@tensorflow/tfjs-node-gpu loaded';
   }
   if (current?.name === name && tf.getBackend() === name) return current;
-  await activate(name);
+  const threads = await activate(name, wantedThreads(options.threads));
   // Log only when the backend changes, so a process logs its choice once however often it asks.
-  if (current?.name !== name) log(`[stabledrag] backend ${name}: ${reason}`);
-  current = { name, reason };
+  if (current?.name !== name) log(`[stabledrag] backend ${name}${name === 'wasm' ? ` (${threads} thread${threads > 1 ? 's' : ''})` : ''}: ${reason}`);
+  current = { name, reason, threads };
   return current;
 }
 
