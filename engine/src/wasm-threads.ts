@@ -67,9 +67,8 @@ export async function activateThreadedWasm(threads: number): Promise<number> {
     os.cpus = originalCpus;
     // Emscripten's Node glue installs handlers that rethrow every uncaught error, printing its minified
     // source instead of the error; the process's own handling (or Node's default) is what we want.
-    for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-      for (const l of process.listeners(event)) if (!(listening[event] as unknown[]).includes(l)) process.removeListener(event, l as never);
-    }
+    for (const l of process.listeners('uncaughtException')) if (!listening.uncaughtException.includes(l)) process.removeListener('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection')) if (!listening.unhandledRejection.includes(l)) process.removeListener('unhandledRejection', l);
   }
   const pool = (tf.backend() as unknown as { wasm: { PThread?: PThreadPool } }).wasm.PThread;
   if (pool) {
