@@ -21,6 +21,7 @@ os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # must precede the torch im
 import argparse
 import json
 import math
+import resource
 import sys
 import time
 
@@ -193,6 +194,7 @@ def main():
         result['tfjsAbsCheck'] = run_drag(G, cfg, spec, tfjs_abs=True)
     if args.peak:
         result['peak'] = {str(t): peak(t) for t in spec.get('threads', [2])}
+    result['maxRssMB'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
 

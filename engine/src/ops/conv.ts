@@ -28,14 +28,18 @@ export function makeConstFilter(forward: tf.Tensor4D): ConstFilter {
  * the 'full' convolution, i.e. padding kernel-1 on each side).
  */
 export function conv2dConst(x: tf.Tensor4D, filter: ConstFilter, padding: 'same' | 'valid'): tf.Tensor4D {
-  return unaryCustomGrad<tf.Tensor4D>(x, (input) => {
-    const y = tf.conv2d(input as tf.Tensor4D, filter.forward, 1, padding);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor) =>
-        padding === 'same'
-          ? tf.conv2d(dy as tf.Tensor4D, filter.backward, 1, 'same')
-          : tf.conv2d(dy as tf.Tensor4D, filter.backward, 1, filter.kernel - 1),
-    };
-  });
+  return unaryCustomGrad<tf.Tensor4D>(x, (input) => ({
+    value: conv2dConstForward(input as tf.Tensor4D, filter, padding),
+    gradFunc: (dy: tf.Tensor) => conv2dConstInputGrad(dy as tf.Tensor4D, filter, padding),
+  }));
+}
+
+/** The convolution itself, untaped (for callers that write their own gradient). */
+export function conv2dConstForward(x: tf.Tensor4D, filter: ConstFilter, padding: 'same' | 'valid'): tf.Tensor4D {
+  return tf.conv2d(x, filter.forward, 1, padding);
+}
+
+/** The gradient of conv2dConstForward with respect to its input, given the output gradient dy. */
+export function conv2dConstInputGrad(dy: tf.Tensor4D, filter: ConstFilter, padding: 'same' | 'valid'): tf.Tensor4D {
+  return padding === 'same' ? tf.conv2d(dy, filter.backward, 1, 'same') : tf.conv2d(dy, filter.backward, 1, filter.kernel - 1);
 }
