@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { unaryCustomGrad } from './custom-grad.js';
+import { winogradConvValid, winogradFilter, type WinogradFilter } from './winograd.js';
 
 export interface ConstFilter {
   /** [kh, kw, in, out], used forward. */
@@ -15,13 +16,51 @@ export interface ConstFilter {
   /** [kh, kw, out, in], the forward filter rotated 180 degrees with channels swapped. */
   backward: tf.Tensor4D;
   kernel: number;
+  /** Winograd transforms of both filters, made on first use by a convolution large enough to take them. */
+  winograd?: { forward: WinogradFilter; backward: WinogradFilter };
 }
 
-/** Builds both filters from a tf-layout filter [kh, kw, in, out]. The caller owns the returned tensors. */
+/** Builds both filters from a tf-layout filter [kh, kw, in, out]. Release with disposeConstFilter. */
 export function makeConstFilter(forward: tf.Tensor4D): ConstFilter {
   const backward = tf.tidy(() => tf.reverse(forward, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D);
   return { forward, backward, kernel: forward.shape[0] };
 }
+
+export function disposeConstFilter(filter: ConstFilter): void {
+  tf.dispose([filter.forward, filter.backward, ...(filter.winograd ? [...filter.winograd.forward, ...filter.winograd.backward] : [])]);
+  filter.winograd = undefined;
+}
+
+/**
+ * Winograd pays where the channel products are large and maps not tiny (measured on this CPU's wasm, 1 and
+ * 2 threads: 1.3-2x at 32x32..128x128 with 256-512 channels, break-even at 16x16x512); its tile
+ * transforms run in JavaScript, so narrow layers (the 32-64 channel blocks of 512-1024 px models) stay on
+ * XNNPACK's direct convolution. Only the wasm backend: elsewhere the library's own kernels are faster.
+ */
+const WINOGRAD_MIN_CHANNELS = 128;
+const WINOGRAD_MIN_PIXELS = 32 * 32;
+let winogradEnabled = process.env.STABLEDRAG_WINOGRAD !== '0';
+
+/** Turns the Winograd path off or on (benchmarks compare both; STABLEDRAG_WINOGRAD=0 sets the default off). */
+export function setWinograd(enabled: boolean): void {
+  winogradEnabled = enabled;
+}
+
+function useWinograd(filter: ConstFilter, outH: number, outW: number, batch: number): boolean {
+  const [kh, , ci, co] = filter.forward.shape;
+  return (
+    winogradEnabled && kh === 3 && batch === 1 && outH % 2 === 0 && outW % 2 === 0 && outH * outW >= WINOGRAD_MIN_PIXELS &&
+    ci >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS && tf.getBackend() === 'wasm'
+  );
+}
+
+function winogradOf(filter: ConstFilter): NonNullable<ConstFilter['winograd']> {
+  filter.winograd ??= tf.tidy(() => ({ forward: winogradFilter(filter.forward), backward: winogradFilter(filter.backward) }));
+  for (const t of [...filter.winograd.forward, ...filter.winograd.backward]) tf.keep(t);
+  return filter.winograd;
+}
+
+const pad4 = (x: tf.Tensor4D, p: number) => (p ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x);
 
 /**
  * Stride-1 convolution. 'same' keeps the size; 'valid' shrinks it by kernel-1 (its input gradient is then
@@ -36,10 +75,16 @@ export function conv2dConst(x: tf.Tensor4D, filter: ConstFilter, padding: 'same'
 
 /** The convolution itself, untaped (for callers that write their own gradient). */
 export function conv2dConstForward(x: tf.Tensor4D, filter: ConstFilter, padding: 'same' | 'valid'): tf.Tensor4D {
+  const [n, h, w] = x.shape;
+  const shrink = padding === 'same' ? 0 : filter.kernel - 1;
+  if (useWinograd(filter, h - shrink, w - shrink, n)) return tf.tidy(() => winogradConvValid(pad4(x, padding === 'same' ? 1 : 0), winogradOf(filter).forward));
   return tf.conv2d(x, filter.forward, 1, padding);
 }
 
 /** The gradient of conv2dConstForward with respect to its input, given the output gradient dy. */
 export function conv2dConstInputGrad(dy: tf.Tensor4D, filter: ConstFilter, padding: 'same' | 'valid'): tf.Tensor4D {
+  const [n, h, w] = dy.shape;
+  const grow = padding === 'same' ? 0 : filter.kernel - 1;
+  if (useWinograd(filter, h + grow, w + grow, n)) return tf.tidy(() => winogradConvValid(pad4(dy, padding === 'same' ? 1 : 2), winogradOf(filter).backward));
   return padding === 'same' ? tf.conv2d(dy, filter.backward, 1, 'same') : tf.conv2d(dy, filter.backward, 1, filter.kernel - 1);
 }

@@ -11,7 +11,7 @@
  * and the styles: the weights are constants.
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv2dConstForward, conv2dConstInputGrad, makeConstFilter, type ConstFilter } from '../../ops/conv.js';
+import { conv2dConstForward, conv2dConstInputGrad, disposeConstFilter, makeConstFilter, type ConstFilter } from '../../ops/conv.js';
 import { upsampleFirAdjoint, upsampleFirForward } from '../../ops/upsample.js';
 import type { ParamSource } from '../types.js';
 import { blockSize, type StyleGAN2Config } from './config.js';
@@ -46,6 +46,16 @@ export class Dense {
   dispose(): void {
     tf.dispose([this.weight, this.bias]);
   }
+}
+
+/**
+ * [1, C]: the sum over batch and pixels of t [n, h, w, C], as one GEMM with a row of ones (tfjs's wasm Sum
+ * over leading axes transposes first and takes ~200 ms on a 128x128x256 map).
+ */
+function sumOverPixels(t: tf.Tensor): tf.Tensor2D {
+  const c = t.shape[t.rank - 1];
+  const rows = t.size / c;
+  return tf.matMul(tf.ones([1, rows]), tf.reshape(t, [rows, c]));
 }
 
 /** A modulated, demodulated 3x3 convolution with noise, bias, leaky ReLU and clamp (StyleGAN2 SynthesisLayer). */
@@ -132,13 +142,13 @@ export class SynthesisLayer {
     return tf.tidy(() => {
       const d = this.dcoefs(s);
       const z = this.preActivation(h, d);
-      let g = dy;
-      if (this.clamp !== null) {
-        const v = tf.mul(tf.leakyRelu(z, 0.2), SQRT2);
-        g = tf.where(tf.logicalAnd(tf.greaterEqual(v, -this.clamp), tf.lessEqual(v, this.clamp)), g, tf.zerosLike(g));
-      }
-      const dz = tf.mul(g, tf.where(tf.greater(z, 0), tf.scalar(SQRT2), tf.scalar(0.2 * SQRT2))) as tf.Tensor4D;
-      const dd = tf.reshape(tf.sum(tf.mul(dz, h), [0, 1, 2]), [1, this.outChannels]);
+      // Leaky ReLU's slope (0.2 where z <= 0, as tfjs's gradient) times the gain, and the clamp's pass-through
+      // where |v| < clamp. Masks are products with step(): tf.where with scalar branches broadcasts through
+      // Tile, which costs seconds per call on wasm at these sizes.
+      let slope = tf.add(tf.mul(tf.step(z), 0.8 * SQRT2), 0.2 * SQRT2);
+      if (this.clamp !== null) slope = tf.mul(slope, tf.step(tf.sub(this.clamp, tf.abs(tf.mul(tf.leakyRelu(z, 0.2), SQRT2)))));
+      const dz = tf.mul(dy, slope) as tf.Tensor4D;
+      const dd = sumOverPixels(tf.mul(dz, h));
       const dh = tf.mul(dz, tf.reshape(d, [1, 1, 1, this.outChannels])) as tf.Tensor4D;
       const dxs = this.up
         ? upsampleFirAdjoint(conv2dConstInputGrad(dh, this.filter, 'valid'), true)
@@ -147,14 +157,15 @@ export class SynthesisLayer {
       // d = (q + eps)^(-1/2) with q = s^2 @ weightSq: dq = -d^3 / 2 * dd, ds = 2 s * (dq @ weightSq^T).
       const dq = tf.mul(tf.mul(tf.pow(d, 3), -0.5), dd);
       const dsDemod = tf.mul(tf.mul(s, 2), tf.matMul(dq, this.weightSq, false, true));
-      const dsMod = tf.reshape(tf.sum(tf.mul(dxs, x), [0, 1, 2]), [1, this.inChannels]);
+      const dsMod = sumOverPixels(tf.mul(dxs, x));
       return [dx, tf.add(dsMod, dsDemod) as tf.Tensor2D];
     });
   }
 
   dispose(): void {
     this.affine.dispose();
-    tf.dispose([this.filter.forward, this.filter.backward, this.weightSq, this.noise, this.bias]);
+    disposeConstFilter(this.filter);
+    tf.dispose([this.weightSq, this.noise, this.bias]);
   }
 }
 
@@ -192,11 +203,11 @@ export class ToRGB {
         gradFunc: (dy, saved) => tf.tidy(() => {
           const [xs, ss, o] = saved as [tf.Tensor4D, tf.Tensor2D, tf.Tensor4D];
           const c = this.clamp;
-          // Inside the clamp's bounds, bounds included (as tfjs's clipByValue gradient).
-          const g = c === null ? dy : tf.where(tf.logicalAnd(tf.greaterEqual(o, -c), tf.lessEqual(o, c)), dy, tf.zerosLike(dy));
+          // Inside the clamp's bounds (the bounds themselves, a measure-zero set, pass nothing).
+          const g = c === null ? dy : tf.mul(dy, tf.step(tf.sub(c, tf.abs(o))));
           const dmod = tf.reshape(tf.matMul(tf.reshape(g, [n * h * wd, 3]), this.weight, false, true), [n, h, wd, this.inChannels]);
           const dx = tf.mul(dmod, tf.reshape(ss, [1, 1, 1, this.inChannels]));
-          const ds = tf.reshape(tf.sum(tf.mul(dmod, xs), [0, 1, 2]), [1, this.inChannels]);
+          const ds = sumOverPixels(tf.mul(dmod, xs));
           return [dx, ds];
         }),
       };
