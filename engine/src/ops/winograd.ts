@@ -47,7 +47,7 @@ export function winogradFilter(filter: tf.Tensor4D): WinogradFilter {
  * Valid 3x3 convolution of `x` [1, H + 2, W + 2, in] (already padded) with a transformed filter: output
  * [1, H, W, out]. H and W must be even.
  *
- * The tile transforms run in JavaScript over the tensors' data, one pass each: as tfjs ops they would be
+ * The tile transforms run in JavaScript over the tensors' memory, one pass each: as tfjs ops they would be
  * 16 strided slices (slow generic kernels on wasm) and ~50 elementwise ops.
  */
 export function winogradConvValid(x: tf.Tensor4D, u: WinogradFilter): tf.Tensor4D {
@@ -56,23 +56,63 @@ export function winogradConvValid(x: tf.Tensor4D, u: WinogradFilter): tf.Tensor4
   const tw = (wp - 2) / 2;
   if (n !== 1 || !Number.isInteger(th) || !Number.isInteger(tw)) throw new Error(`winogradConvValid needs batch 1 and an even output size, got ${x.shape}`);
   const co = u[0].shape[1];
-  const v = inputTransform(x.dataSync() as Float32Array, th, tw, wp, ci);
   const t = th * tw;
-  const m = v.map((vab, k) =>
-    tf.tidy(() => {
-      const vt = tf.tensor2d(vab, [t, ci]);
-      return tf.matMul(vt, u[k]);
-    }),
-  );
-  const out = outputTransform(m.map((mk) => mk.dataSync() as Float32Array), th, tw, co);
+  const heap = wasmHeap();
+  const v = Array.from({ length: 16 }, () => heap.alloc([t, ci]));
+  inputTransform(heap.read(x), v.map((vk) => heap.view(vk)), th, tw, wp, ci);
+  const vt = v.map((vk) => heap.tensor(vk) as tf.Tensor2D);
+  const m = vt.map((vk, k) => tf.matMul(vk, u[k]));
+  tf.dispose(vt);
+  const y = heap.alloc([1, 2 * th, 2 * tw, co]);
+  outputTransform(m.map((mk) => heap.read(mk)), heap.view(y), th, tw, co);
   tf.dispose(m);
-  return tf.tensor4d(out, [1, 2 * th, 2 * tw, co]);
+  return heap.tensor(y) as tf.Tensor4D;
+}
+
+interface HeapAccess {
+  alloc(shape: number[]): TensorInfo;
+  /** A view of an allocation's memory; take views only after the last allocation (the heap may grow). */
+  view(info: TensorInfo): Float32Array;
+  read(t: tf.Tensor): Float32Array;
+  tensor(info: TensorInfo): tf.Tensor;
+}
+type TensorInfo = { dataId: object; shape: number[]; dtype: 'float32' };
+
+/**
+ * Tensor memory without copies: on the wasm backend, views into its heap (tfjs's own kernels work the same
+ * way); elsewhere plain arrays copied in and out.
+ */
+function wasmHeap(): HeapAccess {
+  const backend = tf.backend() as unknown as {
+    makeOutput?: (shape: number[], dtype: 'float32') => TensorInfo;
+    typedArrayFromHeap?: (info: TensorInfo) => Float32Array;
+  };
+  if (tf.getBackend() === 'wasm' && backend.makeOutput && backend.typedArrayFromHeap) {
+    const make = backend.makeOutput.bind(backend);
+    const fromHeap = backend.typedArrayFromHeap.bind(backend);
+    return {
+      alloc: (shape) => make(shape, 'float32'),
+      view: (info) => fromHeap(info),
+      read: (t) => fromHeap({ dataId: t.dataId, shape: t.shape, dtype: 'float32' }),
+      tensor: (info) => tf.engine().makeTensorFromTensorInfo(info),
+    };
+  }
+  const data = new Map<object, Float32Array>();
+  return {
+    alloc: (shape) => {
+      const info = { dataId: {}, shape, dtype: 'float32' as const };
+      data.set(info.dataId, new Float32Array(shape.reduce((a, b) => a * b, 1)));
+      return info;
+    },
+    view: (info) => data.get(info.dataId)!,
+    read: (t) => t.dataSync() as Float32Array,
+    tensor: (info) => tf.tensor(data.get(info.dataId)!, info.shape),
+  };
 }
 
 /** V[a * 4 + b] = (B^T d B)[a][b] for every tile, [tiles, in] each; B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]. */
-function inputTransform(x: Float32Array, th: number, tw: number, wp: number, c: number): Float32Array[] {
-  const t = th * tw;
-  const v = Array.from({ length: 16 }, () => new Float32Array(t * c));
+function inputTransform(x: Float32Array, v: Float32Array[], th: number, tw: number, wp: number, c: number): void {
+  const [v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15] = v;
   const row = wp * c;
   for (let i = 0; i < th; i++) {
     for (let j = 0; j < tw; j++) {
@@ -91,20 +131,18 @@ function inputTransform(x: Float32Array, th: number, tw: number, wp: number, c: 
         const r30 = d10 - d30, r31 = d11 - d31, r32 = d12 - d32, r33 = d13 - d33;
         const q = tile + k;
         // Over columns (b).
-        v[0][q] = r00 - r02; v[1][q] = r01 + r02; v[2][q] = r02 - r01; v[3][q] = r01 - r03;
-        v[4][q] = r10 - r12; v[5][q] = r11 + r12; v[6][q] = r12 - r11; v[7][q] = r11 - r13;
-        v[8][q] = r20 - r22; v[9][q] = r21 + r22; v[10][q] = r22 - r21; v[11][q] = r21 - r23;
-        v[12][q] = r30 - r32; v[13][q] = r31 + r32; v[14][q] = r32 - r31; v[15][q] = r31 - r33;
+        v0[q] = r00 - r02; v1[q] = r01 + r02; v2[q] = r02 - r01; v3[q] = r01 - r03;
+        v4[q] = r10 - r12; v5[q] = r11 + r12; v6[q] = r12 - r11; v7[q] = r11 - r13;
+        v8[q] = r20 - r22; v9[q] = r21 + r22; v10[q] = r22 - r21; v11[q] = r21 - r23;
+        v12[q] = r30 - r32; v13[q] = r31 + r32; v14[q] = r32 - r31; v15[q] = r31 - r33;
       }
     }
   }
-  return v;
 }
 
 /** Y = A^T M A per tile, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], written to the interleaved [2 th, 2 tw, out] output. */
-function outputTransform(m: Float32Array[], th: number, tw: number, c: number): Float32Array {
+function outputTransform(m: Float32Array[], y: Float32Array, th: number, tw: number, c: number): void {
   const w = 2 * tw;
-  const y = new Float32Array(4 * th * tw * c);
   const [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15] = m;
   for (let i = 0; i < th; i++) {
     for (let j = 0; j < tw; j++) {
@@ -123,5 +161,4 @@ function outputTransform(m: Float32Array[], th: number, tw: number, c: number): 
       }
     }
   }
-  return y;
 }
