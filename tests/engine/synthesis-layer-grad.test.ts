@@ -1,11 +1,13 @@
 // The synthesis layers' hand-written gradients (engine/src/generator/stylegan2/layers.ts) against tfjs's
 // automatic differentiation of the same computation written with plain ops, on a small random model with
-// noise, biases and a conv_clamp low enough that some outputs are clamped.
+// noise, biases and a conv_clamp low enough that some outputs are clamped; and a wide model's features and
+// latent gradient with the Winograd convolutions against the direct ones.
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../engine/src/index.js';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { generatorFromBytes, initBackend } from '../../engine/src/index.js';
+import { setWinograd } from '../../engine/src/ops/conv.js';
 import { upsampleFir } from '../../engine/src/ops/upsample.js';
-import { randomModelTensors } from '../../engine/src/model/random.js';
+import { randomModelBytes, randomModelTensors } from '../../engine/src/model/random.js';
 import { SynthesisLayer, ToRGB } from '../../engine/src/generator/stylegan2/layers.js';
 import type { StyleGAN2Config } from '../../engine/src/generator/stylegan2/config.js';
 import type { ParamSource } from '../../engine/src/generator/types.js';
@@ -89,5 +91,48 @@ describe('StyleGAN2 synthesis layers: hand-written gradients', () => {
     const t = new ToRGB(get, 'synthesis.b8.torgb', 0.3);
     compare((x, w) => t.apply(x, w), (x, w) => plainToRGB(t, x, w, 0.3), [1, 8, 8, 6], 0.3);
     t.dispose();
+  });
+});
+
+describe('StyleGAN2 with Winograd convolutions (wasm, 128 channels up to 32 px)', () => {
+  it('features and their latent gradient match the direct convolutions within float noise', async () => {
+    await initBackend({ backend: 'wasm', log: () => {} });
+    onTestFinished(async () => {
+      setWinograd(true);
+      await initBackend({ backend: 'cpu', log: () => {} });
+    });
+    const wide: StyleGAN2Config = {
+      ...config, name: 'wide', z_dim: 16, w_dim: 16, img_resolution: 32,
+      channels: { '4': 128, '8': 128, '16': 128, '32': 128 }, conv_clamp: 256, drag_block: 32,
+    };
+    const gen = generatorFromBytes(randomModelBytes(wide, { seed: 3, noiseStrength: 0.3, biasStd: 0.2 }), 'wide');
+    onTestFinished(() => gen.dispose());
+    const latent = gen.latentFromSeed(1);
+    const run = (winograd: boolean) => {
+      setWinograd(winograd);
+      return tf.tidy(() => {
+        const ws = tf.tensor2d(latent, [gen.numWs, gen.wDim]);
+        const r = tf.randomNormal([1, 32, 32, 128], 0, 1, 'float32', 4);
+        const f = (v: tf.Tensor) => tf.sum(tf.mul(gen.synthesize(v as tf.Tensor2D, gen.defaultFeatureLayer).x, r)) as tf.Scalar;
+        const { value, grad } = tf.valueAndGrad(f)(ws);
+        const x = gen.synthesize(ws, gen.defaultFeatureLayer).x;
+        return { x: x.dataSync().slice() as Float32Array, loss: value.dataSync()[0], grad: grad.dataSync().slice() as Float32Array };
+      });
+    };
+    const direct = run(false);
+    const wino = run(true);
+    const rel = (a: Float32Array, b: Float32Array) => {
+      let d = 0;
+      let s = 0;
+      for (let i = 0; i < a.length; i++) {
+        d = Math.max(d, Math.abs(a[i] - b[i]));
+        s = Math.max(s, Math.abs(b[i]));
+      }
+      return d / s;
+    };
+    expect(rel(wino.x, direct.x)).toBeGreaterThan(0); // the Winograd path ran (its rounding differs)
+    expect(rel(wino.x, direct.x)).toBeLessThan(1e-4);
+    expect(rel(wino.grad, direct.grad)).toBeLessThan(1e-4);
+    expect(Math.abs(wino.loss - direct.loss) / Math.abs(direct.loss)).toBeLessThan(1e-4);
   });
 });

@@ -16,8 +16,8 @@ export interface ConstFilter {
   /** [kh, kw, out, in], the forward filter rotated 180 degrees with channels swapped. */
   backward: tf.Tensor4D;
   kernel: number;
-  /** Winograd transforms of both filters, made on first use by a convolution large enough to take them. */
-  winograd?: { forward: WinogradFilter; backward: WinogradFilter };
+  /** Winograd transforms ('forward2', 'backward4', ...), made on first use by a convolution that takes them. */
+  winograd?: Map<string, WinogradFilter>;
 }
 
 /** Builds both filters from a tf-layout filter [kh, kw, in, out]. Release with disposeConstFilter. */
@@ -27,7 +27,7 @@ export function makeConstFilter(forward: tf.Tensor4D): ConstFilter {
 }
 
 export function disposeConstFilter(filter: ConstFilter): void {
-  tf.dispose([filter.forward, filter.backward, ...(filter.winograd ? [...filter.winograd.forward, ...filter.winograd.backward] : [])]);
+  tf.dispose([filter.forward, filter.backward, ...[...(filter.winograd?.values() ?? [])].flatMap((w) => w.u)]);
   filter.winograd = undefined;
 }
 
@@ -54,10 +54,17 @@ function useWinograd(filter: ConstFilter, outH: number, outW: number, batch: num
   );
 }
 
-function winogradOf(filter: ConstFilter): NonNullable<ConstFilter['winograd']> {
-  filter.winograd ??= tf.tidy(() => ({ forward: winogradFilter(filter.forward), backward: winogradFilter(filter.backward) }));
-  for (const t of [...filter.winograd.forward, ...filter.winograd.backward]) tf.keep(t);
-  return filter.winograd;
+function winogradOf(filter: ConstFilter, direction: 'forward' | 'backward', outH: number, outW: number): WinogradFilter {
+  const tile = outH % 4 === 0 && outW % 4 === 0 ? 4 : 2;
+  filter.winograd ??= new Map();
+  const key = `${direction}${tile}`;
+  let w = filter.winograd.get(key);
+  if (!w) {
+    w = winogradFilter(filter[direction], tile);
+    for (const t of w.u) tf.keep(t);
+    filter.winograd.set(key, w);
+  }
+  return w;
 }
 
 const pad4 = (x: tf.Tensor4D, p: number) => (p ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x);
@@ -77,7 +84,9 @@ export function conv2dConst(x: tf.Tensor4D, filter: ConstFilter, padding: 'same'
 export function conv2dConstForward(x: tf.Tensor4D, filter: ConstFilter, padding: 'same' | 'valid'): tf.Tensor4D {
   const [n, h, w] = x.shape;
   const shrink = padding === 'same' ? 0 : filter.kernel - 1;
-  if (useWinograd(filter, h - shrink, w - shrink, n)) return tf.tidy(() => winogradConvValid(pad4(x, padding === 'same' ? 1 : 0), winogradOf(filter).forward));
+  if (useWinograd(filter, h - shrink, w - shrink, n)) {
+    return tf.tidy(() => winogradConvValid(pad4(x, padding === 'same' ? 1 : 0), winogradOf(filter, 'forward', h - shrink, w - shrink)));
+  }
   return tf.conv2d(x, filter.forward, 1, padding);
 }
 
@@ -85,6 +94,8 @@ export function conv2dConstForward(x: tf.Tensor4D, filter: ConstFilter, padding:
 export function conv2dConstInputGrad(dy: tf.Tensor4D, filter: ConstFilter, padding: 'same' | 'valid'): tf.Tensor4D {
   const [n, h, w] = dy.shape;
   const grow = padding === 'same' ? 0 : filter.kernel - 1;
-  if (useWinograd(filter, h + grow, w + grow, n)) return tf.tidy(() => winogradConvValid(pad4(dy, padding === 'same' ? 1 : 2), winogradOf(filter).backward));
+  if (useWinograd(filter, h + grow, w + grow, n)) {
+    return tf.tidy(() => winogradConvValid(pad4(dy, padding === 'same' ? 1 : 2), winogradOf(filter, 'backward', h + grow, w + grow)));
+  }
   return padding === 'same' ? tf.conv2d(dy, filter.backward, 1, 'same') : tf.conv2d(dy, filter.backward, 1, filter.kernel - 1);
 }

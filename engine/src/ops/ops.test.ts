@@ -60,13 +60,15 @@ describe('conv2dConst on wasm, large enough for the Winograd path', () => {
         const filter = makeConstFilter(w);
         const dy = tf.randomNormal(tf.conv2d(x, w, 1, padding).shape, 0, 1, 'float32', 3);
         const y = conv2dConst(x, filter, padding);
-        expect(filter.winograd).toBeDefined();
+        // 'same' 32x32 takes F(4x4) both ways; 'valid' 34 -> 32 F(4x4) forward and 32 -> 34 F(2x2) backward.
+        expect(filter.winograd?.size).toBeGreaterThan(0);
         const scale = (t: tf.Tensor) => tf.max(tf.abs(t)).dataSync()[0];
         const direct = tf.conv2d(x, w, 1, padding);
-        expect(maxDiff(y, direct)).toBeLessThan(1e-5 * scale(direct));
+        // F(4x4, 3x3)'s transforms (coefficients up to 8 and 1/24) cost ~2e-5 of the output's range in fp32.
+        expect(maxDiff(y, direct)).toBeLessThan(5e-5 * scale(direct));
         const ours = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(conv2dConst(v as tf.Tensor4D, filter, padding), dy)))(x);
         const theirs = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, w, 1, padding), dy)))(x);
-        expect(maxDiff(ours, theirs)).toBeLessThan(1e-5 * scale(theirs));
+        expect(maxDiff(ours, theirs)).toBeLessThan(5e-5 * scale(theirs));
         disposeConstFilter(filter);
       });
     });
