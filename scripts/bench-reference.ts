@@ -2,6 +2,7 @@
  * npm run bench:reference [-- --model PATH] [--case ID] [--steps 30] [--rounds 2] [--threads 2,1]
  *                           [--variants reference,fast] [--out speed.json]
  * npm run bench:reference -- --widths 256,512,1024 [--threads 2,1] [--steps 4] [--rounds 1] [--variants fast]
+ *                           [--engine-variants winograd,direct]
  *   (FFHQ-width random models, engine and PyTorch at each thread count: scripts/bench-widths.ts)
  *
  * The engine's DragGAN drag step (wasm, one thread) against the same step in PyTorch on this CPU
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     variants: { type: 'string' },
     out: { type: 'string' },
     widths: { type: 'string' },
+    'engine-variants': { type: 'string' },
   },
 });
 const steps = Number(values.steps ?? 30);
@@ -45,6 +47,7 @@ if (values.widths) {
   await benchWidths({
     widths: values.widths.split(',').map(Number), threads: (values.threads ?? '2,1').split(',').map(Number),
     steps: Number(values.steps ?? 4), rounds: Number(values.rounds ?? 1), variants: (values.variants ?? 'fast').split(','),
+    engineVariants: (values['engine-variants'] ?? 'winograd').split(','),
     out: values.out, casesFile: values['cases-file'] ?? 'bench/cases.json', caseId: values.case,
   });
   process.exit(0);

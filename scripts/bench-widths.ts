@@ -1,5 +1,6 @@
 /**
- * `npm run bench:reference -- --widths 256,512,1024 [--threads 2,1] [--steps 4] [--rounds 2] [--variants fast] [--out f.json]`
+ * `npm run bench:reference -- --widths 256,512,1024 [--threads 2,1] [--steps 4] [--rounds 1] [--variants fast]
+ *                           [--engine-variants winograd,direct] [--out f.json]`
  *
  * The drag step at FFHQ's widths (random weights, bench/real-widths.ts), engine vs PyTorch at the same
  * thread counts, side by side: per width and round, each thread count runs the engine (scripts/bench-step.ts,
@@ -14,13 +15,15 @@ import path from 'node:path';
 import { checkCaseFile, type DragCase } from '../bench/cases.js';
 import { ffhqModel, scaleCase } from '../bench/real-widths.js';
 
-interface Options { widths: number[]; threads: number[]; steps: number; rounds: number; variants: string[]; out?: string; casesFile: string; caseId?: string }
+interface Options { widths: number[]; threads: number[]; steps: number; rounds: number; variants: string[]; engineVariants: string[]; out?: string; casesFile: string; caseId?: string }
 interface StepRun { times: number[]; losses: number[]; handles: number[][][]; maxRssMB: number; wasmHeapMB?: number; tensorMB?: number }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function engineStep(specFile: string, threads: number): StepRun {
-  const p = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-step.ts', '--spec', specFile, '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+/** Engine variants: 'winograd' (the default kernels) or 'direct' (XNNPACK's direct convolutions only). */
+function engineStep(specFile: string, threads: number, variant: string): StepRun {
+  const env = { ...process.env, STABLEDRAG_WINOGRAD: variant === 'direct' ? '0' : '1' };
+  const p = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-step.ts', '--spec', specFile, '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 64 << 20, env });
   if (p.status !== 0) throw new Error(`bench-step.ts failed (${p.status}):\n${p.stderr.slice(-4000)}`);
   return JSON.parse(p.stdout.trim().split('\n').at(-1)!);
 }
@@ -57,39 +60,45 @@ export async function benchWidths(o: Options): Promise<void> {
       lambda: 20, layers: 6, stopDistance: 0, featureBlock: h,
     };
     const load0 = os.loadavg();
-    interface Acc { engine: number[]; torch: Map<string, number[]>; engineRss: number; torchRss: Map<string, number>; heap: number; loss0: [number, number] }
+    interface Acc { engine: Map<string, number[]>; torch: Map<string, number[]>; engineRss: Map<string, number>; torchRss: Map<string, number>; heap: Map<string, number>; loss0: [number, number] }
     const acc = new Map<number, Acc>();
     for (let r = 0; r < o.rounds; r++) {
       for (const t of o.threads) {
-        const a: Acc = acc.get(t) ?? { engine: [], torch: new Map<string, number[]>(), engineRss: 0, torchRss: new Map<string, number>(), heap: 0, loss0: [NaN, NaN] };
+        const a: Acc = acc.get(t) ?? { engine: new Map(), torch: new Map(), engineRss: new Map(), torchRss: new Map(), heap: new Map(), loss0: [NaN, NaN] };
         acc.set(t, a);
         const specFile = path.join(dir, `spec-${width}-${t}.json`);
         writeFileSync(specFile, JSON.stringify({ ...spec, threads: [t], variants: o.variants }));
-        const e = engineStep(specFile, t);
-        a.engine.push(...e.times.slice(1));
-        a.engineRss = Math.max(a.engineRss, e.maxRssMB);
-        a.heap = Math.max(a.heap, e.wasmHeapMB ?? 0);
+        let e: StepRun | undefined;
+        for (const ev of o.engineVariants) {
+          e = engineStep(specFile, t, ev);
+          a.engine.set(ev, [...(a.engine.get(ev) ?? []), ...e.times.slice(1)]);
+          a.engineRss.set(ev, Math.max(a.engineRss.get(ev) ?? 0, e.maxRssMB));
+          a.heap.set(ev, Math.max(a.heap.get(ev) ?? 0, e.wasmHeapMB ?? 0));
+        }
         for (const variant of o.variants) {
           writeFileSync(specFile, JSON.stringify({ ...spec, threads: [t], variants: [variant] }));
           const p = torchStep(specFile);
           a.torch.set(variant, [...(a.torch.get(variant) ?? []), ...p.times.slice(1)]);
           a.torchRss.set(variant, Math.max(a.torchRss.get(variant) ?? 0, p.maxRssMB));
-          a.loss0 = [e.losses[0], p.losses[0]];
+          a.loss0 = [e!.losses[0], p.losses[0]];
         }
-        console.error(`${width} px, round ${r + 1}/${o.rounds}, ${t} thread(s): engine ${median(e.times.slice(1)).toFixed(0)} ms/step; torch ${o.variants.map((v) => `${v} ${median(a.torch.get(v)!.slice(-(o.steps - 1))).toFixed(0)}`).join(', ')} (load ${os.loadavg()[0].toFixed(1)})`);
+        const last = (xs: number[]) => median(xs.slice(-(o.steps - 1))).toFixed(0);
+        console.error(`${width} px, round ${r + 1}/${o.rounds}, ${t} thread(s): engine ${o.engineVariants.map((v) => `${v} ${last(a.engine.get(v)!)}`).join(', ')} ms/step; torch ${o.variants.map((v) => `${v} ${median(a.torch.get(v)!.slice(-(o.steps - 1))).toFixed(0)}`).join(', ')} (load ${os.loadavg()[0].toFixed(1)})`);
       }
     }
     const load1 = os.loadavg();
     for (const [t, a] of acc) {
-      const em = median(a.engine);
-      for (const variant of o.variants) {
-        const pm = median(a.torch.get(variant)!);
-        rows.push([String(width), String(t), variant, em.toFixed(0), pm.toFixed(0), (em / pm).toFixed(2), a.engineRss.toFixed(0), a.heap.toFixed(0), a.torchRss.get(variant)!.toFixed(0), `${load0[0].toFixed(1)} -> ${load1[0].toFixed(1)}`, `${a.loss0[0].toExponential(4)} / ${a.loss0[1].toExponential(4)}`]);
+      for (const ev of o.engineVariants) {
+        const em = median(a.engine.get(ev)!);
+        for (const variant of o.variants) {
+          const pm = median(a.torch.get(variant)!);
+          rows.push([String(width), String(t), ev, variant, em.toFixed(0), pm.toFixed(0), (em / pm).toFixed(2), a.engineRss.get(ev)!.toFixed(0), a.heap.get(ev)!.toFixed(0), a.torchRss.get(variant)!.toFixed(0), `${load0[0].toFixed(1)} -> ${load1[0].toFixed(1)}`, `${a.loss0[0].toExponential(4)} / ${a.loss0[1].toExponential(4)}`]);
+        }
       }
-      results.push({ width, threads: t, engineTimes: a.engine, torchTimes: Object.fromEntries(a.torch), engineRssMB: a.engineRss, wasmHeapMB: a.heap, torchRssMB: Object.fromEntries(a.torchRss), load: [load0, load1], loss0: a.loss0 });
+      results.push({ width, threads: t, engineTimes: Object.fromEntries(a.engine), torchTimes: Object.fromEntries(a.torch), engineRssMB: Object.fromEntries(a.engineRss), wasmHeapMB: Object.fromEntries(a.heap), torchRssMB: Object.fromEntries(a.torchRss), load: [load0, load1], loss0: a.loss0 });
     }
   }
-  const header = ['px', 'threads', 'PyTorch resampling', 'engine ms/step', 'PyTorch ms/step', 'engine / PyTorch', 'engine peak RSS MB', 'wasm heap MB', 'PyTorch peak RSS MB', 'load (1 min) start -> end', 'step-0 loss engine / PyTorch'];
+  const header = ['px', 'threads', 'engine convs', 'PyTorch resampling', 'engine ms/step', 'PyTorch ms/step', 'engine / PyTorch', 'engine peak RSS MB', 'wasm heap MB', 'PyTorch peak RSS MB', 'load (1 min) start -> end', 'step-0 loss engine / PyTorch'];
   console.log(`Drag step at FFHQ widths (random weights), case ${base.id} scaled from 128 px, ${o.steps} steps (step 0 untimed) x ${o.rounds} rounds, ${os.cpus().length} CPUs (${os.cpus()[0]?.model}).`);
   console.log([`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n'));
   if (o.out) writeFileSync(o.out, JSON.stringify({ date: new Date().toISOString(), case: base.id, options: o, results }, null, 1));
