@@ -43,10 +43,14 @@ export function upsampleFirForward(x: tf.Tensor4D, extended: boolean): tf.Tensor
   const [n, h, w, c] = x.shape;
   const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
   const resized = tf.image.resizeBilinear(padded, [2 * h + 4, 2 * w + 4], false, true);
+  // Intermediates go as soon as they are used: at 1024 px each is hundreds of MB of wasm heap.
+  padded.dispose();
   // Resized sample i is upfirdn2d's output sample i - 2.
   const offset = extended ? 1 : 2;
   const extra = extended ? 2 : 0;
-  return tf.slice(resized, [0, offset, offset, 0], [n, 2 * h + extra, 2 * w + extra, c]);
+  const out = tf.slice(resized, [0, offset, offset, 0], [n, 2 * h + extra, 2 * w + extra, c]);
+  resized.dispose();
+  return out;
 }
 
 /** The adjoint of upsampleFirForward: the input gradient for an output gradient dy. */

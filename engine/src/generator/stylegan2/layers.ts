@@ -48,6 +48,17 @@ export class Dense {
   }
 }
 
+/** Applies `steps` in order, disposing each intermediate (never the input) once the next exists. */
+function chain(x: tf.Tensor4D, steps: Array<(t: tf.Tensor4D) => tf.Tensor>): tf.Tensor4D {
+  let cur = x;
+  for (const step of steps) {
+    const next = tf.tidy(() => step(cur)) as tf.Tensor4D;
+    if (cur !== x) cur.dispose();
+    cur = next;
+  }
+  return cur;
+}
+
 /**
  * [1, C]: the sum over batch and pixels of t [n, h, w, C], as one GEMM with a row of ones (tfjs's wasm Sum
  * over leading axes transposes first and takes ~200 ms on a 128x128x256 map).
@@ -111,9 +122,17 @@ export class SynthesisLayer {
     return binaryCustomGrad<tf.Tensor4D>(x, styles, (xIn, sIn, save) => {
       const input = xIn as tf.Tensor4D;
       const s = sIn as tf.Tensor2D;
-      const h = this.conv(tf.mul(input, tf.reshape(s, [1, 1, 1, this.inChannels])) as tf.Tensor4D);
-      const dcoefs = this.dcoefs(s);
-      const y = this.activate(this.preActivation(h, dcoefs));
+      const h = tf.tidy(() => this.conv(tf.mul(input, tf.reshape(s, [1, 1, 1, this.inChannels])) as tf.Tensor4D));
+      // The elementwise chain frees each intermediate as it goes (activation-sized, i.e. up to 128 MB at
+      // 1024 px); nothing in it is needed by the backward pass, which recomputes from h.
+      const y = chain(h, [
+        (t) => tf.mul(t, tf.reshape(this.dcoefs(s), [1, 1, 1, this.outChannels])),
+        (t) => tf.add(t, this.noise),
+        (t) => tf.add(t, this.bias),
+        (t) => tf.leakyRelu(t, 0.2),
+        (t) => tf.mul(t, SQRT2),
+        ...(this.clamp === null ? [] : [(t: tf.Tensor4D) => tf.clipByValue(t, -this.clamp!, this.clamp!)]),
+      ]);
       save([input, s, h]);
       return { value: y, gradFunc: (dy, saved) => this.backward(dy as tf.Tensor4D, saved as [tf.Tensor4D, tf.Tensor2D, tf.Tensor4D]) };
     });
@@ -130,11 +149,6 @@ export class SynthesisLayer {
 
   private preActivation(h: tf.Tensor4D, dcoefs: tf.Tensor2D): tf.Tensor4D {
     return tf.add(tf.add(tf.mul(h, tf.reshape(dcoefs, [1, 1, 1, this.outChannels])), this.noise), this.bias);
-  }
-
-  private activate(z: tf.Tensor4D): tf.Tensor4D {
-    const y = tf.mul(tf.leakyRelu(z, 0.2), SQRT2) as tf.Tensor4D;
-    return this.clamp === null ? y : tf.clipByValue(y, -this.clamp, this.clamp);
   }
 
   /** Gradients for [x, styles]; the same conventions as tfjs's own (leaky ReLU slope at 0, clip bounds pass). */
