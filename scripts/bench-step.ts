@@ -5,7 +5,7 @@
  *   tsx scripts/bench-step.ts --spec spec.json --threads N
  *
  * The spec is the one training/reference/drag_step.py reads (model, seed, points, mask boxes, steps).
- * Prints one JSON line: per-step times (ms), losses, tracked handles, the first Adam update, peak RSS and
+ * Prints one JSON line: per-step wall and process CPU times (ms), losses, tracked handles, the first Adam update, peak RSS and
  * the wasm heap size.
  */
 import { readFileSync } from 'node:fs';
@@ -29,10 +29,13 @@ const mask = (() => {
 const latent = gen.latentFromSeed(spec.seed);
 const n = spec.layers * gen.wDim;
 const times: number[] = [];
+/** CPU time of the whole process (all threads) per step: less sensitive than wall time to other load. */
+const cpuTimes: number[] = [];
 const losses: number[] = [];
 const handles: number[][][] = [];
 let update0: number[] = [];
 let last = performance.now();
+let lastCpu = process.cpuUsage();
 let peakTensorBytes = 0;
 const run = dragRun(gen, {
   latent, points: spec.points, mask,
@@ -40,18 +43,21 @@ const run = dragRun(gen, {
 });
 for await (const ev of run) {
   const now = performance.now();
+  const cpu = process.cpuUsage(lastCpu);
   if (ev.type === 'step' && ev.step < spec.steps) {
     times.push(now - last);
+    cpuTimes.push((cpu.user + cpu.system) / 1000);
     losses.push((ev as DragStepEvent).loss);
     handles.push(ev.handles.map((h) => [...h]));
     if (ev.step === 1) update0 = Array.from(ev.latent.subarray(0, n), (v, i) => v - latent[i]);
   }
   peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
   last = performance.now();
+  lastCpu = process.cpuUsage();
 }
 const wasmHeap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.byteLength ?? 0;
 console.log(JSON.stringify({
-  threads: info.threads, times, losses, handles, update0,
+  threads: info.threads, times, cpuTimes, losses, handles, update0,
   maxRssMB: process.resourceUsage().maxRSS / 1024, wasmHeapMB: wasmHeap / 2 ** 20, tensorMB: peakTensorBytes / 2 ** 20,
 }));
 process.exit(0);

@@ -6,7 +6,8 @@
  * thread counts, side by side: per width and round, each thread count runs the engine (scripts/bench-step.ts,
  * one process per count since the wasm thread pool is fixed per process) and then PyTorch
  * (training/reference/drag_step.py) on the same spec, so load changes on the shared machine hit both.
- * Reports median ms/step over steps 1..N-1, the ratio, each process's peak RSS and the load average.
+ * Reports median ms/step over steps 1..N-1 (wall, and the process's CPU time over all its threads, which
+ * other load disturbs less), the ratios, each process's peak RSS and the load average.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { checkCaseFile, type DragCase } from '../bench/cases.js';
 import { ffhqModel, scaleCase } from '../bench/real-widths.js';
 
 interface Options { widths: number[]; threads: number[]; steps: number; rounds: number; variants: string[]; engineVariants: string[]; out?: string; casesFile: string; caseId?: string }
-interface StepRun { times: number[]; losses: number[]; handles: number[][][]; maxRssMB: number; wasmHeapMB?: number; tensorMB?: number }
+interface StepRun { times: number[]; cpuTimes: number[]; losses: number[]; handles: number[][][]; maxRssMB: number; wasmHeapMB?: number; tensorMB?: number }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -60,11 +61,11 @@ export async function benchWidths(o: Options): Promise<void> {
       lambda: 20, layers: 6, stopDistance: 0, featureBlock: h,
     };
     const load0 = os.loadavg();
-    interface Acc { engine: Map<string, number[]>; torch: Map<string, number[]>; engineRss: Map<string, number>; torchRss: Map<string, number>; heap: Map<string, number>; loss0: [number, number] }
+    interface Acc { engine: Map<string, number[]>; torch: Map<string, number[]>; engineCpu: Map<string, number[]>; torchCpu: Map<string, number[]>; engineRss: Map<string, number>; torchRss: Map<string, number>; heap: Map<string, number>; loss0: [number, number] }
     const acc = new Map<number, Acc>();
     for (let r = 0; r < o.rounds; r++) {
       for (const t of o.threads) {
-        const a: Acc = acc.get(t) ?? { engine: new Map(), torch: new Map(), engineRss: new Map(), torchRss: new Map(), heap: new Map(), loss0: [NaN, NaN] };
+        const a: Acc = acc.get(t) ?? { engine: new Map(), torch: new Map(), engineCpu: new Map(), torchCpu: new Map(), engineRss: new Map(), torchRss: new Map(), heap: new Map(), loss0: [NaN, NaN] };
         acc.set(t, a);
         const specFile = path.join(dir, `spec-${width}-${t}.json`);
         writeFileSync(specFile, JSON.stringify({ ...spec, threads: [t], variants: o.variants }));
@@ -72,6 +73,7 @@ export async function benchWidths(o: Options): Promise<void> {
         for (const ev of o.engineVariants) {
           e = engineStep(specFile, t, ev);
           a.engine.set(ev, [...(a.engine.get(ev) ?? []), ...e.times.slice(1)]);
+          a.engineCpu.set(ev, [...(a.engineCpu.get(ev) ?? []), ...e.cpuTimes.slice(1)]);
           a.engineRss.set(ev, Math.max(a.engineRss.get(ev) ?? 0, e.maxRssMB));
           a.heap.set(ev, Math.max(a.heap.get(ev) ?? 0, e.wasmHeapMB ?? 0));
         }
@@ -79,6 +81,7 @@ export async function benchWidths(o: Options): Promise<void> {
           writeFileSync(specFile, JSON.stringify({ ...spec, threads: [t], variants: [variant] }));
           const p = torchStep(specFile);
           a.torch.set(variant, [...(a.torch.get(variant) ?? []), ...p.times.slice(1)]);
+          a.torchCpu.set(variant, [...(a.torchCpu.get(variant) ?? []), ...p.cpuTimes.slice(1)]);
           a.torchRss.set(variant, Math.max(a.torchRss.get(variant) ?? 0, p.maxRssMB));
           a.loss0 = [e!.losses[0], p.losses[0]];
         }
@@ -90,15 +93,17 @@ export async function benchWidths(o: Options): Promise<void> {
     for (const [t, a] of acc) {
       for (const ev of o.engineVariants) {
         const em = median(a.engine.get(ev)!);
+        const ec = median(a.engineCpu.get(ev)!);
         for (const variant of o.variants) {
           const pm = median(a.torch.get(variant)!);
-          rows.push([String(width), String(t), ev, variant, em.toFixed(0), pm.toFixed(0), (em / pm).toFixed(2), a.engineRss.get(ev)!.toFixed(0), a.heap.get(ev)!.toFixed(0), a.torchRss.get(variant)!.toFixed(0), `${load0[0].toFixed(1)} -> ${load1[0].toFixed(1)}`, `${a.loss0[0].toExponential(4)} / ${a.loss0[1].toExponential(4)}`]);
+          const pc = median(a.torchCpu.get(variant)!);
+          rows.push([String(width), String(t), ev, variant, em.toFixed(0), pm.toFixed(0), (em / pm).toFixed(2), ec.toFixed(0), pc.toFixed(0), (ec / pc).toFixed(2), a.engineRss.get(ev)!.toFixed(0), a.heap.get(ev)!.toFixed(0), a.torchRss.get(variant)!.toFixed(0), `${load0[0].toFixed(1)} -> ${load1[0].toFixed(1)}`, `${a.loss0[0].toExponential(4)} / ${a.loss0[1].toExponential(4)}`]);
         }
       }
-      results.push({ width, threads: t, engineTimes: Object.fromEntries(a.engine), torchTimes: Object.fromEntries(a.torch), engineRssMB: Object.fromEntries(a.engineRss), wasmHeapMB: Object.fromEntries(a.heap), torchRssMB: Object.fromEntries(a.torchRss), load: [load0, load1], loss0: a.loss0 });
+      results.push({ width, threads: t, engineTimes: Object.fromEntries(a.engine), torchTimes: Object.fromEntries(a.torch), engineCpu: Object.fromEntries(a.engineCpu), torchCpu: Object.fromEntries(a.torchCpu), engineRssMB: Object.fromEntries(a.engineRss), wasmHeapMB: Object.fromEntries(a.heap), torchRssMB: Object.fromEntries(a.torchRss), load: [load0, load1], loss0: a.loss0 });
     }
   }
-  const header = ['px', 'threads', 'engine convs', 'PyTorch resampling', 'engine ms/step', 'PyTorch ms/step', 'engine / PyTorch', 'engine peak RSS MB', 'wasm heap MB', 'PyTorch peak RSS MB', 'load (1 min) start -> end', 'step-0 loss engine / PyTorch'];
+  const header = ['px', 'threads', 'engine convs', 'PyTorch resampling', 'engine ms/step', 'PyTorch ms/step', 'engine / PyTorch', 'engine CPU ms/step', 'PyTorch CPU ms/step', 'CPU ratio', 'engine peak RSS MB', 'wasm heap MB', 'PyTorch peak RSS MB', 'load (1 min) start -> end', 'step-0 loss engine / PyTorch'];
   console.log(`Drag step at FFHQ widths (random weights), case ${base.id} scaled from 128 px, ${o.steps} steps (step 0 untimed) x ${o.rounds} rounds, ${os.cpus().length} CPUs (${os.cpus()[0]?.model}).`);
   console.log([`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n'));
   if (o.out) writeFileSync(o.out, JSON.stringify({ date: new Date().toISOString(), case: base.id, options: o, results }, null, 1));
