@@ -1,6 +1,9 @@
 /**
  * npm run bench:reference [-- --model PATH] [--case ID] [--steps 30] [--rounds 2] [--threads 2,1]
  *                           [--variants reference,fast] [--out speed.json]
+ * npm run bench:reference -- --widths 256,512,1024 [--threads 2,1] [--steps 4] [--rounds 1] [--variants fast]
+ *                           [--engine-variants winograd,direct]
+ *   (FFHQ-width random models, engine and PyTorch at each thread count: scripts/bench-widths.ts)
  *
  * The engine's DragGAN drag step (wasm, one thread) against the same step in PyTorch on this CPU
  * (training/reference/drag_step.py; same safetensors weights, feature block, motion supervision + mask
@@ -18,6 +21,7 @@ import { checkCaseFile, type DragCase } from '../bench/cases.js';
 import { discPointCount, dragStepFlops, totalFlops } from '../bench/flops.js';
 import { modelFile } from '../bench/generate.js';
 import { tfjsPeak } from '../bench/peak.js';
+import { benchWidths } from './bench-widths.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +33,8 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     variants: { type: 'string' },
     out: { type: 'string' },
+    widths: { type: 'string' },
+    'engine-variants': { type: 'string' },
   },
 });
 const steps = Number(values.steps ?? 30);
@@ -37,7 +43,16 @@ const threads = (values.threads ?? '2,1').split(',').map(Number);
 const variants = (values.variants ?? 'reference,fast').split(',');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const backend = await initBackend({ backend: 'wasm' });
+if (values.widths) {
+  await benchWidths({
+    widths: values.widths.split(',').map(Number), threads: (values.threads ?? '2,1').split(',').map(Number),
+    steps: Number(values.steps ?? 4), rounds: Number(values.rounds ?? 1), variants: (values.variants ?? 'fast').split(','),
+    engineVariants: (values['engine-variants'] ?? 'winograd').split(','),
+    out: values.out, casesFile: values['cases-file'] ?? 'bench/cases.json', caseId: values.case,
+  });
+  process.exit(0);
+}
+const backend = await initBackend({ backend: 'wasm', threads: 1 });
 const modelArg = values.model ?? defaultModelPath();
 if (!existsSync(modelArg)) {
   console.error(`model not found: ${modelArg} (use --model /tmp/stand-in for a random-weight stand-in)`);

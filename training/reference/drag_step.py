@@ -21,6 +21,7 @@ os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # must precede the torch im
 import argparse
 import json
 import math
+import resource
 import sys
 import time
 
@@ -110,9 +111,10 @@ def run_drag(G, cfg, spec, tfjs_abs=False):
     masked = bool(spec.get('maskBoxes'))
     absf = TfjsAbs.apply if tfjs_abs else torch.abs
     templates, f0, fw = None, None, None
-    times, losses, tracks, update0 = [], [], [], None
+    times, cpu_times, losses, tracks, update0 = [], [], [], [], None
     for k in range(steps):
         t = time.perf_counter()
+        c = time.process_time()
         ws = torch.cat([opt_ws, ws0[:, L:]], 1)
         feat, _ = synthesize_to(G, ws, block)
         with torch.no_grad():
@@ -143,13 +145,14 @@ def run_drag(G, cfg, spec, tfjs_abs=False):
         loss.backward()
         adam.step()
         times.append((time.perf_counter() - t) * 1000)
+        cpu_times.append((time.process_time() - c) * 1000)  # all threads of the process
         if k == 0:  # the first Adam update, to compare gradients with the engine's
             update0 = (opt_ws.detach() - ws0[:, :L]).flatten().tolist()
         losses.append(float(loss))
         tracks.append([list(h) for h in handles])
     # Step 0 carries the one-time set-up, as in the engine's timing.
     timed = sorted(times[1:]) or times
-    return {'msPerStep': timed[len(timed) // 2], 'times': times, 'losses': losses, 'handles': tracks,
+    return {'msPerStep': timed[len(timed) // 2], 'times': times, 'cpuTimes': cpu_times, 'losses': losses, 'handles': tracks,
             'update0': update0}
 
 
@@ -193,6 +196,7 @@ def main():
         result['tfjsAbsCheck'] = run_drag(G, cfg, spec, tfjs_abs=True)
     if args.peak:
         result['peak'] = {str(t): peak(t) for t in spec.get('threads', [2])}
+    result['maxRssMB'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
 

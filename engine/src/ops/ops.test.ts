@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { initBackend } from '../backend.js';
-import { conv2dConst, makeConstFilter } from './conv.js';
+import { conv2dConst, disposeConstFilter, makeConstFilter } from './conv.js';
 import { bilinearTaps, sampleRows, sampleRowsCpu } from './sample.js';
 import { upsampleFir } from './upsample.js';
 
@@ -42,6 +42,35 @@ describe('conv2dConst', () => {
       const ours = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(conv2dConst(v as tf.Tensor4D, filter, padding), dy)))(x);
       const theirs = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, w, 1, padding), dy)))(x);
       expect(maxDiff(ours, theirs)).toBeLessThan(1e-4);
+    });
+  }
+});
+
+describe('conv2dConst on wasm, large enough for the Winograd path', () => {
+  for (const padding of ['same', 'valid'] as const) {
+    it(`matches tf.conv2d and its input gradient (${padding})`, async () => {
+      await initBackend({ backend: 'wasm', log: () => {} });
+      onTestFinished(async () => {
+        await initBackend({ backend: 'cpu', log: () => {} });
+      });
+      tf.tidy(() => {
+        const size = padding === 'same' ? 32 : 34;
+        const x = tf.randomNormal([1, size, size, 128], 0, 1, 'float32', 1) as tf.Tensor4D;
+        const w = tf.randomNormal([3, 3, 128, 128], 0, 0.05, 'float32', 2) as tf.Tensor4D;
+        const filter = makeConstFilter(w);
+        const dy = tf.randomNormal(tf.conv2d(x, w, 1, padding).shape, 0, 1, 'float32', 3);
+        const y = conv2dConst(x, filter, padding);
+        // 'same' 32x32 takes F(4x4) both ways; 'valid' 34 -> 32 F(4x4) forward and 32 -> 34 F(2x2) backward.
+        expect(filter.winograd?.size).toBeGreaterThan(0);
+        const scale = (t: tf.Tensor) => tf.max(tf.abs(t)).dataSync()[0];
+        const direct = tf.conv2d(x, w, 1, padding);
+        // F(4x4, 3x3)'s transforms (coefficients up to 8 and 1/24) cost ~2e-5 of the output's range in fp32.
+        expect(maxDiff(y, direct)).toBeLessThan(5e-5 * scale(direct));
+        const ours = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(conv2dConst(v as tf.Tensor4D, filter, padding), dy)))(x);
+        const theirs = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, w, 1, padding), dy)))(x);
+        expect(maxDiff(ours, theirs)).toBeLessThan(5e-5 * scale(theirs));
+        disposeConstFilter(filter);
+      });
     });
   }
 });

@@ -32,23 +32,36 @@ function filter(): tf.Tensor4D {
 }
 
 export function upsampleFir(x: tf.Tensor4D, extended: boolean): tf.Tensor4D {
+  return unaryCustomGrad<tf.Tensor4D>(x, (input) => ({
+    value: upsampleFirForward(input as tf.Tensor4D, extended),
+    gradFunc: (dy: tf.Tensor) => upsampleFirAdjoint(dy as tf.Tensor4D, extended),
+  }));
+}
+
+/** The upsampling itself, untaped (for callers that write their own gradient). */
+export function upsampleFirForward(x: tf.Tensor4D, extended: boolean): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
-  return unaryCustomGrad<tf.Tensor4D>(x, (input) => {
-    const padded = tf.pad(input as tf.Tensor4D, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-    const resized = tf.image.resizeBilinear(padded, [2 * h + 4, 2 * w + 4], false, true);
-    // Resized sample i is upfirdn2d's output sample i - 2.
-    const offset = extended ? 1 : 2;
-    const extra = extended ? 2 : 0;
-    const value = tf.slice(resized, [0, offset, offset, 0], [n, 2 * h + extra, 2 * w + extra, c]);
-    const gradFunc = (dy: tf.Tensor) => {
-      // dx[m] = sum_j taps[j] * dy[2m - 1 + e + j], e = 1 when extended: pad (1 - e) before and after.
-      const p = extended ? 0 : 1;
-      const dyp = p ? tf.pad(dy as tf.Tensor4D, [[0, 0], [p, p], [p, p], [0, 0]]) : (dy as tf.Tensor4D);
-      const [, ph, pw] = dyp.shape;
-      const folded = tf.reshape(tf.transpose(dyp, [3, 1, 2, 0]), [n * c, ph, pw, 1]) as tf.Tensor4D;
-      const dx = tf.conv2d(folded, filter(), 2, 'valid');
-      return tf.transpose(tf.reshape(dx, [c, h, w, n]), [3, 1, 2, 0]);
-    };
-    return { value, gradFunc };
-  });
+  const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+  const resized = tf.image.resizeBilinear(padded, [2 * h + 4, 2 * w + 4], false, true);
+  // Intermediates go as soon as they are used: at 1024 px each is hundreds of MB of wasm heap.
+  padded.dispose();
+  // Resized sample i is upfirdn2d's output sample i - 2.
+  const offset = extended ? 1 : 2;
+  const extra = extended ? 2 : 0;
+  const out = tf.slice(resized, [0, offset, offset, 0], [n, 2 * h + extra, 2 * w + extra, c]);
+  resized.dispose();
+  return out;
+}
+
+/** The adjoint of upsampleFirForward: the input gradient for an output gradient dy. */
+export function upsampleFirAdjoint(dy: tf.Tensor4D, extended: boolean): tf.Tensor4D {
+  const [n, , , c] = dy.shape;
+  // dx[m] = sum_j taps[j] * dy[2m - 1 + e + j], e = 1 when extended: pad (1 - e) before and after.
+  const p = extended ? 0 : 1;
+  const dyp = p ? tf.pad(dy, [[0, 0], [p, p], [p, p], [0, 0]]) : dy;
+  const [, ph, pw] = dyp.shape;
+  const folded = tf.reshape(tf.transpose(dyp, [3, 1, 2, 0]), [n * c, ph, pw, 1]) as tf.Tensor4D;
+  const dx = tf.conv2d(folded, filter(), 2, 'valid');
+  const [, h, w] = dx.shape;
+  return tf.transpose(tf.reshape(dx, [c, h, w, n]), [3, 1, 2, 0]) as tf.Tensor4D;
 }
