@@ -29,7 +29,9 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, 'training', 'stylegan2'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_io  # noqa: E402
+from stylegan2_reference import at_points, sample_points  # noqa: E402  (one definition of the point sampling)
 
 DRAG_LAYER = 5  # DragGAN's feature_idx for every generator: the output of synthesis layer L5
 
@@ -69,18 +71,6 @@ def randomize(G, gen):
         # A user transform (inverse, with respect to the image): rotate by 10 degrees and shift.
         a = np.deg2rad(10)
         G.synthesis.input.transform.copy_(torch.tensor([[np.cos(a), np.sin(a), 0.05], [-np.sin(a), np.cos(a), -0.03], [0, 0, 1]], dtype=torch.float32))
-
-
-def sample_points(height, width, count, rng):
-    border = {(x, y) for x in range(width) for y in (0, height - 1)} | {(x, y) for y in range(height) for x in (0, width - 1)}
-    inner = set()
-    while len(inner) < count:
-        inner.add((int(rng.randint(1, width - 1)), int(rng.randint(1, height - 1))))
-    return np.array(sorted(border | inner), dtype=np.int64)
-
-
-def at_points(t, pts):
-    return t[0, :, pts[:, 1], pts[:, 0]].T.contiguous()
 
 
 def layer_outputs(G, ws):
