@@ -5,7 +5,8 @@
  *   STABLEDRAG_POOL_SIZE (1), STABLEDRAG_BACKEND (engine default: wasm), NODE_ENV (production => built app),
  *   STABLEDRAG_LIMIT_* (server/limits.ts),
  *   STABLEDRAG_TRUSTED_PROXIES (addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed; default none),
- *   DATABASE_URL (postgres://... keeps the store in PostgreSQL; unset: SQLite, studio.db in the data directory).
+ *   DATABASE_URL (postgres://... keeps the store in PostgreSQL; unset: SQLite, studio.db in the data directory),
+ *   REDIS_URL (redis://... joins this process to a cluster of web nodes and workers; unset: one process).
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -14,6 +15,7 @@ import { readLimits, type ServerLimits } from './limits.js';
 import { parseTrustedProxies, type TrustedProxies } from './client-address.js';
 import { BACKEND_NAMES, type BackendName } from '../engine/src/backends/names.js';
 import { parseDatabaseUrl, type Database } from './db/database.js';
+import { parseRedisUrl } from './cluster/redis-url.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -27,6 +29,8 @@ export interface StartConfig {
   dbFile: string;
   /** PostgreSQL from DATABASE_URL; undefined keeps SQLite in `dbFile`. */
   database?: Database;
+  /** REDIS_URL: set, this process is one node of a cluster (docs/deploy.md); undefined runs everything here. */
+  redisUrl?: string;
   /** The models directory (scanned at start and on request; server/rooms/model-registry.ts). */
   modelsDir: string;
   poolSize: number;
@@ -76,6 +80,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): StartConfig {
     dataDir,
     dbFile: join(dataDir, 'studio.db'),
     database: parseDatabaseUrl(env.DATABASE_URL),
+    redisUrl: parseRedisUrl(env.REDIS_URL),
     modelsDir: parseModelsDir(env.STABLEDRAG_MODELS),
     poolSize: Math.max(1, Number(env.STABLEDRAG_POOL_SIZE ?? 1) || 1),
     backend: backend === 'wasm' || backend === 'cpu' ? backend : undefined,
