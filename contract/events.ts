@@ -264,7 +264,11 @@ export interface ServerToClientEvents {
   'request:error': (info: { event: string; error: ErrorInfo }) => void;
 }
 
-export type InterServerEvents = Record<string, never>;
+/** Between web nodes of a cluster (Socket.IO's serverSideEmit through the Redis adapter); never from clients. */
+export interface InterServerEvents {
+  /** A room's links were rotated on one node: every node puts out the holders of `tokens` (replaced, no longer valid). */
+  'links:revoked': (revocation: { roomId: string; tokens: string[] }) => void;
+}
 
 export interface SocketData {
   roomId?: string;

@@ -39,6 +39,8 @@ import { parseRequestTarget, refuseUpgrade } from './request-target.js';
 import { securityHeaders } from './security-headers.js';
 import { checkReadiness } from './health.js';
 import type { BackendName } from '../engine/src/backends/names.js';
+import type { ClusterParts } from './cluster/cluster-parts.js';
+import { listenForRemoteRevocations } from './realtime/revoke-links.js';
 
 /** How long close() lets websocket peers finish their close handshake before their sockets are cut. */
 const SHUTDOWN_SOCKET_GRACE_MS = 1000;
@@ -92,6 +94,12 @@ export interface StudioServerOptions {
   /** Development build of the app (its CSP allows what React's dev build and hot reload need). */
   dev?: boolean;
   log?: (line: string) => void;
+  /**
+   * Cluster mode (server/cluster/cluster-parts.ts): Socket.IO through the Redis streams adapter, Yjs relayed
+   * through Redis with shared storage, link rotations told to every node, Redis in readiness. Closed with the
+   * server. Needs `database` (PostgreSQL).
+   */
+  cluster?: ClusterParts;
 }
 
 export interface StudioServer {
@@ -163,7 +171,8 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     maxBufferedBytes: limits.yjsBufferedBytes,
     syncIntervalMs: limits.yjsSyncIntervalMs,
     maxDocumentBytes: limits.yjsDocumentBytes,
-    compaction: { ratio: limits.yjsCompactTombstoneRatio, minTombstones: limits.yjsCompactMinTombstones },
+    // Not in a cluster: two nodes compacting one entry at once would each insert a copy of it.
+    compaction: opts.cluster ? undefined : { ratio: limits.yjsCompactTombstoneRatio, minTombstones: limits.yjsCompactMinTombstones },
     ...opts.yjs,
     hooks: [
       { onConnect: ({ request }) => connections.allow(addressOf(request)) },
@@ -171,18 +180,22 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
         onRefusedWrite: (roomId) => refusedWrites.set(roomId, (refusedWrites.get(roomId) ?? 0) + 1),
         size: (room) => rooms.size(room),
         onRefusedUpdate: (roomId, reason) => log(`[yjs] ${roomId}: refused an update: ${reason}`),
+        shared: opts.cluster?.sharedDocuments,
       }),
       ...(opts.yjsHooks ?? []),
+      ...(opts.cluster?.yjsHooks ?? []),
     ],
   });
 
+  let draining = false;
   const api = createApiHandler({
     store,
     docs,
     size: (room) => rooms.size(room),
     frames: stepFrames,
     limits,
-    readiness: () => checkReadiness({ database: () => store.ping(), workers: () => jobs.liveWorkers?.() }),
+    readiness: () =>
+      checkReadiness({ database: () => store.ping(), workers: () => jobs.liveWorkers?.(), redis: opts.cluster?.ping, draining: () => draining }),
   });
   const http = createServer((req, res) => {
     for (const [name, value] of Object.entries(securityHeaders(opts.dev, req.headers.host))) res.setHeader(name, value);
@@ -217,6 +230,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     // Client messages are small JSON requests; frames only go the other way.
     maxHttpBufferSize: limits.socketMessageBytes,
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000 },
+    ...(opts.cluster && { adapter: opts.cluster.socketAdapter }),
     ...opts.io,
   });
   // Socket.IO's own HTTP answers (polling, handshake errors) bypass the request listener above.
@@ -238,9 +252,10 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const history = new RoomHistory({ store, docs, jobs, rooms, frames: stepFrames, runs, broadcast, retry: storeRetry, log });
   const quotas = addressQuotas(limits);
   const messageRate = { perSecond: limits.socketMessagesPerSecond, burst: limits.socketMessageBurst };
+  if (opts.cluster) listenForRemoteRevocations({ io, docs });
   io.on('connection', (socket) => {
     try {
-      registerHandlers(socket, { io, store, rooms, models, stats, runs, history, docs, requestsInFlight: limits.requestsInFlight, messageRate, quotas, clientAddress: addressOf });
+      registerHandlers(socket, { io, store, rooms, models, stats, runs, history, docs, requestsInFlight: limits.requestsInFlight, messageRate, quotas, clientAddress: addressOf, acrossNodes: !!opts.cluster });
     } catch (err) {
       console.error('[socket] setting up a connection failed:', err);
       socket.disconnect(true);
@@ -276,6 +291,9 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      draining = true;
+      // A cluster node stops taking connections first, so its clients reconnect to the other nodes only.
+      let httpClosed = opts.cluster ? new Promise<void>((resolve) => http.close(() => resolve())) : undefined;
       // Order matters: finish runs (they write handles and images), then store documents, then stop workers.
       await runs.close();
       io.close();
@@ -285,13 +303,14 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       await modelStats.close();
       await opts.next?.close?.();
       http.closeAllConnections();
-      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      httpClosed ??= new Promise<void>((resolve) => http.close(() => resolve()));
       // Upgraded sockets are no longer the HTTP server's to close: a websocket peer that never answers the
       // close handshake would hold close() for ws's 30 s close timeout. The closes were sent; cut the rest.
       const cut = setTimeout(() => sockets.forEach((s) => s.destroy()), SHUTDOWN_SOCKET_GRACE_MS);
       await httpClosed;
       clearTimeout(cut);
       await store.close();
+      await opts.cluster?.close();
       lock.release();
     })());
 
