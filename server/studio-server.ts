@@ -292,6 +292,8 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      // Serving on while readiness fails lets a load balancer take the node out before connections are refused.
+      if (opts.cluster?.drainDelayMs) await new Promise((r) => setTimeout(r, opts.cluster!.drainDelayMs));
       // A cluster node stops taking connections first, so its clients reconnect to the other nodes only.
       let httpClosed = opts.cluster ? new Promise<void>((resolve) => http.close(() => resolve())) : undefined;
       // Order matters: finish runs (they write handles and images), then store documents, then stop workers.

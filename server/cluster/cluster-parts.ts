@@ -22,6 +22,8 @@ import { withRedisLock } from './redis-lock.js';
 
 export interface ClusterParts {
   readonly nodeId: string;
+  /** On shutdown, readiness fails this long before the node stops accepting connections (STABLEDRAG_DRAIN_SECONDS). */
+  readonly drainDelayMs: number;
   readonly redis: RedisConnections;
   readonly socketAdapter: NonNullable<IOServerOptions['adapter']>;
   readonly yjsHooks: DocServerHooks[];
@@ -54,6 +56,7 @@ export async function startCluster(config: ClusterConfig, opts: ClusterOptions =
     let closed = false;
     return {
       nodeId: redis.nodeId,
+      drainDelayMs: config.drainDelayMs ?? 0,
       redis,
       socketAdapter,
       yjsHooks: [relay.hooks()],

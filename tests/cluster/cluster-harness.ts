@@ -41,7 +41,8 @@ export interface ClusterHarness {
   /** The Redis key prefix every node of this harness uses. */
   prefix: string;
   startNode(nodeId: string, extra?: Partial<StudioServerOptions>, liveness?: NodeLivenessOptions): Promise<InProcessNode>;
-  startChildNode(nodeId: string): Promise<ChildNode>;
+  /** `env` reaches the child (e.g. STABLEDRAG_DRAIN_SECONDS). */
+  startChildNode(nodeId: string, env?: Record<string, string>): Promise<ChildNode>;
   /** Closes the in-process nodes, SIGKILLs the children left, stops Redis and PostgreSQL. */
   stop(): Promise<void>;
 }
@@ -88,8 +89,8 @@ export async function startClusterHarness(): Promise<ClusterHarness> {
         throw err;
       }
     },
-    async startChildNode(nodeId) {
-      const env = { ...process.env, REDIS_URL: redis!.url, DATABASE_URL: databaseUrl, STABLEDRAG_REDIS_PREFIX: prefix, STABLEDRAG_NODE_ID: nodeId };
+    async startChildNode(nodeId, extraEnv = {}) {
+      const env = { ...process.env, ...extraEnv, REDIS_URL: redis!.url, DATABASE_URL: databaseUrl, STABLEDRAG_REDIS_PREFIX: prefix, STABLEDRAG_NODE_ID: nodeId };
       const proc = spawn(process.execPath, ['--import', 'tsx', NODE_ENTRY, dataDir(nodeId)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
       const log: string[] = [];
       proc.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
