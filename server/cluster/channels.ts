@@ -36,7 +36,9 @@ export class Channels {
     await this.subscriber.subscribe(channel);
   }
 
-  async unsubscribe(channel: string): Promise<void> {
+  /** With `handler`: only while it is still the channel's (a newer subscription to it stays). */
+  async unsubscribe(channel: string, handler?: ChannelHandler): Promise<void> {
+    if (handler && this.handlers.get(channel) !== handler) return;
     if (!this.handlers.delete(channel)) return;
     if (this.subscriber.status === 'ready') await this.subscriber.unsubscribe(channel).catch(() => {});
   }

@@ -75,11 +75,12 @@ export class YjsRelay {
     const d: RelayedDoc = { name, doc, channel: this.redis.key('yjs', name), peerClients: doc.remoteClients };
     this.docs.set(name, d);
     doc.awareness.on('update', (change: AwarenessChange, origin: unknown) => this.onAwareness(d, change, origin));
+    const handler = (message: Buffer) => this.onMessage(d, message);
     doc.once('destroy', () => {
       if (this.docs.get(name) === d) this.docs.delete(name);
-      void this.channels.unsubscribe(d.channel);
+      void this.channels.unsubscribe(d.channel, handler);
     });
-    await this.channels.subscribe(d.channel, (message) => this.onMessage(d, message));
+    await this.channels.subscribe(d.channel, handler);
     this.announce(d);
   }
 
