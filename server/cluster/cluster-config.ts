@@ -24,7 +24,7 @@ export const DEFAULT_REDIS_PREFIX = 'stabledrag';
 /** Letters, digits and `_.:-`: a prefix ends up in key names, channel names and log lines. */
 const NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
-export function readClusterConfig(redisUrl: string, database: Database | undefined, env: NodeJS.ProcessEnv = process.env): ClusterConfig {
+export function readClusterConfig(redisUrl: string, database: Database | undefined, env: Record<string, string | undefined> = process.env): ClusterConfig {
   if (database?.provider !== 'postgresql') {
     throw new Error(
       'REDIS_URL is set (cluster mode) but DATABASE_URL is not a postgres:// URL: every node must use the same PostgreSQL database ' +
