@@ -1,7 +1,8 @@
 /**
  * Web nodes that die or drain (real Redis, real PostgreSQL, nodes as child processes):
  * - kill -9 node A: its Yjs clients, pointed at node B, reconnect there and no edit that reached the cluster
- *   (or that the client still held) is lost; the presence of a client that does not come back goes away on
+ *   (or that the client still held) is lost; its Socket.IO clients reconnect to B with a fresh session (a node
+ *   killed -9 stores none for recovery) and join the room again; the presence of a client that does not come back goes away on
  *   node B once A's heartbeats stop; a fresh node loads every edit from PostgreSQL;
  * - SIGTERM on a node drains it: readiness fails first (503, `draining`), its Yjs clients are closed with a
  *   code that tells them to reconnect (4503, not 44xx), its documents are stored, and it exits 0.
@@ -9,13 +10,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addPoint, readPoints } from '../../contract/room-doc.js';
 import { YJS_PATH } from '../../contract/events.js';
-import { connectYjs, createRoom, user, waitFor, type YClient } from '../server/helpers.js';
+import { io as ioClient } from 'socket.io-client';
+import { call, connectYjs, createRoom, user, waitFor, type ClientSocket, type YClient } from '../server/helpers.js';
 import { docState } from '../server/room-agreement.js';
 import { startClusterHarness, type ChildNode, type ClusterHarness } from './cluster-harness.js';
 
 describe('web nodes that die or drain', () => {
   let h: ClusterHarness;
   const clients: YClient[] = [];
+  const cleanups: (() => void)[] = [];
   const yjs = async (url: string, roomId: string, token: string) => {
     const c = await connectYjs(url, roomId, token);
     clients.push(c);
@@ -27,6 +30,7 @@ describe('web nodes that die or drain', () => {
     h = await startClusterHarness();
   }, 120_000);
   afterAll(async () => {
+    cleanups.forEach((fn) => fn());
     clients.forEach((c) => c.destroy());
     await h?.stop();
   }, 60_000);
@@ -38,6 +42,10 @@ describe('web nodes that die or drain', () => {
     const cat = await yjs(a.url, room.roomId, room.viewToken);
     const bob = await yjs(b.url, room.roomId, room.editToken);
     cat.provider.awareness.setLocalStateField('user', { name: 'cat' });
+    const socket: ClientSocket = ioClient(a.url, { transports: ['websocket'], forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 500 });
+    cleanups.push(() => socket.disconnect());
+    await new Promise<void>((ok) => socket.once('connect', () => ok()));
+    await call(socket, 'room:join', { token: room.editToken, user: user('ann') });
     // Each two points make a handle/target pair.
     for (let i = 0; i < 6; i++) addPoint(ann.doc, [2 + i, 2], user('ann'));
     // Seen on node B: acknowledged by the cluster.
@@ -50,10 +58,15 @@ describe('web nodes that die or drain', () => {
     // cat closed the tab meanwhile; ann's app moves to the other node.
     cat.provider.shouldConnect = false;
     pointAt(ann, b);
+    (socket.io as unknown as { uri: string }).uri = b.url;
     addPoint(bob.doc, [20, 20], user('bob'));
     addPoint(bob.doc, [22, 22], user('bob'));
     await waitFor(() => readPoints(ann.doc).length === 6 && readPoints(bob.doc).length === 6, 'ann and bob to agree on all six pairs', 30_000);
     expect(docState(ann.doc)).toBe(docState(bob.doc));
+    await waitFor(() => socket.connected, "ann's socket to reconnect to B", 30_000);
+    expect(socket.recovered).toBe(false);
+    const { state } = await call<{ state: { room: { roomId: string }; role: string } }>(socket, 'room:join', { token: room.editToken, user: user('ann') });
+    expect(state).toMatchObject({ room: { roomId: room.roomId }, role: 'edit' });
     // A's heartbeats stopped: its clients' presence goes from node B (well before awareness's own 30 s).
     await waitFor(() => !bob.provider.awareness.getStates().has(cat.doc.clientID), "cat's presence to go from B", 20_000);
 

@@ -1,5 +1,6 @@
 /**
- * Link rotation across two web nodes (real Redis, real PostgreSQL, two nodes in this process): an editor on
+ * Socket.IO across two web nodes (real Redis, real PostgreSQL, two nodes in this process): a room broadcast
+ * made on one node reaches the room's sockets on the other (the Redis streams adapter). Link rotation: an editor on
  * node A replaces the watch link, and a holder of it on node B is put out at once on Socket.IO
  * (`room:revoked`) and on Yjs (close 4403); a watcher whose connection had dropped and whose session
  * recovers on node A after the rotation (the Redis streams adapter keeps sessions in Redis) is told it was
@@ -13,7 +14,7 @@ import { ioRoom } from '../../server/realtime/types.js';
 import { call, connectSocket, connectYjs, createRoom, nextClose, user, waitFor, type ClientSocket, type YClient } from '../server/helpers.js';
 import { startClusterHarness, type ClusterHarness, type InProcessNode } from './cluster-harness.js';
 
-describe('link rotation across two web nodes', () => {
+describe('Socket.IO across two web nodes', () => {
   let h: ClusterHarness;
   let a: InProcessNode;
   let b: InProcessNode;
@@ -39,6 +40,25 @@ describe('link rotation across two web nodes', () => {
     cleanups.push(c.destroy);
     return c;
   };
+
+  it("a room broadcast on one node reaches the room's sockets on the other, and only them", async () => {
+    const room = await createRoom(a.url);
+    const other = await createRoom(a.url);
+    const onA = await socketOn(a.url);
+    const onB = await socketOn(b.url);
+    const elsewhere = await socketOn(b.url);
+    await call(onA, 'room:join', { token: room.viewToken, user: user('a') });
+    await call(onB, 'room:join', { token: room.viewToken, user: user('b') });
+    await call(elsewhere, 'room:join', { token: other.viewToken, user: user('c') });
+    const got: string[] = [];
+    for (const [name, s] of [['a', onA], ['b', onB], ['elsewhere', elsewhere]] as const) s.on('history:changed', ({ roomId }) => got.push(`${name}:${roomId}`));
+    a.server.io.to(ioRoom(room.roomId)).emit('history:changed', { roomId: room.roomId });
+    await waitFor(() => got.length >= 2, 'the broadcast on both nodes');
+    // A later broadcast to the other room shows that the first one has been delivered everywhere it would go.
+    b.server.io.to(ioRoom(other.roomId)).emit('history:changed', { roomId: other.roomId });
+    await waitFor(() => got.includes(`elsewhere:${other.roomId}`), 'the second broadcast');
+    expect(got.sort()).toEqual([`a:${room.roomId}`, `b:${room.roomId}`, `elsewhere:${other.roomId}`].sort());
+  }, 60_000);
 
   it('a rotation on node A puts out the holders of the old link on node B (Socket.IO and Yjs)', async () => {
     const room = await createRoom(a.url);
