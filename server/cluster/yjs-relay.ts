@@ -15,6 +15,7 @@ import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import type { DocServerHooks } from '../yjs/doc-server.js';
 import type { SharedDoc } from '../yjs/shared-doc.js';
+import { hasPending } from '../yjs/update-deps.js';
 import type { RedisConnections } from './redis-connections.js';
 import type { Channels } from './channels.js';
 import type { NodeLiveness } from './node-liveness.js';
@@ -33,7 +34,12 @@ interface RelayedDoc {
   channel: string;
   /** Awareness client id -> the node whose client announced it (the document's remoteClients). */
   peerClients: Map<number, string>;
+  /** When this node last asked for what it lacks (a catch-up is asked for at most once a second). */
+  askedAt: number;
+  catchUpTimer?: NodeJS.Timeout;
 }
+
+const CATCH_UP_INTERVAL_MS = 1000;
 
 interface AwarenessChange {
   added: number[];
@@ -72,12 +78,13 @@ export class YjsRelay {
   }
 
   private async attach(name: string, doc: SharedDoc): Promise<void> {
-    const d: RelayedDoc = { name, doc, channel: this.redis.key('yjs', name), peerClients: doc.remoteClients };
+    const d: RelayedDoc = { name, doc, channel: this.redis.key('yjs', name), peerClients: doc.remoteClients, askedAt: 0 };
     this.docs.set(name, d);
     doc.awareness.on('update', (change: AwarenessChange, origin: unknown) => this.onAwareness(d, change, origin));
     const handler = (message: Buffer) => this.onMessage(d, message);
     doc.once('destroy', () => {
       if (this.docs.get(name) === d) this.docs.delete(name);
+      clearTimeout(d.catchUpTimer);
       void this.channels.unsubscribe(d.channel, handler);
     });
     await this.channels.subscribe(d.channel, handler);
@@ -103,6 +110,9 @@ export class YjsRelay {
     switch (m.kind) {
       case 'update':
         Y.applyUpdate(d.doc, m.update, origin);
+        // It needs a change that never came (a message Redis dropped): until that arrives, Yjs holds it aside
+        // and the update checks refuse every client edit that builds on it. Ask for the gap now.
+        if (hasPending(d.doc)) this.catchUp(d);
         break;
       case 'awareness':
         awarenessProtocol.applyAwarenessUpdate(d.doc.awareness, m.update, origin);
@@ -114,7 +124,7 @@ export class YjsRelay {
         this.publish(d, { kind: 'answer', from: this.redis.nodeId, to: m.from, update: Y.encodeStateAsUpdate(d.doc, m.stateVector) });
         this.publishOwnPresence(d);
         // The asker has changes we never got (messages dropped while Redis was away): ask back.
-        if (lacksSomething(d.doc, m.stateVector)) this.publish(d, { kind: 'sync', from: this.redis.nodeId, stateVector: Y.encodeStateVector(d.doc) });
+        if (lacksSomething(d.doc, m.stateVector)) this.askForMissing(d);
         break;
       }
     }
@@ -122,8 +132,23 @@ export class YjsRelay {
 
   /** Asks the other nodes for what this one lacks, and tells them who is here. */
   private announce(d: RelayedDoc): void {
-    this.publish(d, { kind: 'sync', from: this.redis.nodeId, stateVector: Y.encodeStateVector(d.doc) });
+    this.askForMissing(d);
     this.publishOwnPresence(d);
+  }
+
+  /** Asks for what the document lacks, as soon as the last ask is a catch-up interval old, if it still lacks it then. */
+  private catchUp(d: RelayedDoc): void {
+    if (d.catchUpTimer) return;
+    d.catchUpTimer = setTimeout(() => {
+      d.catchUpTimer = undefined;
+      if (hasPending(d.doc)) this.askForMissing(d);
+    }, Math.max(0, d.askedAt + CATCH_UP_INTERVAL_MS - Date.now()));
+    d.catchUpTimer.unref();
+  }
+
+  private askForMissing(d: RelayedDoc): void {
+    d.askedAt = Date.now();
+    this.publish(d, { kind: 'sync', from: this.redis.nodeId, stateVector: Y.encodeStateVector(d.doc) });
   }
 
   private publishOwnPresence(d: RelayedDoc): void {

@@ -2,10 +2,13 @@
  * Yjs across two web nodes (real redis-server, real PostgreSQL, two startStudioServer nodes in this
  * process): y-websocket clients on node A and node B edit one room at the same time and converge, the
  * database holds the converged document (a fresh node loads it), presence crosses nodes and goes away with
- * its client and with its node, and an update the validation refuses on the node it came in on reaches no
- * one.
+ * its client and with its node, an update the validation refuses on the node it came in on reaches no one,
+ * and a node that gets a relayed change whose dependency Redis never delivered asks for it at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { Redis } from 'ioredis';
+import { encodeRelayMessage } from '../../server/cluster/yjs-relay-messages.js';
 import { addMaskStroke, addPoint, movePoint, readPoints, updateSettings } from '../../contract/room-doc.js';
 import { connectYjs, createRoom, nextClose, user, waitFor, type YClient } from '../server/helpers.js';
 import { docState, storedDocState } from '../server/room-agreement.js';
@@ -116,6 +119,32 @@ describe('Yjs across two web nodes', () => {
     await waitFor(() => readPoints(late.doc).length === 2, 'both valid points on node A');
     expect(readPoints(bob.doc).map((p) => p.handle)).toEqual([[5, 5], [6, 6]]);
     expect(a.server.docs.refusedUpdates.get(room.roomId)).toBe(1);
+    expect(b.server.docs.refusedUpdates.get(room.roomId)).toBeUndefined();
+  }, 60_000);
+
+  it('a node that misses a relayed change asks for it, and its clients keep editing', async () => {
+    const room = await createRoom(a.url);
+    const ann = await yjs(a, room.roomId, room.editToken);
+    const bob = await yjs(b, room.roomId, room.editToken);
+    // Two changes of a third node: the first reaches node A only (as if Redis had dropped it on the way to B).
+    const ghost = new Y.Doc();
+    addPoint(ghost, [1, 1], user('ghost'));
+    const first = Y.encodeStateAsUpdate(ghost);
+    const before = Y.encodeStateVector(ghost);
+    addPoint(ghost, [2, 2], user('ghost'));
+    const second = Y.encodeStateAsUpdate(ghost, before);
+    const redis = new Redis(h.redis.url);
+    try {
+      const channel = `${h.prefix}:yjs:${room.roomId}`;
+      await redis.publish(channel, encodeRelayMessage({ kind: 'answer', from: 'ghost', to: a.nodeId, update: first }));
+      await waitFor(() => readPoints(ann.doc).length === 1, 'the first change on node A');
+      await redis.publish(channel, encodeRelayMessage({ kind: 'update', from: 'ghost', update: second }));
+    } finally {
+      redis.disconnect();
+    }
+    await waitFor(() => readPoints(bob.doc)[0]?.target, 'node B to fill the gap from node A');
+    addPoint(bob.doc, [3, 3], user('bob'));
+    await waitFor(() => readPoints(ann.doc).length === 2, "bob's edit on node A");
     expect(b.server.docs.refusedUpdates.get(room.roomId)).toBeUndefined();
   }, 60_000);
 });
