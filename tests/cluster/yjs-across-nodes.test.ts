@@ -8,9 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { Redis } from 'ioredis';
+import * as encoding from 'lib0/encoding';
 import { encodeRelayMessage } from '../../server/cluster/yjs-relay-messages.js';
+import { encodePresenceEntries } from '../../server/yjs/presence-gate.js';
+import { MESSAGE_AWARENESS } from '../../server/yjs/messages.js';
 import { addMaskStroke, addPoint, movePoint, readPoints, updateSettings } from '../../contract/room-doc.js';
-import { connectYjs, createRoom, nextClose, user, waitFor, type YClient } from '../server/helpers.js';
+import { connectYjs, createRoom, nextClose, rawYjsClient, user, waitFor, type YClient } from '../server/helpers.js';
 import { docState, storedDocState } from '../server/room-agreement.js';
 import { startClusterHarness, type ClusterHarness, type InProcessNode } from './cluster-harness.js';
 
@@ -82,6 +85,15 @@ describe('Yjs across two web nodes', () => {
     const bobId = bob.doc.clientID;
     await waitFor(() => bob.provider.awareness.getStates().get(annId)?.user?.name === 'ann', "ann's presence on node B");
     await waitFor(() => ann.provider.awareness.getStates().get(bobId)?.user?.name === 'bob', "bob's presence on node A");
+    // A client on node B cannot overwrite the presence of ann, whose client is on node A.
+    const mallory = await rawYjsClient(b.url, room.roomId, room.editToken);
+    const enc = encoding.createEncoder();
+    encoding.writeVarUint(enc, MESSAGE_AWARENESS);
+    encoding.writeVarUint8Array(enc, encodePresenceEntries([{ clientId: annId, clock: 1000, state: JSON.stringify({ user: { name: 'mallory' } }) }]));
+    mallory.ws.send(encoding.toUint8Array(enc));
+    ann.provider.awareness.setLocalStateField('user', { name: 'ann again' });
+    await waitFor(() => bob.provider.awareness.getStates().get(annId)?.user?.name === 'ann again', "ann's next presence on node B");
+    mallory.ws.close();
     // A client that joins later sees both at once.
     const cat = await yjs(b, room.roomId, room.viewToken);
     await waitFor(() => cat.provider.awareness.getStates().has(annId) && cat.provider.awareness.getStates().has(bobId), 'both presences for a late joiner');
