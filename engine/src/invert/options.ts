@@ -22,6 +22,9 @@ export function defaultInvertOptions(): InvertOptions {
     imageEvery: 10,
     loss: 'pixel-multiscale',
     perceptualWeight: 1,
+    ptiSteps: 350,
+    ptiLr: 3e-4,
+    ptiMinPsnr: 40,
   };
 }
 
@@ -67,5 +70,13 @@ export function validateInvertRequest(gen: ImageGenerator, request: InvertReques
   check(LOSSES.includes(o.loss), `unknown loss '${o.loss}'; available: ${LOSSES.join(', ')}`);
   check(o.loss !== 'pixel-multiscale+detector' || !!request.detector, `the loss '${o.loss}' needs the landmark detector in the request`);
   real(o.perceptualWeight, 'perceptualWeight', 0, 1000);
+  int(o.ptiSteps, 'ptiSteps', 0, MAX_INVERT_STEPS);
+  real(o.ptiLr, 'ptiLr', 1e-7, 1);
+  real(o.ptiMinPsnr, 'ptiMinPsnr', 10, 100);
+  const base = request.ptiBase;
+  if (base) {
+    check(base.config?.architecture === 'stylegan2-ada', `pivotal tuning supports StyleGAN2 models; '${base.config?.name}' is ${base.config?.architecture}`);
+    check(JSON.stringify(base.config) === JSON.stringify(gen.config), `the PTI base model '${base.config.name}' is not the model being inverted ('${gen.config.name}')`);
+  }
   return o;
 }

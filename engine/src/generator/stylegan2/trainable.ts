@@ -115,7 +115,7 @@ export class TrainableStyleGAN2 {
 
   private affine(prefix: string, w: tf.Tensor2D, extraGain: number): tf.Tensor2D {
     const weight = this.variable(`${prefix}.affine.weight`);
-    const gain = extraGain / Math.sqrt(weight.shape[1]);
+    const gain = extraGain / Math.sqrt(this.wDim);
     return tf.add(tf.mul(tf.matMul(w, weight as tf.Tensor2D, false, true), gain), tf.mul(this.variable(`${prefix}.affine.bias`), extraGain)) as tf.Tensor2D;
   }
 
