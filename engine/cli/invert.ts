@@ -5,12 +5,14 @@
  *   latent.safetensors    tensor 'latent' [num_ws, w_dim] F32 (metadata: model, loss, stages)
  *   latent.f32            the same values as raw little-endian float32, what `stabledrag drag --latent` reads
  *   metrics.json          per-stage PSNR, SSIM, seconds and the loss used
+ *   pti-weights.safetensors  with --pti-steps: the tuned weights as a compact delta from the model
+ *                         (`--pti-weights` of sample/drag/info renders with them)
  * and with --frames DIR, every step's frame as DIR/step-NNNN.png.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ImageGenerator } from '../src/generator/types.js';
-import { detectorLossSuits, invertRun, type InvertOptions, type InvertStageResult } from '../src/invert/index.js';
+import { detectorLossSuits, invertRun, type BaseModel, type InvertOptions, type InvertStageResult } from '../src/invert/index.js';
 import { loadLandmarkDetector, type LandmarkDetector } from '../src/landmarks/detector.js';
 import { fitImage, type CropRect } from '../src/io/image-input.js';
 import { writePng } from '../src/io/png.js';
@@ -25,6 +27,8 @@ export interface InvertCommand {
   options: Partial<InvertOptions>;
   /** 'pixel', 'detector', or 'auto': the detector term where detectorLossSuits(config). */
   loss: string;
+  /** The model's tensors and identity: with it (and options.ptiSteps > 0) PTI runs after W/W+. */
+  ptiBase?: BaseModel;
 }
 
 /** The landmark detector when the chosen loss uses it (the caller disposes it). */
@@ -53,21 +57,24 @@ export async function invertCommand(gen: ImageGenerator, cmd: InvertCommand): Pr
   const started = performance.now();
   const stages: InvertStageResult[] = [];
   let latent: Float32Array | undefined;
+  let ptiWeights: Uint8Array | undefined;
   const tty = process.stderr.isTTY;
   try {
-    for await (const ev of invertRun(gen, { target: fitted.image, detector, options: { ...cmd.options, imageEvery: cmd.frames ? 1 : 1_000_000 } })) {
+    for await (const ev of invertRun(gen, { target: fitted.image, detector, ptiBase: cmd.ptiBase, options: { ...cmd.options, imageEvery: cmd.frames ? 1 : 1_000_000 } })) {
       if (ev.type === 'step') {
         if (framesDir && ev.image) writePng(path.join(framesDir, `step-${String(ev.step).padStart(4, '0')}.png`), ev.image);
         const line = `${ev.stage.padEnd(2)} step ${String(ev.stageStep + 1).padStart(4)}/${ev.stageSteps} loss ${ev.loss.toFixed(5)} lr ${ev.lr.toFixed(4)}`;
         process.stderr.write(tty ? `\r${line}\x1b[K` : ev.stageStep % 50 === 0 || ev.stageStep === ev.stageSteps - 1 ? `${line}\n` : '');
       } else if (ev.type === 'stage') {
-        stages.push({ stage: ev.stage, steps: ev.steps, seconds: ev.seconds, psnr: ev.psnr, ssim: ev.ssim, loss: ev.loss });
-        writePng(path.join(cmd.out, `reconstruction-${ev.stage === 'w' ? 'w' : 'wplus'}.png`), ev.image);
+        const { type: _type, latent: _latent, image: _image, ptiWeights: _weights, ...result } = ev;
+        stages.push(result);
+        writePng(path.join(cmd.out, `reconstruction-${ev.stage === 'w+' ? 'wplus' : ev.stage}.png`), ev.image);
         writePng(path.join(cmd.out, 'reconstruction.png'), ev.image);
-        process.stderr.write(`${tty ? '\n' : ''}${ev.stage}: PSNR ${ev.psnr.toFixed(2)} dB, SSIM ${ev.ssim.toFixed(4)}, ${ev.seconds.toFixed(1)} s (loss ${ev.loss})\n`);
+        process.stderr.write(`${tty ? '\n' : ''}${ev.stage}: PSNR ${ev.psnr.toFixed(2)} dB, SSIM ${ev.ssim.toFixed(4)}, ${ev.seconds.toFixed(1)} s (loss ${ev.loss})${ev.weightsBytes ? `, weights ${(ev.weightsBytes / 1024).toFixed(1)} KiB` : ''}\n`);
       } else {
         if (ev.reason === 'error') throw new Error(`inversion failed: ${ev.error?.message}`);
         latent = ev.latent;
+        ptiWeights = ev.ptiWeights;
       }
     }
   } finally {
@@ -87,6 +94,7 @@ export async function invertCommand(gen: ImageGenerator, cmd: InvertCommand): Pr
     serializeSafetensors(new Map([['latent', { shape: [gen.numWs, gen.wDim], data: latent!, dtype: 'F32' as const }]]), meta),
   );
   writeFileSync(path.join(cmd.out, 'latent.f32'), Buffer.from(latent!.buffer, latent!.byteOffset, latent!.byteLength));
+  if (ptiWeights) writeFileSync(path.join(cmd.out, 'pti-weights.safetensors'), ptiWeights);
   writeFileSync(path.join(cmd.out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
   const last = stages.at(-1)!;
   console.log(`wrote ${cmd.out}: ${last.stage} PSNR ${last.psnr.toFixed(2)} dB, SSIM ${last.ssim.toFixed(4)}`);
