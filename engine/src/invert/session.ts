@@ -200,7 +200,9 @@ export class InvertSession {
       this.stageSeconds += (performance.now() - started) / 1000;
       return { event };
     }
+    const compactStarted = performance.now();
     const compact = this.tuner.compact(o.ptiMinPsnr);
+    const weightsSeconds = (performance.now() - compactStarted) / 1000;
     this.ptiWeights = compact.bytes;
     this.tuner.dispose();
     this.tuner = undefined;
@@ -215,6 +217,7 @@ export class InvertSession {
       loss: o.loss,
       weightsBytes: compact.bytes.length,
       weightsPsnrVsFull: compact.metadata.psnrVsFull,
+      weightsSeconds,
     };
     this.results.push(result);
     this.stageIndex++;

@@ -94,6 +94,8 @@ export interface InvertStageResult {
   /** PTI only: the size of the stored weights delta and its render's PSNR against the full tuned weights (null: identical). */
   weightsBytes?: number;
   weightsPsnrVsFull?: number | null;
+  /** PTI only: seconds of `seconds` spent compacting the weights (SVD and the rank search's renders). */
+  weightsSeconds?: number;
 }
 
 export interface InvertStageEvent extends InvertStageResult {
