@@ -15,7 +15,8 @@
  *     --only-photos           skip the held-out renders
  *     --images DIR            write one strip per seed: target | W | W+
  *     --json FILE             per-seed results and run metadata
- *     --loss auto|pixel|detector  (auto: the detector feature term for a faces model, as the CLI)
+ *     --loss auto|pixel|detector|discriminator  (auto: as the CLI: the model's discriminator where the
+ *                             import kept one, else the detector feature term for a faces model)
  *     --model PATH --backend wasm|cpu|tensorflow
  *
  * Targets are renders of the bundled faces model at its default truncation, so a perfect inversion exists;
@@ -44,7 +45,7 @@ import { imageGrid, writePng } from '../engine/src/io/png.js';
 import { fitImage } from '../engine/src/io/image-input.js';
 import type { RGBAImage } from '../engine/src/drag/types.js';
 import { parseSeeds } from '../engine/cli/args.js';
-import { detectorForLoss, parseCrop } from '../engine/cli/invert.js';
+import { parseCrop, perceptualForLoss } from '../engine/cli/invert.js';
 import { DetectorFeatureDistance } from '../bench/perceptual.js';
 
 const { values } = parseArgs({
@@ -78,7 +79,7 @@ const modelPath = values.model ?? defaultModelPath();
 const gen = await loadGenerator(modelPath);
 const ptiBase = ptiSteps > 0 ? await loadBaseModel(modelPath) : undefined;
 const dfd = new DetectorFeatureDistance();
-const detector = await detectorForLoss(gen, values.loss ?? 'auto');
+const { detector, discriminator } = await perceptualForLoss(gen, values.loss ?? 'auto', modelPath);
 let lossUsed = '';
 if (values.images) mkdirSync(values.images, { recursive: true });
 
@@ -100,7 +101,7 @@ const rows: Row[] = [];
 
 async function invertOne(name: string, target: RGBAImage): Promise<void> {
   const strip = [target];
-  for await (const ev of invertRun(gen, { target, detector, ptiBase, options: { wSteps, wPlusSteps, wAvgSamples, imageEvery: 1_000_000, ptiSteps, ptiLr } })) {
+  for await (const ev of invertRun(gen, { target, detector, discriminator, ptiBase, options: { wSteps, wPlusSteps, wAvgSamples, imageEvery: 1_000_000, ptiSteps, ptiLr } })) {
     if (ev.type === 'stage') {
       const s = ev as InvertStageEvent;
       strip.push(s.image);
@@ -218,3 +219,4 @@ if (values.json) {
 }
 gen.dispose();
 detector?.dispose();
+discriminator?.dispose();

@@ -9,7 +9,7 @@
  *                         (`--pti-weights` of sample/drag/info renders with them)
  * and with --frames DIR, every step's frame as DIR/step-NNNN.png.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ImageGenerator } from '../src/generator/types.js';
 import { detectorLossSuits, invertRun, type BaseModel, type InvertOptions, type InvertStageResult } from '../src/invert/index.js';
@@ -17,6 +17,9 @@ import { loadLandmarkDetector, type LandmarkDetector } from '../src/landmarks/de
 import { fitImage, type CropRect } from '../src/io/image-input.js';
 import { writePng } from '../src/io/png.js';
 import { serializeSafetensors } from '../src/io/safetensors.js';
+import { StyleGAN2Discriminator } from '../src/invert/discriminator.js';
+import { resolveModelFile } from '../src/model/load.js';
+import { DISCRIMINATOR_FILE_NAME } from '../src/import/import-checkpoint.js';
 
 export interface InvertCommand {
   image: string;
@@ -25,18 +28,34 @@ export interface InvertCommand {
   /** Directory for every step's frame. */
   frames?: string;
   options: Partial<InvertOptions>;
-  /** 'pixel', 'detector', or 'auto': the detector term where detectorLossSuits(config). */
+  /** 'pixel', 'detector', 'discriminator' or 'auto' (see perceptualForLoss). */
   loss: string;
+  /** The model file or directory (its discriminator.safetensors, when there is one, sits beside it). */
+  modelPath: string;
   /** The model's tensors and identity: with it (and options.ptiSteps > 0) PTI runs after W/W+. */
   ptiBase?: BaseModel;
 }
 
-/** The landmark detector when the chosen loss uses it (the caller disposes it). */
-export async function detectorForLoss(gen: ImageGenerator, loss: string): Promise<LandmarkDetector | undefined> {
-  if (loss === 'pixel') return undefined;
-  if (loss === 'detector' || (loss === 'auto' && detectorLossSuits(gen.config))) return loadLandmarkDetector();
-  if (loss === 'auto') return undefined;
-  throw new Error(`bad --loss '${loss}': expected auto, pixel or detector`);
+export interface PerceptualNets {
+  detector?: LandmarkDetector;
+  discriminator?: StyleGAN2Discriminator;
+}
+
+/**
+ * The networks the chosen loss needs (the caller disposes them). 'auto' follows the issue's order: the
+ * model's own discriminator where the import kept one (discriminator.safetensors beside the model file),
+ * else the landmark detector for a faces model (detectorLossSuits), else pixels alone.
+ */
+export async function perceptualForLoss(gen: ImageGenerator, loss: string, modelPath: string): Promise<PerceptualNets> {
+  if (!['auto', 'pixel', 'detector', 'discriminator'].includes(loss)) throw new Error(`bad --loss '${loss}': expected auto, pixel, detector or discriminator`);
+  if (loss === 'pixel') return {};
+  if (loss === 'auto' || loss === 'discriminator') {
+    const file = path.join(path.dirname(await resolveModelFile(modelPath)), DISCRIMINATOR_FILE_NAME);
+    if (existsSync(file)) return { discriminator: StyleGAN2Discriminator.fromBytes(readFileSync(file), file) };
+    if (loss === 'discriminator') throw new Error(`--loss discriminator: there is no ${file} (\`stabledrag import\` keeps an official pickle's D there)`);
+  }
+  if (loss === 'detector' || detectorLossSuits(gen.config)) return { detector: await loadLandmarkDetector() };
+  return {};
 }
 
 /** "left,top,width,height" -> a crop rectangle. */
@@ -53,14 +72,14 @@ export async function invertCommand(gen: ImageGenerator, cmd: InvertCommand): Pr
   writePng(path.join(cmd.out, 'input.png'), fitted.image);
   const framesDir = cmd.frames;
   if (framesDir) mkdirSync(framesDir, { recursive: true });
-  const detector = await detectorForLoss(gen, cmd.loss);
+  const { detector, discriminator } = await perceptualForLoss(gen, cmd.loss, cmd.modelPath);
   const started = performance.now();
   const stages: InvertStageResult[] = [];
   let latent: Float32Array | undefined;
   let ptiWeights: Uint8Array | undefined;
   const tty = process.stderr.isTTY;
   try {
-    for await (const ev of invertRun(gen, { target: fitted.image, detector, ptiBase: cmd.ptiBase, options: { ...cmd.options, imageEvery: cmd.frames ? 1 : 1_000_000 } })) {
+    for await (const ev of invertRun(gen, { target: fitted.image, detector, discriminator, ptiBase: cmd.ptiBase, options: { ...cmd.options, imageEvery: cmd.frames ? 1 : 1_000_000 } })) {
       if (ev.type === 'step') {
         if (framesDir && ev.image) writePng(path.join(framesDir, `step-${String(ev.step).padStart(4, '0')}.png`), ev.image);
         const line = `${ev.stage.padEnd(2)} step ${String(ev.stageStep + 1).padStart(4)}/${ev.stageSteps} loss ${ev.loss.toFixed(5)} lr ${ev.lr.toFixed(4)}`;
@@ -79,6 +98,7 @@ export async function invertCommand(gen: ImageGenerator, cmd: InvertCommand): Pr
     }
   } finally {
     detector?.dispose();
+    discriminator?.dispose();
   }
   const metrics = {
     model: gen.config.name,

@@ -45,7 +45,8 @@ const USAGE = `usage:
   stabledrag import FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square (StyleGAN-Human: DragGAN's square view)]
   stabledrag invert --model DIR --image FILE.png|jpg|webp --out DIR [--steps N (W, default 1000)]
                     [--wplus N (W+, default 300)] [--crop left,top,width,height] [--frames DIR] [--samples N (for w_avg)]
-                    [--loss auto|pixel|detector (auto: + landmark-detector features for face models)]
+                    [--loss auto|pixel|detector|discriminator (auto: + the model's own discriminator features where
+                     the import kept discriminator.safetensors, else + landmark-detector features for face models)]
                     [--pti-steps N (pivotal tuning after W/W+, 0: none (default); the paper's recipe is 350)]
                     [--pti-lr X (default 3e-4)]  PTI writes pti-weights.safetensors
   sample, drag, info: [--pti-weights FILE] render with an invert run's tuned weights (for the same --model)
@@ -192,6 +193,7 @@ async function main(argv: string[]): Promise<void> {
       crop: values.crop ? parseCrop(values.crop) : undefined,
       frames: values.frames,
       loss: values.loss ?? 'auto',
+      modelPath,
       options: {
         ...(steps !== undefined ? { wSteps: steps } : {}),
         ...(wplus !== undefined ? { wPlusSteps: wplus } : {}),

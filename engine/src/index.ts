@@ -32,6 +32,8 @@ export {
   PtiWeightsError,
   PTI_WEIGHTS_METADATA_KEY,
   DEFAULT_PTI_MIN_PSNR,
+  StyleGAN2Discriminator,
+  DiscriminatorLoadError,
   type BaseModel,
   type CompactPtiWeights,
   type PtiWeightsMetadata,

@@ -1,10 +1,15 @@
 // The StyleGAN2 ResNet discriminator's forward pass against the official Discriminator
 // (tests/fixtures/discriminator, made by training/reference/discriminator_reference.py): every block's
 // output and the logit within 1e-3 of the largest reference value; bad files refused by name.
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, parseSafetensors } from '../../engine/src/index.js';
+import { generatorFromBytes, initBackend, InvertInputError, invertRun, parseSafetensors, psnr, type InvertEvent, type InvertStageEvent } from '../../engine/src/index.js';
 import { DiscriminatorLoadError, StyleGAN2Discriminator } from '../../engine/src/invert/discriminator.js';
 import { serializeSafetensors } from '../../engine/src/io/safetensors.js';
 
@@ -74,4 +79,40 @@ describe('StyleGAN2 discriminator', () => {
       ),
     ).toThrow(/non-finite/);
   });
+});
+
+describe('the discriminator feature loss', () => {
+  const modelFile = new URL('../fixtures/parity/model.safetensors', import.meta.url).pathname;
+  const discriminatorFile = new URL('../fixtures/discriminator/discriminator.safetensors', import.meta.url).pathname;
+
+  it('drives an inversion, which reports it; the loss without a discriminator is refused', async () => {
+    const gen = generatorFromBytes(readFileSync(modelFile), 'parity');
+    const d = StyleGAN2Discriminator.fromBytes(dBytes, 'fixture');
+    try {
+      const target = gen.render(gen.latentFromSeed(7, 1));
+      const events: InvertEvent[] = [];
+      for await (const ev of invertRun(gen, { target, discriminator: d, options: { wAvgSamples: 200, wSteps: 20, wPlusSteps: 10, wPlusLr: 0.02 } })) events.push(ev);
+      const stages = events.filter((e): e is InvertStageEvent => e.type === 'stage');
+      expect(stages.map((s) => [s.stage, s.loss])).toEqual([['w', 'pixel-multiscale+discriminator'], ['w+', 'pixel-multiscale+discriminator']]);
+      const start = psnr(gen.render(gen.broadcast(gen.mapping(new Float32Array(gen.config.z_dim)))), target);
+      expect(stages[1].psnr).toBeGreaterThan(start);
+      expect(() => invertRun(gen, { target, options: { loss: 'pixel-multiscale+discriminator' } })).toThrow(InvertInputError);
+    } finally {
+      d.dispose();
+      gen.dispose();
+    }
+  }, 60_000);
+
+  it('stabledrag invert --loss auto uses discriminator.safetensors beside the model', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sd-invert-d-'));
+    const modelDir = path.join(dir, 'model');
+    mkdirSync(modelDir);
+    copyFileSync(modelFile, path.join(modelDir, 'model.safetensors'));
+    copyFileSync(discriminatorFile, path.join(modelDir, 'discriminator.safetensors'));
+    const photo = path.join(dir, 'photo.png');
+    await sharp(Buffer.alloc(32 * 32 * 3, 70), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(photo);
+    const bin = new URL('../../engine/bin/stabledrag.mjs', import.meta.url).pathname;
+    const { stderr } = await promisify(execFile)('node', [bin, 'invert', '--model', modelDir, '--image', photo, '--out', path.join(dir, 'out'), '--steps', '3', '--wplus', '0', '--samples', '20']);
+    expect(stderr).toMatch(/^w: PSNR .* \(loss pixel-multiscale\+discriminator\)$/m);
+  }, 60_000);
 });

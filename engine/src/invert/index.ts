@@ -15,3 +15,4 @@ export {
   type CompactPtiWeights,
   type PtiWeightsMetadata,
 } from './pti/delta.js';
+export { StyleGAN2Discriminator, DiscriminatorLoadError } from './discriminator.js';

@@ -5,7 +5,7 @@ import { FACES128_CONFIG, type ModelConfig } from '../model/config.js';
 import type { InvertLoss, InvertOptions, InvertRequest } from './types.js';
 
 export const MAX_INVERT_STEPS = 10_000;
-const LOSSES: readonly InvertLoss[] = ['pixel-multiscale', 'pixel-multiscale+detector'];
+const LOSSES: readonly InvertLoss[] = ['pixel-multiscale', 'pixel-multiscale+detector', 'pixel-multiscale+discriminator'];
 
 export function defaultInvertOptions(): InvertOptions {
   return {
@@ -49,6 +49,7 @@ export function validateInvertRequest(gen: ImageGenerator, request: InvertReques
   const o: InvertOptions = {
     ...defaultInvertOptions(),
     ...(request.detector ? { loss: 'pixel-multiscale+detector' as const } : {}),
+    ...(request.discriminator ? { loss: 'pixel-multiscale+discriminator' as const } : {}),
     ...(request.options ?? {}),
   };
   const int = (v: number, name: string, min: number, max: number) =>
@@ -69,6 +70,11 @@ export function validateInvertRequest(gen: ImageGenerator, request: InvertReques
   int(o.imageEvery, 'imageEvery', 1, 1_000_000);
   check(LOSSES.includes(o.loss), `unknown loss '${o.loss}'; available: ${LOSSES.join(', ')}`);
   check(o.loss !== 'pixel-multiscale+detector' || !!request.detector, `the loss '${o.loss}' needs the landmark detector in the request`);
+  check(o.loss !== 'pixel-multiscale+discriminator' || !!request.discriminator, `the loss '${o.loss}' needs the model's discriminator in the request`);
+  const d = request.discriminator;
+  if (o.loss === 'pixel-multiscale+discriminator' && d) {
+    check(d.resolution === gen.width && d.resolution === gen.height, `the discriminator takes ${d.resolution}x${d.resolution} images; the model draws ${gen.width}x${gen.height}`);
+  }
   real(o.perceptualWeight, 'perceptualWeight', 0, 1000);
   int(o.ptiSteps, 'ptiSteps', 0, MAX_INVERT_STEPS);
   real(o.ptiLr, 'ptiLr', 1e-7, 1);

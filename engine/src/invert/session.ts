@@ -18,6 +18,8 @@ import type { RGBAImage } from '../drag/types.js';
 import type { LandmarkDetector } from '../landmarks/detector.js';
 import { lossScales, pixelMultiscaleLoss, rgbaToTensor } from './loss.js';
 import { DetectorFeatureLoss } from './perceptual.js';
+import { DiscriminatorFeatureLoss } from './discriminator-loss.js';
+import type { StyleGAN2Discriminator } from './discriminator.js';
 import { psnr, ssim } from './metrics.js';
 import { learningRate, noiseScale } from './schedule.js';
 import type { InvertOptions, InvertStage, InvertStageEvent, InvertStageResult, InvertStepEvent } from './types.js';
@@ -52,7 +54,7 @@ export class InvertSession {
   private variable?: tf.Variable;
   private optimizer?: tf.AdamOptimizer;
   private latent: Float32Array;
-  private readonly perceptual?: DetectorFeatureLoss;
+  private readonly perceptual?: DetectorFeatureLoss | DiscriminatorFeatureLoss;
   private tuner?: PtiTuner;
   /** The finished PTI stage's compact weights. */
   private ptiWeights?: Uint8Array;
@@ -64,9 +66,11 @@ export class InvertSession {
     private readonly options: InvertOptions,
     detector?: LandmarkDetector,
     private readonly ptiBase?: BaseModel,
+    discriminator?: StyleGAN2Discriminator,
   ) {
     this.target = rgbaToTensor(targetImage);
     if (options.loss === 'pixel-multiscale+detector') this.perceptual = new DetectorFeatureLoss(detector!, this.target);
+    if (options.loss === 'pixel-multiscale+discriminator') this.perceptual = new DiscriminatorFeatureLoss(discriminator!, this.target);
     this.scales = lossScales(gen.width, gen.height);
     this.stats = estimateWStats(gen, options.wAvgSamples, options.seed);
     this.latent = gen.broadcast(this.stats.avg, 1);

@@ -2,6 +2,7 @@
 import type { RGBAImage } from '../drag/types.js';
 import type { LandmarkDetector } from '../landmarks/detector.js';
 import type { BaseModel } from './pti/base-model.js';
+import type { StyleGAN2Discriminator } from './discriminator.js';
 
 /** W projection, W+ refinement, then (when the request brings the base model) pivotal tuning of the weights. */
 export type InvertStage = 'w' | 'w+' | 'pti';
@@ -9,10 +10,12 @@ export type InvertStage = 'w' | 'w+' | 'pti';
 /**
  * What the optimiser compares. 'pixel-multiscale': mean squared error of the image and of its 2x, 4x, 8x
  * box-downsampled versions (the coarse terms pull colour and layout before detail). '+detector' adds
- * perceptualWeight x the landmark detector's feature distance (perceptual.ts), for face models. The model's
- * own discriminator and LPIPS are not implemented yet; every run reports the loss it used.
+ * perceptualWeight x the landmark detector's feature distance (perceptual.ts), for face models.
+ * '+discriminator' adds the same construction on the model's own discriminator's block outputs
+ * (discriminator-loss.ts), for imported checkpoints that kept their D. LPIPS is not implemented yet; every
+ * run reports the loss it used.
  */
-export type InvertLoss = 'pixel-multiscale' | 'pixel-multiscale+detector';
+export type InvertLoss = 'pixel-multiscale' | 'pixel-multiscale+detector' | 'pixel-multiscale+discriminator';
 
 export interface InvertOptions {
   /** Steps of W projection (one w shared by all layers). Default 1000, as the official projector. */
@@ -36,9 +39,12 @@ export interface InvertOptions {
   seed: number;
   /** Send a frame every N steps (and always on a stage's last step). Default 10. */
   imageEvery: number;
-  /** Default: '+detector' when the request brings a detector, else 'pixel-multiscale'. */
+  /**
+   * Default: '+discriminator' when the request brings a discriminator, else '+detector' when it brings a
+   * detector, else 'pixel-multiscale'.
+   */
   loss: InvertLoss;
-  /** Weight of the detector feature term. Default 1. */
+  /** Weight of the detector or discriminator feature term. Default 1. */
   perceptualWeight: number;
   /**
    * Steps of pivotal tuning after W/W+ (runs only when the request brings `ptiBase`; 0 skips it). Default
@@ -60,6 +66,8 @@ export interface InvertRequest {
   options?: Partial<InvertOptions>;
   /** The landmark detector, for the 'pixel-multiscale+detector' loss (the caller loads and owns it). */
   detector?: LandmarkDetector;
+  /** The model's own discriminator, for the 'pixel-multiscale+discriminator' loss (the caller loads and owns it). */
+  discriminator?: StyleGAN2Discriminator;
   /**
    * The model's own tensors and identity (pti/base-model.ts), the same model the generator was built from:
    * with it, the PTI stage tunes the synthesis weights around the W/W+ result and the run returns the
