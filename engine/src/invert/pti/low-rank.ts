@@ -2,19 +2,24 @@
  * Singular value decomposition of small dense matrices (a generator layer's weight delta: at most a few
  * hundred rows or columns on the smaller side) for storing pivotal-tuning deltas in low rank.
  *
- * Method: the eigen-decomposition of the smaller Gram matrix (M M^T or M^T M), in float64. Squaring the matrix loses the smallest singular values' precision, which truncation discards
- * anyway; in exchange the work is O(min(m, n)^3) per sweep with no dependency.
+ * Method: the eigen-decomposition of the smaller Gram matrix (M M^T or M^T M). Squaring the matrix loses
+ * the smallest singular values' precision, which truncation discards anyway; in exchange the products run
+ * as tfjs matMuls and the only O(min(m, n)^3) step is one eigen-decomposition, with no dependency.
  */
+import * as tf from '@tensorflow/tfjs';
 
 export interface Svd {
   rows: number;
   cols: number;
-  /** Singular values, descending. */
+  /** The matrix itself (the factors of a rank are products with it). */
+  matrix: Float32Array;
+  /** Singular values, descending (min(rows, cols) of them). */
   s: Float64Array;
-  /** Left singular vectors, rows x r (column j belongs to s[j]), row-major. */
-  u: Float64Array;
-  /** Right singular vectors, cols x r, row-major. */
-  v: Float64Array;
+  /**
+   * Singular vectors of the smaller side, min x min row-major (column j belongs to s[j]): left vectors
+   * when rows <= cols, right vectors otherwise.
+   */
+  vectors: Float64Array;
 }
 
 /**
@@ -170,57 +175,24 @@ function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vec
   return { values, vectors };
 }
 
-/** The SVD of a rows x cols row-major matrix. */
-export function svd(m: ArrayLike<number>, rows: number, cols: number): Svd {
+/**
+ * The SVD of a rows x cols row-major matrix. The Gram matrix is formed by tfjs's matMul in float32 (the
+ * factors are stored in float16, so float32 loses nothing that is kept); the eigen-decomposition runs in
+ * float64.
+ */
+export function svd(m: Float32Array, rows: number, cols: number): Svd {
   const tall = rows > cols;
-  // Work on the Gram matrix of the smaller side: G = M M^T (rows <= cols) or M^T M.
   const n = tall ? cols : rows;
-  const g = new Float64Array(n * n);
-  if (!tall) {
-    for (let i = 0; i < rows; i++)
-      for (let j = i; j < rows; j++) {
-        let s = 0;
-        for (let k = 0; k < cols; k++) s += m[i * cols + k] * m[j * cols + k];
-        g[i * n + j] = g[j * n + i] = s;
-      }
-  } else {
-    for (let i = 0; i < cols; i++)
-      for (let j = i; j < cols; j++) {
-        let s = 0;
-        for (let k = 0; k < rows; k++) s += m[k * cols + i] * m[k * cols + j];
-        g[i * n + j] = g[j * n + i] = s;
-      }
-  }
+  const gram = tf.tidy(() => {
+    const M = tf.tensor2d(m, [rows, cols]);
+    return tall ? tf.matMul(M, M, true, false) : tf.matMul(M, M, false, true);
+  });
+  const g = Float64Array.from(gram.dataSync());
+  gram.dispose();
+  // Symmetrise: float32 matMul may differ in the last bit across the diagonal.
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) g[i * n + j] = g[j * n + i] = (g[i * n + j] + g[j * n + i]) / 2;
   const { values, vectors } = symmetricEigen(g, n);
-  const s = values.map(Math.sqrt);
-  const other = tall ? rows : cols;
-  // The other side's vectors: M^T u / s (or M v / s); zero where s is (numerically) zero. Loops run so the
-  // innermost index is contiguous in every array.
-  const w = new Float64Array(other * n);
-  const inv = s.map((x) => (x > s[0] * 1e-12 ? 1 / x : 0));
-  if (!tall) {
-    // w[k, j] = sum_i m[i, k] u[i, j] / s[j]
-    for (let i = 0; i < rows; i++)
-      for (let k = 0; k < cols; k++) {
-        const x = m[i * cols + k];
-        if (x === 0) continue;
-        const wk = k * n;
-        const ui = i * n;
-        for (let j = 0; j < n; j++) w[wk + j] += x * vectors[ui + j];
-      }
-  } else {
-    // w[k, j] = sum_i m[k, i] v[i, j] / s[j]
-    for (let k = 0; k < rows; k++)
-      for (let i = 0; i < cols; i++) {
-        const x = m[k * cols + i];
-        if (x === 0) continue;
-        const wk = k * n;
-        const vi = i * n;
-        for (let j = 0; j < n; j++) w[wk + j] += x * vectors[vi + j];
-      }
-  }
-  for (let k = 0; k < other; k++) for (let j = 0; j < n; j++) w[k * n + j] *= inv[j];
-  return tall ? { rows, cols, s, u: w, v: vectors } : { rows, cols, s, u: vectors, v: w };
+  return { rows, cols, matrix: m, s: values.map(Math.sqrt), vectors };
 }
 
 /** The smallest rank whose singular values hold `energy` (0..1] of the squared Frobenius norm. */
@@ -236,14 +208,26 @@ export function rankForEnergy(s: Float64Array, energy: number): number {
   return s.length;
 }
 
-/** Rank-k factors of the decomposed matrix: a = U_k S_k (rows x k), b = V_k^T (k x cols), so M ~ a b. */
+/**
+ * Rank-k factors a (rows x k) and b (k x cols) with a b the best rank-k approximation: the projection of
+ * the matrix onto its top k singular vectors of the smaller side (U_k U_k^T M or M V_k V_k^T), split as
+ * a = U_k S_k, b = S_k^-1 U_k^T M (or a = M V_k, b = V_k^T). Only the k products needed are formed.
+ */
 export function lowRankFactors(d: Svd, k: number): { a: Float32Array; b: Float32Array } {
-  const r = d.s.length;
-  const a = new Float32Array(d.rows * k);
-  const b = new Float32Array(k * d.cols);
-  for (let i = 0; i < d.rows; i++) for (let j = 0; j < k; j++) a[i * k + j] = d.u[i * r + j] * d.s[j];
-  for (let j = 0; j < k; j++) for (let c = 0; c < d.cols; c++) b[j * d.cols + c] = d.v[c * r + j];
-  return { a, b };
+  const tall = d.rows > d.cols;
+  const n = tall ? d.cols : d.rows;
+  const vk = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) vk[i * k + j] = d.vectors[i * n + j];
+  return tf.tidy(() => {
+    const M = tf.tensor2d(d.matrix, [d.rows, d.cols]);
+    const V = tf.tensor2d(vk, [n, k]);
+    if (tall) return { a: tf.matMul(M, V).dataSync() as Float32Array, b: tf.transpose(V).dataSync() as Float32Array };
+    const inv = Float32Array.from(d.s.subarray(0, k), (x) => (x > d.s[0] * 1e-12 ? 1 / x : 0));
+    const scale = Float32Array.from(d.s.subarray(0, k));
+    const a = tf.mul(V, tf.tensor1d(scale)).dataSync() as Float32Array;
+    const b = tf.mul(tf.matMul(V, M, true, false), tf.reshape(tf.tensor1d(inv), [k, 1])).dataSync() as Float32Array;
+    return { a, b };
+  });
 }
 
 /** a (rows x k) times b (k x cols), row-major. */
