@@ -2,6 +2,7 @@
 // model (32 px, wasm): PTI improves on W alone, streams like the other stages, stops between steps, and its
 // delta round-trips through bytes while wrong, corrupt and malformed files are refused.
 import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   applyPtiWeights,
@@ -94,15 +95,38 @@ describe('pivotal tuning stage', () => {
     }
   });
 
-  it('Stop between PTI steps ends cancelled with the latent and the weights as they were', async () => {
+  it('Stop between PTI steps ends cancelled with the latent and the weights as they were, releasing its tensors', async () => {
     const controller = new AbortController();
+    const before = tf.memory().numTensors;
     const events = await collect({ target, ptiBase: base, options: { ...fast, wSteps: 5 } }, controller.signal, (e) => {
       if (e.type === 'step' && e.stage === 'pti' && e.stageStep === 2) controller.abort();
     });
+    expect(tf.memory().numTensors).toBe(before);
     const end = events.at(-1) as InvertEndEvent;
     expect(end).toMatchObject({ type: 'end', reason: 'cancelled', steps: 8 });
     expect(end.stages.map((s) => s.stage)).toEqual(['w']);
     expect(ptiWeightsMetadata(end.ptiWeights!).model.id).toBe(base.id);
+  });
+
+  it('a failure during PTI ends with the W result as the last good state, no weights, nothing leaked', async () => {
+    const failing: BaseModel = {
+      ...base,
+      get: (name) => {
+        if (name.endsWith('b16.conv1.weight')) throw new Error('the model file went away');
+        return base.get(name);
+      },
+    };
+    const request = { target, ptiBase: failing, options: { ...fast, wSteps: 5 } };
+    await collect(request);
+    const before = tf.memory().numTensors;
+    const events = await collect(request);
+    const end = events.at(-1) as InvertEndEvent;
+    expect(end).toMatchObject({ type: 'end', reason: 'error', steps: 5, error: { message: 'the model file went away' } });
+    expect(end.stages.map((s) => s.stage)).toEqual(['w']);
+    const w = events.find((e): e is InvertStageEvent => e.type === 'stage')!;
+    expect(end.latent).toEqual(w.latent);
+    expect(end.ptiWeights).toBeUndefined();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('without the base model there is no PTI stage; a different base model is refused at the call', async () => {

@@ -39,7 +39,7 @@ export class TrainableStyleGAN2 {
   readonly numWs: number;
   readonly wDim: number;
   private readonly params = new Map<string, tf.Variable>();
-  private readonly constInput: tf.Tensor4D;
+  private constInput?: tf.Tensor4D;
   /** Per synthesis layer: noise_const * noise_strength as [1, h, w, 1]. */
   private readonly noise = new Map<string, tf.Tensor4D>();
 
@@ -49,19 +49,28 @@ export class TrainableStyleGAN2 {
   ) {
     this.numWs = numWs(config);
     this.wDim = config.w_dim;
-    for (const { name, shape } of tunedParamSpecs(config)) {
-      const src = get(name);
-      this.params.set(name, tf.variable(tf.tensor(src.data, shape), true, `pti_${name}_${variableCounter++}`));
-    }
-    const c = get('synthesis.b4.const');
-    this.constInput = tf.tidy(() => tf.expandDims(tf.transpose(tf.tensor3d(c.data, c.shape as [number, number, number]), [1, 2, 0]), 0) as tf.Tensor4D);
-    for (const r of blockResolutions(config)) {
-      const size = blockSize(config, r);
-      for (const layer of r === 4 ? ['conv1'] : ['conv0', 'conv1']) {
-        const p = `synthesis.b${r}.${layer}`;
-        const strength = get(`${p}.noise_strength`).data[0];
-        this.noise.set(p, tf.tensor4d(get(`${p}.noise_const`).data.map((v) => v * strength), [1, size.height, size.width, 1]));
+    try {
+      for (const { name, shape } of tunedParamSpecs(config)) {
+        const src = get(name);
+        const init = tf.tensor(src.data, shape);
+        this.params.set(name, tf.variable(init, true, `pti_${name}_${variableCounter++}`));
+        // The variable keeps its own reference to the data.
+        init.dispose();
       }
+      const c = get('synthesis.b4.const');
+      this.constInput = tf.tidy(() => tf.expandDims(tf.transpose(tf.tensor3d(c.data, c.shape as [number, number, number]), [1, 2, 0]), 0) as tf.Tensor4D);
+      for (const r of blockResolutions(config)) {
+        const size = blockSize(config, r);
+        for (const layer of r === 4 ? ['conv1'] : ['conv0', 'conv1']) {
+          const p = `synthesis.b${r}.${layer}`;
+          const strength = get(`${p}.noise_strength`).data[0];
+          this.noise.set(p, tf.tensor4d(get(`${p}.noise_const`).data.map((v) => v * strength), [1, size.height, size.width, 1]));
+        }
+      }
+    } catch (err) {
+      // A tensor that cannot be read leaves nothing allocated behind.
+      this.dispose();
+      throw err;
     }
   }
 
@@ -102,7 +111,7 @@ export class TrainableStyleGAN2 {
       let i = firstWsIndex(r);
       const b = `synthesis.b${r}`;
       if (r === 4) {
-        x = this.layer(`${b}.conv1`, this.constInput, style(i++), false);
+        x = this.layer(`${b}.conv1`, this.constInput!, style(i++), false);
       } else {
         x = this.layer(`${b}.conv0`, x!, style(i++), true);
         x = this.layer(`${b}.conv1`, x, style(i++), false);
@@ -150,7 +159,7 @@ export class TrainableStyleGAN2 {
   }
 
   dispose(): void {
-    tf.dispose([...this.params.values(), this.constInput, ...this.noise.values()]);
+    tf.dispose([...this.params.values(), ...(this.constInput ? [this.constInput] : []), ...this.noise.values()]);
     this.params.clear();
     this.noise.clear();
   }
