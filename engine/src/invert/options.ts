@@ -5,7 +5,7 @@ import { FACES128_CONFIG, type ModelConfig } from '../model/config.js';
 import type { InvertLoss, InvertOptions, InvertRequest } from './types.js';
 
 export const MAX_INVERT_STEPS = 10_000;
-const LOSSES: readonly InvertLoss[] = ['pixel-multiscale', 'pixel-multiscale+detector'];
+const LOSSES: readonly InvertLoss[] = ['pixel-multiscale', 'pixel-multiscale+detector', 'pixel-multiscale+discriminator'];
 
 export function defaultInvertOptions(): InvertOptions {
   return {
@@ -22,6 +22,9 @@ export function defaultInvertOptions(): InvertOptions {
     imageEvery: 10,
     loss: 'pixel-multiscale',
     perceptualWeight: 1,
+    ptiSteps: 350,
+    ptiLr: 3e-4,
+    ptiMinPsnr: 40,
   };
 }
 
@@ -46,6 +49,7 @@ export function validateInvertRequest(gen: ImageGenerator, request: InvertReques
   const o: InvertOptions = {
     ...defaultInvertOptions(),
     ...(request.detector ? { loss: 'pixel-multiscale+detector' as const } : {}),
+    ...(request.discriminator ? { loss: 'pixel-multiscale+discriminator' as const } : {}),
     ...(request.options ?? {}),
   };
   const int = (v: number, name: string, min: number, max: number) =>
@@ -66,6 +70,19 @@ export function validateInvertRequest(gen: ImageGenerator, request: InvertReques
   int(o.imageEvery, 'imageEvery', 1, 1_000_000);
   check(LOSSES.includes(o.loss), `unknown loss '${o.loss}'; available: ${LOSSES.join(', ')}`);
   check(o.loss !== 'pixel-multiscale+detector' || !!request.detector, `the loss '${o.loss}' needs the landmark detector in the request`);
+  check(o.loss !== 'pixel-multiscale+discriminator' || !!request.discriminator, `the loss '${o.loss}' needs the model's discriminator in the request`);
+  const d = request.discriminator;
+  if (o.loss === 'pixel-multiscale+discriminator' && d) {
+    check(d.resolution === gen.width && d.resolution === gen.height, `the discriminator takes ${d.resolution}x${d.resolution} images; the model draws ${gen.width}x${gen.height}`);
+  }
   real(o.perceptualWeight, 'perceptualWeight', 0, 1000);
+  int(o.ptiSteps, 'ptiSteps', 0, MAX_INVERT_STEPS);
+  real(o.ptiLr, 'ptiLr', 1e-7, 1);
+  real(o.ptiMinPsnr, 'ptiMinPsnr', 10, 100);
+  const base = request.ptiBase;
+  if (base) {
+    check(base.config?.architecture === 'stylegan2-ada', `pivotal tuning supports StyleGAN2 models; '${base.config?.name}' is ${base.config?.architecture}`);
+    check(JSON.stringify(base.config) === JSON.stringify(gen.config), `the PTI base model '${base.config.name}' is not the model being inverted ('${gen.config.name}')`);
+  }
   return o;
 }
