@@ -1,7 +1,8 @@
 /**
- * Job requests, steps and ends between web nodes and workers, as one Buffer: a JSON header with every
- * Uint8Array / Float32Array replaced by a reference, then the arrays' bytes. Frames and latents travel as
- * bytes, not as base64 or number lists (a 1024 px frame is hundreds of kilobytes).
+ * Job requests, steps and ends between web nodes and workers, and frames between web nodes, as one Buffer: a
+ * JSON header with every Uint8Array / Float32Array / ArrayBuffer (decoded as Uint8Array) replaced by a
+ * reference, then the arrays' bytes. Frames and latents travel as bytes, not as base64 or number lists (a
+ * 1024 px frame is hundreds of kilobytes).
  */
 const MAGIC = 0x53444a31; // "SDJ1"
 
@@ -9,10 +10,16 @@ type BinRef = { $bin: number; type: 'u8' | 'f32' };
 
 export function encodeWire(value: unknown): Buffer {
   const chunks: Buffer[] = [];
-  const header = JSON.stringify(value, (_key, v: unknown) => {
-    if (v instanceof Float32Array || v instanceof Uint8Array) {
-      chunks.push(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-      return { $bin: chunks.length - 1, type: v instanceof Float32Array ? 'f32' : 'u8' } satisfies BinRef;
+  // The holder's own property, not `v`: JSON.stringify has already turned a Buffer into its toJSON() form.
+  const header = JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
+    const raw = this[key];
+    if (raw instanceof Float32Array || raw instanceof Uint8Array) {
+      chunks.push(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+      return { $bin: chunks.length - 1, type: raw instanceof Float32Array ? 'f32' : 'u8' } satisfies BinRef;
+    }
+    if (raw instanceof ArrayBuffer) {
+      chunks.push(Buffer.from(raw));
+      return { $bin: chunks.length - 1, type: 'u8' } satisfies BinRef;
     }
     return v;
   });
