@@ -158,6 +158,10 @@ describe('runs across two web nodes and two workers', () => {
     const cat = await join(b, room.editToken, 'cat');
     const started = await call<{ runId: string }>(ann.socket, 'run:start');
     await waitFor(() => cat.frames.length >= 2, 'frames at node B', 60_000);
+    // Someone joining on node B mid-run sees the run and its newest frame at once.
+    const late = await join(b, room.viewToken, 'dave');
+    expect(late.state.liveFrame?.runId).toBe(started.runId);
+    expect(late.state.runs.current).toMatchObject({ runId: started.runId, state: 'running' });
     const { cancelled } = await call<{ cancelled: number }>(cat.socket, 'run:stop');
     expect(cancelled).toBe(1);
     await waitFor(() => ann.ended.length && cat.ended.length, 'the run to end at both clients', 60_000);
