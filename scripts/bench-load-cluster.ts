@@ -14,7 +14,8 @@
  *    Yjs clients of a room all use its editor's node (--yjs-across-nodes spreads them too, once the nodes
  *    relay Yjs updates).
  *
- * Other flags: --step-ms 66  --steps 40  --edit-hz 5  --warmup 1  --model PATH  --out FILE.
+ * Other flags: --step-ms 66  --steps 40  --edit-hz 5  --warmup 1  --model PATH  --out FILE  --recording FILE
+ * --no-records (steps without latents and lossless frames: no step records, what the run history costs).
  * Prints a table, writes JSON to --out (default bench/results/load-cluster.json).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -63,6 +64,7 @@ const opts = {
   editHz: num('edit-hz', 5, 0),
   warmupS: num('warmup', 1, 0),
   yjsAcrossNodes: f.get('yjs-across-nodes') === 'true',
+  stripRecords: f.get('no-records') === 'true',
   model: resolve(f.get('model') ?? BUNDLED_MODEL),
   out: resolve(f.get('out') ?? join(REPO_ROOT, 'bench', 'results', 'load-cluster.json')),
   recording: f.get('recording') ? resolve(f.get('recording')!) : undefined,
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
     const prefix = 'load';
     const workers = Array.from({ length: opts.workers }, () => new Child('../bench/load/worker-child.ts'));
     cleanups.unshift(() => Promise.all(workers.map((w) => w.close())));
-    await Promise.all(workers.map((w) => w.request({ type: 'start', recordingFile, redisUrl: redis.url, prefix, stepMs: opts.stepMs, devices: opts.devices }, 'ready')));
+    await Promise.all(workers.map((w) => w.request({ type: 'start', recordingFile, redisUrl: redis.url, prefix, stepMs: opts.stepMs, devices: opts.devices, stripRecords: opts.stripRecords }, 'ready')));
     const nodes: Child[] = [];
     cleanups.unshift(() => Promise.all(nodes.map((n) => n.close())));
     const urls: string[] = [];

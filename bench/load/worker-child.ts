@@ -14,7 +14,7 @@ import { ModelRegistry } from '../../server/rooms/model-registry.js';
 import { redisConnector } from '../../server/jobs/redis-connector.js';
 
 export type ToWorkerChild =
-  | { type: 'start'; recordingFile: string; redisUrl: string; prefix: string; stepMs: number; devices: number }
+  | { type: 'start'; recordingFile: string; redisUrl: string; prefix: string; stepMs: number; devices: number; stripRecords?: boolean }
   | { type: 'close' };
 
 export type FromWorkerChild = { type: 'ready' } | { type: 'closed'; counts: { drags: number; steps: number } } | { type: 'failed'; message: string };
@@ -27,7 +27,7 @@ process.on('message', (msg: ToWorkerChild) => {
   void (async () => {
     if (msg.type === 'start') {
       const recording = deserialize(readFileSync(msg.recordingFile)) as RecordedRun;
-      replay = new ReplayJobQueue({ recording, stepMs: msg.stepMs });
+      replay = new ReplayJobQueue({ recording, stepMs: msg.stepMs, stripRecords: msg.stripRecords });
       const models = new ModelRegistry({ models: [{ id: 'faces128', path: recording.modelPath }] }, { log: () => {} });
       workers = await startJobWorkers({ redis: redisConnector(msg.redisUrl, msg.prefix), pool: replay, models, concurrency: msg.devices, lockMs: 30_000, log: (l) => void (l.includes(' taken ') || console.error(l)) });
       send({ type: 'ready' });
