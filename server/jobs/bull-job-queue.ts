@@ -20,6 +20,9 @@ import {
   type BullJobData, type JobKind, type JobQueueName, type JobReply,
 } from './bull-protocol.js';
 
+/** How long after BullMQ reports a job completed its end may still arrive on the reply channel. */
+const REPLY_GRACE_MS = 5000;
+
 export interface BullJobQueueOptions {
   redis: RedisConnector;
   /** The id of the model whose file is `path` on this node (the registry's byPath); workers find it by id. */
@@ -65,6 +68,12 @@ export class BullJobQueue implements JobQueue {
     this.events = JOB_QUEUE_NAMES.map((name) => {
       const events = new QueueEvents(name, { connection: redis.connect(`job-events-${name}`), prefix });
       events.on('failed', ({ jobId, failedReason }) => this.pending.get(jobId)?.onFailed(failedReason));
+      // The end is published before the job completes, so it is normally here first; a job still waiting for
+      // it a while after completing lost its reply (a dropped subscriber connection) and must not hold its room.
+      events.on('completed', ({ jobId }) => {
+        if (!this.pending.has(jobId)) return;
+        setTimeout(() => this.pending.get(jobId)?.onFailed('the job finished but its end never arrived here (a lost Redis connection?)'), REPLY_GRACE_MS).unref();
+      });
       events.on('error', (err) => log(`[jobs] queue events (${name}): ${err.message}`));
       return events;
     });

@@ -81,6 +81,23 @@ describe('jobs on worker processes', () => {
     expect(end.steps).toBeGreaterThanOrEqual(2);
   }, 90_000);
 
+  it('takes a cancelled drag off the queue before any worker starts it', async () => {
+    // Both workers (one device each) busy: the third drag waits in BullMQ.
+    const busy = [0, 1].map(() => {
+      let steps = 0;
+      const job = jobs.drag(dragJob(1000, 0.0001), { onStep: () => steps++ });
+      return { job, steps: () => steps };
+    });
+    await waitFor(() => busy.every((b) => b.steps() >= 1), 'both workers running a drag', 60_000);
+    let started = false;
+    const waiting = jobs.drag(dragJob(3), { onStart: () => (started = true), onStep: () => {} });
+    waiting.cancel();
+    expect(await waiting.done).toEqual({ reason: 'cancelled', steps: 0 });
+    for (const b of busy) b.job.cancel();
+    for (const b of busy) expect((await b.job.done).reason).toBe('cancelled');
+    expect(started).toBe(false);
+  }, 90_000);
+
   it('ends a drag whose worker is killed as interrupted with its steps, and the next drag completes on the other worker', async () => {
     const before = workers.map((w) => w.log.join('').split('drag job').length);
     let steps = 0;
