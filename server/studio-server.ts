@@ -76,7 +76,7 @@ export interface StudioServerOptions {
   /** One drag worker per entry, each on its backend (STABLEDRAG_WORKER_BACKENDS). */
   workerBackends?: BackendName[];
   /** Replace the worker pool (a cluster: BullJobQueue, made from the server's model registry). */
-  jobs?: JobQueue | ((models: ModelRegistry) => JobQueue);
+  jobs?: JobQueue | ((models: ModelRegistry, hooks: { onDragSteps: (modelPath: string, stepMs: number[]) => void }) => JobQueue);
   /**
    * Replace the in-process run queue (a cluster: RedisRunQueue). Runs another process left 'running' are then
    * not ended at start, since other nodes may be running them (the cluster queue ends those of dead nodes).
@@ -153,7 +153,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     log(`[models] stored step times could not be read (they will be measured again): ${(err as Error).message}`);
   }
   const jobs =
-    (typeof opts.jobs === 'function' ? opts.jobs(models) : opts.jobs) ??
+    (typeof opts.jobs === 'function' ? opts.jobs(models, { onDragSteps: (modelPath, stepMs) => stats.record(modelPath, stepMs) }) : opts.jobs) ??
     new WorkerPool({
       size: opts.poolSize ?? 1, backend: opts.backend, workerBackends: opts.workerBackends, silenceMs: limits.workerSilenceSeconds * 1000,
       rendersWaiting: limits.rendersWaiting, rendersWaitingPerCaller: limits.rendersWaitingPerCaller,

@@ -30,6 +30,8 @@ export interface BullJobQueueOptions {
   /** Renders this node may have waiting, in all and per caller (ServerLimits.rendersWaiting...). Default 32 and 8. */
   rendersWaiting?: number;
   rendersWaitingPerCaller?: number;
+  /** Told each finished drag's step times as its worker measured them (ms), by model file (the model list shows them). */
+  onDragSteps?: (modelPath: string, stepMs: number[]) => void;
   log?: (line: string) => void;
 }
 
@@ -98,11 +100,17 @@ export class BullJobQueue implements JobQueue {
     let steps = 0;
     let ended = false;
     let cancelled = false;
+    const stepMs: number[] = [];
     const jobId = randomUUID();
     const finish = (end: DragEndMessage) => {
       if (ended) return;
       ended = true;
       this.pending.delete(jobId);
+      try {
+        if (stepMs.length) this.opts.onDragSteps?.(job.modelPath, stepMs);
+      } catch (err) {
+        this.opts.log?.(`[jobs] recording step times failed: ${(err as Error).message}`);
+      }
       resolve(end);
     };
     this.pending.set(jobId, {
@@ -112,6 +120,7 @@ export class BullJobQueue implements JobQueue {
           listener.onStart?.();
         } else if (reply.type === 'step') {
           steps = reply.step.step + 1;
+          stepMs.push(reply.step.elapsedMs);
           listener.onStep(reply.step);
         } else if (reply.type === 'end') finish(reply.end);
         else if (reply.type === 'failed') finish({ reason: 'error', steps, error: reply.error });

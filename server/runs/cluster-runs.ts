@@ -24,9 +24,9 @@ export const NODE_LOST_RUN = { reason: 'interrupted', error: 'the web node runni
 export function clusterRunParts(redis: RedisConnector, opts: ClusterRunOptions = {}): Pick<StudioServerOptions, 'jobs' | 'runQueue' | 'broadcaster'> {
   const { log } = opts;
   return {
-    jobs: (models) =>
+    jobs: (models, { onDragSteps }) =>
       new BullJobQueue({
-        redis, log, modelIdOf: (path) => models.byPath(path)?.id,
+        redis, log, onDragSteps, modelIdOf: (path) => models.byPath(path)?.id,
         rendersWaiting: opts.limits?.rendersWaiting, rendersWaitingPerCaller: opts.limits?.rendersWaitingPerCaller,
       }),
     runQueue: ({ events, store, limits, retryAfterSeconds }) =>

@@ -121,6 +121,9 @@ describe('runs across two web nodes and two workers', () => {
     const runs = await b.store.listRuns(room.roomId);
     expect(runs.map((r) => [r.id, r.status])).toEqual([[started.runId, 'ended']]);
     expect(runs[0].recorded).toBe(runs[0].steps + 1);
+    // The worker's step times reach the model list of the node that ran it.
+    const list = await call<{ models: { id: string; stepMs?: number }[] }>(ann.socket, 'models:list');
+    expect(list.models.find((m) => m.id === TINY_MODEL_ID)?.stepMs).toBeGreaterThan(0);
   }, 90_000);
 
   it('refuses a room on a model no worker has, saying so', async () => {
