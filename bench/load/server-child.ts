@@ -20,7 +20,7 @@ import { redisConnector } from '../../server/jobs/redis-connector.js';
 import { summarize, type LatencySummary } from './stats.js';
 
 export type ToServerChild =
-  | { type: 'start'; recordingFile: string; dbFile: string; stepMs: number; stripRecords?: boolean; cluster?: ClusterNode }
+  | { type: 'start'; recordingFile: string; dbFile: string; stepMs: number; stripRecords?: boolean; databaseUrl?: string; cluster?: ClusterNode }
   | { type: 'loop' }
   | { type: 'close' };
 
@@ -76,6 +76,7 @@ process.on('message', (msg: ToServerChild) => {
         dbFile: msg.dbFile,
         models: [{ id: 'faces128', label: 'Faces 128 px', path: recording.modelPath }],
         jobs,
+        ...(msg.databaseUrl ? { database: { provider: 'postgresql' as const, url: msg.databaseUrl } } : {}),
         ...(cluster ? { database: { provider: 'postgresql' as const, url: cluster.databaseUrl }, ...clusterRunParts(redisConnector(cluster.redisUrl, cluster.prefix), { limits: { rendersWaiting: 1e6, rendersWaitingPerCaller: 1e6 } }) } : {}),
         limits: { connectionsPerMinute: 1e9, runsPerUser: 1e6, runsPerAddress: 1e6, runsWaiting: 1e6, queuedRunsPerRoom: 1e6, roomCreateBurst: 1e6 },
         log: () => {},
