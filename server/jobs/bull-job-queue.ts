@@ -54,6 +54,8 @@ export class BullJobQueue implements JobQueue {
   private readonly subscriber: Redis;
   private readonly queues: Map<JobQueueName, Queue>;
   private readonly events: QueueEvents[];
+  /** The QueueEvents' connections: BullMQ leaves connections it was given open, so close() quits them. */
+  private readonly eventConnections: Redis[] = [];
   private readonly pending = new Map<string, PendingJob>();
   private readonly rendersByCaller = new Map<string, number>();
   private rendersPending = 0;
@@ -68,7 +70,9 @@ export class BullJobQueue implements JobQueue {
     const prefix = bullPrefix(redis.prefix);
     this.queues = new Map(JOB_QUEUE_NAMES.map((name) => [name, new Queue(name, { connection: this.commands, prefix })]));
     this.events = JOB_QUEUE_NAMES.map((name) => {
-      const events = new QueueEvents(name, { connection: redis.connect(`job-events-${name}`), prefix });
+      const connection = redis.connect(`job-events-${name}`);
+      this.eventConnections.push(connection);
+      const events = new QueueEvents(name, { connection, prefix });
       events.on('failed', ({ jobId, failedReason }) => this.pending.get(jobId)?.onFailed(failedReason));
       // The end is published before the job completes, so it is normally here first; a job still waiting for
       // it a while after completing lost its reply (a dropped subscriber connection) and must not hold its room.
@@ -201,6 +205,6 @@ export class BullJobQueue implements JobQueue {
     this.closed = true;
     for (const job of [...this.pending.values()]) job.onFailed('the job queue closed');
     await Promise.allSettled([...this.events.map((e) => e.close()), ...[...this.queues.values()].map((q) => q.close())]);
-    await Promise.allSettled([this.subscriber.quit(), this.commands.quit()]);
+    await Promise.allSettled([this.subscriber.quit(), this.commands.quit(), ...this.eventConnections.map((c) => c.quit())]);
   }
 }

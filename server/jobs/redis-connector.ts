@@ -17,6 +17,11 @@ export function redisConnector(url: string, prefix = 'stabledrag'): RedisConnect
   return {
     prefix,
     // BullMQ requires maxRetriesPerRequest null (its blocking commands must wait out a reconnect, not fail).
-    connect: (name) => new Redis(url, { connectionName: `${prefix}:${name}`, maxRetriesPerRequest: null, enableReadyCheck: true }),
+    connect: (name) => {
+      const client = new Redis(url, { connectionName: `${prefix}:${name}`, maxRetriesPerRequest: null, enableReadyCheck: true });
+      // Without a listener ioredis reports each failed reconnect as an unhandled error; it keeps reconnecting either way.
+      client.on('error', (err: Error) => console.warn(`[redis] ${name}: ${err.message}`));
+      return client;
+    },
   };
 }

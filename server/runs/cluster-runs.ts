@@ -35,7 +35,10 @@ export function clusterRunParts(redis: RedisConnector, opts: ClusterRunOptions =
           redis, limits, retryAfterSeconds, log, nodeTimeoutMs: opts.nodeTimeoutMs,
           interrupted: async (runId) => {
             const run = await store.getRun(runId);
-            if (run?.status === 'running') await store.finishRun(runId, { reason: NODE_LOST_RUN.reason, steps: Math.max(0, run.recorded - 1), error: NODE_LOST_RUN.error });
+            if (run?.status !== 'running') return undefined;
+            const steps = Math.max(0, run.recorded - 1);
+            await store.finishRun(runId, { reason: NODE_LOST_RUN.reason, steps, error: NODE_LOST_RUN.error });
+            return steps;
           },
         },
         events,

@@ -25,8 +25,9 @@ export interface RedisRunQueueOptions {
   limits: Pick<ServerLimits, 'queuedRunsPerRoom' | 'runsPerUser' | 'runsPerAddress' | 'runsWaiting'>;
   /** When a place is likely to free up, in whole seconds (the 'busy' answer's retry time). */
   retryAfterSeconds: () => number;
-  /** Ends the record of a run whose node died while running it (its steps stay), as `interrupted`. */
-  interrupted: (runId: string) => Promise<void>;
+  /** Ends the record of a run whose node died while running it (its steps stay) as `interrupted`; resolves with
+   *  its steps, or undefined when it had already ended. */
+  interrupted: (runId: string) => Promise<number | undefined>;
   /** A node is deemed dead this long after its last heartbeat (sent every third of it). Default 15 s. */
   nodeTimeoutMs?: number;
   log?: (line: string) => void;
@@ -250,7 +251,13 @@ export class RedisRunQueue implements RunQueue {
       const [roomId, runId, started] = [raw[i], raw[i + 1], raw[i + 2]];
       rooms.add(roomId);
       this.log(`[runs] ${roomId}/${runId}: its web node stopped; dropped from the queue`);
-      if (started === '1') await this.opts.interrupted(runId).catch((err) => this.log(`[runs] ${runId}: could not be marked interrupted: ${(err as Error).message}`));
+      if (started !== '1') continue;
+      try {
+        const steps = await this.opts.interrupted(runId);
+        if (steps !== undefined) this.events.lost?.(roomId, runId, steps);
+      } catch (err) {
+        this.log(`[runs] ${runId}: could not be marked interrupted: ${(err as Error).message}`);
+      }
     }
     for (const roomId of rooms) await this.announce({ type: 'changed', roomId }).catch(() => undefined);
   }

@@ -51,6 +51,10 @@ export class RunCoordinator {
     const events: RunQueueEvents = {
       turn: (run, workerFree) => this.turn(run, workerFree),
       changed: (roomId) => broadcast.queue(this.queue.state(roomId)),
+      lost: (roomId, runId, steps) => {
+        broadcast.ended({ roomId, runId, reason: 'interrupted', steps, error: { code: 'node-lost', message: 'the server running this run stopped; its steps so far are kept' } });
+        broadcast.history(roomId);
+      },
     };
     this.queue =
       deps.queue?.(events, () => this.typicalRunSeconds()) ??

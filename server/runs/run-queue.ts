@@ -36,6 +36,8 @@ export interface RunQueueEvents {
   turn(run: QueuedRun, workerFree: () => void): Promise<void>;
   /** The room's queue changed: a run was queued, got its turn, moved up, or was cancelled. */
   changed(roomId: string): void;
+  /** A run whose turn was taken by a process that died (a cluster's web node) was ended as interrupted, with `steps`. */
+  lost?(roomId: string, runId: string, steps: number): void;
 }
 
 export interface RunQueue {

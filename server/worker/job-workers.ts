@@ -33,9 +33,13 @@ export async function startJobWorkers(opts: JobWorkersOptions): Promise<JobWorke
   const cancels = redis.connect('worker-cancels');
   cancels.on('message', (_channel: string, jobId: string) => runner.cancel(jobId));
   await cancels.subscribe(cancelChannel(redis.prefix));
+  // BullMQ leaves connections it was given open: close() quits them.
+  const connections = [commands, cancels];
   const workers = JOB_QUEUE_NAMES.map((name) => {
+    const connection = redis.connect(`worker-${name}`);
+    connections.push(connection);
     const worker = new Worker<BullJobData>(name, (job) => runner.process(job), {
-      connection: redis.connect(`worker-${name}`),
+      connection,
       prefix: bullPrefix(redis.prefix),
       // One drag per device: more would only wait inside the pool, where BullMQ could not hand them to an
       // idle worker elsewhere.
@@ -53,7 +57,7 @@ export async function startJobWorkers(opts: JobWorkersOptions): Promise<JobWorke
   return {
     async close() {
       await Promise.all(workers.map((w) => w.close()));
-      await Promise.allSettled([cancels.quit(), commands.quit()]);
+      await Promise.allSettled(connections.map((c) => c.quit()));
     },
   };
 }

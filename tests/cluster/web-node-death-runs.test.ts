@@ -109,6 +109,9 @@ describe('a web node killed mid-run', () => {
     for (const t0 = Date.now(); run?.status !== 'ended' && Date.now() - t0 < 30_000; run = await survivor.store.getRun(runId)) await new Promise((r) => setTimeout(r, 200));
     expect(run).toMatchObject({ status: 'ended', endReason: 'interrupted', error: 'the web node running it stopped' });
     expect(run!.recorded).toBeGreaterThanOrEqual(3);
+    // Its participants on the surviving node hear that it ended.
+    await waitFor(() => ended.some((e) => e.runId === runId), 'the end of the lost run', 30_000);
+    expect(ended.find((e) => e.runId === runId)).toMatchObject({ reason: 'interrupted', steps: run!.steps, error: { code: 'node-lost' } });
     await waitFor(() => !survivor.runs.busy(room.roomId) && queue.at(-1)?.current === null, 'the room\'s queue to empty', 30_000);
 
     updateSettings(y.doc, { lr: 0.01, maxSteps: 3 });
