@@ -37,7 +37,7 @@ describe('RedisRunQueue across nodes', () => {
 
   function node(limits: Limits = LIMITS): RedisRunQueue {
     const q = new RedisRunQueue(
-      { redis: connector, limits, retryAfterSeconds: () => 7, interrupted: async (id) => (interrupted.push(id), 0), nodeTimeoutMs: 2000, log: () => {} },
+      { redis: connector, limits, retryAfterSeconds: () => 7, interrupted: async (id) => (interrupted.push(id), 0), nodeTimeoutMs: 4000, log: () => {} },
       {
         turn: (run) => {
           started.push(run.info.runId);

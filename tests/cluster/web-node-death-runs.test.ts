@@ -17,7 +17,7 @@ import { startRedis, type RedisFixture } from './redis-server.js';
 import { startWorker, workerModelsDir, type WorkerProcess } from './worker-process.js';
 
 const PREFIX = 'node-death';
-const NODE_TIMEOUT_MS = '3000';
+const NODE_TIMEOUT_MS = '4000';
 const ROOT = resolve(import.meta.dirname, '../..');
 
 describe('a web node killed mid-run', () => {
