@@ -60,8 +60,9 @@ export interface EncodedImage {
 /**
  * 'time-limit': stopped at the server's run duration limit (its steps so far are kept, like a Stop).
  * 'stalled': the handles stopped getting closer to their targets (ServerLimits.stallSteps); steps kept too.
+ * 'interrupted': the worker process running it was lost (a cluster's `npm run worker`); the steps it sent are kept.
  */
-export type RunEndReason = 'reached' | 'max-steps' | 'stalled' | 'cancelled' | 'time-limit' | 'error';
+export type RunEndReason = 'reached' | 'max-steps' | 'stalled' | 'cancelled' | 'time-limit' | 'interrupted' | 'error';
 
 export interface RunInfo {
   runId: string;

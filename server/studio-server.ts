@@ -26,6 +26,8 @@ import { StepFrames } from './runs/step-frames.js';
 import { RunCoordinator } from './runs/run-coordinator.js';
 import { RoomHistory } from './runs/room-history.js';
 import { SocketBroadcaster } from './realtime/socket-broadcaster.js';
+import type { RunBroadcaster } from './runs/run-broadcaster.js';
+import type { RunQueue, RunQueueEvents } from './runs/run-queue.js';
 import { registerHandlers } from './realtime/socket-handlers.js';
 import { addressQuotas } from './realtime/address-quotas.js';
 import type { StudioIO } from './realtime/types.js';
@@ -75,8 +77,15 @@ export interface StudioServerOptions {
   backend?: 'wasm' | 'cpu';
   /** One drag worker per entry, each on its backend (STABLEDRAG_WORKER_BACKENDS). */
   workerBackends?: BackendName[];
-  /** Replace the worker pool (a Redis-backed queue later). */
-  jobs?: JobQueue;
+  /** Replace the worker pool (a cluster: BullJobQueue, made from the server's model registry). */
+  jobs?: JobQueue | ((models: ModelRegistry, hooks: { onDragSteps: (modelPath: string, stepMs: number[]) => void }) => JobQueue);
+  /**
+   * Replace the in-process run queue (a cluster: RedisRunQueue). Runs another process left 'running' are then
+   * not ended at start, since other nodes may be running them (the cluster queue ends those of dead nodes).
+   */
+  runQueue?: (ctx: { events: RunQueueEvents; store: RoomStore; limits: ServerLimits; retryAfterSeconds: () => number }) => RunQueue;
+  /** Replace the Socket.IO broadcaster of runs (a cluster: RoomRelay); closed with the server. */
+  broadcaster?: (io: StudioIO) => RunBroadcaster;
   /** The web app; omitted in tests that only speak Socket.IO and Yjs. */
   next?: NextAppHandle;
   /** Socket.IO options, e.g. `adapter` to swap in the Redis adapter when scaling out. */
@@ -137,7 +146,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     store = opts.wrapStore ? opts.wrapStore(real) : real;
     modelStats = ModelStatStore.open(db);
     // Runs a previous process left 'running' (it was killed): nothing is running yet, so they are over.
-    const interrupted = await store.endUnfinishedRuns(INTERRUPTED_RUN);
+    const interrupted = opts.runQueue ? [] : await store.endUnfinishedRuns(INTERRUPTED_RUN);
     if (interrupted.length) log(`[runs] marked ${interrupted.length} run(s) interrupted by the last stop: ${interrupted.join(', ')}`);
   } catch (err) {
     lock.release();
@@ -152,7 +161,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     log(`[models] stored step times could not be read (they will be measured again): ${(err as Error).message}`);
   }
   const jobs =
-    opts.jobs ??
+    (typeof opts.jobs === 'function' ? opts.jobs(models, { onDragSteps: (modelPath, stepMs) => stats.record(modelPath, stepMs) }) : opts.jobs) ??
     new WorkerPool({
       size: opts.poolSize ?? 1, backend: opts.backend, workerBackends: opts.workerBackends, silenceMs: limits.workerSilenceSeconds * 1000,
       rendersWaiting: limits.rendersWaiting, rendersWaitingPerCaller: limits.rendersWaitingPerCaller,
@@ -247,8 +256,12 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       next(Object.assign(new Error('the connection could not be checked'), { data: { code: 'internal' } }));
     }
   });
-  const broadcast = new SocketBroadcaster(io);
-  const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits, log });
+  const broadcast: RunBroadcaster = opts.broadcaster?.(io) ?? new SocketBroadcaster(io);
+  const { runQueue } = opts;
+  const runs = new RunCoordinator({
+    jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits, log,
+    queue: runQueue && ((events, retryAfterSeconds) => runQueue({ events, store, limits, retryAfterSeconds })),
+  });
   const history = new RoomHistory({ store, docs, jobs, rooms, frames: stepFrames, runs, broadcast, retry: storeRetry, log });
   const quotas = addressQuotas(limits);
   const messageRate = { perSecond: limits.socketMessagesPerSecond, burst: limits.socketMessageBurst };
@@ -299,6 +312,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       // Order matters: finish runs (they write handles and images), then store documents, then stop workers.
       await runs.close();
       io.close();
+      await broadcast.close?.();
       await docs.close();
       await jobs.close();
       await stats.close();

@@ -12,6 +12,7 @@ const END_TEXT: Partial<Record<string, string>> & Record<RunEnded['reason'], str
   stalled: 'Stopped: the handles stopped moving (try a larger flexible area, a lower mask weight λ or a higher step size)',
   cancelled: 'Stopped',
   'time-limit': 'Stopped at the time limit',
+  interrupted: 'Interrupted: the worker running it was lost (its steps so far are kept)',
   error: 'Failed',
 };
 

@@ -190,7 +190,7 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
     return runs.start(roomId, socket.data.user ?? null, { connection: socket.id, address });
   });
 
-  listen('run:stop', () => ({ cancelled: runs.stop(requireEditor(socket)) }));
+  listen('run:stop', async () => ({ cancelled: await runs.stop(requireEditor(socket)) }));
 
   listen('history:list', (page) => history.list(requireMember(socket), page ?? {}));
 
