@@ -1,0 +1,95 @@
+// The engine's Stable Diffusion 1.x models against diffusers v0.21.4 (and a transcription of transformers'
+// CLIPTextModel / CLIPTokenizer), on the tiny random models training/reference/diffusion_tiny.py writes to
+// tests/fixtures/diffusion/tiny: UNet noise and up-block features, VAE encoder mean and decoder, CLIP's last
+// hidden state, and the token ids of a few prompts. Tensors agree within 1e-3 of the reference's largest
+// magnitude; ids agree exactly.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, loadDiffusionFolder, parseSafetensors, type DiffusionModels } from '../../engine/src/index.js';
+
+const DIR = path.join(__dirname, '..', 'fixtures', 'diffusion', 'tiny');
+const TOLERANCE = 1e-3;
+const ref = parseSafetensors(new Uint8Array(fs.readFileSync(path.join(DIR, 'reference.safetensors')))).tensors;
+const rows: Array<{ output: string; maxAbsDiff: string; refMaxAbs: string; relative: string }> = [];
+
+function expected(name: string): { shape: number[]; data: Float32Array } {
+  const t = ref.get(name);
+  if (!t) throw new Error(`reference.safetensors has no '${name}'`);
+  return t;
+}
+
+/** The reference's NCHW tensor as NHWC, the engine's layout. */
+function nhwc(name: string): tf.Tensor4D {
+  const t = expected(name);
+  return tf.tidy(() => tf.transpose(tf.tensor4d(t.data, t.shape as [number, number, number, number]), [0, 2, 3, 1]));
+}
+
+async function compare(output: string, actual: tf.Tensor, name: string, layout: 'nchw' | 'plain'): Promise<void> {
+  const want = expected(name);
+  const got = layout === 'nchw' ? tf.transpose(actual, [0, 3, 1, 2]) : actual;
+  expect(got.shape).toEqual(want.shape);
+  const data = (await got.data()) as Float32Array;
+  if (got !== actual) got.dispose();
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < data.length; i++) {
+    diff = Math.max(diff, Math.abs(data[i] - want.data[i]));
+    scale = Math.max(scale, Math.abs(want.data[i]));
+  }
+  rows.push({ output, maxAbsDiff: diff.toExponential(2), refMaxAbs: scale.toPrecision(4), relative: (diff / scale).toExponential(2) });
+  expect(diff / scale).toBeLessThan(TOLERANCE);
+}
+
+describe('Stable Diffusion 1.x models agree with diffusers (wasm)', () => {
+  let models: DiffusionModels;
+
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm', log: () => {} });
+    models = loadDiffusionFolder(DIR);
+  }, 120_000);
+
+  afterAll(() => {
+    models?.dispose();
+    console.table(rows);
+  });
+
+  it('tokenizer: token ids of each prompt', () => {
+    const prompts = JSON.parse(fs.readFileSync(path.join(DIR, 'prompts.json'), 'utf8')) as string[];
+    prompts.forEach((p, i) => {
+      expect(models.tokenizer!.encode(p)).toEqual(Array.from(expected(`tokens.${i}`).data));
+    });
+    rows.push({ output: `tokenizer (${prompts.length} prompts)`, maxAbsDiff: 'exact', refMaxAbs: '-', relative: '0' });
+  });
+
+  it('text encoder: last hidden state', async () => {
+    const ids = expected('text.input_ids');
+    const [b, n] = ids.shape;
+    const rowsOf = Array.from({ length: b }, (_, i) => Array.from(ids.data.subarray(i * n, (i + 1) * n)));
+    const hidden = models.textEncoder!.encode(rowsOf);
+    await compare('text encoder last_hidden_state', hidden, 'text.last_hidden_state', 'plain');
+    hidden.dispose();
+  }, 60_000);
+
+  it('UNet: noise prediction and every up block output', async () => {
+    const sample = nhwc('unet.sample');
+    const t = tf.tensor1d(expected('unet.timesteps').data);
+    const ctxRef = expected('unet.encoder_hidden_states');
+    const context = tf.tensor3d(ctxRef.data, ctxRef.shape as [number, number, number]);
+    const out = models.unet!.apply(sample, t, context, true);
+    await compare('unet noise', out.noise, 'unet.out', 'nchw');
+    for (const [i, f] of out.upFeatures!.entries()) await compare(`unet up_blocks[${i}]`, f, `unet.up${i}`, 'nchw');
+    tf.dispose([sample, t, context, out.noise, ...out.upFeatures!]);
+  }, 120_000);
+
+  it('VAE: encoder mean and decoder', async () => {
+    const image = nhwc('vae.image');
+    const mean = models.vae!.encodeMean(image);
+    await compare('vae encode (mean)', mean, 'vae.mean', 'nchw');
+    const latent = nhwc('vae.latent');
+    const decoded = models.vae!.decode(latent);
+    await compare('vae decode', decoded, 'vae.decoded', 'nchw');
+    tf.dispose([image, mean, latent, decoded]);
+  }, 120_000);
+});
