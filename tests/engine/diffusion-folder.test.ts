@@ -8,9 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors, serializeSafetensors } from '../../engine/src/io/safetensors.js';
 import {
   ClipTokenizer,
+  DDIMScheduler,
   DiffusionInputError,
   initBackend,
   LatentError,
+  loadDDIMConfig,
   loadDiffusionFolder,
   ModelLoadError,
   type DiffusionPart,
@@ -77,6 +79,17 @@ describe('loading a diffusers folder refuses bad input with the reason', () => {
     refused(variant((d) => editConfig(d, 'unet', (c) => (c.down_block_types = ['SimpleCrossAttnDownBlock2D', 'DownBlock2D']))), ['unet'], /SimpleCrossAttnDownBlock2D.*not an SD 1\.x block/);
     refused(variant((d) => editConfig(d, 'vae', (c) => (c.up_block_types = ['UpDecoderBlock2D', 'AttnUpDecoderBlock2D']))), ['vae'], /AttnUpDecoderBlock2D/);
     refused(variant((d) => editConfig(d, 'text_encoder', (c) => (c.hidden_act = 'relu'))), ['text_encoder'], /hidden_act.*quick_gelu/);
+  });
+
+  it("a scheduler config the DDIM scheduler cannot follow", () => {
+    const dir = variant((d) => {
+      const file = path.join(d, 'scheduler', 'scheduler_config.json');
+      fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), prediction_type: 'v_prediction' }));
+    });
+    expect(() => loadDDIMConfig(dir)).toThrow(/prediction_type.*v-prediction/);
+    expect(() => new DDIMScheduler(0)).toThrow(DiffusionInputError);
+    expect(() => new DDIMScheduler(50).stepsFor(1.5)).toThrow(/strength must be in \(0, 1\]/);
+    expect(new DDIMScheduler(50).stepsFor(0.7)).toBe(35);
   });
 
   it('out-of-bounds and wrongly typed values', () => {

@@ -1,13 +1,23 @@
 // The engine's Stable Diffusion 1.x models against diffusers v0.21.4 (and a transcription of transformers'
 // CLIPTextModel / CLIPTokenizer), on the tiny random models training/reference/diffusion_tiny.py writes to
 // tests/fixtures/diffusion/tiny: UNet noise and up-block features, VAE encoder mean and decoder, CLIP's last
-// hidden state, and the token ids of a few prompts. Tensors agree within 1e-3 of the reference's largest
+// hidden state, the token ids of a few prompts, and a DDIM inversion (DragDiffusion's inv_step) to strength
+// 0.7 of 10 steps then denoising back (diffusers' DDIMScheduler.step), latent by latent. Tensors agree within 1e-3 of the reference's largest
 // magnitude; ids agree exactly.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, loadDiffusionFolder, parseSafetensors, type DiffusionModels } from '../../engine/src/index.js';
+import {
+  DDIMScheduler,
+  ddimDenoise,
+  ddimInvert,
+  initBackend,
+  loadDDIMConfig,
+  loadDiffusionFolder,
+  parseSafetensors,
+  type DiffusionModels,
+} from '../../engine/src/index.js';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'diffusion', 'tiny');
 const TOLERANCE = 1e-3;
@@ -91,5 +101,25 @@ describe('Stable Diffusion 1.x models agree with diffusers (wasm)', () => {
     const decoded = models.vae!.decode(latent);
     await compare('vae decode', decoded, 'vae.decoded', 'nchw');
     tf.dispose([image, mean, latent, decoded]);
+  }, 120_000);
+
+  it('DDIM: schedule, inversion to strength 0.7 of 10 steps, and denoising back', async () => {
+    const scheduler = new DDIMScheduler(10, loadDDIMConfig(DIR));
+    expect(scheduler.timesteps).toEqual(Array.from(expected('ddim.timesteps').data));
+    const alphas = tf.tensor1d(Float32Array.from(scheduler.alphasCumprod));
+    await compare('ddim alphas_cumprod', alphas, 'ddim.alphas_cumprod', 'plain');
+    const ctxRef = expected('unet.encoder_hidden_states');
+    const context = tf.tensor3d(ctxRef.data.subarray(0, ctxRef.shape[1] * ctxRef.shape[2]), [1, ctxRef.shape[1], ctxRef.shape[2]]);
+    const start = nhwc('ddim.start');
+    const inverted: tf.Tensor4D[] = [];
+    const { latent, t } = ddimInvert(models.unet!, scheduler, start, context, 0.7, (x) => inverted.push(tf.clone(x)));
+    expect(t).toBe(601);
+    const invertedAll = tf.concat(inverted);
+    await compare(`ddim inversion (${inverted.length} latents)`, invertedAll, 'ddim.inverted', 'nchw');
+    const denoised: tf.Tensor4D[] = [];
+    const end = ddimDenoise(models.unet!, scheduler, latent, context, 0.7, (x) => denoised.push(tf.clone(x)));
+    const denoisedAll = tf.concat(denoised);
+    await compare(`ddim denoising (${denoised.length} latents)`, denoisedAll, 'ddim.denoised', 'nchw');
+    tf.dispose([alphas, context, start, latent, end, invertedAll, denoisedAll, ...inverted, ...denoised]);
   }, 120_000);
 });

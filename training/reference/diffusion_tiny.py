@@ -5,8 +5,9 @@ Usage: python3 training/reference/diffusion_tiny.py DIFFUSERS_SRC [OUT_DIR]
   repository; put stand-ins for huggingface_hub/safetensors on PYTHONPATH when those packages are missing.
   OUT_DIR defaults to tests/fixtures/diffusion/tiny.
 
-Writes a diffusers-layout folder (unet/, vae/, text_encoder/, tokenizer/) and reference.safetensors with the
-inputs, outputs and the UNet's up-block features (DragDiffusion's motion supervision reads these).
+Writes a diffusers-layout folder (unet/, vae/, text_encoder/, tokenizer/, scheduler/) and reference.safetensors with the
+inputs, outputs and the UNet's up-block features (DragDiffusion's motion supervision reads these), and a
+DDIM inversion (DragDiffusion's inv_step) then denoising (diffusers' DDIMScheduler.step) on the tiny UNet.
 
 The CLIP text encoder and tokenizer here transcribe transformers' CLIPTextModel and CLIPTokenizer (the
 transformers snapshot is too large to fetch onto this machine): same state-dict names, same maths.
@@ -26,7 +27,7 @@ sys.path.insert(0, os.path.join(HERE, '..', 'stylegan2'))
 import safetensors_io  # noqa: E402
 
 sys.path.insert(0, sys.argv[1])
-from diffusers import AutoencoderKL, UNet2DConditionModel  # noqa: E402
+from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel  # noqa: E402
 
 OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, '..', '..', 'tests', 'fixtures', 'diffusion', 'tiny')
 torch.manual_seed(0)
@@ -233,6 +234,48 @@ class CLIPTextModel(nn.Module):
         return tm.final_layer_norm(x)
 
 
+SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear',
+                 clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+
+
+def inv_step(sched, eps, t, x):
+    """DragDiffusion's DDIM inversion step (drag_pipeline.py inv_step): x at t - ratio -> x at t, eps from t."""
+    nxt = t
+    t = min(t - sched.config.num_train_timesteps // sched.num_inference_steps, 999)
+    a_t = sched.alphas_cumprod[t] if t >= 0 else sched.final_alpha_cumprod
+    a_next = sched.alphas_cumprod[nxt]
+    x0 = (x - (1 - a_t) ** 0.5 * eps) / a_t ** 0.5
+    return a_next ** 0.5 * x0 + (1 - a_next) ** 0.5 * eps
+
+
+def ddim_reference(ref, unet, ctx, steps=10, strength=0.7):
+    """Inversion to strength * steps (as DragDiffusion) then denoising back with diffusers' DDIMScheduler.step."""
+    sched = DDIMScheduler(**SCHEDULER)
+    sched.set_timesteps(steps)
+    actual = int(steps * strength)
+    x = torch.randn(1, 4, 8, 8)
+    ref['ddim.start'] = x.numpy()
+    ref['ddim.timesteps'] = sched.timesteps.float().numpy()
+    ref['ddim.alphas_cumprod'] = sched.alphas_cumprod.numpy()
+    inverted, denoised = [], []
+    with torch.no_grad():
+        for i, t in enumerate(reversed(sched.timesteps)):
+            if i >= actual:
+                continue
+            x = inv_step(sched, unet(x, t, encoder_hidden_states=ctx).sample, int(t), x)
+            inverted.append(x[0])
+        for i, t in enumerate(sched.timesteps):
+            if i < steps - actual:
+                continue
+            x = sched.step(unet(x, t, encoder_hidden_states=ctx).sample, t, x).prev_sample
+            denoised.append(x[0])
+    ref['ddim.inverted'] = torch.stack(inverted).numpy()
+    ref['ddim.denoised'] = torch.stack(denoised).numpy()
+    os.makedirs(os.path.join(OUT, 'scheduler'), exist_ok=True)
+    with open(os.path.join(OUT, 'scheduler', 'scheduler_config.json'), 'w') as f:
+        json.dump(dict(sched.config), f, indent=2, sort_keys=True)
+
+
 def main():
     ref = {}
     tok, vocab_size = make_tokenizer()
@@ -277,6 +320,8 @@ def main():
     ref['unet.out'] = eps.numpy()
     for k, v in feats.items():
         ref[f'unet.up{k}'] = v.numpy()
+
+    ddim_reference(ref, unet, ctx[:1])
 
     vae = AutoencoderKL(in_channels=3, out_channels=3, block_out_channels=(16, 32), layers_per_block=1,
                         down_block_types=('DownEncoderBlock2D',) * 2, up_block_types=('UpDecoderBlock2D',) * 2,

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { ModelLoadError } from '../errors.js';
 import { parseSafetensors, SafetensorsError, type SafeTensor } from '../io/safetensors.js';
 import { ConfigReader } from './config-reader.js';
+import { SD15_DDIM, readDDIMConfig, type DDIMConfig } from './ddim.js';
 import { ClipTextEncoder, readTextEncoderConfig } from './text-encoder.js';
 import { ClipTokenizer } from './tokenizer.js';
 import { UNet } from './unet.js';
@@ -123,6 +124,13 @@ export function loadTokenizer(dir: string, length = 77): ClipTokenizer {
     readText(path.join(dir, 'tokenizer', 'merges.txt'), "the tokenizer's merges"),
     length,
   );
+}
+
+/** The folder's scheduler/scheduler_config.json as DDIM settings; SD 1.5's when the folder has none. */
+export function loadDDIMConfig(dir: string): DDIMConfig {
+  const file = path.join(dir, 'scheduler', 'scheduler_config.json');
+  if (!fs.existsSync(file)) return SD15_DDIM;
+  return readDDIMConfig(ConfigReader.parse(readText(file, "the scheduler's config"), 'scheduler/scheduler_config.json'));
 }
 
 /** Loads the named parts (all four unless told) of a diffusers-layout folder; a failure releases what loaded. */

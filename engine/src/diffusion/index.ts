@@ -7,4 +7,5 @@ export { ClipTextEncoder, readTextEncoderConfig, type TextEncoderConfig } from '
 export { ClipTokenizer, cleanPrompt, MAX_PROMPT_CHARS } from './tokenizer.js';
 export { ConfigReader } from './config-reader.js';
 export { DiffusionInputError } from './errors.js';
-export { loadDiffusionFolder, loadUNet, loadVAE, loadTextEncoder, loadTokenizer, DIFFUSION_PARTS, type DiffusionPart, type DiffusionModels } from './folder.js';
+export { loadDiffusionFolder, loadUNet, loadVAE, loadTextEncoder, loadTokenizer, loadDDIMConfig, DIFFUSION_PARTS, type DiffusionPart, type DiffusionModels } from './folder.js';
+export { DDIMScheduler, ddimInvert, ddimDenoise, readDDIMConfig, SD15_DDIM, MAX_DDIM_STEPS, type DDIMConfig, type DDIMProgress } from './ddim.js';
