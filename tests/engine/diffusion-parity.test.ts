@@ -123,3 +123,29 @@ describe('Stable Diffusion 1.x models agree with diffusers (wasm)', () => {
     tf.dispose([alphas, context, start, latent, end, invertedAll, denoisedAll, ...inverted, ...denoised]);
   }, 120_000);
 });
+
+describe('the UNet differentiates like diffusers (wasm)', () => {
+  it("gradient of a loss on the last up block's features with respect to the latent", async () => {
+    await initBackend({ backend: 'wasm', log: () => {} });
+    const models = loadDiffusionFolder(DIR, ['unet']);
+    const ctxRef = expected('unet.encoder_hidden_states');
+    const context = tf.tensor3d(ctxRef.data.subarray(0, ctxRef.shape[1] * ctxRef.shape[2]), [1, ctxRef.shape[1], ctxRef.shape[2]]);
+    const t = tf.tensor1d(expected('grad.timestep').data);
+    const weight = nhwc('grad.weight');
+    const latent = nhwc('grad.latent');
+    const before = tf.memory().numTensors;
+    const grad = tf.grad((x: tf.Tensor) => {
+      const { noise, upFeatures } = models.unet!.apply(x as tf.Tensor4D, t, context, true);
+      const last = upFeatures![upFeatures!.length - 1];
+      const loss = tf.sum(tf.mul(last, weight));
+      tf.dispose([noise, ...upFeatures!]);
+      return loss;
+    })(latent);
+    await compare('d loss / d latent (up block features)', grad, 'grad.d_latent', 'nchw');
+    grad.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([context, t, weight, latent]);
+    models.dispose();
+    console.table(rows.slice(-1));
+  }, 120_000);
+});

@@ -5,15 +5,15 @@ Usage: python3 training/reference/diffusion_tiny.py DIFFUSERS_SRC [OUT_DIR]
   repository; put stand-ins for huggingface_hub/safetensors on PYTHONPATH when those packages are missing.
   OUT_DIR defaults to tests/fixtures/diffusion/tiny.
 
-Writes a diffusers-layout folder (unet/, vae/, text_encoder/, tokenizer/, scheduler/) and reference.safetensors with the
-inputs, outputs and the UNet's up-block features (DragDiffusion's motion supervision reads these), and a
-DDIM inversion (DragDiffusion's inv_step) then denoising (diffusers' DDIMScheduler.step) on the tiny UNet.
+Writes a diffusers-layout folder (unet/, vae/, text_encoder/, tokenizer/, scheduler/) and reference.safetensors
+with the inputs, outputs and the UNet's up-block features (DragDiffusion's motion supervision reads these), a
+DDIM inversion (DragDiffusion's inv_step) then denoising (diffusers' DDIMScheduler.step) on the tiny UNet, and
+the gradient of a loss on the last up block's features with respect to the latent.
 
 The CLIP text encoder and tokenizer here transcribe transformers' CLIPTextModel and CLIPTokenizer (the
 transformers snapshot is too large to fetch onto this machine): same state-dict names, same maths.
 """
 import json
-import math
 import os
 import sys
 
@@ -51,6 +51,9 @@ def round_half(model):
 
 def save_model(model, sub, fname, config):
     os.makedirs(os.path.join(OUT, sub), exist_ok=True)
+    config = {k: v for k, v in config.items() if k != '_use_default_values'}
+    if 'architectures' not in config:
+        config = {'_class_name': type(model).__name__, '_diffusers_version': '0.21.4', **config}
     sd = {k: v.detach().numpy().astype(np.float16) for k, v in model.state_dict().items() if k != 'text_model.embeddings.position_ids'}
     safetensors_io.save(os.path.join(OUT, sub, fname), sd, {'format': 'pt'})
     with open(os.path.join(OUT, sub, 'config.json'), 'w') as f:
@@ -273,7 +276,23 @@ def ddim_reference(ref, unet, ctx, steps=10, strength=0.7):
     ref['ddim.denoised'] = torch.stack(denoised).numpy()
     os.makedirs(os.path.join(OUT, 'scheduler'), exist_ok=True)
     with open(os.path.join(OUT, 'scheduler', 'scheduler_config.json'), 'w') as f:
-        json.dump(dict(sched.config), f, indent=2, sort_keys=True)
+        json.dump({k: v for k, v in sched.config.items() if k != '_use_default_values'}, f, indent=2, sort_keys=True)
+
+
+def feature_gradient(ref, unet, ctx, t=601):
+    """The gradient DragDiffusion's motion supervision follows: a loss on the last up block's features
+    (a fixed random weighting of them), back through the UNet to the latent."""
+    x = torch.randn(1, 4, 8, 8, requires_grad=True)
+    feats = {}
+    hook = unet.up_blocks[-1].register_forward_hook(lambda m, i, o: feats.__setitem__('f', o))
+    unet(x, torch.tensor([t]), encoder_hidden_states=ctx)
+    hook.remove()
+    weight = torch.randn_like(feats['f'])
+    (feats['f'] * weight).sum().backward()
+    ref['grad.latent'] = x.detach().numpy()
+    ref['grad.timestep'] = np.array([t], np.float32)
+    ref['grad.weight'] = weight.numpy()
+    ref['grad.d_latent'] = x.grad.numpy()
 
 
 def main():
@@ -322,6 +341,7 @@ def main():
         ref[f'unet.up{k}'] = v.numpy()
 
     ddim_reference(ref, unet, ctx[:1])
+    feature_gradient(ref, unet, ctx[:1])
 
     vae = AutoencoderKL(in_channels=3, out_channels=3, block_out_channels=(16, 32), layers_per_block=1,
                         down_block_types=('DownEncoderBlock2D',) * 2, up_block_types=('UpDecoderBlock2D',) * 2,

@@ -181,8 +181,10 @@ export class Upsample2D {
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
       const [b, h, w, c] = x.shape;
-      // Repeat each pixel into a 2x2 block: exact, unlike a resize whose rounding depends on the backend.
-      const up = tf.reshape(tf.tile(tf.reshape(x, [b, h, 1, w, 1, c]), [1, 1, 2, 1, 2, 1]), [b, 2 * h, 2 * w, c]) as tf.Tensor4D;
+      // Each pixel repeated into a 2x2 block with rank-4 concat/reshape only: exact (a resize's rounding
+      // depends on the backend), and differentiable on every backend (tile has no gradient past rank 5).
+      const wide = tf.reshape(tf.concat([x, x], 3), [b, h, 2 * w, c]);
+      const up = tf.reshape(tf.concat([wide, wide], 2), [b, 2 * h, 2 * w, c]) as tf.Tensor4D;
       return this.conv.apply(up);
     });
   }
