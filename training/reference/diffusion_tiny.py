@@ -154,6 +154,9 @@ class Tokenizer:
     def __call__(self, text, length=77):
         ids = [self.encoder['<|startoftext|>']]
         for t in PAT.findall(clean(text)):
+            if t in ('<|startoftext|>', '<|endoftext|>'):  # CLIP maps these straight to their ids
+                ids.append(self.encoder[t])
+                continue
             u = ''.join(self.b2u[b] for b in t.encode('utf-8'))
             ids.extend(self.encoder[p] for p in self.bpe(u))
         ids = ids[:length - 1] + [self.encoder['<|endoftext|>']]
@@ -298,7 +301,9 @@ def feature_gradient(ref, unet, ctx, t=601):
 def main():
     ref = {}
     tok, vocab_size = make_tokenizer()
-    prompts = ['a photo of a cat', 'A  Portrait of an OLD man,   smiling!', "the dog's ball &amp; 42 red cars", '']
+    prompts = ['a photo of a cat', 'A  Portrait of an OLD man,   smiling!', "the dog's ball &amp; 42 red cars", '',
+               "Café naïve ÉCOLE don't STOP!!! 2024", 'emoji 🐱‍👤 and 漢字 &#x263A; &lt;b&gt;', '\t tabs\nand\u00a0nbsp  ',
+               'a <|endoftext|> inside', ' '.join(['photo'] * 100)]
     for i, p in enumerate(prompts):
         ref[f'tokens.{i}'] = np.array(tok(p), dtype=np.float32)
     with open(os.path.join(OUT, 'prompts.json'), 'w') as f:

@@ -127,6 +127,11 @@ export class ClipTokenizer {
     if (prompt.length > MAX_PROMPT_CHARS) throw new DiffusionInputError(`the prompt is ${prompt.length} characters; at most ${MAX_PROMPT_CHARS}`);
     const ids: number[] = [];
     for (const piece of cleanPrompt(prompt).match(SPLIT) ?? []) {
+      // CLIP maps its special tokens, even inside a prompt, straight to their ids.
+      if (piece === BOS || piece === EOS) {
+        ids.push(piece === BOS ? this.bos : this.eos);
+        continue;
+      }
       const bytes = new TextEncoder().encode(piece);
       const word = Array.from(bytes, (b) => this.byteChars[b]).join('');
       for (const symbol of this.bpe(word)) {
