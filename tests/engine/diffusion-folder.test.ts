@@ -132,6 +132,28 @@ describe('loading a diffusers folder refuses bad input with the reason', () => {
     expect(() => ClipTokenizer.fromFiles('{"<|startoftext|>": 0, "<|endoftext|>": 1}', 'a b c\n')).toThrow(/line 1 is not two symbols/);
   });
 
+  it("old checkpoints' VAE attention names (query/key/value/proj_attn, as 1x1 convs) load and decode the same", async () => {
+    const legacy = variant((d) =>
+      editTensors(d, 'vae/diffusion_pytorch_model.safetensors', (t) => {
+        const names: Record<string, string> = { to_q: 'query', to_k: 'key', to_v: 'value', 'to_out.0': 'proj_attn' };
+        for (const [name, v] of [...t]) {
+          const m = /^(.*\.attentions\.0\.)(to_q|to_k|to_v|to_out\.0)\.(weight|bias)$/.exec(name);
+          if (!m) continue;
+          t.delete(name);
+          t.set(`${m[1]}${names[m[2]]}.${m[3]}`, m[3] === 'weight' ? { ...v, shape: [...v.shape, 1, 1] } : v);
+        }
+      }),
+    );
+    const a = loadDiffusionFolder(TINY, ['vae']);
+    const b = loadDiffusionFolder(legacy, ['vae']);
+    const latent = tf.randomNormal([1, 4, 4, 4], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const [x, y] = [a.vae!.decode(latent), b.vae!.decode(latent)];
+    expect(Array.from(await y.data())).toEqual(Array.from(await x.data()));
+    tf.dispose([latent, x, y]);
+    a.dispose();
+    b.dispose();
+  });
+
   it('bad inputs to loaded models are refused without running', () => {
     const m = loadDiffusionFolder(TINY);
     try {
