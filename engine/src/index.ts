@@ -45,6 +45,7 @@ export { importCheckpoint, DISCRIMINATOR_METADATA_KEY, DISCRIMINATOR_FILE_NAME, 
 export { CheckpointImportError } from './import/errors.js';
 export { loadLandmarkDetector, landmarkDetectorFromBytes, defaultDetectorPath, LandmarkDetector, DetectorInputError, DETECTOR_METADATA_KEY, type DetectorConfig } from './landmarks/detector.js';
 export type * from './drag/types.js';
+export * from './diffusion/index.js';
 
 import type { ImageGenerator } from './generator/types.js';
 import type { RGBAImage } from './drag/types.js';

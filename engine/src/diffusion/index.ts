@@ -1,0 +1,12 @@
+/** Stable Diffusion 1.x models in TF.js: UNet, VAE, CLIP text encoder and tokenizer, from a diffusers folder. */
+export { UNet, type UNetOutput } from './unet.js';
+export { readUNetConfig, type UNetConfig } from './unet-config.js';
+export { VAE } from './vae.js';
+export { readVAEConfig, type VAEConfig } from './vae-config.js';
+export { ClipTextEncoder, readTextEncoderConfig, type TextEncoderConfig } from './text-encoder.js';
+export { ClipTokenizer, cleanPrompt, MAX_PROMPT_CHARS } from './tokenizer.js';
+export { ConfigReader } from './config-reader.js';
+export { DiffusionInputError } from './errors.js';
+export { loadDiffusionFolder, loadUNet, loadVAE, loadTextEncoder, loadTokenizer, loadDDIMConfig, DIFFUSION_PARTS, type DiffusionPart, type DiffusionModels } from './folder.js';
+export { DDIMScheduler, ddimInvert, ddimDenoise, readDDIMConfig, SD15_DDIM, MAX_DDIM_STEPS, type DDIMConfig, type DDIMProgress } from './ddim.js';
+export { randomUNet } from './random-weights.js';
