@@ -13,6 +13,7 @@ const END_TEXT: Partial<Record<string, string>> & Record<RunEnded['reason'], str
   cancelled: 'Stopped',
   'time-limit': 'Stopped at the time limit',
   error: 'Failed',
+  done: 'Done',
 };
 
 export function RunPanel(props: {
