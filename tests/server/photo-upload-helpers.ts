@@ -1,10 +1,10 @@
 /** Photos made at test time (sharp) and the upload request, for the photo-room tests. */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { PHOTO_ROOM_PATH, type PhotoRoomAnswer } from '../../contract/photo-room.js';
 import { TINY_MODEL_ID } from './helpers.js';
 
 /** A w x h photo with four coloured quadrants (something an inversion can visibly fit). */
-export function quadrants(w: number, h: number, channels: 3 | 4 = 3, alpha = 255): sharp.Sharp {
+export function quadrants(w: number, h: number, channels: 3 | 4 = 3, alpha = 255): Sharp {
   const data = Buffer.alloc(w * h * channels);
   const colours = [[220, 40, 40], [40, 180, 60], [40, 60, 220], [230, 210, 60]];
   for (let y = 0; y < h; y++) {
