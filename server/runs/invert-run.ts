@@ -134,6 +134,7 @@ async function invertInRoom(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc,
     end.error = storageError(`step ${step} could not be recorded: ${errorMessage(error)}`);
     final = undefined;
   }
+  if (!final && !steps.failure && steps.lastRecorded >= 0) final = await lastRecordedState(ctx, runId, steps.lastRecorded, modelPath);
   const lastFrame = steps.lastSent;
   if (final) {
     // Everyone ends on the room's new image, which is the render of the last good latent.
@@ -142,7 +143,7 @@ async function invertInRoom(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc,
       step: Math.max(0, steps.lastRecorded), image: final.image, final: true, producedAt: Date.now(),
     });
   } else if (lastFrame) broadcast.frame({ ...lastFrame, final: true, producedAt: Date.now() });
-  if (final && !lastStepStored && steps.lastRecorded >= 0) await recorder.keepLastFrame(runId, steps.lastRecorded, final.image);
+  if (final && !lastStepStored && !steps.failure && steps.lastRecorded >= 0) await recorder.keepLastFrame(runId, steps.lastRecorded, final.image);
   const result: RunResult | undefined = final
     ? { roomId, latent: final.latent, image: final.image.bytes, imageType: final.image.mime, docUpdate: null }
     : undefined;
@@ -151,4 +152,20 @@ async function invertInRoom(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc,
   if (written.saved && final) broadcast.image(roomId, final.image);
   broadcast.history(roomId);
   return written.end;
+}
+
+/**
+ * The last recorded step's latent and its render, for an inversion whose worker gave no final state (it
+ * crashed or hung): the room still ends on the last good latent. Undefined when that cannot be had either.
+ */
+async function lastRecordedState(ctx: DragRunContext, runId: string, step: number, modelPath: string) {
+  try {
+    const record = await ctx.recorder.step(runId, step);
+    if (!record) return undefined;
+    const rendered = await ctx.jobs.render({ modelPath, latent: record.latent, format: 'png' }, { caller: `run:${runId}` });
+    return { latent: record.latent, image: rendered.image };
+  } catch (err) {
+    console.warn(`[runs] ${runId}: the inversion's last recorded state could not be restored: ${errorMessage(err)}`);
+    return undefined;
+  }
 }

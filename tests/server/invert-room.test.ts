@@ -9,7 +9,8 @@ import sharp from 'sharp';
 import type { HistoryRun, HistoryStep, RoomState, RunEnded, RunFrame } from '../../contract/events.js';
 import { addPoint, updateSettings } from '../../contract/room-doc.js';
 import type { PhotoRoomCreated } from '../../contract/photo-room.js';
-import { call, connectSocket, connectYjs, user, useServerFixture, waitFor, type ClientSocket } from './helpers.js';
+import type { WorkerPool } from '../../server/jobs/worker-pool.js';
+import { call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type ClientSocket } from './helpers.js';
 import { quadrants, upload } from './photo-upload-helpers.js';
 
 interface Watch {
@@ -43,9 +44,37 @@ describe('a room from a photo', () => {
     return res.answer as PhotoRoomCreated;
   }
 
+  /** The run's record once it has ended (it may end before anyone joins). */
+  async function endedRun(runId: string) {
+    for (const t0 = Date.now(); Date.now() - t0 < 60_000; await new Promise((r) => setTimeout(r, 50))) {
+      const run = await fx.server.store.getRun(runId);
+      if (run?.status === 'ended') return run;
+    }
+    throw new Error(`run ${runId} did not end`);
+  }
+
+  /**
+   * Keeps the only worker busy with a long drag in another room until `release` is called, so a photo's
+   * inversion queued meanwhile cannot end before its watchers have joined.
+   */
+  async function occupyWorker(): Promise<{ release: () => Promise<void> }> {
+    const room = await createRoom(fx.server.url);
+    const y = await connectYjs(fx.server.url, room.roomId, room.editToken);
+    fx.onCleanup(y.destroy);
+    addPoint(y.doc, [4, 4], user('zed'));
+    addPoint(y.doc, [28, 28], user('zed'));
+    updateSettings(y.doc, { lr: 0.0001, maxSteps: 1000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const zed = await join(room.editToken, 'zed');
+    await call(zed.socket, 'run:start');
+    await waitFor(() => zed.frames.length, 'the blocking drag to start', 60_000);
+    return { release: async () => void (await call(zed.socket, 'run:stop')) };
+  }
+
   const latentOf = async (roomId: string) => (await fx.server.store.get(roomId))!.latent;
 
   it('streams the inversion to everyone, records it as the first entry, then forks and drags from it', async () => {
+    const blocker = await occupyWorker();
     const created = await photoRoom({ wSteps: '20', wPlusSteps: '10', crop: '4,0,40,40' });
     expect(created.crop).toEqual({ left: 4, top: 0, width: 40, height: 40 });
     expect(created.notices).toEqual([]);
@@ -55,6 +84,8 @@ describe('a room from a photo', () => {
     expect(await sharp(Buffer.from(stored!.image)).metadata()).toMatchObject({ width: 32, height: 32 });
     const ann = await join(created.editToken, 'ann');
     const bob = await join(created.viewToken, 'bob');
+    expect(ann.state.runs.current).toMatchObject({ runId: created.runId, state: 'queued', maxSteps: 30 });
+    await blocker.release();
     await waitFor(() => ann.ended.length && bob.ended.length, 'the inversion to end', 120_000);
     for (const w of [ann, bob]) {
       expect(w.ended[0]).toMatchObject({ runId: created.runId, reason: 'done', steps: 30 });
@@ -117,5 +148,32 @@ describe('a room from a photo', () => {
     expect(a.equals(b)).toBe(true);
     const { runs } = await call<{ runs: HistoryRun[] }>(ann.socket, 'history:list');
     expect(runs[0]).toMatchObject({ kind: 'invert', endReason: 'cancelled', recorded: steps.length });
+  }, 240_000);
+
+  it('a failed inversion says why and leaves the room usable from its last good state', async () => {
+    // The face-feature loss on a model it does not suit: refused in the worker before any step.
+    const unsuited = await photoRoom({ loss: 'detector' });
+    expect(await endedRun(unsuited.runId)).toMatchObject({ endReason: 'error', error: expect.stringMatching(/face-feature loss does not suit the model/) });
+    const ann = await join(unsuited.editToken, 'ann');
+    const y = await connectYjs(fx.server.url, unsuited.roomId, unsuited.editToken);
+    fx.onCleanup(y.destroy);
+    addPoint(y.doc, [10, 10], user('ann'));
+    addPoint(y.doc, [14, 12], user('ann'));
+    updateSettings(y.doc, { maxSteps: 3 });
+    await new Promise((r) => setTimeout(r, 200));
+    const { runId } = await call<{ runId: string }>(ann.socket, 'run:start');
+    await waitFor(() => ann.ended.find((e) => e.runId === runId), 'the drag to end', 60_000);
+    expect(ann.ended.find((e) => e.runId === runId)!.reason).not.toBe('error');
+
+    // The worker dies mid-inversion: the room takes the last recorded step's latent.
+    const crashed = await photoRoom({ wSteps: '3000', wPlusSteps: '0' });
+    const bob = await join(crashed.editToken, 'bob');
+    await waitFor(() => bob.frames.some((f) => f.runId === crashed.runId && f.step >= 4), 'a few inversion frames', 120_000);
+    await (fx.server.jobs as WorkerPool).threads()[0].terminate();
+    await waitFor(() => bob.ended.length, 'the inversion to end', 60_000);
+    expect(bob.ended[0]).toMatchObject({ reason: 'error', error: { code: 'worker-crashed' } });
+    const steps = await fx.server.store.listSteps(crashed.runId);
+    expect(steps.length).toBeGreaterThan(0);
+    expect(Array.from(await latentOf(crashed.roomId))).toEqual(Array.from(steps.at(-1)!.latent));
   }, 240_000);
 });
