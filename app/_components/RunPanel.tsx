@@ -65,6 +65,12 @@ export function RunPanel(props: {
           </span>
         )}
       </div>
+      {liveFrame?.inversion && (
+        <div className="progress-meta" data-testid="inversion-stage">
+          <span>Fitting the photo · {liveFrame.inversion.stage === 'w' ? 'W stage' : 'W+ stage'}</span>
+          <span className="mono">loss {liveFrame.inversion.loss.toPrecision(3)}</span>
+        </div>
+      )}
       {queue && queue.queued.length > 0 && (
         <ul className="queue-list">
           {queue.queued.map((q) => (
@@ -74,7 +80,7 @@ export function RunPanel(props: {
           ))}
         </ul>
       )}
-      {liveFrame && (
+      {liveFrame && liveFrame.distances.length > 0 && (
         <table className="handle-table" data-testid="handle-table">
           <thead>
             <tr>
