@@ -9,6 +9,7 @@
  * inversion cannot be queued.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PublicUser } from '../../contract/events.js';
 import { PHOTO_LIMITS, PHOTO_ROOM_PATH, type PhotoRoomAnswer, type PhotoRoomErrorCode } from '../../contract/photo-room.js';
 import { INVERT_SETTINGS_SCHEMA, parseInvertSettings, type InvertSettingKey } from '../../contract/invert-settings.js';
 import { fitImage, probeImage, type CropRect, type ImageInfo } from '../../engine/src/io/image-input.js';
@@ -30,6 +31,9 @@ export interface PhotoRoomDeps {
   limits: Pick<ServerLimits, 'photoUploadsInFlight'>;
   clientAddress: (req: IncomingMessage) => string;
 }
+
+/** Who the timeline and the queue say started a photo's inversion (an upload has no room member yet). */
+const PHOTO_USER: PublicUser = { id: 'photo', name: 'Photo upload', color: '#888888' };
 
 class PhotoRefusal extends Error {
   constructor(readonly code: PhotoRoomErrorCode, message: string, readonly retryAfterSeconds?: number) {
@@ -172,7 +176,7 @@ export function createPhotoRoomHandler(deps: PhotoRoomDeps) {
         const target = (await encodeImage(fitted.image, 'png')).bytes;
         const room = await deps.rooms.createFromPhoto({ title: url.searchParams.get('title'), model: model.id, target }, address);
         try {
-          const { runId } = deps.runs.startInversion(room.id, null, { connection: `photo:${address}`, address }, { target, settings });
+          const { runId } = deps.runs.startInversion(room.id, PHOTO_USER, { connection: `photo:${address}`, address }, { target, settings });
           return { room, runId, crop: fitted.crop, notices: notices(fitted.info) };
         } catch (err) {
           await deps.store.delete(room.id).catch((e) => console.error(`[photo-room] ${room.id}: deleting the room whose inversion was refused failed:`, e));
