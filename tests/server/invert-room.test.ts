@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import type { HistoryRun, HistoryStep, RoomState, RunEnded, RunFrame } from '../../contract/events.js';
-import { addPoint, updateSettings } from '../../contract/room-doc.js';
+import { addPoint, readSettings, updateSettings } from '../../contract/room-doc.js';
+import { DEFAULT_RUN_SETTINGS } from '../../contract/run-settings.js';
 import type { PhotoRoomCreated } from '../../contract/photo-room.js';
 import type { WorkerPool } from '../../server/jobs/worker-pool.js';
 import { call, connectSocket, connectYjs, createRoom, user, useServerFixture, waitFor, type ClientSocket } from './helpers.js';
@@ -111,6 +112,11 @@ describe('a room from a photo', () => {
     expect(step.step).toBe(7);
     const fork = await call<{ roomId: string }>(bob.socket, 'history:fork', { runId: created.runId, step: 7 });
     expect(Array.from(await latentOf(fork.roomId))).toEqual(Array.from(steps[7].latent));
+    // The fork's drag settings are the defaults, not the inversion's (whose lr is the fit's).
+    const forkRoom = (await fx.server.store.get(fork.roomId))!;
+    const fy = await connectYjs(fx.server.url, fork.roomId, forkRoom.editToken);
+    fx.onCleanup(fy.destroy);
+    expect(readSettings(fy.doc)).toEqual(DEFAULT_RUN_SETTINGS);
 
     // A drag from the inverted latent.
     const y = await connectYjs(fx.server.url, created.roomId, created.editToken);
