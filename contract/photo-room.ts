@@ -26,12 +26,12 @@ export const PHOTO_LIMITS = {
 
 /**
  * Error codes of a refused photo (with the HTTP status): 'invalid-image' (400: corrupt, not PNG/JPEG/WebP,
- * over PHOTO_LIMITS.maxPixels), 'too-large' (413: over maxBytes), 'invalid-crop' (400), 'invalid' (400: an
+ * over PHOTO_LIMITS.maxPixels), 'too-large' (413: over maxBytes), 'too-slow' (408: the body did not arrive in time), 'invalid-crop' (400), 'invalid' (400: an
  * unknown model, a bad setting), 'limit' (429: too many new rooms or runs from this address), 'busy' (503: the
  * server's queues are full), 'model-unavailable' (409), 'internal' (500). 'limit' and 'busy' say when to retry.
  * Nothing is created when a request is refused.
  */
-export type PhotoRoomErrorCode = 'invalid-image' | 'too-large' | 'invalid-crop' | 'invalid' | 'limit' | 'busy' | 'model-unavailable' | 'internal';
+export type PhotoRoomErrorCode = 'invalid-image' | 'too-large' | 'too-slow' | 'invalid-crop' | 'invalid' | 'limit' | 'busy' | 'model-unavailable' | 'internal';
 
 export interface PhotoRoomCreated {
   ok: true;

@@ -28,7 +28,7 @@ export interface PhotoRoomDeps {
   runs: RunCoordinator;
   store: RoomStore;
   quotas: Pick<AddressQuotas, 'roomCreate'>;
-  limits: Pick<ServerLimits, 'photoUploadsInFlight'>;
+  limits: Pick<ServerLimits, 'photoUploadsInFlight' | 'photoUploadSeconds'>;
   clientAddress: (req: IncomingMessage) => string;
 }
 
@@ -42,7 +42,7 @@ class PhotoRefusal extends Error {
 }
 
 const STATUS: Record<PhotoRoomErrorCode, number> = {
-  'invalid-image': 400, 'too-large': 413, 'invalid-crop': 400, invalid: 400, limit: 429, busy: 503, 'model-unavailable': 409, internal: 500,
+  'invalid-image': 400, 'too-large': 413, 'too-slow': 408, 'invalid-crop': 400, invalid: 400, limit: 429, busy: 503, 'model-unavailable': 409, internal: 500,
 };
 
 /** How long a refused upload's connection stays open for its answer to be read before it is cut. */
@@ -80,8 +80,8 @@ function parseSettings(url: URL) {
   return parsed.settings;
 }
 
-/** The body, or a refusal as soon as it passes `max` bytes (the rest is never read). */
-function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> {
+/** The body, or a refusal as soon as it passes `max` bytes (the rest is never read) or `seconds` pass. */
+function readBody(req: IncomingMessage, max: number, seconds: number): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length']);
   const tooLarge = () => new PhotoRefusal('too-large', `the file is larger than ${max / (1024 * 1024)} MB; at most ${max / (1024 * 1024)} MB is accepted`);
   if (Number.isFinite(declared) && declared > max) return Promise.reject(tooLarge());
@@ -106,7 +106,13 @@ function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> {
       cleanup();
       reject(err);
     };
+    const deadline = setTimeout(() => {
+      cleanup();
+      req.pause();
+      reject(new PhotoRefusal('too-slow', `the photo did not arrive within ${seconds} s`));
+    }, seconds * 1000);
     const cleanup = () => {
+      clearTimeout(deadline);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -166,7 +172,7 @@ export function createPhotoRoomHandler(deps: PhotoRoomDeps) {
       const address = deps.clientAddress(req);
       const done = await slots.run(async () => {
         spendQuota(deps.quotas.roomCreate, address, 'new rooms');
-        const bytes = await readBody(req, PHOTO_LIMITS.maxBytes);
+        const bytes = await readBody(req, PHOTO_LIMITS.maxBytes, deps.limits.photoUploadSeconds);
         bodyRead = true;
         const info = await probeImage(bytes);
         if (crop && (crop.left + crop.width > info.width || crop.top + crop.height > info.height)) {

@@ -136,7 +136,20 @@ describe('photo uploads', () => {
     expect(ok.status).toBe(201);
   }, 120_000);
 
-  it('spends the address\'s new-room quota', async () => {
+  it('spends the address\'s new-room quota, and drops a photo that trickles in too slowly', async () => {
+    await fx.restart({ limits: { roomCreateBurst: 1, roomCreatesPerMinute: 1, photoUploadSeconds: 1 } });
+    const slow = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(new URL(`${fx.server.url}${PHOTO_ROOM_PATH}?model=${TINY_MODEL_ID}`), { method: 'POST', headers: { 'content-length': '1000' } }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(10));
+    });
+    expect(slow.status).toBe(408);
+    expect(JSON.parse(slow.body).error.code).toBe('too-slow');
+    // A fresh server (fresh quota, the default upload time) for the quota itself.
     await fx.restart({ limits: { roomCreateBurst: 1, roomCreatesPerMinute: 1 } });
     const png = await quadrants(32, 32).png().toBuffer();
     expect((await upload(fx.server.url, png)).status).toBe(201);
