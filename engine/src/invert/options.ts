@@ -10,10 +10,11 @@ export const MAX_INVERT_STEPS = 10_000;
 const LOSSES: readonly InvertLoss[] = ['pixel-multiscale', 'pixel-multiscale+detector'];
 
 export function defaultInvertOptions(): InvertOptions {
-  // The defaults shared with the rooms' inversion settings come from their schema; the rest are the engine's own.
+  // The learning rates are the rooms' (their schema); the step counts are the engine's own, the official
+  // projector's 1000 + 300 for a lone run (a room's are fewer: it shares a worker and has a time limit).
   return {
-    wSteps: INVERT_SETTINGS_SCHEMA.wSteps.default,
-    wPlusSteps: INVERT_SETTINGS_SCHEMA.wPlusSteps.default,
+    wSteps: 1000,
+    wPlusSteps: 300,
     lr: INVERT_SETTINGS_SCHEMA.lr.default,
     wPlusLr: INVERT_SETTINGS_SCHEMA.wPlusLr.default,
     initialNoiseFactor: 0.05,
