@@ -158,4 +158,17 @@ describe('photo uploads', () => {
     expect((second.answer as PhotoRoomRefused).error.code).toBe('limit');
     expect(Number(second.retryAfter)).toBeGreaterThan(0);
   }, 60_000);
+
+  it('deletes the new room again when its inversion cannot be queued', async () => {
+    await fx.restart({ limits: { runsPerAddress: 1 } });
+    const png = await quadrants(32, 32).png().toBuffer();
+    const first = await upload(fx.server.url, png, { wSteps: '5000', wPlusSteps: '0' });
+    expect(first.status).toBe(201);
+    const before = await roomCount();
+    const second = await upload(fx.server.url, png);
+    expect(second.status).toBe(429);
+    expect((second.answer as PhotoRoomRefused).error).toMatchObject({ code: 'limit', message: expect.stringMatching(/runs waiting or running/) });
+    expect(await roomCount()).toBe(before);
+    fx.server.runs.stop((first.answer as PhotoRoomCreated).roomId);
+  }, 60_000);
 });
