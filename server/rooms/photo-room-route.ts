@@ -45,7 +45,7 @@ const STATUS: Record<PhotoRoomErrorCode, number> = {
   'invalid-image': 400, 'too-large': 413, 'too-slow': 408, 'invalid-crop': 400, invalid: 400, limit: 429, busy: 503, 'model-unavailable': 409, internal: 500,
 };
 
-/** How long a refused upload's connection stays open for its answer to be read before it is cut. */
+/** How long a refused upload's connection stays open for its answer to be read before it is destroyed. */
 const CLOSE_AFTER_MS = 1000;
 const DECIMAL = /^-?\d{1,12}(\.\d{1,12})?(e-?\d{1,3})?$/i;
 
@@ -80,8 +80,12 @@ function parseSettings(url: URL) {
   return parsed.settings;
 }
 
-/** The body, or a refusal as soon as it passes `max` bytes (the rest is never read) or `seconds` pass. */
-function readBody(req: IncomingMessage, max: number, seconds: number): Promise<Uint8Array> {
+/**
+ * The body, or a refusal as soon as it passes `max` bytes (the rest is never read) or `seconds` pass. With
+ * `keep` false the bytes are thrown away as they come (a request refused before its body was read is read to
+ * its end all the same, so its connection can carry the next request).
+ */
+function readBody(req: IncomingMessage, max: number, seconds: number, keep = true): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length']);
   const tooLarge = () => new PhotoRefusal('too-large', `the file is larger than ${max / (1024 * 1024)} MB; at most ${max / (1024 * 1024)} MB is accepted`);
   if (Number.isFinite(declared) && declared > max) return Promise.reject(tooLarge());
@@ -96,11 +100,11 @@ function readBody(req: IncomingMessage, max: number, seconds: number): Promise<U
         reject(tooLarge());
         return;
       }
-      chunks.push(chunk);
+      if (keep) chunks.push(chunk);
     };
     const onEnd = () => {
       cleanup();
-      resolve(new Uint8Array(Buffer.concat(chunks, total)));
+      resolve(keep ? new Uint8Array(Buffer.concat(chunks, total)) : new Uint8Array(0));
     };
     const onError = (err: Error) => {
       cleanup();
@@ -139,10 +143,12 @@ function send(res: ServerResponse, status: number, answer: PhotoRoomAnswer, clos
     'cache-control': 'no-store',
     'content-length': Buffer.byteLength(body),
     ...(retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {}),
-    // A body left unread would otherwise be read to its end (and thrown away) to keep the connection alive.
-    ...(closeConnection ? { connection: 'close' } : {}),
   });
   res.end(body);
+  // A body cut off (too large, too slow) is never read to its end: its connection is destroyed a moment after
+  // the answer. Not at once (nor with 'Connection: close', which ends the socket as soon as the answer is
+  // written): a client still sending would get a broken pipe before it reads the answer; the request stays
+  // paused meanwhile, so the sender just waits.
   if (closeConnection) res.once('finish', () => setTimeout(() => res.req.socket?.destroy(), CLOSE_AFTER_MS).unref());
 }
 
@@ -194,7 +200,9 @@ export function createPhotoRoomHandler(deps: PhotoRoomDeps) {
       send(res, 201, { ok: true, roomId: room.id, editToken: room.editToken, viewToken: room.viewToken, runId, crop: used, notices: said }, false);
     } catch (err) {
       const r = asRefusal(err);
-      send(res, STATUS[r.code], { ok: false, error: { code: r.code, message: r.message, ...(r.retryAfterSeconds !== undefined ? { retryAfterSeconds: r.retryAfterSeconds } : {}) } }, !bodyRead, r.retryAfterSeconds);
+      let cut = r.code === 'too-large' || r.code === 'too-slow';
+      if (!bodyRead && !cut) cut = !(await readBody(req, PHOTO_LIMITS.maxBytes, deps.limits.photoUploadSeconds, false).then(() => true, () => false));
+      send(res, STATUS[r.code], { ok: false, error: { code: r.code, message: r.message, ...(r.retryAfterSeconds !== undefined ? { retryAfterSeconds: r.retryAfterSeconds } : {}) } }, cut, r.retryAfterSeconds);
     }
     return true;
   };
