@@ -12,6 +12,7 @@ import { request } from '../_lib/socket';
 import { rememberRoom } from '../_lib/recent-rooms';
 import { cropAt, cropCentre, MAX_ZOOM, type CropRect } from '../_lib/photo-crop';
 import { photoProblem, uploadPhoto } from '../_lib/upload-photo';
+import { keepPhotoNotices } from '../_lib/photo-notices';
 
 /** The crop view's longer side on screen, px. */
 const VIEW = 360;
@@ -108,7 +109,7 @@ export function PhotoRoom() {
     try {
       const room = await uploadPhoto(photo.file, { model, title: title.trim(), crop, settings: steps });
       rememberRoom({ token: room.editToken, roomId: room.roomId, role: 'edit', title: title.trim() || 'Photo' });
-      if (room.notices.length) window.alert(`Note: ${room.notices.join('; ')}.`);
+      keepPhotoNotices(room.editToken, room.notices);
       router.push(`/r/${room.editToken}`);
     } catch (e) {
       setError((e as Error).message);
