@@ -60,9 +60,10 @@ export interface EncodedImage {
 /**
  * 'time-limit': stopped at the server's run duration limit (its steps so far are kept, like a Stop).
  * 'stalled': the handles stopped getting closer to their targets (ServerLimits.stallSteps); steps kept too.
+ * 'interrupted': the worker process running it was lost (a cluster's `npm run worker`); the steps it sent are kept.
  * 'done': an inversion ran every step it planned.
  */
-export type RunEndReason = 'reached' | 'max-steps' | 'stalled' | 'cancelled' | 'time-limit' | 'error' | 'done';
+export type RunEndReason = 'reached' | 'max-steps' | 'stalled' | 'cancelled' | 'time-limit' | 'interrupted' | 'error' | 'done';
 
 export interface RunInfo {
   runId: string;
@@ -99,7 +100,7 @@ export interface RunFrame {
   /** Server clock (ms since epoch) when the worker's step reached the server: clients can show lag, benchmarks measure delivery. */
   producedAt: number;
   /** Present on an inversion's frames (which have no handles): its stage and the step's loss. */
-  inversion?: { stage: 'w' | 'w+'; loss: number };
+  inversion?: { stage: 'w' | 'w+' | 'pti'; loss: number };
 }
 
 export interface RunEnded {
@@ -268,7 +269,11 @@ export interface ServerToClientEvents {
   'request:error': (info: { event: string; error: ErrorInfo }) => void;
 }
 
-export type InterServerEvents = Record<string, never>;
+/** Between web nodes of a cluster (Socket.IO's serverSideEmit through the Redis adapter); never from clients. */
+export interface InterServerEvents {
+  /** A room's links were rotated on one node: every node puts out the holders of `tokens` (replaced, no longer valid). */
+  'links:revoked': (revocation: { roomId: string; tokens: string[] }) => void;
+}
 
 export interface SocketData {
   roomId?: string;

@@ -17,6 +17,7 @@
  * Other flags: --scenarios a,b  --step-ms 66  --steps 40  --edit-hz 5 (0: no edits)  --warmup 1  --model PATH.
  * --same-session: run the server in this process's session (Linux: the same scheduler autogroup as the load
  * generator; by default it gets a session, hence an autogroup, of its own, as a service would).
+ * --postgres: the server's store in a throwaway PostgreSQL (prisma/postgres-cluster.ts) instead of SQLite.
  * --recording FILE: replay material cache (recorded and saved there if absent; its own steps/points win).
  * Profiling: --no-runs (Yjs load only); --no-records (steps without latents and lossless frames, so no step
  * records are written: what the run history costs); BENCH_LOAD_CPU_PROF=DIR writes the server child's V8 CPU profile there.
@@ -36,6 +37,7 @@ import type { FromServerChild, LoopStats, ToServerChild } from '../bench/load/se
 import { ProcessSampler, readProc, selfCpu, type CpuMem } from '../bench/load/process-sampler.js';
 import { runScenario, type ScenarioResult, type ScenarioSpec } from '../bench/load/scenario.js';
 import { summarize } from '../bench/load/stats.js';
+import { startPostgresCluster, type PostgresCluster } from '../prisma/postgres-cluster.js';
 
 const TARGET_P99_MS = 50;
 
@@ -68,6 +70,7 @@ const opts = {
   editHz: num('edit-hz', 5, 0),
   runs: f.get('no-runs') !== 'true',
   stripRecords: f.get('no-records') === 'true',
+  postgres: f.get('postgres') === 'true',
   ownSession: f.get('same-session') !== 'true',
   warmupS: Number(f.get('warmup') ?? 1),
   model: resolve(f.get('model') ?? BUNDLED_MODEL),
@@ -179,11 +182,13 @@ async function main(): Promise<void> {
   if (opts.scenarios.includes('b')) specs.push({ name: `B: ${opts.rooms} rooms x ${opts.clients} clients`, rooms: opts.rooms, clientsPerRoom: opts.clients, ...base });
 
   const results: ScenarioResult<ServerWindow>[] = [];
+  const pg: PostgresCluster | undefined = opts.postgres ? await startPostgresCluster() : undefined;
   for (const [i, spec] of specs.entries()) {
     log(`[load] ${spec.name}: starting the server ...`);
     const child = new ServerChild(opts.ownSession);
     try {
-      const { url } = await child.request({ type: 'start', recordingFile, dbFile: join(tmp, `load-${i}.db`), stepMs: opts.stepMs, stripRecords: opts.stripRecords }, 'ready', 60_000);
+      const databaseUrl = pg ? await pg.createDatabase(`load_${i}`) : undefined;
+      const { url } = await child.request({ type: 'start', recordingFile, dbFile: join(tmp, `load-${i}.db`), stepMs: opts.stepMs, stripRecords: opts.stripRecords, databaseUrl }, 'ready', 60_000);
       const pid = child.proc.pid!;
       const idleRssMiB = +((readProc(pid)?.rss ?? 0) / 2 ** 20).toFixed(1);
       const sampler = new ProcessSampler(pid, 250);
@@ -216,6 +221,7 @@ async function main(): Promise<void> {
       if (counts) log(`[load] server replayed ${counts.drags} runs, ${counts.steps} steps`);
     }
   }
+  pg?.stop();
   rmSync(tmp, { recursive: true, force: true });
   const totalS = (performance.now() - tAll) / 1000;
 

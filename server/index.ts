@@ -2,17 +2,26 @@
  * `npm start`: the whole studio on one port. Migrates the database, starts the worker pool, serves the
  * built Next.js app, Socket.IO and the Yjs endpoint. Stops cleanly on SIGINT/SIGTERM (runs are cancelled
  * and their results saved, documents stored).
+ *
+ * With REDIS_URL set the process is one web node of a cluster (docs/deploy.md): PostgreSQL is required,
+ * Socket.IO and Yjs go through Redis, and SIGTERM drains the node (readiness fails, no new connections,
+ * documents stored, clients closed so that they reconnect to another node).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { hasProductionBuild, readConfig, REPO_ROOT, type StartConfig } from './config.js';
 import { DataDirLockedError, lockDataDir } from './db/data-dir-lock.js';
 import { describeDatabase } from './db/database.js';
+import { readClusterConfig, type ClusterConfig } from './cluster/cluster-config.js';
+import type { ClusterParts } from './cluster/cluster-parts.js';
+import { describeRedisUrl } from './cluster/redis-url.js';
 
 process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 let config: StartConfig;
+let clusterConfig: ClusterConfig | undefined;
 try {
   config = readConfig();
+  if (config.redisUrl) clusterConfig = readClusterConfig(config.redisUrl, config.database);
 } catch (err) {
   // A setting that cannot work (STABLEDRAG_MODELS in its old list form, a models directory that is not one):
   // its message says what to change; a stack trace would only bury it.
@@ -39,7 +48,17 @@ if (!config.dev && !hasProductionBuild()) {
 
 const { createNextApp } = await import('./next-app.js');
 const { startStudioServer } = await import('./studio-server.js');
+const { startCluster } = await import('./cluster/cluster-parts.js');
 const nextApp = await createNextApp({ dir: REPO_ROOT, dev: config.dev, port: config.port });
+let cluster: ClusterParts | undefined;
+if (clusterConfig) {
+  try {
+    cluster = await startCluster(clusterConfig, { log: (line) => console.log(line) });
+  } catch (err) {
+    console.error(`[studio] cannot start: Redis at ${describeRedisUrl(clusterConfig.redisUrl)}: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
 const server = await startStudioServer({
   port: config.port,
   host: config.host,
@@ -54,15 +73,19 @@ const server = await startStudioServer({
   limits: config.limits,
   trustedProxies: config.trustedProxies,
   dev: config.dev,
+  cluster,
 });
-console.log(`[studio] ready on http://localhost:${server.port} (database ${describeDatabase(config.database ?? config.dbFile)}, ${config.poolSize} drag worker(s))`);
+const mode = clusterConfig
+  ? `cluster node ${clusterConfig.nodeId}, Redis ${describeRedisUrl(clusterConfig.redisUrl)} (prefix ${clusterConfig.prefix})`
+  : 'single process';
+console.log(`[studio] ready on http://localhost:${server.port} (${mode}; database ${describeDatabase(config.database ?? config.dbFile)}, ${config.poolSize} drag worker(s))`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) process.exit(1);
     stopping = true;
-    console.log(`[studio] ${signal}: saving rooms and stopping...`);
+    console.log(`[studio] ${signal}: ${cluster ? 'draining (not ready, no new connections), ' : ''}saving rooms and stopping...`);
     server.close().then(
       () => process.exit(0),
       (err) => {

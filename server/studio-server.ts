@@ -26,6 +26,8 @@ import { StepFrames } from './runs/step-frames.js';
 import { RunCoordinator } from './runs/run-coordinator.js';
 import { RoomHistory } from './runs/room-history.js';
 import { SocketBroadcaster } from './realtime/socket-broadcaster.js';
+import type { RunBroadcaster } from './runs/run-broadcaster.js';
+import type { RunQueue, RunQueueEvents } from './runs/run-queue.js';
 import { registerHandlers } from './realtime/socket-handlers.js';
 import { addressQuotas } from './realtime/address-quotas.js';
 import type { StudioIO } from './realtime/types.js';
@@ -40,6 +42,8 @@ import { parseRequestTarget, refuseUpgrade } from './request-target.js';
 import { securityHeaders } from './security-headers.js';
 import { checkReadiness } from './health.js';
 import type { BackendName } from '../engine/src/backends/names.js';
+import type { ClusterParts } from './cluster/cluster-parts.js';
+import { listenForRemoteRevocations } from './realtime/revoke-links.js';
 
 /** How long close() lets websocket peers finish their close handshake before their sockets are cut. */
 const SHUTDOWN_SOCKET_GRACE_MS = 1000;
@@ -74,8 +78,15 @@ export interface StudioServerOptions {
   backend?: 'wasm' | 'cpu';
   /** One drag worker per entry, each on its backend (STABLEDRAG_WORKER_BACKENDS). */
   workerBackends?: BackendName[];
-  /** Replace the worker pool (a Redis-backed queue later). */
-  jobs?: JobQueue;
+  /** Replace the worker pool (a cluster: BullJobQueue, made from the server's model registry). */
+  jobs?: JobQueue | ((models: ModelRegistry, hooks: { onDragSteps: (modelPath: string, stepMs: number[]) => void }) => JobQueue);
+  /**
+   * Replace the in-process run queue (a cluster: RedisRunQueue). Runs another process left 'running' are then
+   * not ended at start, since other nodes may be running them (the cluster queue ends those of dead nodes).
+   */
+  runQueue?: (ctx: { events: RunQueueEvents; store: RoomStore; limits: ServerLimits; retryAfterSeconds: () => number }) => RunQueue;
+  /** Replace the Socket.IO broadcaster of runs (a cluster: RoomRelay); closed with the server. */
+  broadcaster?: (io: StudioIO) => RunBroadcaster;
   /** The web app; omitted in tests that only speak Socket.IO and Yjs. */
   next?: NextAppHandle;
   /** Socket.IO options, e.g. `adapter` to swap in the Redis adapter when scaling out. */
@@ -93,6 +104,12 @@ export interface StudioServerOptions {
   /** Development build of the app (its CSP allows what React's dev build and hot reload need). */
   dev?: boolean;
   log?: (line: string) => void;
+  /**
+   * Cluster mode (server/cluster/cluster-parts.ts): Socket.IO through the Redis streams adapter, Yjs relayed
+   * through Redis with shared storage, link rotations told to every node, Redis in readiness. Closed with the
+   * server. Needs `database` (PostgreSQL).
+   */
+  cluster?: ClusterParts;
 }
 
 export interface StudioServer {
@@ -130,7 +147,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     store = opts.wrapStore ? opts.wrapStore(real) : real;
     modelStats = ModelStatStore.open(db);
     // Runs a previous process left 'running' (it was killed): nothing is running yet, so they are over.
-    const interrupted = await store.endUnfinishedRuns(INTERRUPTED_RUN);
+    const interrupted = opts.runQueue ? [] : await store.endUnfinishedRuns(INTERRUPTED_RUN);
     if (interrupted.length) log(`[runs] marked ${interrupted.length} run(s) interrupted by the last stop: ${interrupted.join(', ')}`);
   } catch (err) {
     lock.release();
@@ -145,7 +162,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     log(`[models] stored step times could not be read (they will be measured again): ${(err as Error).message}`);
   }
   const jobs =
-    opts.jobs ??
+    (typeof opts.jobs === 'function' ? opts.jobs(models, { onDragSteps: (modelPath, stepMs) => stats.record(modelPath, stepMs) }) : opts.jobs) ??
     new WorkerPool({
       size: opts.poolSize ?? 1, backend: opts.backend, workerBackends: opts.workerBackends, silenceMs: limits.workerSilenceSeconds * 1000,
       rendersWaiting: limits.rendersWaiting, rendersWaitingPerCaller: limits.rendersWaitingPerCaller,
@@ -164,7 +181,8 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     maxBufferedBytes: limits.yjsBufferedBytes,
     syncIntervalMs: limits.yjsSyncIntervalMs,
     maxDocumentBytes: limits.yjsDocumentBytes,
-    compaction: { ratio: limits.yjsCompactTombstoneRatio, minTombstones: limits.yjsCompactMinTombstones },
+    // Not in a cluster: two nodes compacting one entry at once would each insert a copy of it.
+    compaction: opts.cluster ? undefined : { ratio: limits.yjsCompactTombstoneRatio, minTombstones: limits.yjsCompactMinTombstones },
     ...opts.yjs,
     hooks: [
       { onConnect: ({ request }) => connections.allow(addressOf(request)) },
@@ -172,18 +190,22 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
         onRefusedWrite: (roomId) => refusedWrites.set(roomId, (refusedWrites.get(roomId) ?? 0) + 1),
         size: (room) => rooms.size(room),
         onRefusedUpdate: (roomId, reason) => log(`[yjs] ${roomId}: refused an update: ${reason}`),
+        shared: opts.cluster?.sharedDocuments,
       }),
       ...(opts.yjsHooks ?? []),
+      ...(opts.cluster?.yjsHooks ?? []),
     ],
   });
 
+  let draining = false;
   const api = createApiHandler({
     store,
     docs,
     size: (room) => rooms.size(room),
     frames: stepFrames,
     limits,
-    readiness: () => checkReadiness({ database: () => store.ping(), workers: () => jobs.liveWorkers?.() }),
+    readiness: () =>
+      checkReadiness({ database: () => store.ping(), workers: () => jobs.liveWorkers?.(), redis: opts.cluster?.ping, draining: () => draining }),
   });
   const http = createServer((req, res) => {
     for (const [name, value] of Object.entries(securityHeaders(opts.dev, req.headers.host))) res.setHeader(name, value);
@@ -218,6 +240,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     // Client messages are small JSON requests; frames only go the other way.
     maxHttpBufferSize: limits.socketMessageBytes,
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000 },
+    ...(opts.cluster && { adapter: opts.cluster.socketAdapter }),
     ...opts.io,
   });
   // Socket.IO's own HTTP answers (polling, handshake errors) bypass the request listener above.
@@ -234,15 +257,20 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       next(Object.assign(new Error('the connection could not be checked'), { data: { code: 'internal' } }));
     }
   });
-  const broadcast = new SocketBroadcaster(io);
-  const runs = new RunCoordinator({ jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits, log });
+  const broadcast: RunBroadcaster = opts.broadcaster?.(io) ?? new SocketBroadcaster(io);
+  const { runQueue } = opts;
+  const runs = new RunCoordinator({
+    jobs, docs, store, rooms, broadcast, frameFormat: opts.frameFormat, frameQuality: opts.frameQuality, limits, log,
+    queue: runQueue && ((events, retryAfterSeconds) => runQueue({ events, store, limits, retryAfterSeconds })),
+  });
   const history = new RoomHistory({ store, docs, jobs, rooms, frames: stepFrames, runs, broadcast, retry: storeRetry, log });
   const quotas = addressQuotas(limits);
   const photoRoute = createPhotoRoomHandler({ rooms, runs, store, quotas, limits, clientAddress: addressOf });
   const messageRate = { perSecond: limits.socketMessagesPerSecond, burst: limits.socketMessageBurst };
+  if (opts.cluster) listenForRemoteRevocations({ io, docs });
   io.on('connection', (socket) => {
     try {
-      registerHandlers(socket, { io, store, rooms, models, stats, runs, history, docs, requestsInFlight: limits.requestsInFlight, messageRate, quotas, clientAddress: addressOf });
+      registerHandlers(socket, { io, store, rooms, models, stats, runs, history, docs, requestsInFlight: limits.requestsInFlight, messageRate, quotas, clientAddress: addressOf, acrossNodes: !!opts.cluster });
     } catch (err) {
       console.error('[socket] setting up a connection failed:', err);
       socket.disconnect(true);
@@ -278,22 +306,29 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      draining = true;
+      // Serving on while readiness fails lets a load balancer take the node out before connections are refused.
+      if (opts.cluster?.drainDelayMs) await new Promise((r) => setTimeout(r, opts.cluster!.drainDelayMs));
+      // A cluster node stops taking connections first, so its clients reconnect to the other nodes only.
+      let httpClosed = opts.cluster ? new Promise<void>((resolve) => http.close(() => resolve())) : undefined;
       // Order matters: finish runs (they write handles and images), then store documents, then stop workers.
       await runs.close();
       io.close();
+      await broadcast.close?.();
       await docs.close();
       await jobs.close();
       await stats.close();
       await modelStats.close();
       await opts.next?.close?.();
       http.closeAllConnections();
-      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      httpClosed ??= new Promise<void>((resolve) => http.close(() => resolve()));
       // Upgraded sockets are no longer the HTTP server's to close: a websocket peer that never answers the
       // close handshake would hold close() for ws's 30 s close timeout. The closes were sent; cut the rest.
       const cut = setTimeout(() => sockets.forEach((s) => s.destroy()), SHUTDOWN_SOCKET_GRACE_MS);
       await httpClosed;
       clearTimeout(cut);
       await store.close();
+      await opts.cluster?.close();
       lock.release();
     })());
 

@@ -12,6 +12,7 @@ const END_TEXT: Partial<Record<string, string>> & Record<RunEnded['reason'], str
   stalled: 'Stopped: the handles stopped moving (try a larger flexible area, a lower mask weight λ or a higher step size)',
   cancelled: 'Stopped',
   'time-limit': 'Stopped at the time limit',
+  interrupted: 'Interrupted: the worker running it was lost (its steps so far are kept)',
   error: 'Failed',
   done: 'Done',
 };
@@ -67,7 +68,7 @@ export function RunPanel(props: {
       </div>
       {liveFrame?.inversion && (
         <div className="progress-meta" data-testid="inversion-stage">
-          <span>Fitting the photo · {liveFrame.inversion.stage === 'w' ? 'W stage' : 'W+ stage'}</span>
+          <span>Fitting the photo · {{ w: 'W stage', 'w+': 'W+ stage', pti: 'tuning the model' }[liveFrame.inversion.stage] ?? liveFrame.inversion.stage}</span>
           <span className="mono">loss {liveFrame.inversion.loss.toPrecision(3)}</span>
         </div>
       )}

@@ -4,6 +4,9 @@
  * y-websocket client. The editor of each room places a handle/target pair, then starts runs back to back
  * (run:start again on run:ended) and moves the pair's target `editHz` times a second.
  *
+ * Given several web nodes (a cluster), room i's editor uses node i mod n and its watchers take the nodes in
+ * turn, so most rooms have participants on every node and their frames cross between nodes.
+ *
  * Measured inside the window [start + warmup, start + seconds]:
  * - frame delivery: receive time (Date.now()) - frame.producedAt (the server's Date.now() when the step
  *   reached it; same machine, same clock), for every frame every client gets (acknowledged at once, as the app
@@ -42,6 +45,11 @@ export interface ScenarioSpec {
   seed: number;
   points: { handle: Point; target: Point }[];
   settings: RunSettings;
+  /**
+   * Several nodes: every Yjs client of a room on its editor's node (Socket.IO clients still spread), for
+   * clusters without a Yjs relay between nodes. Default false.
+   */
+  yjsOnEditorNode?: boolean;
 }
 
 /** Called at the window's start and end (the script samples the server's CPU and memory in between). */
@@ -149,8 +157,12 @@ interface RoomClients {
   editTimer?: NodeJS.Timeout;
 }
 
-export async function runScenario<T>(url: string, spec: ScenarioSpec, window: MeasureWindow<T>, log: (line: string) => void): Promise<ScenarioResult<T>> {
+export async function runScenario<T>(nodes: string | string[], spec: ScenarioSpec, window: MeasureWindow<T>, log: (line: string) => void): Promise<ScenarioResult<T>> {
   const tSetup = performance.now();
+  const urls = Array.isArray(nodes) ? nodes : [nodes];
+  const url = urls[0];
+  const editorNode = (room: number) => urls[room % urls.length];
+  const watcherNode = (room: number, watcher: number) => urls[(room + watcher + 1) % urls.length];
   const frameLat: number[] = [];
   const yjsLat: number[] = [];
   const timeline: ScenarioResult<T>['timeline'] = [];
@@ -192,13 +204,13 @@ export async function runScenario<T>(url: string, spec: ScenarioSpec, window: Me
 
   const rooms = await pool(created, 4, async (c, index): Promise<RoomClients> => {
     const u: PublicUser = { id: `load-editor-${index}`, name: `Editor ${index}`, color: '#3366ff' };
-    const editorDoc = await connectYjs(url, c.roomId, c.editToken);
+    const editorDoc = await connectYjs(editorNode(index), c.roomId, c.editToken);
     let pairId = '';
     const [p] = spec.points;
     pairId = addPoint(editorDoc.doc, p.handle, u).id;
     addPoint(editorDoc.doc, p.target, u);
     updateSettings(editorDoc.doc, { ...spec.settings });
-    const editor = await connectSocket(url);
+    const editor = await connectSocket(editorNode(index));
     const room: RoomClients = {
       index, roomId: c.roomId, editor, editorDoc, pairId, target: p.target, sockets: [editor], watcherDocs: [],
       sent: new Map(), produced: new Set(), delivered: 0, inRun: false,
@@ -206,10 +218,10 @@ export async function runScenario<T>(url: string, spec: ScenarioSpec, window: Me
     onFrames(room, editor);
     await call(editor, 'room:join', { token: c.editToken, user: u });
     const watchers = await pool(Array.from({ length: spec.clientsPerRoom - 1 }, (_, i) => i), 8, async (w) => {
-      const socket = await connectSocket(url);
+      const socket = await connectSocket(watcherNode(index, w));
       onFrames(room, socket);
       await call(socket, 'room:join', { token: c.viewToken, user: { id: `load-watcher-${index}-${w}`, name: `Watcher ${w}`, color: '#33aa66' } });
-      const y = await connectYjs(url, c.roomId, c.viewToken);
+      const y = await connectYjs(spec.yjsOnEditorNode ? editorNode(index) : watcherNode(index, w), c.roomId, c.viewToken);
       let lastX = NaN;
       const observe = () => {
         const pair = readPoints(y.doc).find((q) => q.id === room.pairId);

@@ -15,12 +15,22 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { deserialize } from 'node:v8';
 import { startStudioServer, type StudioServer, type StudioServerOptions } from '../../server/studio-server.js';
 import { ReplayJobQueue, type RecordedRun } from './replay-job-queue.js';
+import { clusterRunParts } from '../../server/runs/cluster-runs.js';
+import { redisConnector } from '../../server/jobs/redis-connector.js';
 import { summarize, type LatencySummary } from './stats.js';
 
 export type ToServerChild =
-  | { type: 'start'; recordingFile: string; dbFile: string; stepMs: number; stripRecords?: boolean }
+  | { type: 'start'; recordingFile: string; dbFile: string; stepMs: number; stripRecords?: boolean; databaseUrl?: string; cluster?: ClusterNode }
   | { type: 'loop' }
   | { type: 'close' };
+
+/** A web node of a cluster: its jobs go to worker processes (bench/load/worker-child.ts) through Redis. */
+export interface ClusterNode {
+  redisUrl: string;
+  prefix: string;
+  /** The PostgreSQL database every node shares. */
+  databaseUrl: string;
+}
 
 export interface LoopStats {
   p50: number;
@@ -56,7 +66,9 @@ process.on('message', (msg: ToServerChild) => {
   void (async () => {
     if (msg.type === 'start') {
       const recording = deserialize(readFileSync(msg.recordingFile)) as RecordedRun;
-      jobs = new ReplayJobQueue({ recording, stepMs: msg.stepMs, stripRecords: msg.stripRecords });
+      // In a cluster the replay runs in the worker processes instead.
+      if (!msg.cluster) jobs = new ReplayJobQueue({ recording, stepMs: msg.stepMs, stripRecords: msg.stripRecords });
+      const { cluster } = msg;
       // `limits` only where this server has them: the benchmark opens a few hundred connections from one address.
       const opts: StudioServerOptions & { limits?: Record<string, number> } = {
         port: 0,
@@ -64,6 +76,8 @@ process.on('message', (msg: ToServerChild) => {
         dbFile: msg.dbFile,
         models: [{ id: 'faces128', label: 'Faces 128 px', path: recording.modelPath }],
         jobs,
+        ...(msg.databaseUrl ? { database: { provider: 'postgresql' as const, url: msg.databaseUrl } } : {}),
+        ...(cluster ? { database: { provider: 'postgresql' as const, url: cluster.databaseUrl }, ...clusterRunParts(redisConnector(cluster.redisUrl, cluster.prefix), { limits: { rendersWaiting: 1e6, rendersWaitingPerCaller: 1e6 } }) } : {}),
         limits: { connectionsPerMinute: 1e9, runsPerUser: 1e6, runsPerAddress: 1e6, runsWaiting: 1e6, queuedRunsPerRoom: 1e6, roomCreateBurst: 1e6 },
         log: () => {},
       };

@@ -5,16 +5,21 @@
  *   latent.safetensors    tensor 'latent' [num_ws, w_dim] F32 (metadata: model, loss, stages)
  *   latent.f32            the same values as raw little-endian float32, what `stabledrag drag --latent` reads
  *   metrics.json          per-stage PSNR, SSIM, seconds and the loss used
+ *   pti-weights.safetensors  with --pti-steps: the tuned weights as a compact delta from the model
+ *                         (`--pti-weights` of sample/drag/info renders with them)
  * and with --frames DIR, every step's frame as DIR/step-NNNN.png.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ImageGenerator } from '../src/generator/types.js';
-import { detectorLossSuits, invertRun, type InvertOptions, type InvertStageResult } from '../src/invert/index.js';
+import { detectorLossSuits, invertRun, type BaseModel, type InvertOptions, type InvertStageResult } from '../src/invert/index.js';
 import { loadLandmarkDetector, type LandmarkDetector } from '../src/landmarks/detector.js';
 import { fitImage, type CropRect } from '../src/io/image-input.js';
 import { writePng } from '../src/io/png.js';
 import { serializeSafetensors } from '../src/io/safetensors.js';
+import { StyleGAN2Discriminator } from '../src/invert/discriminator.js';
+import { resolveModelFile } from '../src/model/load.js';
+import { DISCRIMINATOR_FILE_NAME } from '../src/import/import-checkpoint.js';
 
 export interface InvertCommand {
   image: string;
@@ -23,16 +28,34 @@ export interface InvertCommand {
   /** Directory for every step's frame. */
   frames?: string;
   options: Partial<InvertOptions>;
-  /** 'pixel', 'detector', or 'auto': the detector term where detectorLossSuits(config). */
+  /** 'pixel', 'detector', 'discriminator' or 'auto' (see perceptualForLoss). */
   loss: string;
+  /** The model file or directory (its discriminator.safetensors, when there is one, sits beside it). */
+  modelPath: string;
+  /** The model's tensors and identity: with it (and options.ptiSteps > 0) PTI runs after W/W+. */
+  ptiBase?: BaseModel;
 }
 
-/** The landmark detector when the chosen loss uses it (the caller disposes it). */
-export async function detectorForLoss(gen: ImageGenerator, loss: string): Promise<LandmarkDetector | undefined> {
-  if (loss === 'pixel') return undefined;
-  if (loss === 'detector' || (loss === 'auto' && detectorLossSuits(gen.config))) return loadLandmarkDetector();
-  if (loss === 'auto') return undefined;
-  throw new Error(`bad --loss '${loss}': expected auto, pixel or detector`);
+export interface PerceptualNets {
+  detector?: LandmarkDetector;
+  discriminator?: StyleGAN2Discriminator;
+}
+
+/**
+ * The networks the chosen loss needs (the caller disposes them). 'auto' follows the issue's order: the
+ * model's own discriminator where the import kept one (discriminator.safetensors beside the model file),
+ * else the landmark detector for a faces model (detectorLossSuits), else pixels alone.
+ */
+export async function perceptualForLoss(gen: ImageGenerator, loss: string, modelPath: string): Promise<PerceptualNets> {
+  if (!['auto', 'pixel', 'detector', 'discriminator'].includes(loss)) throw new Error(`bad --loss '${loss}': expected auto, pixel, detector or discriminator`);
+  if (loss === 'pixel') return {};
+  if (loss === 'auto' || loss === 'discriminator') {
+    const file = path.join(path.dirname(await resolveModelFile(modelPath)), DISCRIMINATOR_FILE_NAME);
+    if (existsSync(file)) return { discriminator: StyleGAN2Discriminator.fromBytes(readFileSync(file), file) };
+    if (loss === 'discriminator') throw new Error(`--loss discriminator: there is no ${file} (\`stabledrag import\` keeps an official pickle's D there)`);
+  }
+  if (loss === 'detector' || detectorLossSuits(gen.config)) return { detector: await loadLandmarkDetector() };
+  return {};
 }
 
 /** "left,top,width,height" -> a crop rectangle. */
@@ -49,29 +72,33 @@ export async function invertCommand(gen: ImageGenerator, cmd: InvertCommand): Pr
   writePng(path.join(cmd.out, 'input.png'), fitted.image);
   const framesDir = cmd.frames;
   if (framesDir) mkdirSync(framesDir, { recursive: true });
-  const detector = await detectorForLoss(gen, cmd.loss);
+  const { detector, discriminator } = await perceptualForLoss(gen, cmd.loss, cmd.modelPath);
   const started = performance.now();
   const stages: InvertStageResult[] = [];
   let latent: Float32Array | undefined;
+  let ptiWeights: Uint8Array | undefined;
   const tty = process.stderr.isTTY;
   try {
-    for await (const ev of invertRun(gen, { target: fitted.image, detector, options: { ...cmd.options, imageEvery: cmd.frames ? 1 : 1_000_000 } })) {
+    for await (const ev of invertRun(gen, { target: fitted.image, detector, discriminator, ptiBase: cmd.ptiBase, options: { ...cmd.options, imageEvery: cmd.frames ? 1 : 1_000_000 } })) {
       if (ev.type === 'step') {
         if (framesDir && ev.image) writePng(path.join(framesDir, `step-${String(ev.step).padStart(4, '0')}.png`), ev.image);
         const line = `${ev.stage.padEnd(2)} step ${String(ev.stageStep + 1).padStart(4)}/${ev.stageSteps} loss ${ev.loss.toFixed(5)} lr ${ev.lr.toFixed(4)}`;
         process.stderr.write(tty ? `\r${line}\x1b[K` : ev.stageStep % 50 === 0 || ev.stageStep === ev.stageSteps - 1 ? `${line}\n` : '');
       } else if (ev.type === 'stage') {
-        stages.push({ stage: ev.stage, steps: ev.steps, seconds: ev.seconds, psnr: ev.psnr, ssim: ev.ssim, loss: ev.loss });
-        writePng(path.join(cmd.out, `reconstruction-${ev.stage === 'w' ? 'w' : 'wplus'}.png`), ev.image);
+        const { type: _type, latent: _latent, image: _image, ptiWeights: _weights, ...result } = ev;
+        stages.push(result);
+        writePng(path.join(cmd.out, `reconstruction-${ev.stage === 'w+' ? 'wplus' : ev.stage}.png`), ev.image);
         writePng(path.join(cmd.out, 'reconstruction.png'), ev.image);
-        process.stderr.write(`${tty ? '\n' : ''}${ev.stage}: PSNR ${ev.psnr.toFixed(2)} dB, SSIM ${ev.ssim.toFixed(4)}, ${ev.seconds.toFixed(1)} s (loss ${ev.loss})\n`);
+        process.stderr.write(`${tty ? '\n' : ''}${ev.stage}: PSNR ${ev.psnr.toFixed(2)} dB, SSIM ${ev.ssim.toFixed(4)}, ${ev.seconds.toFixed(1)} s (loss ${ev.loss})${ev.weightsBytes ? `, weights ${(ev.weightsBytes / 1024).toFixed(1)} KiB` : ''}\n`);
       } else {
         if (ev.reason === 'error') throw new Error(`inversion failed: ${ev.error?.message}`);
         latent = ev.latent;
+        ptiWeights = ev.ptiWeights;
       }
     }
   } finally {
     detector?.dispose();
+    discriminator?.dispose();
   }
   const metrics = {
     model: gen.config.name,
@@ -87,6 +114,7 @@ export async function invertCommand(gen: ImageGenerator, cmd: InvertCommand): Pr
     serializeSafetensors(new Map([['latent', { shape: [gen.numWs, gen.wDim], data: latent!, dtype: 'F32' as const }]]), meta),
   );
   writeFileSync(path.join(cmd.out, 'latent.f32'), Buffer.from(latent!.buffer, latent!.byteOffset, latent!.byteLength));
+  if (ptiWeights) writeFileSync(path.join(cmd.out, 'pti-weights.safetensors'), ptiWeights);
   writeFileSync(path.join(cmd.out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
   const last = stages.at(-1)!;
   console.log(`wrote ${cmd.out}: ${last.stage} PSNR ${last.psnr.toFixed(2)} dB, SSIM ${last.ssim.toFixed(4)}`);

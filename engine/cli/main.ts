@@ -7,15 +7,18 @@
  *   random-model  --out DIR [--seed N]   (a random-weight stand-in with the bundled model's config)
  *   info          --model DIR
  *   import        FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square]   (NVIDIA StyleGAN2/3 pickle -> model.safetensors)
- *   invert        --model DIR --image FILE --out DIR [--steps N] [--wplus N] [--crop l,t,w,h] [--frames DIR] [--loss L]
+ *   invert        --model DIR --image FILE --out DIR [--steps N] [--wplus N] [--pti-steps N] [--crop l,t,w,h] [--frames DIR] [--loss L]
+ * sample, drag and info take --pti-weights FILE (an invert run's pti-weights.safetensors) to render with a room's tuned weights.
  * Common: --backend wasm|cpu|tensorflow|webgpu
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  applyPtiWeights,
   defaultModelPath,
   dragRun,
+  loadBaseModel,
   EngineError,
   FACES128_CONFIG,
   importCheckpoint,
@@ -42,7 +45,11 @@ const USAGE = `usage:
   stabledrag import FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square (StyleGAN-Human: DragGAN's square view)]
   stabledrag invert --model DIR --image FILE.png|jpg|webp --out DIR [--steps N (W, default 1000)]
                     [--wplus N (W+, default 300)] [--crop left,top,width,height] [--frames DIR] [--samples N (for w_avg)]
-                    [--loss auto|pixel|detector (auto: + landmark-detector features for face models)]
+                    [--loss auto|pixel|detector|discriminator (auto: + the model's own discriminator features where
+                     the import kept discriminator.safetensors, else + landmark-detector features for face models)]
+                    [--pti-steps N (pivotal tuning after W/W+, 0: none (default); the paper's recipe is 350)]
+                    [--pti-lr X (default 3e-4)]  PTI writes pti-weights.safetensors
+  sample, drag, info: [--pti-weights FILE] render with an invert run's tuned weights (for the same --model)
 common options: --backend wasm|cpu|tensorflow|webgpu (default: tensorflow if installed, else webgpu on a
   hardware GPU adapter, else wasm)`;
 
@@ -74,6 +81,9 @@ const options = {
   crop: { type: 'string' },
   samples: { type: 'string' },
   loss: { type: 'string' },
+  'pti-steps': { type: 'string' },
+  'pti-lr': { type: 'string' },
+  'pti-weights': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -115,7 +125,10 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   await initBackend({ backend: values.backend as BackendName | undefined });
-  const gen = await loadGenerator(values.model ?? defaultModelPath());
+  const modelPath = values.model ?? defaultModelPath();
+  const gen = values['pti-weights']
+    ? applyPtiWeights(await loadBaseModel(modelPath), readFileSync(values['pti-weights']))
+    : await loadGenerator(modelPath);
   if (command === 'info') {
     const info = { ...gen.config, width: gen.width, height: gen.height, num_ws: gen.numWs, feature_layers: gen.featureLayers(), default_feature_layer: gen.defaultFeatureLayer };
     console.log(JSON.stringify(info, null, 2));
@@ -172,13 +185,23 @@ async function main(argv: string[]): Promise<void> {
     console.log(`wrote ${out}; final handles ${JSON.stringify(last?.handles)}`);
   } else if (command === 'invert') {
     const [steps, wplus, samples] = [num(values.steps, 'steps'), num(values.wplus, 'wplus'), num(values.samples, 'samples')];
+    const [ptiSteps, ptiLr] = [num(values['pti-steps'], 'pti-steps'), num(values['pti-lr'], 'pti-lr')];
+    if (values['pti-weights']) throw new Error('invert starts from the base model: drop --pti-weights');
     await invertCommand(gen, {
       image: need(values.image, 'image'),
       out: need(values.out, 'out'),
       crop: values.crop ? parseCrop(values.crop) : undefined,
       frames: values.frames,
       loss: values.loss ?? 'auto',
-      options: { ...(steps !== undefined ? { wSteps: steps } : {}), ...(wplus !== undefined ? { wPlusSteps: wplus } : {}), ...(samples !== undefined ? { wAvgSamples: samples } : {}) },
+      modelPath,
+      options: {
+        ...(steps !== undefined ? { wSteps: steps } : {}),
+        ...(wplus !== undefined ? { wPlusSteps: wplus } : {}),
+        ...(samples !== undefined ? { wAvgSamples: samples } : {}),
+        ...(ptiSteps !== undefined ? { ptiSteps } : {}),
+        ...(ptiLr !== undefined ? { ptiLr } : {}),
+      },
+      ptiBase: ptiSteps ? await loadBaseModel(modelPath) : undefined,
     });
   } else {
     throw new Error(`unknown command '${command}'\n${USAGE}`);

@@ -17,7 +17,27 @@ export { randomModelBytes, type RandomModelOptions } from './model/random.js';
 export { dragRun } from './drag/run.js';
 export { defaultDragOptions, dragPixelDefaults, resolveDragOptions, MAX_POINT_PAIRS } from './drag/options.js';
 export { numpyRandn } from './random.js';
-export { invertRun, defaultInvertOptions, detectorLossSuits, MAX_INVERT_STEPS, psnr, ssim } from './invert/index.js';
+export {
+  invertRun,
+  defaultInvertOptions,
+  detectorLossSuits,
+  MAX_INVERT_STEPS,
+  psnr,
+  ssim,
+  loadBaseModel,
+  baseModelFromBytes,
+  modelId,
+  applyPtiWeights,
+  ptiWeightsMetadata,
+  PtiWeightsError,
+  PTI_WEIGHTS_METADATA_KEY,
+  DEFAULT_PTI_MIN_PSNR,
+  StyleGAN2Discriminator,
+  DiscriminatorLoadError,
+  type BaseModel,
+  type CompactPtiWeights,
+  type PtiWeightsMetadata,
+} from './invert/index.js';
 export type * from './invert/types.js';
 export { probeImage, fitImage, decodeImage, centreCrop, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, TRANSPARENT_BACKGROUND, type ImageInfo, type CropRect, type FitOptions, type FittedImage } from './io/image-input.js';
 export { parseSafetensors } from './io/safetensors.js';

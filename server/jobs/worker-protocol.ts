@@ -87,7 +87,8 @@ export interface InvertJobRequest {
 
 export interface InvertStepMessage {
   step: number;
-  stage: 'w' | 'w+';
+  /** 'pti': pivotal tuning (the weights move, the latent stays the pivot). */
+  stage: 'w' | 'w+' | 'pti';
   /** The step's loss (the optimised objective, lower is closer). */
   loss: number;
   /** The latent after the step (numWs x wDim), always sent: the run's history keeps every step's latent. */

@@ -2,7 +2,9 @@
  * Link rotation: a room gets a new edit and/or watch token, and everyone holding a replaced one is put out
  * at once, on Socket.IO (`room:revoked`, then out of the room) and on Yjs (close 4403), so a leaked link
  * stops working for the people already using it, not only for newcomers. The editor who rotates keeps their
- * place and receives the new links.
+ * place and receives the new links. In a cluster every web node puts out its own holders: the node that
+ * rotates tells the others through the Socket.IO adapter (serverSideEmit), and a session that recovers on
+ * any node afterwards is checked against the store again (recovered-session.ts).
  */
 import type { RoomStore } from '../rooms/room-store.js';
 import { RoomError } from '../rooms/room-service.js';
@@ -22,7 +24,7 @@ function recoverableSessions(io: StudioIO): Iterable<{ rooms: string[]; data?: S
 }
 
 export async function revokeLinks(
-  deps: { io: StudioIO; store: RoomStore; docs: DocServer },
+  deps: { io: StudioIO; store: RoomStore; docs: DocServer; acrossNodes?: boolean },
   roomId: string,
   which: 'edit' | 'view' | 'both',
   caller: StudioSocket,
@@ -32,8 +34,14 @@ export async function revokeLinks(
   const after = await deps.store.rotateTokens(roomId, which);
   const revoked = new Set([before.editToken, before.viewToken].filter((t) => t !== after.editToken && t !== after.viewToken));
   if (caller.data.token && revoked.has(caller.data.token)) caller.data.token = after.editToken;
+  putOutHolders(deps, roomId, revoked, caller);
+  // The tokens sent are the replaced ones, valid nowhere any more: nothing secret travels through Redis.
+  if (deps.acrossNodes && revoked.size > 0) deps.io.serverSideEmit('links:revoked', { roomId, tokens: [...revoked] });
+  return { editToken: after.editToken, viewToken: after.viewToken };
+}
 
-  // Sockets on this node. (With a multi-node adapter this would go through serverSideEmit to every node.)
+/** Puts out this node's holders of `revoked` tokens of `roomId` (all but `caller`). */
+export function putOutHolders(deps: { io: StudioIO; docs: DocServer }, roomId: string, revoked: ReadonlySet<string>, caller?: StudioSocket): void {
   for (const id of deps.io.sockets.adapter.rooms.get(ioRoom(roomId)) ?? []) {
     const s = deps.io.sockets.sockets.get(id);
     if (!s || s === caller || !s.data.token || !revoked.has(s.data.token)) continue;
@@ -48,5 +56,14 @@ export async function revokeLinks(
     if (session.data?.token && revoked.has(session.data.token)) session.rooms = session.rooms.filter((r) => r !== ioRoom(roomId));
   }
   deps.docs.disconnect(roomId, (context) => revoked.has((context as { token?: string } | undefined)?.token ?? ''), CLOSE_FORBIDDEN, 'link revoked');
-  return { editToken: after.editToken, viewToken: after.viewToken };
+}
+
+/** Cluster mode: puts out this node's holders when another node rotates a room's links. */
+export function listenForRemoteRevocations(deps: { io: StudioIO; docs: DocServer }): void {
+  deps.io.on('links:revoked', (revocation) => {
+    // From a peer node through Redis: trusted, but a malformed one must not throw inside the adapter.
+    const { roomId, tokens } = (revocation ?? {}) as { roomId?: unknown; tokens?: unknown };
+    if (typeof roomId !== 'string' || !Array.isArray(tokens) || !tokens.every((t) => typeof t === 'string')) return;
+    putOutHolders(deps, roomId, new Set(tokens as string[]));
+  });
 }

@@ -1,9 +1,8 @@
 /**
  * RunBroadcaster over Socket.IO. Queue changes and image updates go to the room through the adapter (so a
  * Redis adapter would fan them out across nodes); frames and run ends go to each local socket through its
- * FrameSender, because flow control is per connection and a run's end must follow its final frame. Scaling
- * runs across nodes would mean running this fan-out on the node that owns the room's sockets (sticky rooms)
- * or relaying frames and ends through the adapter.
+ * FrameSender, because flow control is per connection and a run's end must follow its final frame. In a
+ * cluster it serves only this node's sockets (`localOnly`) and room-relay.ts brings it the other nodes' events.
  */
 import type { EncodedImage, RunEnded, RunFrame, RunQueueState } from '../../contract/events.js';
 import type { RunBroadcaster } from '../runs/run-broadcaster.js';
@@ -13,7 +12,12 @@ import { ioRoom, type StudioIO, type StudioSocket } from './types.js';
 export class SocketBroadcaster implements RunBroadcaster {
   private readonly senders = new WeakMap<StudioSocket, FrameSender>();
 
-  constructor(private readonly io: StudioIO) {}
+  /** With `localOnly`, to-room events reach this node's sockets only, even through a Redis adapter. */
+  constructor(private readonly io: StudioIO, private readonly opts: { localOnly?: boolean } = {}) {}
+
+  private toRoom(roomId: string) {
+    return this.opts.localOnly ? this.io.local.to(ioRoom(roomId)) : this.io.to(ioRoom(roomId));
+  }
 
   senderFor(socket: StudioSocket): FrameSender {
     let s = this.senders.get(socket);
@@ -22,7 +26,7 @@ export class SocketBroadcaster implements RunBroadcaster {
   }
 
   queue(state: RunQueueState): void {
-    this.io.to(ioRoom(state.roomId)).emit('run:queue', state);
+    this.toRoom(state.roomId).emit('run:queue', state);
   }
 
   private localSenders(roomId: string): FrameSender[] {
@@ -44,10 +48,10 @@ export class SocketBroadcaster implements RunBroadcaster {
   }
 
   image(roomId: string, image: EncodedImage): void {
-    this.io.to(ioRoom(roomId)).emit('room:image', { roomId, image });
+    this.toRoom(roomId).emit('room:image', { roomId, image });
   }
 
   history(roomId: string): void {
-    this.io.to(ioRoom(roomId)).emit('history:changed', { roomId });
+    this.toRoom(roomId).emit('history:changed', { roomId });
   }
 }

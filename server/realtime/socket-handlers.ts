@@ -41,6 +41,8 @@ export interface HandlerDeps {
   quotas: AddressQuotas;
   /** The client's address behind the configured trusted proxies (server/client-address.ts): the quotas' key. */
   clientAddress: (req: IncomingMessage) => string;
+  /** Other web nodes serve the same rooms (cluster mode): link rotations are told to them too. */
+  acrossNodes?: boolean;
 }
 
 type Payload<E> = E extends EventWithPayload ? z.infer<(typeof REQUEST_SCHEMAS)[E]> : undefined;
@@ -178,7 +180,7 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
 
   listen('room:rotate-links', async ({ which }) => {
     const roomId = requireEditor(socket);
-    const { editToken, viewToken } = await revokeLinks({ io, store, docs }, roomId, which, socket);
+    const { editToken, viewToken } = await revokeLinks({ io, store, docs, acrossNodes: deps.acrossNodes }, roomId, which, socket);
     return { editToken, viewToken };
   });
 
@@ -188,7 +190,7 @@ export function registerHandlers(socket: StudioSocket, deps: HandlerDeps): void 
     return runs.start(roomId, socket.data.user ?? null, { connection: socket.id, address });
   });
 
-  listen('run:stop', () => ({ cancelled: runs.stop(requireEditor(socket)) }));
+  listen('run:stop', async () => ({ cancelled: await runs.stop(requireEditor(socket)) }));
 
   listen('history:list', (page) => history.list(requireMember(socket), page ?? {}));
 

@@ -188,7 +188,7 @@ export function createPhotoRoomHandler(deps: PhotoRoomDeps) {
         const target = (await encodeImage(fitted.image, 'png')).bytes;
         const room = await deps.rooms.createFromPhoto({ title: url.searchParams.get('title'), model: model.id, target }, address);
         try {
-          const { runId } = deps.runs.startInversion(room.id, PHOTO_USER, { connection: `photo:${address}`, address }, { target, settings });
+          const { runId } = await deps.runs.startInversion(room.id, PHOTO_USER, { connection: `photo:${address}`, address }, { target, settings });
           return { room, runId, crop: fitted.crop, notices: notices(fitted.info) };
         } catch (err) {
           await deps.store.delete(room.id).catch((e) => console.error(`[photo-room] ${room.id}: deleting the room whose inversion was refused failed:`, e));

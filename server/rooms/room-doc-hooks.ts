@@ -18,7 +18,25 @@ export interface RoomDocHookOptions {
   size?: (room: RoomRecord) => ImageSize;
   /** A client's update was refused (logs). */
   onRefusedUpdate?: (roomId: string, reason: string) => void;
+  /** Set when other processes (web nodes of a cluster) load and store the same documents. */
+  shared?: SharedDocuments;
 }
+
+/**
+ * Documents that several web nodes hold at once, each storing the state it has. A node's copy may lack an
+ * update another node logged (the relay has not brought it yet, or dropped it in a Redis outage), so a store
+ * first applies what storage holds (CRDT merge: nothing is lost, nothing doubles) and writes the union; the
+ * read-merge-write runs under a cluster-wide lock per room, so two nodes' writes never interleave.
+ */
+export interface SharedDocuments {
+  /** Whether an update came from another node (already logged there: not appended again). */
+  isPeerUpdate(origin: unknown): boolean;
+  /** Runs `fn` alone across the cluster for this room. */
+  exclusive<T>(roomId: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** The origin of what a shared store merged in from storage: already stored, so not appended to the log. */
+const FROM_STORAGE = Symbol('from-storage');
 
 /**
  * Per loaded document: appends run one after another, in update order. Updates that arrive while an append
@@ -68,7 +86,8 @@ export function roomDocHooks(store: RoomStore, opts: RoomDocHookOptions = {}): D
       for (const update of stored.updates) Y.applyUpdate(document, update);
       logOf(document).lastId = stored.lastUpdateId;
     },
-    onChange({ documentName, document, update }) {
+    onChange({ documentName, document, update, origin }) {
+      if (origin === FROM_STORAGE || opts.shared?.isPeerUpdate(origin)) return;
       const log = logOf(document);
       // An append is already scheduled and has not started: it takes this update too.
       if (log.queued.push(update) > 1) return;
@@ -86,6 +105,19 @@ export function roomDocHooks(store: RoomStore, opts: RoomDocHookOptions = {}): D
       const log = logOf(document);
       // Let the appends already under way land first, so the store compacts all of them.
       await log.pending;
+      const shared = opts.shared;
+      if (shared) {
+        await shared.exclusive(documentName, async () => {
+          const stored = await store.loadDocument(documentName);
+          document.transact(() => {
+            if (stored.state) Y.applyUpdate(document, stored.state);
+            for (const update of stored.updates) Y.applyUpdate(document, update);
+          }, FROM_STORAGE);
+          // Every logged id <= lastUpdateId was read and applied above; later ones (any node's) stay logged.
+          await store.storeDocument(documentName, Y.encodeStateAsUpdate(document), stored.lastUpdateId);
+        });
+        return;
+      }
       // Every logged id <= lastId was applied to the document before this encoding: the state covers it.
       const covers = log.lastId;
       await store.storeDocument(documentName, Y.encodeStateAsUpdate(document), covers);

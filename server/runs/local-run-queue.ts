@@ -75,6 +75,10 @@ export class LocalRunQueue implements RunQueue {
     return n;
   }
 
+  runChanged(run: QueuedRun): void {
+    this.events.changed(run.roomId);
+  }
+
   state(roomId: string): RunQueueState {
     const line = this.rooms.get(roomId);
     const holder = line?.current ?? line?.waiting[0];

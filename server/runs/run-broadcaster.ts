@@ -9,4 +9,7 @@ export interface RunBroadcaster {
   image(roomId: string, image: EncodedImage): void;
   /** The room's recorded history changed. */
   history(roomId: string): void;
+  /** The newest frame of a run in the room that another process is running (a cluster's relay), if known. */
+  liveFrame?(roomId: string): RunFrame | null;
+  close?(): Promise<void>;
 }

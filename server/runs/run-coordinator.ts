@@ -16,7 +16,7 @@ import { newRunId } from '../rooms/tokens.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
 import type { RunStats } from './run-stats.js';
 import type { ServerLimits } from '../limits.js';
-import type { QueuedRun, RunOwner, RunQueue } from './run-queue.js';
+import type { QueuedRun, RunOwner, RunQueue, RunQueueEvents } from './run-queue.js';
 import { LocalRunQueue } from './local-run-queue.js';
 import { StoreRunRecorder, type RunRecorder } from './run-recorder.js';
 import { runDrag } from './drag-run.js';
@@ -33,6 +33,8 @@ export interface RunCoordinatorDeps {
   broadcast: RunBroadcaster;
   frameFormat?: FrameFormat;
   frameQuality?: number;
+  /** The run queue for these events; default LocalRunQueue (one process). A cluster passes a RedisRunQueue. */
+  queue?: (events: RunQueueEvents, retryAfterSeconds: () => number) => RunQueue;
   limits: Pick<ServerLimits, 'queuedRunsPerRoom' | 'runsPerUser' | 'runsPerAddress' | 'runsWaiting' | 'runSeconds' | 'maxSteps' | 'stallSteps' | 'storageRetries' | 'storageRetryMs'>;
   log?: (line: string) => void;
 }
@@ -48,14 +50,18 @@ export class RunCoordinator {
     const { jobs, docs, store, broadcast, limits } = deps;
     const log = deps.log ?? ((line) => console.warn(line));
     this.recorder = new StoreRunRecorder({ store, docs, limits, log, historyChanged: (roomId) => broadcast.history(roomId) });
-    this.queue = new LocalRunQueue(
-      // A pool without a known size (a job queue elsewhere) does its own waiting: every room's turn goes to it at once.
-      { limits, slots: () => jobs.liveWorkers?.().size ?? Infinity, retryAfterSeconds: () => this.typicalRunSeconds() },
-      {
-        turn: (run, workerFree) => this.turn(run, workerFree),
-        changed: (roomId) => broadcast.queue(this.queue.state(roomId)),
+    const events: RunQueueEvents = {
+      turn: (run, workerFree) => this.turn(run, workerFree),
+      changed: (roomId) => broadcast.queue(this.queue.state(roomId)),
+      lost: (roomId, runId, steps) => {
+        broadcast.ended({ roomId, runId, reason: 'interrupted', steps, error: { code: 'node-lost', message: 'the server running this run stopped; its steps so far are kept' } });
+        broadcast.history(roomId);
       },
-    );
+    };
+    this.queue =
+      deps.queue?.(events, () => this.typicalRunSeconds()) ??
+      // A pool without a known size (a job queue elsewhere) does its own waiting: every room's turn goes to it at once.
+      new LocalRunQueue({ limits, slots: () => jobs.liveWorkers?.().size ?? Infinity, retryAfterSeconds: () => this.typicalRunSeconds() }, events);
   }
 
   /** The most recent finished runs' numbers, newest last. */
@@ -68,7 +74,7 @@ export class RunCoordinator {
   }
 
   liveFrame(roomId: string): RunFrame | null {
-    return this.liveFrames.get(roomId) ?? null;
+    return this.liveFrames.get(roomId) ?? this.deps.broadcast.liveFrame?.(roomId) ?? null;
   }
 
   /** Queues a run; refuses when the document has no complete handle/target pair, or past the queue's limits. */
@@ -81,7 +87,7 @@ export class RunCoordinator {
       this.deps.docs.release(doc);
     }
     const run: QueuedRun = { roomId, info: { runId: newRunId(), by, state: 'queued', position: 0, maxSteps: 0, step: 0 }, by, owner, cancelled: false };
-    const position = this.queue.enqueue(run);
+    const position = await this.queue.enqueue(run);
     return { runId: run.info.runId, position };
   }
 
@@ -89,16 +95,16 @@ export class RunCoordinator {
    * Queues a photo's inversion in the room (its first run, for a room made from a photo): `target` is the
    * fitted image as PNG. Refused past the queue's limits like a drag.
    */
-  startInversion(roomId: string, by: PublicUser | null, owner: RunOwner, invert: { target: Uint8Array; settings: InvertSettings }): { runId: string; position: number } {
+  async startInversion(roomId: string, by: PublicUser | null, owner: RunOwner, invert: { target: Uint8Array; settings: InvertSettings }): Promise<{ runId: string; position: number }> {
     if (this.closed) throw new RoomError('internal', 'server is shutting down');
     const maxSteps = invert.settings.wSteps + invert.settings.wPlusSteps;
     const run: QueuedRun = { roomId, info: { runId: newRunId(), by, state: 'queued', position: 0, maxSteps, step: 0 }, by, owner, cancelled: false, invert };
-    const position = this.queue.enqueue(run);
+    const position = await this.queue.enqueue(run);
     return { runId: run.info.runId, position };
   }
 
   /** Cancels the running run and everything queued in the room. Returns how many runs were cancelled. */
-  stop(roomId: string): number {
+  stop(roomId: string): number | Promise<number> {
     return this.queue.cancel(roomId);
   }
 
@@ -112,7 +118,7 @@ export class RunCoordinator {
     const ctx = {
       jobs, docs, rooms, recorder: this.recorder, broadcast, frameFormat, frameQuality, limits,
       liveFrame: (frame: RunFrame) => this.liveFrames.set(run.roomId, frame),
-      queueChanged: () => broadcast.queue(this.queue.state(run.roomId)),
+      queueChanged: () => this.queue.runChanged(run),
     };
     try {
       await (run.invert ? runInversion(ctx, run, workerFree) : runDrag(ctx, run, workerFree));

@@ -2,7 +2,8 @@
  * The run queue role: which run goes next. Each room runs one run at a time, in the order its runs were
  * started; rooms take turns for the workers, so a room with many runs waits behind its own. The per-room and
  * per-person limits are the queue's, since only the queue sees every waiting run. local-run-queue.ts implements
- * it in this process; a BullMQ queue (a group per room, jobs with the run's id) can implement the same calls.
+ * it in this process; redis-run-queue.ts across the web nodes of a cluster, where a change made on one node
+ * reaches the others a moment later (so enqueue and cancel may answer asynchronously).
  */
 import type { PublicUser, RunInfo, RunQueueState } from '../../contract/events.js';
 import type { InvertSettings } from '../../contract/invert-settings.js';
@@ -38,6 +39,8 @@ export interface RunQueueEvents {
   turn(run: QueuedRun, workerFree: () => void): Promise<void>;
   /** The room's queue changed: a run was queued, got its turn, moved up, or was cancelled. */
   changed(roomId: string): void;
+  /** A run whose turn was taken by a process that died (a cluster's web node) was ended as interrupted, with `steps`. */
+  lost?(roomId: string, runId: string, steps: number): void;
 }
 
 export interface RunQueue {
@@ -46,9 +49,11 @@ export interface RunQueue {
    * Throws RoomError 'limit' past the per-room or per-person limits and 'busy' when the server has too many
    * runs waiting.
    */
-  enqueue(run: QueuedRun): number;
+  enqueue(run: QueuedRun): number | Promise<number>;
   /** Cancels the room's waiting runs and the one running (through its cancelJob). Returns how many. */
-  cancel(roomId: string): number;
+  cancel(roomId: string): number | Promise<number>;
+  /** Something participants see of the run (its state, position, step count) changed: its room's state goes out again. */
+  runChanged(run: QueuedRun): void;
   /** The room's running and waiting runs with their positions, as participants see them. */
   state(roomId: string): RunQueueState;
   /** Whether a run is running or waiting in the room (undo waits for a quiet room). */

@@ -136,6 +136,7 @@ function receivePresence(doc: SharedDoc, ws: WebSocket, update: Uint8Array, pres
   const info = doc.conns.get(ws);
   if (!info) return;
   const takenElsewhere = (id: number) => {
+    if (doc.remoteClients.has(id)) return true;
     const owner = doc.ownerOf(id);
     return owner !== undefined && owner !== ws;
   };

@@ -23,6 +23,11 @@ export class SharedDoc extends Y.Doc {
   readonly conns = new Map<WebSocket, ConnectionInfo>();
   /** Which connection announced each awareness client id (the inverse of the connections' clientIds). */
   private readonly owners = new Map<number, WebSocket>();
+  /**
+   * Awareness client ids announced on other web nodes (the cluster relay keeps this), each with its node: no
+   * connection here may claim them, as none may claim another connection's.
+   */
+  readonly remoteClients = new Map<number, string>();
   /** Holders other than connections (e.g. a run that will write handles back); a held doc is never unloaded. */
   holds = 0;
   /**

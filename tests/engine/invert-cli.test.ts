@@ -45,6 +45,27 @@ describe('stabledrag invert', () => {
     expect(existsSync(dragged)).toBe(true);
   });
 
+  it('--pti-steps tunes the weights and writes them; sample and drag render with --pti-weights; another model refuses them', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sd-invert-pti-'));
+    const photo = path.join(dir, 'photo.png');
+    await sharp(Buffer.alloc(32 * 32 * 3, 90), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(photo);
+    const out = path.join(dir, 'out');
+    const { stderr } = await run('node', [bin, 'invert', '--model', model, '--image', photo, '--out', out, '--steps', '4', '--wplus', '0', '--pti-steps', '3', '--samples', '50']);
+    expect(stderr).toMatch(/^pti: PSNR .* weights [\d.]+ KiB$/m);
+    const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.stages.map((s: { stage: string; steps: number }) => [s.stage, s.steps])).toEqual([['w', 4], ['pti', 3]]);
+    const weights = path.join(out, 'pti-weights.safetensors');
+    expect(metrics.stages[1].weightsBytes).toBe(readFileSync(weights).length);
+    expect(existsSync(path.join(out, 'reconstruction-pti.png'))).toBe(true);
+    const dragged = path.join(dir, 'dragged.png');
+    await run('node', [bin, 'drag', '--model', model, '--pti-weights', weights, '--latent', path.join(out, 'latent.f32'), '--points', '10,16->14,16', '--max-steps', '2', '--out', dragged]);
+    expect(existsSync(dragged)).toBe(true);
+    const other = new URL('../fixtures/stylegan2/sg2-128-map2/', import.meta.url).pathname;
+    const err = (await run('node', [bin, 'info', '--model', other, '--pti-weights', weights]).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toMatch(/error \(invalid-pti-weights\): these PTI weights were tuned from model/);
+  });
+
   it('refuses a file that is not an image, naming the problem', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sd-invert-'));
     const fake = path.join(dir, 'photo.png');
@@ -55,6 +76,6 @@ describe('stabledrag invert', () => {
     expect(existsSync(path.join(dir, 'out'))).toBe(false);
     await sharp(Buffer.alloc(32 * 32 * 3, 100), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path.join(dir, 'ok.png'));
     const bad = (await run('node', [bin, 'invert', '--model', model, '--image', path.join(dir, 'ok.png'), '--out', path.join(dir, 'out2'), '--loss', 'vgg']).catch((e: unknown) => e)) as { stderr: string };
-    expect(bad.stderr).toMatch(/bad --loss 'vgg': expected auto, pixel or detector/);
+    expect(bad.stderr).toMatch(/bad --loss 'vgg': expected auto, pixel, detector or discriminator/);
   });
 });

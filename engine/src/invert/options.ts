@@ -7,7 +7,7 @@ import { INVERT_SETTINGS_SCHEMA } from '../../../contract/invert-settings.js';
 
 /** What the engine accepts for a stage's steps: the rooms' bound (INVERT_SETTINGS_SCHEMA) lies within it. */
 export const MAX_INVERT_STEPS = 10_000;
-const LOSSES: readonly InvertLoss[] = ['pixel-multiscale', 'pixel-multiscale+detector'];
+const LOSSES: readonly InvertLoss[] = ['pixel-multiscale', 'pixel-multiscale+detector', 'pixel-multiscale+discriminator'];
 
 export function defaultInvertOptions(): InvertOptions {
   // The learning rates are the rooms' (their schema); the step counts are the engine's own, the official
@@ -26,6 +26,9 @@ export function defaultInvertOptions(): InvertOptions {
     imageEvery: 10,
     loss: 'pixel-multiscale',
     perceptualWeight: 1,
+    ptiSteps: 350,
+    ptiLr: 3e-4,
+    ptiMinPsnr: 40,
   };
 }
 
@@ -50,6 +53,7 @@ export function validateInvertRequest(gen: ImageGenerator, request: InvertReques
   const o: InvertOptions = {
     ...defaultInvertOptions(),
     ...(request.detector ? { loss: 'pixel-multiscale+detector' as const } : {}),
+    ...(request.discriminator ? { loss: 'pixel-multiscale+discriminator' as const } : {}),
     ...(request.options ?? {}),
   };
   const int = (v: number, name: string, min: number, max: number) =>
@@ -70,6 +74,19 @@ export function validateInvertRequest(gen: ImageGenerator, request: InvertReques
   int(o.imageEvery, 'imageEvery', 1, 1_000_000);
   check(LOSSES.includes(o.loss), `unknown loss '${o.loss}'; available: ${LOSSES.join(', ')}`);
   check(o.loss !== 'pixel-multiscale+detector' || !!request.detector, `the loss '${o.loss}' needs the landmark detector in the request`);
+  check(o.loss !== 'pixel-multiscale+discriminator' || !!request.discriminator, `the loss '${o.loss}' needs the model's discriminator in the request`);
+  const d = request.discriminator;
+  if (o.loss === 'pixel-multiscale+discriminator' && d) {
+    check(d.resolution === gen.width && d.resolution === gen.height, `the discriminator takes ${d.resolution}x${d.resolution} images; the model draws ${gen.width}x${gen.height}`);
+  }
   real(o.perceptualWeight, 'perceptualWeight', 0, 1000);
+  int(o.ptiSteps, 'ptiSteps', 0, MAX_INVERT_STEPS);
+  real(o.ptiLr, 'ptiLr', 1e-7, 1);
+  real(o.ptiMinPsnr, 'ptiMinPsnr', 10, 100);
+  const base = request.ptiBase;
+  if (base) {
+    check(base.config?.architecture === 'stylegan2-ada', `pivotal tuning supports StyleGAN2 models; '${base.config?.name}' is ${base.config?.architecture}`);
+    check(JSON.stringify(base.config) === JSON.stringify(gen.config), `the PTI base model '${base.config.name}' is not the model being inverted ('${gen.config.name}')`);
+  }
   return o;
 }

@@ -19,19 +19,31 @@ export function invertRun(gen: ImageGenerator, request: InvertRequest, signal?: 
 async function* runSteps(gen: ImageGenerator, request: InvertRequest, options: InvertOptions, signal?: AbortSignal): AsyncGenerator<InvertEvent, void, undefined> {
   let session: InvertSession;
   try {
-    session = new InvertSession(gen, request.target, options, request.detector);
+    session = new InvertSession(gen, request.target, options, request.detector, request.ptiBase, request.discriminator);
   } catch (err) {
     yield { type: 'end', reason: 'error', steps: 0, stages: [], latent: new Float32Array(0), error: describe(err) };
     return;
   }
-  const end = (reason: InvertEndEvent['reason'], error?: InvertEndEvent['error']): InvertEndEvent => ({
-    type: 'end',
-    reason,
-    steps: session.stepsApplied,
-    stages: [...session.results],
-    latent: session.currentLatent,
-    ...(error ? { error } : {}),
-  });
+  const end = (reason: InvertEndEvent['reason'], error?: InvertEndEvent['error']): InvertEndEvent => {
+    // A failure keeps only a finished PTI stage's weights; a Stop keeps the weights as they were between steps.
+    let ptiWeights = session.finishedTunedWeights;
+    if (reason !== 'error') {
+      try {
+        ptiWeights = session.tunedWeights();
+      } catch (err) {
+        return { type: 'end', reason: 'error', steps: session.stepsApplied, stages: [...session.results], latent: session.currentLatent, error: describe(err) };
+      }
+    }
+    return {
+      type: 'end',
+      reason,
+      steps: session.stepsApplied,
+      stages: [...session.results],
+      latent: session.currentLatent,
+      ...(ptiWeights ? { ptiWeights } : {}),
+      ...(error ? { error } : {}),
+    };
+  };
   try {
     for (let k = 0; ; k++) {
       if (signal?.aborted) {
