@@ -1,4 +1,5 @@
 import { CreateRoom } from './_components/CreateRoom';
+import { PhotoRoom } from './_components/PhotoRoom';
 import { RecentRooms } from './_components/RecentRooms';
 
 export default function HomePage() {
@@ -12,6 +13,7 @@ export default function HomePage() {
       </header>
       <main className="home-main">
         <CreateRoom />
+        <PhotoRoom />
         <RecentRooms />
       </main>
       <ol className="how">

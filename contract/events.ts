@@ -61,8 +61,9 @@ export interface EncodedImage {
  * 'time-limit': stopped at the server's run duration limit (its steps so far are kept, like a Stop).
  * 'stalled': the handles stopped getting closer to their targets (ServerLimits.stallSteps); steps kept too.
  * 'interrupted': the worker process running it was lost (a cluster's `npm run worker`); the steps it sent are kept.
+ * 'done': an inversion ran every step it planned.
  */
-export type RunEndReason = 'reached' | 'max-steps' | 'stalled' | 'cancelled' | 'time-limit' | 'interrupted' | 'error';
+export type RunEndReason = 'reached' | 'max-steps' | 'stalled' | 'cancelled' | 'time-limit' | 'interrupted' | 'error' | 'done';
 
 export interface RunInfo {
   runId: string;
@@ -98,6 +99,8 @@ export interface RunFrame {
   final: boolean;
   /** Server clock (ms since epoch) when the worker's step reached the server: clients can show lag, benchmarks measure delivery. */
   producedAt: number;
+  /** Present on an inversion's frames (which have no handles): its stage and the step's loss. */
+  inversion?: { stage: 'w' | 'w+' | 'pti'; loss: number };
 }
 
 export interface RunEnded {
@@ -124,7 +127,8 @@ export interface RoomState {
 export interface HistoryRun {
   runId: string;
   seq: number;
-  kind: 'drag' | 'undo' | 'redo';
+  /** 'invert': fitting the room's latent to its photo (the first entry of a room made from a photo). */
+  kind: 'drag' | 'undo' | 'redo' | 'invert';
   by: PublicUser | null;
   method: string;
   status: 'running' | 'ended';

@@ -8,6 +8,7 @@
  *                                                                          evenly beyond limits.animationFrames)
  *   GET /api/rooms/<token>/runs/<runId>/dragbench/{original.png,mask.png,points.json}  the run's snapshot
  *   GET /api/rooms/<token>/runs/<runId>/steps/<n>/{frame.png,latent}      one stored step
+ *   POST /api/rooms/from-photo                            a room from a photo (rooms/photo-room-route.ts, answered before these)
  *   GET /api/health/live                                  liveness: the process answers
  *   GET /api/health, /api/health/ready                    readiness: database and workers (503 naming what failed)
  * A request target that cannot be parsed is a 400 (the caller checks it before anything else sees it). Exports

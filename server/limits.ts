@@ -89,6 +89,10 @@ export interface ServerLimits {
   animationBytes: number;
   /** Heavy exports (animations, the current DragBench mask) being made at once, server-wide; more get 503. */
   exportsInFlight: number;
+  /** Photos being received and decoded at once, server-wide (each holds up to 20 MB and a decode); more get 503. */
+  photoUploadsInFlight: number;
+  /** A photo's body must arrive within this many seconds (a client trickling bytes would hold a slot forever). */
+  photoUploadSeconds: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -126,6 +130,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   animationFrames: 240,
   animationBytes: 64_000_000,
   exportsInFlight: 2,
+  photoUploadsInFlight: 2,
+  photoUploadSeconds: 60,
 };
 
 /** Environment name of each limit: STABLEDRAG_LIMIT_<SNAKE_CASE>. */

@@ -22,6 +22,7 @@ import { SettingsPanel } from './SettingsPanel';
 import { TimelinePanel } from './TimelinePanel';
 import { Segmented } from './Panels';
 import { Toasts, useToasts } from './Toasts';
+import { takePhotoNotices } from '../_lib/photo-notices';
 
 export function RoomView({ token }: { token: string }) {
   const [me, rename] = useIdentity();
@@ -31,6 +32,10 @@ export function RoomView({ token }: { token: string }) {
   const shared = useSharedDoc(roomId, token, me);
   const history = useHistory(roomId, toast);
   const router = useRouter();
+  // A room just made from a photo: say what was done to the photo (an animated WebP's first frame...).
+  useEffect(() => {
+    for (const n of takePhotoNotices(token)) toast(`Your photo: ${n}`);
+  }, [token, toast]);
   const viewed = history.selected ? history.viewed : null;
   const roomWidth = session.state?.room.width ?? 0;
   const roomHeight = session.state?.room.height ?? 0;

@@ -14,6 +14,7 @@ const END_TEXT: Partial<Record<string, string>> & Record<RunEnded['reason'], str
   'time-limit': 'Stopped at the time limit',
   interrupted: 'Interrupted: the worker running it was lost (its steps so far are kept)',
   error: 'Failed',
+  done: 'Done',
 };
 
 export function RunPanel(props: {
@@ -65,6 +66,12 @@ export function RunPanel(props: {
           </span>
         )}
       </div>
+      {liveFrame?.inversion && (
+        <div className="progress-meta" data-testid="inversion-stage">
+          <span>Fitting the photo · {{ w: 'W stage', 'w+': 'W+ stage', pti: 'tuning the model' }[liveFrame.inversion.stage] ?? liveFrame.inversion.stage}</span>
+          <span className="mono">loss {liveFrame.inversion.loss.toPrecision(3)}</span>
+        </div>
+      )}
       {queue && queue.queued.length > 0 && (
         <ul className="queue-list">
           {queue.queued.map((q) => (
@@ -74,7 +81,7 @@ export function RunPanel(props: {
           ))}
         </ul>
       )}
-      {liveFrame && (
+      {liveFrame && liveFrame.distances.length > 0 && (
         <table className="handle-table" data-testid="handle-table">
           <thead>
             <tr>

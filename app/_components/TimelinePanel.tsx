@@ -44,11 +44,11 @@ export function TimelinePanel(props: { history: RoomHistoryView; token: string; 
             <button
               type="button"
               className={`btn small ${sel?.runId === r.runId ? 'on' : ''}`}
-              disabled={r.kind !== 'drag' || r.recorded === 0}
+              disabled={(r.kind !== 'drag' && r.kind !== 'invert') || r.recorded === 0}
               data-testid={`timeline-run-${r.seq}`}
               onClick={() => h.select({ runId: r.runId, step: Math.max(0, r.recorded - 1) })}
             >
-              #{r.seq} {r.kind === 'drag' ? `${r.method} · ${countOf(r.steps, 'step')}` : r.kind} · {r.by?.name ?? 'someone'}
+              #{r.seq} {r.kind === 'drag' ? `${r.method} · ${countOf(r.steps, 'step')}` : r.kind === 'invert' ? `photo fit · ${countOf(r.steps, 'step')}` : r.kind} · {r.by?.name ?? 'someone'}
               {r.status === 'running' ? ' (running)' : ''}
               {r.endReason === 'interrupted' ? ' (interrupted: the server stopped)' : ''}
             </button>

@@ -17,7 +17,7 @@
  * `settings.maxSteps` ends with 'max-steps' at that step, and close() cancels everything.
  */
 import sharp from 'sharp';
-import type { DragJobHandle, DragListener, JobQueue } from '../../server/jobs/job-queue.js';
+import type { DragJobHandle, DragListener, InvertJobHandle, JobQueue } from '../../server/jobs/job-queue.js';
 import type { DragEndMessage, DragJobRequest, DragStepMessage, RenderJob, RenderResult } from '../../server/jobs/worker-protocol.js';
 import type { EncodedImage, Point } from '../../contract/events.js';
 import type { RunSettings } from '../../contract/run-settings.js';
@@ -111,6 +111,11 @@ export class ReplayJobQueue implements JobQueue {
     const r = this.recording.renders[job.format];
     if (!r) return Promise.reject(Object.assign(new Error(`no recorded render in format ${job.format}`), { code: 'replay-no-render' }));
     return Promise.resolve(copyRender(r));
+  }
+
+  /** The load benchmark records drags only: an inversion ends at once with an error naming why. */
+  invert(): InvertJobHandle {
+    return { cancel: () => {}, done: Promise.resolve({ reason: 'error', steps: 0, error: { code: 'replay-no-invert', message: 'the replay queue has no recorded inversion' } }) };
   }
 
   drag(job: DragJobRequest, listener: DragListener): DragJobHandle {

@@ -11,8 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BusyError, type DragJobHandle, type DragListener, type JobQueue, type RenderOptions } from './job-queue.js';
-import type { DragEndMessage, DragJobRequest, RenderJob, RenderResult } from './worker-protocol.js';
+import { BusyError, type DragJobHandle, type DragListener, type InvertJobHandle, type InvertListener, type JobQueue, type RenderOptions } from './job-queue.js';
+import type { DragEndMessage, DragJobRequest, DragStepMessage, InvertEndMessage, InvertJobRequest, InvertStepMessage, RenderJob, RenderResult } from './worker-protocol.js';
 import type { RedisConnector } from './redis-connector.js';
 import { decodeWire, encodeWire } from './wire-codec.js';
 import {
@@ -99,19 +99,36 @@ export class BullJobQueue implements JobQueue {
   }
 
   drag(job: DragJobRequest, listener: DragListener): DragJobHandle {
-    let resolve!: (end: DragEndMessage) => void;
-    const done = new Promise<DragEndMessage>((r) => (resolve = r));
+    const { done, cancel } = this.streamed('drag', job.modelPath, job, { ...listener, onStep: (step) => listener.onStep(step as DragStepMessage) }, (stepMs) =>
+      this.opts.onDragSteps?.(job.modelPath, stepMs),
+    );
+    return { done: done as Promise<DragEndMessage>, cancel };
+  }
+
+  /** An inversion goes the way of a drag: the 'steps' queue, its steps and end on the reply channel. */
+  invert(job: InvertJobRequest, listener: InvertListener): InvertJobHandle {
+    const { done, cancel } = this.streamed('invert', job.modelPath, job, { ...listener, onStep: (step) => listener.onStep(step as InvertStepMessage) });
+    return { done: done as Promise<InvertEndMessage>, cancel };
+  }
+
+  private streamed(
+    kind: 'drag' | 'invert', modelPath: string, request: object,
+    listener: { onPosition?(ahead: number): void; onStart?(): void; onStep(step: DragStepMessage | InvertStepMessage): void },
+    onSteps?: (stepMs: number[]) => void,
+  ): { done: Promise<DragEndMessage | InvertEndMessage>; cancel(): void } {
+    let resolve!: (end: DragEndMessage | InvertEndMessage) => void;
+    const done = new Promise<DragEndMessage | InvertEndMessage>((r) => (resolve = r));
     let steps = 0;
     let ended = false;
     let cancelled = false;
     const stepMs: number[] = [];
     const jobId = randomUUID();
-    const finish = (end: DragEndMessage) => {
+    const finish = (end: DragEndMessage | InvertEndMessage) => {
       if (ended) return;
       ended = true;
       this.pending.delete(jobId);
       try {
-        if (stepMs.length) this.opts.onDragSteps?.(job.modelPath, stepMs);
+        if (stepMs.length) onSteps?.(stepMs);
       } catch (err) {
         this.opts.log?.(`[jobs] recording step times failed: ${(err as Error).message}`);
       }
@@ -122,7 +139,7 @@ export class BullJobQueue implements JobQueue {
         if (reply.type === 'start') {
           listener.onPosition?.(0);
           listener.onStart?.();
-        } else if (reply.type === 'step') {
+        } else if (reply.type === 'step' || reply.type === 'invert-step') {
           steps = reply.step.step + 1;
           stepMs.push(reply.step.elapsedMs);
           listener.onStep(reply.step);
@@ -132,11 +149,11 @@ export class BullJobQueue implements JobQueue {
       onFailed: (reason) =>
         finish(
           isStalledFailure(reason)
-            ? { reason: 'interrupted', steps, error: { code: 'worker-lost', message: `the worker running this drag stopped answering (${reason})` } }
+            ? { reason: 'interrupted', steps, error: { code: 'worker-lost', message: `the worker running this ${kind === 'drag' ? 'drag' : 'inversion'} stopped answering (${reason})` } }
             : { reason: 'error', steps, error: { code: 'job-failed', message: reason } },
         ),
     });
-    this.submit('drag', jobId, job.modelPath, job).catch((err: JobError) => finish({ reason: 'error', steps: 0, error: { code: err.code ?? 'queue-unavailable', message: err.message } }));
+    this.submit(kind, jobId, modelPath, request).catch((err: JobError) => finish({ reason: 'error', steps: 0, error: { code: err.code ?? 'queue-unavailable', message: err.message } }));
     return {
       done,
       cancel: () => {

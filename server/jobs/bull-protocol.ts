@@ -8,9 +8,9 @@
  * worker sent them; cancels go to every worker on one channel, and a key remembers them for a job that a
  * worker has not taken yet.
  */
-import type { DragEndMessage, DragStepMessage, RenderResult } from './worker-protocol.js';
+import type { DragEndMessage, DragStepMessage, InvertEndMessage, InvertStepMessage, RenderResult } from './worker-protocol.js';
 
-export const JOB_QUEUE_OF = { drag: 'steps', render: 'renders' } as const;
+export const JOB_QUEUE_OF = { drag: 'steps', invert: 'steps', render: 'renders' } as const;
 export type JobKind = keyof typeof JOB_QUEUE_OF;
 export type JobQueueName = (typeof JOB_QUEUE_OF)[JobKind];
 export const JOB_QUEUE_NAMES: readonly JobQueueName[] = ['steps', 'renders'];
@@ -19,7 +19,7 @@ export interface BullJobData {
   kind: JobKind;
   /** Workers load models from their own models directory, by id (the web node's path means nothing there). */
   modelId: string;
-  /** The request (DragJobRequest, RenderJob) in wire-codec.ts form, base64: BullMQ stores job data as JSON. */
+  /** The request (DragJobRequest, InvertJobRequest, RenderJob) in wire-codec.ts form, base64: BullMQ stores job data as JSON. */
   request: string;
   /** Where the replies go (replyChannel). */
   reply: string;
@@ -28,7 +28,8 @@ export interface BullJobData {
 export type JobReply =
   | { type: 'start' }
   | { type: 'step'; step: DragStepMessage }
-  | { type: 'end'; end: DragEndMessage }
+  | { type: 'invert-step'; step: InvertStepMessage }
+  | { type: 'end'; end: DragEndMessage | InvertEndMessage }
   | { type: 'rendered'; result: RenderResult }
   | { type: 'failed'; error: { code: string; message: string } };
 

@@ -1,11 +1,12 @@
 /**
- * The worker thread that owns the engine: it loads generators, renders, and runs drags, streaming one
- * message per step. The main thread never runs tensor code. A render request is served between two drag
+ * The worker thread that owns the engine: it loads generators, renders, and runs drags and inversions
+ * (invert-job.ts), streaming one message per step. The main thread never runs tensor code. A render request is served between two drag
  * steps (the engine yields to the event loop after each), so seed previews do not wait for a whole run.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { DragEndMessage, DragJobRequest, FromWorker, ModelMeta, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
+import type { DragEndMessage, DragJobRequest, FromWorker, InvertEndMessage, InvertJobRequest, ModelMeta, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
 import { encodeImage } from './frame-encoder.js';
+import { runInvertJob } from './invert-job.js';
 import { fileIdentity } from '../rooms/model-header.js';
 import { stat } from 'node:fs/promises';
 
@@ -101,6 +102,15 @@ async function drag(jobId: number, job: DragJobRequest, signal: AbortSignal): Pr
   return { reason: 'error', steps: 0, error: { code: 'engine-failure', message: 'drag ended without an end event' } };
 }
 
+async function invert(jobId: number, job: InvertJobRequest, signal: AbortSignal): Promise<InvertEndMessage> {
+  const { engine, gen } = await generator(job.modelPath);
+  return runInvertJob(engine, gen, job, signal, (step) => {
+    const transfer = [step.image, step.stored].filter((x) => x).map((x) => x!.bytes.buffer as ArrayBuffer);
+    transfer.push(step.latent.buffer as ArrayBuffer);
+    post({ type: 'invert-step', jobId, step }, transfer);
+  });
+}
+
 function errorInfo(err: unknown): { code: string; message: string } {
   const e = err as { code?: unknown; message?: unknown };
   return { code: typeof e?.code === 'string' ? e.code : 'worker-failure', message: String(e?.message ?? err) };
@@ -115,11 +125,11 @@ port.on('message', async (msg: ToWorker) => {
     if (msg.type === 'render') {
       const result = await render(msg.job);
       post({ type: 'rendered', jobId: msg.jobId, result }, [result.image.bytes.buffer as ArrayBuffer]);
-    } else if (msg.type === 'drag') {
+    } else if (msg.type === 'drag' || msg.type === 'invert') {
       const ctl = new AbortController();
       cancels.set(msg.jobId, ctl);
       try {
-        const end = await drag(msg.jobId, msg.job, ctl.signal);
+        const end = msg.type === 'drag' ? await drag(msg.jobId, msg.job, ctl.signal) : await invert(msg.jobId, msg.job, ctl.signal);
         post({ type: 'end', jobId: msg.jobId, end }, end.final ? [end.final.image.bytes.buffer as ArrayBuffer] : []);
       } finally {
         cancels.delete(msg.jobId);

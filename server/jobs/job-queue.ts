@@ -3,7 +3,7 @@
  * implements it; a Redis-backed queue feeding worker processes on other machines can implement it later
  * without the rooms knowing.
  */
-import type { DragEndMessage, DragJobRequest, DragStepMessage, RenderJob, RenderResult } from './worker-protocol.js';
+import type { DragEndMessage, DragJobRequest, DragStepMessage, InvertEndMessage, InvertJobRequest, InvertStepMessage, RenderJob, RenderResult } from './worker-protocol.js';
 
 export interface DragListener {
   /** How many drag jobs are ahead of this one (0: about to start). Called whenever it changes. */
@@ -17,6 +17,19 @@ export interface DragJobHandle {
   cancel(): void;
   /** Resolves with the end of the run (reason 'cancelled' for a job cancelled before it started). */
   readonly done: Promise<DragEndMessage>;
+}
+
+/** As DragListener, for an inversion's steps. */
+export interface InvertListener {
+  onPosition?(ahead: number): void;
+  onStart?(): void;
+  onStep(step: InvertStepMessage): void;
+}
+
+export interface InvertJobHandle {
+  cancel(): void;
+  /** Resolves with the end of the inversion, its last good state included (reason 'cancelled' before it started). */
+  readonly done: Promise<InvertEndMessage>;
 }
 
 /** Refusal of work the queue has no room for now: the caller may try again after `retryAfterSeconds`. */
@@ -36,6 +49,8 @@ export interface JobQueue {
   /** May reject with BusyError when too many renders are waiting. */
   render(job: RenderJob, opts?: RenderOptions): Promise<RenderResult>;
   drag(job: DragJobRequest, listener: DragListener): DragJobHandle;
+  /** An inversion, queued with the drags (one job per worker at a time, in the order given). */
+  invert(job: InvertJobRequest, listener: InvertListener): InvertJobHandle;
   close(): Promise<void>;
   /** Workers alive now and how many there should be (readiness checks); absent where workers run elsewhere. */
   liveWorkers?(): { live: number; size: number };

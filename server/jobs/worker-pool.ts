@@ -1,15 +1,15 @@
 /**
- * JobQueue on a pool of worker threads, each owning its own engine. A worker runs one drag at a time;
- * further drags wait in one FIFO queue (the run coordinator sends at most one per room, so FIFO is already
+ * JobQueue on a pool of worker threads, each owning its own engine. A worker runs one drag or inversion at a
+ * time; further ones wait in one FIFO queue (the run coordinator sends at most one per room, so FIFO is already
  * fair across rooms). A worker serves one render at a time between drag steps; the other renders wait here,
  * in a bounded queue served round-robin by caller, so a flood from one address or room neither grows memory
  * without bound nor delays everyone else's previews behind it.
  */
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../../engine/src/backend.js';
-import { BusyError, type DragJobHandle, type DragListener, type JobQueue, type RenderOptions } from './job-queue.js';
+import { BusyError, type DragJobHandle, type DragListener, type InvertJobHandle, type InvertListener, type JobQueue, type RenderOptions } from './job-queue.js';
 import { FairQueue } from './fair-queue.js';
-import type { DragEndMessage, DragJobRequest, FromWorker, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
+import type { DragEndMessage, DragJobRequest, DragStepMessage, FromWorker, InvertEndMessage, InvertJobRequest, InvertStepMessage, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
 
 export interface WorkerPoolOptions {
   /** Number of worker threads. Default 1: a drag already uses the machine's cores through the wasm backend. */
@@ -39,15 +39,17 @@ interface QueuedRender {
   postedAt?: number;
 }
 
-interface QueuedDrag {
+/** A drag or an inversion: the long jobs, one per worker at a time. */
+type LongJob =
+  | { kind: 'drag'; job: DragJobRequest; listener: DragListener; resolve: (end: DragEndMessage) => void }
+  | { kind: 'invert'; job: InvertJobRequest; listener: InvertListener; resolve: (end: InvertEndMessage) => void };
+
+type QueuedDrag = LongJob & {
   jobId: number;
-  job: DragJobRequest;
-  listener: DragListener;
-  resolve: (end: DragEndMessage) => void;
   worker?: PoolWorker;
   cancelled: boolean;
   stepMs: number[];
-}
+};
 
 interface PoolWorker {
   worker: Worker;
@@ -177,24 +179,32 @@ export class WorkerPool implements JobQueue {
   drag(job: DragJobRequest, listener: DragListener): DragJobHandle {
     let resolve!: (end: DragEndMessage) => void;
     const done = new Promise<DragEndMessage>((r) => (resolve = r));
-    const q: QueuedDrag = { jobId: this.nextJobId++, job, listener, resolve, cancelled: false, stepMs: [] };
-    if (this.closed) resolve({ reason: 'error', steps: 0, error: { code: 'pool-closed', message: 'the worker pool is closed' } });
+    return { done, cancel: this.enqueue({ kind: 'drag', job, listener, resolve }) };
+  }
+
+  invert(job: InvertJobRequest, listener: InvertListener): InvertJobHandle {
+    let resolve!: (end: InvertEndMessage) => void;
+    const done = new Promise<InvertEndMessage>((r) => (resolve = r));
+    return { done, cancel: this.enqueue({ kind: 'invert', job, listener, resolve }) };
+  }
+
+  /** Queues a long job; returns its cancel. */
+  private enqueue(long: LongJob): () => void {
+    const q = { ...long, jobId: this.nextJobId++, cancelled: false, stepMs: [] } as QueuedDrag;
+    if (this.closed) q.resolve({ reason: 'error', steps: 0, error: { code: 'pool-closed', message: 'the worker pool is closed' } });
     else {
       this.waiting.push(q);
       this.pump();
     }
-    return {
-      done,
-      cancel: () => {
-        if (q.cancelled) return;
-        q.cancelled = true;
-        if (q.worker) this.post(q.worker, { type: 'cancel', jobId: q.jobId });
-        else if (this.waiting.includes(q)) {
-          this.waiting.splice(this.waiting.indexOf(q), 1);
-          resolve({ reason: 'cancelled', steps: 0 });
-          this.notifyPositions();
-        }
-      },
+    return () => {
+      if (q.cancelled) return;
+      q.cancelled = true;
+      if (q.worker) this.post(q.worker, { type: 'cancel', jobId: q.jobId });
+      else if (this.waiting.includes(q)) {
+        this.waiting.splice(this.waiting.indexOf(q), 1);
+        q.resolve({ reason: 'cancelled', steps: 0 });
+        this.notifyPositions();
+      }
     };
   }
 
@@ -208,7 +218,7 @@ export class WorkerPool implements JobQueue {
       pw.drag = q;
       q.listener.onPosition?.(0);
       q.listener.onStart?.();
-      this.post(pw, { type: 'drag', jobId: q.jobId, job: q.job });
+      this.post(pw, q.kind === 'drag' ? { type: 'drag', jobId: q.jobId, job: q.job } : { type: 'invert', jobId: q.jobId, job: q.job });
     }
     this.notifyPositions();
   }
@@ -229,19 +239,24 @@ export class WorkerPool implements JobQueue {
     }
     const q = pw.drag;
     if (!q || q.jobId !== msg.jobId) return;
-    if (msg.type === 'step') {
+    if (msg.type === 'step' || msg.type === 'invert-step') {
+      // A step of the other kind than the job's would be a worker bug: dropped rather than misread.
+      if ((msg.type === 'step') !== (q.kind === 'drag')) return;
       q.stepMs.push(msg.step.elapsedMs);
-      q.listener.onStep(msg.step);
+      if (q.kind === 'drag') q.listener.onStep(msg.step as DragStepMessage);
+      else q.listener.onStep(msg.step as InvertStepMessage);
       return;
     }
-    const end: DragEndMessage = msg.type === 'end' ? msg.end : { reason: 'error', steps: 0, error: msg.error };
+    const end = msg.type === 'end' ? msg.end : { reason: 'error' as const, steps: 0, error: msg.error };
     pw.drag = undefined;
     try {
-      if (q.stepMs.length) this.opts.onDragSteps?.(q.job.modelPath, q.stepMs);
+      // Drag step times are what the model list shows; an inversion step costs differently.
+      if (q.kind === 'drag' && q.stepMs.length) this.opts.onDragSteps?.(q.job.modelPath, q.stepMs);
     } catch (err) {
       console.error('[worker-pool] recording step times failed:', err);
     }
-    q.resolve(end);
+    if (q.kind === 'drag') q.resolve(end as DragEndMessage);
+    else q.resolve(end as InvertEndMessage);
     this.pump();
   }
 
@@ -282,7 +297,7 @@ export class WorkerPool implements JobQueue {
   }
 }
 
-const MESSAGE_FIELDS: Record<FromWorker['type'], string> = { rendered: 'result', step: 'step', end: 'end', failed: 'error' };
+const MESSAGE_FIELDS: Record<FromWorker['type'], string> = { rendered: 'result', step: 'step', 'invert-step': 'step', end: 'end', failed: 'error' };
 
 /** The shape worker-protocol.ts promises, checked before anything reads the message's fields. */
 function isFromWorker(msg: unknown): msg is FromWorker {

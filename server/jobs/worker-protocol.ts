@@ -4,6 +4,7 @@
  */
 import type { EncodedImage, Point, RunEndReason } from '../../contract/events.js';
 import type { RunSettings } from '../../contract/run-settings.js';
+import type { InvertSettings } from '../../contract/invert-settings.js';
 
 export interface ModelMeta {
   /** The size of the images the generator renders (its presented size). */
@@ -70,13 +71,53 @@ export interface DragEndMessage {
   final?: { latent: Float32Array; image: EncodedImage & { bytes: Uint8Array }; handles: Point[] };
 }
 
+/** An inversion: fit a latent of the model to `target` (a PNG of exactly the model's size). */
+export interface InvertJobRequest {
+  modelPath: string;
+  /** Lossless PNG of the fitted target (what the room stores), so the job is plain bytes wherever it runs. */
+  target: Uint8Array;
+  settings: InvertSettings;
+  frameFormat: FrameFormat;
+  frameQuality: number;
+  /** Send an encoded frame every this many steps (and on each stage's last step). */
+  frameEvery: number;
+  /** As DragJobRequest: a lossless WebP of every step divisible by this (frames the engine drew on those steps). */
+  storeFrameEvery: number;
+}
+
+export interface InvertStepMessage {
+  step: number;
+  /** 'pti': pivotal tuning (the weights move, the latent stays the pivot). */
+  stage: 'w' | 'w+' | 'pti';
+  /** The step's loss (the optimised objective, lower is closer). */
+  loss: number;
+  /** The latent after the step (numWs x wDim), always sent: the run's history keeps every step's latent. */
+  latent: Float32Array;
+  image?: EncodedImage & { bytes: Uint8Array };
+  stored?: EncodedImage & { bytes: Uint8Array };
+  elapsedMs: number;
+}
+
+/** Reasons as drag runs report them: 'max-steps' when every planned step ran. */
+export interface InvertEndMessage {
+  reason: RunEndReason;
+  steps: number;
+  error?: { code: string; message: string };
+  /** The loss the run used, after 'auto' was resolved for the model. */
+  loss?: string;
+  /** The last good state (also after Stop or a failure mid-run): the room's new latent and image (PNG). */
+  final?: { latent: Float32Array; image: EncodedImage & { bytes: Uint8Array } };
+}
+
 export type ToWorker =
   | { type: 'render'; jobId: number; job: RenderJob }
   | { type: 'drag'; jobId: number; job: DragJobRequest }
+  | { type: 'invert'; jobId: number; job: InvertJobRequest }
   | { type: 'cancel'; jobId: number };
 
 export type FromWorker =
   | { type: 'rendered'; jobId: number; result: RenderResult }
   | { type: 'step'; jobId: number; step: DragStepMessage }
-  | { type: 'end'; jobId: number; end: DragEndMessage }
+  | { type: 'invert-step'; jobId: number; step: InvertStepMessage }
+  | { type: 'end'; jobId: number; end: DragEndMessage | InvertEndMessage }
   | { type: 'failed'; jobId: number; error: { code: string; message: string } };

@@ -9,7 +9,8 @@ export interface NewRun {
   id: string;
   roomId: string;
   startedBy: PublicUser | null;
-  kind: 'drag' | 'undo' | 'redo';
+  /** 'invert': a photo's inversion (its target image is `imageBefore`, its settings `settings`). */
+  kind: 'drag' | 'undo' | 'redo' | 'invert';
   method: string;
   points: { id: string; handle: Point; target: Point }[];
   settings: unknown;

@@ -96,6 +96,11 @@ export class PrismaRoomStore implements RoomStore {
     return toRecord(row);
   }
 
+  async delete(id: string): Promise<void> {
+    // Runs, steps and document updates go with it (onDelete: Cascade); forks keep their data (SetNull).
+    await this.prisma.room.deleteMany({ where: { id } });
+  }
+
   async get(id: string): Promise<RoomRecord | null> {
     const row = await this.prisma.room.findUnique({ where: { id }, select: roomSelect });
     return row ? toRecord(row) : null;

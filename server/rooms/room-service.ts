@@ -66,6 +66,23 @@ export class RoomService {
     return this.store.create({ title, model: model.id, seed, latent: rendered.latent, image: rendered.image.bytes, imageType: rendered.image.mime });
   }
 
+  /** The offered model `id` names (its size and file); `invalid` or `model-unavailable` otherwise. */
+  offeredModel(id: unknown): { id: string; path: string; width: number; height: number } {
+    return this.model(id);
+  }
+
+  /**
+   * A room whose image is a photo's fitted target (`target`, PNG at the model's size), before its inversion
+   * has run. Its latent is seed 0's until the inversion writes its own: a latent the model can draw, so the
+   * room can be dragged even if the inversion never ran.
+   */
+  async createFromPhoto(req: { title: unknown; model: unknown; target: Uint8Array }, caller?: string): Promise<RoomRecord> {
+    const model = this.model(req.model);
+    const title = cleanDisplayText(typeof req.title === 'string' ? req.title : '', MAX_TITLE_GRAPHEMES) || 'Photo';
+    const rendered = await this.jobs.render({ modelPath: model.path, seed: 0, format: 'webp' }, { caller });
+    return this.store.create({ title, model: model.id, seed: 0, latent: rendered.latent, image: req.target, imageType: 'image/png' });
+  }
+
   /** A seed's image, cached: the home page asks for the same seeds again and again. */
   preview(req: { model: unknown; seed: unknown }, caller?: string): Promise<EncodedImage> {
     const model = this.model(req.model);

@@ -47,6 +47,8 @@ export interface StoredDocument {
 export interface RoomStore extends HistoryStore {
   /** Creates a room with fresh id and tokens. */
   create(room: NewRoom): Promise<RoomRecord>;
+  /** Deletes a room and everything of it (a room made from a photo whose inversion could not be queued). */
+  delete(id: string): Promise<void>;
   get(id: string): Promise<RoomRecord | null>;
   /** Resolves an edit or view token to its room and the role the token grants. */
   findByToken(token: string): Promise<{ room: RoomRecord; role: Role } | null>;

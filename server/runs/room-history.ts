@@ -124,7 +124,8 @@ export class RoomHistory {
           addPoint(doc, s.handles[i] ?? p.handle, FORK_USER);
           addPoint(doc, p.target, FORK_USER);
         });
-        updateSettings(doc, run.settings as Partial<RunSettings>);
+        // An inversion's settings are not drag settings (its lr is the fit's): a fork from it starts with the defaults.
+        if (run.kind === 'drag') updateSettings(doc, run.settings as Partial<RunSettings>);
         for (const { id: _id, ...stroke } of run.maskStrokes ?? []) addMaskStroke(doc, stroke);
       });
     } finally {

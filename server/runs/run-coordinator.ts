@@ -20,6 +20,8 @@ import type { QueuedRun, RunOwner, RunQueue, RunQueueEvents } from './run-queue.
 import { LocalRunQueue } from './local-run-queue.js';
 import { StoreRunRecorder, type RunRecorder } from './run-recorder.js';
 import { runDrag } from './drag-run.js';
+import { runInversion } from './invert-run.js';
+import type { InvertSettings } from '../../contract/invert-settings.js';
 
 export type { RunOwner } from './run-queue.js';
 
@@ -89,6 +91,18 @@ export class RunCoordinator {
     return { runId: run.info.runId, position };
   }
 
+  /**
+   * Queues a photo's inversion in the room (its first run, for a room made from a photo): `target` is the
+   * fitted image as PNG. Refused past the queue's limits like a drag.
+   */
+  async startInversion(roomId: string, by: PublicUser | null, owner: RunOwner, invert: { target: Uint8Array; settings: InvertSettings }): Promise<{ runId: string; position: number }> {
+    if (this.closed) throw new RoomError('internal', 'server is shutting down');
+    const maxSteps = invert.settings.wSteps + invert.settings.wPlusSteps;
+    const run: QueuedRun = { roomId, info: { runId: newRunId(), by, state: 'queued', position: 0, maxSteps, step: 0 }, by, owner, cancelled: false, invert };
+    const position = await this.queue.enqueue(run);
+    return { runId: run.info.runId, position };
+  }
+
   /** Cancels the running run and everything queued in the room. Returns how many runs were cancelled. */
   stop(roomId: string): number | Promise<number> {
     return this.queue.cancel(roomId);
@@ -101,16 +115,13 @@ export class RunCoordinator {
 
   private async turn(run: QueuedRun, workerFree: () => void): Promise<void> {
     const { jobs, docs, rooms, broadcast, frameFormat, frameQuality, limits } = this.deps;
+    const ctx = {
+      jobs, docs, rooms, recorder: this.recorder, broadcast, frameFormat, frameQuality, limits,
+      liveFrame: (frame: RunFrame) => this.liveFrames.set(run.roomId, frame),
+      queueChanged: () => this.queue.runChanged(run),
+    };
     try {
-      await runDrag(
-        {
-          jobs, docs, rooms, recorder: this.recorder, broadcast, frameFormat, frameQuality, limits,
-          liveFrame: (frame) => this.liveFrames.set(run.roomId, frame),
-          queueChanged: () => this.queue.runChanged(run),
-        },
-        run,
-        workerFree,
-      );
+      await (run.invert ? runInversion(ctx, run, workerFree) : runDrag(ctx, run, workerFree));
     } finally {
       this.liveFrames.delete(run.roomId);
     }

@@ -6,6 +6,7 @@
  * reaches the others a moment later (so enqueue and cancel may answer asynchronously).
  */
 import type { PublicUser, RunInfo, RunQueueState } from '../../contract/events.js';
+import type { InvertSettings } from '../../contract/invert-settings.js';
 
 /**
  * Who asked for a run, as the server knows it: the connection and its address. The per-person limits count
@@ -25,6 +26,8 @@ export interface QueuedRun {
   cancelled: boolean;
   /** Set while the run's job is on a worker: stops it within a step. */
   cancelJob?: () => void;
+  /** Present for a photo's inversion (invert-run.ts) instead of a drag: the fitted target (PNG) and its settings. */
+  invert?: { target: Uint8Array; settings: InvertSettings };
 }
 
 export interface RunQueueEvents {

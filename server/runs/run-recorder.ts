@@ -6,7 +6,7 @@
  * steps arrive (the web node that owns the run, or the worker).
  */
 import type { EncodedImage, RunEnded, RunFrame } from '../../contract/events.js';
-import type { NewRun, RunResult } from '../rooms/history-store.js';
+import type { NewRun, RunResult, StepRecord } from '../rooms/history-store.js';
 import type { RoomRecord, RoomStore } from '../rooms/room-store.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { SharedDoc } from '../yjs/shared-doc.js';
@@ -27,6 +27,8 @@ export interface RunRecorder {
   begin(run: NewRun): Promise<void>;
   /** The run's steps: each step's record is written before `send` gets its frame; `onFailure` stops the run. */
   steps(runId: string, send: (frame: RunFrame) => void, onFailure: () => void): StepRecorder;
+  /** A recorded step (an inversion whose worker died ends on its last one). */
+  step(runId: string, step: number): Promise<StepRecord | null>;
   /** Stores the result as the last step's frame (best effort: it can be rendered again from the latent). */
   keepLastFrame(runId: string, step: number, image: EncodedImage & { bytes: Uint8Array }): Promise<void>;
   /**
@@ -79,6 +81,10 @@ export class StoreRunRecorder implements RunRecorder {
 
   steps(runId: string, send: (frame: RunFrame) => void, onFailure: () => void): StepRecorder {
     return new StepRecorder((rec) => this.retried(`run ${runId}: recording step ${rec.step}`, () => this.deps.store.addStep(rec)), send, onFailure);
+  }
+
+  step(runId: string, step: number): Promise<StepRecord | null> {
+    return this.retried(`run ${runId}: reading step ${step}`, () => this.deps.store.getStep(runId, step));
   }
 
   async keepLastFrame(runId: string, step: number, image: EncodedImage & { bytes: Uint8Array }): Promise<void> {

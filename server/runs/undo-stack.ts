@@ -12,7 +12,7 @@
 /** What the replay needs of a timeline entry. */
 export interface UndoEntry {
   id: string;
-  kind: 'drag' | 'undo' | 'redo';
+  kind: 'drag' | 'undo' | 'redo' | 'invert';
   /** Latent updates a drag applied. */
   steps: number;
   /** undo: { undid: id of the drag (or, in old entries, of an undo entry) }; redo: { redid: drag id }. */
@@ -44,6 +44,8 @@ export function replayUndoStack(entries: readonly UndoEntry[]): UndoState {
   const state: UndoState = { applied: [], undone: [] };
   const undidBy = new Map<string, string>(); // undo entry id -> the drag it undid
   for (const e of entries) {
+    // A photo's inversion is where the room starts, like a seed: nothing before it to go back to.
+    if (e.kind === 'invert') continue;
     if (e.kind === 'drag') {
       if (e.steps === 0) continue;
       state.applied.push(e.id);

@@ -6,8 +6,8 @@
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { DragJobHandle, JobQueue } from '../jobs/job-queue.js';
-import type { DragJobRequest, RenderJob } from '../jobs/worker-protocol.js';
+import type { JobQueue } from '../jobs/job-queue.js';
+import type { DragEndMessage, DragJobRequest, InvertEndMessage, InvertJobRequest, RenderJob } from '../jobs/worker-protocol.js';
 import { decodeWire, encodeWire } from '../jobs/wire-codec.js';
 import { cancelledKey, type BullJobData, type JobReply } from '../jobs/bull-protocol.js';
 import { MODEL_ID, modelUnavailableMessage, type ModelRegistry } from '../rooms/model-registry.js';
@@ -22,7 +22,7 @@ export interface JobRunnerDeps {
 }
 
 export class JobRunner {
-  private readonly running = new Map<string, DragJobHandle>();
+  private readonly running = new Map<string, { cancel(): void }>();
 
   constructor(private readonly deps: JobRunnerDeps) {}
 
@@ -39,7 +39,7 @@ export class JobRunner {
     const reply = (msg: JobReply) => void redis.publish(channel, encodeWire(msg)).catch((err: Error) => this.deps.log(`[worker] reply for job ${jobId}: ${err.message}`));
     const modelPath = this.modelPath(modelId);
     if (typeof modelPath !== 'string') {
-      if (kind === 'drag') reply({ type: 'end', end: { reason: 'error', steps: 0, error: modelPath } });
+      if (kind === 'drag' || kind === 'invert') reply({ type: 'end', end: { reason: 'error', steps: 0, error: modelPath } });
       else reply({ type: 'failed', error: modelPath });
       return;
     }
@@ -52,12 +52,13 @@ export class JobRunner {
       }
       return;
     }
-    const handle = this.deps.pool.drag({ ...(request as DragJobRequest), modelPath }, {
-      onStart: () => reply({ type: 'start' }),
-      onStep: (step) => reply({ type: 'step', step }),
-    });
+    const onStart = () => reply({ type: 'start' });
+    const handle: { cancel(): void; done: Promise<DragEndMessage | InvertEndMessage> } =
+      kind === 'invert'
+        ? this.deps.pool.invert({ ...(request as InvertJobRequest), modelPath }, { onStart, onStep: (step) => reply({ type: 'invert-step', step }) })
+        : this.deps.pool.drag({ ...(request as DragJobRequest), modelPath }, { onStart, onStep: (step) => reply({ type: 'step', step }) });
     this.running.set(jobId, handle);
-    this.deps.log(`[worker] drag job ${jobId} taken (pid ${process.pid})`);
+    this.deps.log(`[worker] ${kind} job ${jobId} taken (pid ${process.pid})`);
     try {
       // Cancelled while it waited in the queue, too late to be taken off it.
       if (await redis.exists(cancelledKey(prefix, jobId))) handle.cancel();

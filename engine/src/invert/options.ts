@@ -3,16 +3,20 @@ import { InvertInputError } from '../errors.js';
 import type { ImageGenerator } from '../generator/types.js';
 import { FACES128_CONFIG, type ModelConfig } from '../model/config.js';
 import type { InvertLoss, InvertOptions, InvertRequest } from './types.js';
+import { INVERT_SETTINGS_SCHEMA } from '../../../contract/invert-settings.js';
 
+/** What the engine accepts for a stage's steps: the rooms' bound (INVERT_SETTINGS_SCHEMA) lies within it. */
 export const MAX_INVERT_STEPS = 10_000;
 const LOSSES: readonly InvertLoss[] = ['pixel-multiscale', 'pixel-multiscale+detector', 'pixel-multiscale+discriminator'];
 
 export function defaultInvertOptions(): InvertOptions {
+  // The learning rates are the rooms' (their schema); the step counts are the engine's own, the official
+  // projector's 1000 + 300 for a lone run (a room's are fewer: it shares a worker and has a time limit).
   return {
     wSteps: 1000,
     wPlusSteps: 300,
-    lr: 0.1,
-    wPlusLr: 0.01,
+    lr: INVERT_SETTINGS_SCHEMA.lr.default,
+    wPlusLr: INVERT_SETTINGS_SCHEMA.wPlusLr.default,
     initialNoiseFactor: 0.05,
     noiseRampLength: 0.75,
     lrRampDown: 0.25,

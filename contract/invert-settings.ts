@@ -1,0 +1,101 @@
+/**
+ * The settings of an inversion (fitting a latent to an uploaded photo): the one schema their defaults, bounds
+ * and descriptions come from. The upload route validates a request against it (parseInvertSettings), the app's
+ * create-from-photo form reads its fields from it, and the engine's inversion options (engine/src/invert/
+ * options.ts) take their learning rates from it; the engine's own bounds contain these.
+ *
+ * Imports only run-settings.ts (its field types): the app bundles this file and the engine imports it.
+ */
+import type { ChoiceSetting, NumberSetting } from './run-settings.js';
+
+/**
+ * 'auto': the landmark detector's feature loss for face models, pixels only for the others (the engine's
+ * detectorLossSuits rule); 'pixel' and 'detector' force one ('detector' is refused for a model it does not suit).
+ */
+export type InvertLossChoice = 'auto' | 'pixel' | 'detector';
+
+export interface InvertSettings {
+  /** Steps of W projection (one w for every layer). */
+  wSteps: number;
+  /** Steps of W+ refinement after it (one w per layer). */
+  wPlusSteps: number;
+  /** Peak learning rates of the two stages (Adam). */
+  lr: number;
+  wPlusLr: number;
+  loss: InvertLossChoice;
+}
+
+export type InvertSettingKey = keyof InvertSettings;
+
+export const INVERT_SETTINGS_SCHEMA: {
+  readonly wSteps: NumberSetting;
+  readonly wPlusSteps: NumberSetting;
+  readonly lr: NumberSetting;
+  readonly wPlusLr: NumberSetting;
+  readonly loss: ChoiceSetting<InvertLossChoice>;
+} = {
+  wSteps: {
+    // Below the official projector's 1000 (the engine's own default, for a lone command-line run): at 128 px a
+    // step took 0.85 s through the studio on the shared 2-core machine, and a room's run stops at
+    // ServerLimits.runSeconds (600 s); 300 + 100 steps fit with room to spare and reach ~34 dB on held-out renders.
+    type: 'number', default: 300, min: 0, max: 5000, integer: true, step: 50,
+    label: 'W steps', description: 'steps fitting one w shared by every layer (the stable part of the fit)',
+  },
+  wPlusSteps: {
+    type: 'number', default: 100, min: 0, max: 5000, integer: true, step: 50,
+    label: 'W+ steps', description: 'steps refining one w per layer after the W stage (more detail, less stable drags); 0 skips it',
+  },
+  lr: {
+    type: 'number', default: 0.1, min: 0.0001, max: 1, integer: false, step: 0.01,
+    label: 'W learning rate', description: 'peak Adam step size of the W stage',
+  },
+  wPlusLr: {
+    type: 'number', default: 0.01, min: 0.0001, max: 1, integer: false, step: 0.005,
+    label: 'W+ learning rate', description: 'peak Adam step size of the W+ stage (smaller: W+ leaves the model\'s range quickly)',
+  },
+  loss: {
+    type: 'choice', default: 'auto', choices: ['auto', 'pixel', 'detector'],
+    options: {
+      auto: { label: 'Automatic', title: 'face features for face models, pixels for the others' },
+      pixel: { label: 'Pixels', title: 'multi-scale pixel difference' },
+      detector: { label: 'Face features', title: 'pixels plus the landmark detector\'s features (face models only)' },
+    },
+    label: 'Loss', description: 'what the fit compares',
+  },
+};
+
+export const INVERT_SETTING_KEYS = Object.keys(INVERT_SETTINGS_SCHEMA) as InvertSettingKey[];
+
+export const DEFAULT_INVERT_SETTINGS: InvertSettings = Object.fromEntries(
+  INVERT_SETTING_KEYS.map((k) => [k, INVERT_SETTINGS_SCHEMA[k].default]),
+) as unknown as InvertSettings;
+
+/** The request's settings, or the first problem with them as a sentence naming the field. */
+export type ParsedInvertSettings = { ok: true; settings: InvertSettings } | { ok: false; message: string };
+
+/**
+ * Strict, not clamping: a photo's inversion is asked for once, so a value out of bounds is a mistake worth
+ * saying rather than silently changing. Absent fields take their defaults; unknown fields are refused.
+ */
+export function parseInvertSettings(raw: Partial<Record<string, unknown>>): ParsedInvertSettings {
+  const out = { ...DEFAULT_INVERT_SETTINGS } as Record<InvertSettingKey, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!Object.hasOwn(INVERT_SETTINGS_SCHEMA, key)) return { ok: false, message: `unknown inversion setting ${JSON.stringify(key.slice(0, 40))}` };
+    const k = key as InvertSettingKey;
+    const v = raw[k];
+    if (v === undefined) continue;
+    const spec = INVERT_SETTINGS_SCHEMA[k] as NumberSetting | ChoiceSetting<string>;
+    if (spec.type === 'choice') {
+      if (!(spec.choices as readonly unknown[]).includes(v)) return { ok: false, message: `${k} must be one of ${spec.choices.join(', ')}` };
+      out[k] = v;
+      continue;
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < spec.min || v > spec.max || (spec.integer && !Number.isInteger(v))) {
+      return { ok: false, message: `${k} must be ${spec.integer ? 'a whole number' : 'a number'} in [${spec.min}, ${spec.max}]` };
+    }
+    out[k] = v;
+  }
+  const s = out as unknown as InvertSettings;
+  if (s.wSteps + s.wPlusSteps === 0) return { ok: false, message: 'wSteps and wPlusSteps are both 0: nothing to run' };
+  return { ok: true, settings: s };
+}

@@ -1,0 +1,83 @@
+/**
+ * An inversion job inside a worker thread: the engine's invertRun over a loaded generator, one message per step
+ * (latent always, since the run's history keeps every step's latent; an encoded frame on the steps the engine
+ * drew), ending with the last good latent and its render. Stop and failures mid-run end with that state too,
+ * so the room always gets a usable latent back (docs/invert.md).
+ */
+import sharp from 'sharp';
+import type { InvertEndMessage, InvertJobRequest, InvertStepMessage } from './worker-protocol.js';
+import { encodeImage } from './frame-encoder.js';
+
+type Engine = typeof import('../../engine/src/index.js');
+type Generator = import('../../engine/src/index.js').ImageGenerator;
+type Detector = import('../../engine/src/index.js').LandmarkDetector;
+
+/** The thread's landmark detector, loaded on first use and kept (a few MB of weights). */
+let detector: Promise<Detector> | undefined;
+
+async function decodeTarget(png: Uint8Array, width: number, height: number) {
+  const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== width || info.height !== height) {
+    throw Object.assign(new Error(`the target is ${info.width}x${info.height}; the model draws ${width}x${height}`), { code: 'invalid-invert-input' });
+  }
+  return { width, height, data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+async function lossDetector(engine: Engine, gen: Generator, choice: InvertJobRequest['settings']['loss']): Promise<Detector | undefined> {
+  if (choice === 'pixel') return undefined;
+  const suits = engine.detectorLossSuits(gen.config);
+  if (choice === 'detector' && !suits) {
+    throw Object.assign(new Error(`the face-feature loss does not suit the model ${gen.config.name}; choose the pixel loss`), { code: 'invalid-invert-input' });
+  }
+  if (!suits) return undefined;
+  detector ??= engine.loadLandmarkDetector();
+  try {
+    return await detector;
+  } catch (err) {
+    detector = undefined;
+    // 'auto' falls back to pixels when the detector file is missing; asked for by name, its absence is an error.
+    if (choice === 'detector') throw err;
+    return undefined;
+  }
+}
+
+export async function runInvertJob(
+  engine: Engine,
+  gen: Generator,
+  job: InvertJobRequest,
+  signal: AbortSignal,
+  send: (step: InvertStepMessage) => void,
+): Promise<InvertEndMessage> {
+  const target = await decodeTarget(job.target, gen.width, gen.height);
+  const det = await lossDetector(engine, gen, job.settings.loss);
+  const s = job.settings;
+  const run = engine.invertRun(
+    gen,
+    {
+      target,
+      detector: det,
+      options: {
+        wSteps: s.wSteps, wPlusSteps: s.wPlusSteps, lr: s.lr, wPlusLr: s.wPlusLr, imageEvery: Math.max(1, job.frameEvery),
+        loss: det ? 'pixel-multiscale+detector' : 'pixel-multiscale',
+      },
+    },
+    signal,
+  );
+  const loss = det ? 'pixel-multiscale+detector' : 'pixel-multiscale';
+  let t0 = performance.now();
+  for await (const ev of run) {
+    if (ev.type === 'stage') continue;
+    if (ev.type === 'end') {
+      const final = ev.latent.length
+        ? { latent: ev.latent, image: await encodeImage(await engine.renderImageAsync(gen, ev.latent), 'png') }
+        : undefined;
+      return { reason: ev.reason, steps: ev.steps, loss, ...(ev.error ? { error: ev.error } : {}), final };
+    }
+    const image = ev.image ? await encodeImage(ev.image, job.frameFormat, job.frameQuality) : undefined;
+    const stored = ev.image && ev.step % Math.max(1, job.storeFrameEvery) === 0 ? await encodeImage(ev.image, 'webp-lossless') : undefined;
+    const elapsedMs = performance.now() - t0;
+    t0 = performance.now();
+    send({ step: ev.step, stage: ev.stage, loss: ev.loss, latent: ev.latent.slice(), image, stored, elapsedMs });
+  }
+  return { reason: 'error', steps: 0, error: { code: 'engine-failure', message: 'the inversion ended without an end event' } };
+}
