@@ -16,7 +16,7 @@ import { deserialize } from 'node:v8';
 import { startStudioServer, type StudioServer, type StudioServerOptions } from '../../server/studio-server.js';
 import { ReplayJobQueue, type RecordedRun } from './replay-job-queue.js';
 import { clusterRunParts } from '../../server/runs/cluster-runs.js';
-import { redisConnector } from '../../server/jobs/redis-connector.js';
+import { redisConnector } from '../../server/cluster/redis-connections.js';
 import { summarize, type LatencySummary } from './stats.js';
 
 export type ToServerChild =
@@ -77,7 +77,7 @@ process.on('message', (msg: ToServerChild) => {
         models: [{ id: 'faces128', label: 'Faces 128 px', path: recording.modelPath }],
         jobs,
         ...(msg.databaseUrl ? { database: { provider: 'postgresql' as const, url: msg.databaseUrl } } : {}),
-        ...(cluster ? { database: { provider: 'postgresql' as const, url: cluster.databaseUrl }, ...clusterRunParts(redisConnector(cluster.redisUrl, cluster.prefix), { limits: { rendersWaiting: 1e6, rendersWaitingPerCaller: 1e6 } }) } : {}),
+        ...(cluster ? { database: { provider: 'postgresql' as const, url: cluster.databaseUrl }, ...clusterRunParts(redisConnector({ url: cluster.redisUrl, prefix: cluster.prefix, nodeId: 'bench-web' }), { limits: { rendersWaiting: 1e6, rendersWaitingPerCaller: 1e6 } }) } : {}),
         limits: { connectionsPerMinute: 1e9, runsPerUser: 1e6, runsPerAddress: 1e6, runsWaiting: 1e6, queuedRunsPerRoom: 1e6, roomCreateBurst: 1e6 },
         log: () => {},
       };

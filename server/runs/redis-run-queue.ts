@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
 import type { RunInfo, RunQueueState } from '../../contract/events.js';
 import { RoomError } from '../rooms/room-service.js';
 import type { ServerLimits } from '../limits.js';
-import type { RedisConnector } from '../jobs/redis-connector.js';
+import type { RedisConnector } from '../cluster/redis-connections.js';
 import type { QueuedRun, RunQueue, RunQueueEvents } from './run-queue.js';
 import { CANCEL, CLAIM, ENQUEUE, FINISH, SNAPSHOT, SWEEP, UPDATE } from './redis-run-scripts.js';
 
@@ -30,6 +30,8 @@ export interface RedisRunQueueOptions {
   interrupted: (runId: string) => Promise<number | undefined>;
   /** A node is deemed dead this long after its last heartbeat (sent every third of it). Default 15 s. */
   nodeTimeoutMs?: number;
+  /** This node's id in the queue (default: a random one); unique to this start of the process. */
+  node?: string;
   log?: (line: string) => void;
 }
 
@@ -38,7 +40,7 @@ type Announcement = { type: 'changed'; roomId: string } | { type: 'cancel'; room
 const EMPTY = (roomId: string): RunQueueState => ({ roomId, version: 0, current: null, queued: [] });
 
 export class RedisRunQueue implements RunQueue {
-  readonly node = randomUUID();
+  readonly node: string;
   private readonly prefix: string;
   private readonly channel: string;
   private readonly commands: Redis;
@@ -57,6 +59,7 @@ export class RedisRunQueue implements RunQueue {
   private closed = false;
 
   constructor(private readonly opts: RedisRunQueueOptions, private readonly events: RunQueueEvents) {
+    this.node = opts.node ?? randomUUID();
     this.prefix = `${opts.redis.prefix}:runs`;
     this.channel = `${this.prefix}:events`;
     this.log = opts.log ?? ((line) => console.warn(line));

@@ -10,7 +10,7 @@
 import { resolve } from 'node:path';
 import { startStudioServer } from '../../server/studio-server.js';
 import { clusterRunParts } from '../../server/runs/cluster-runs.js';
-import { redisConnector } from '../../server/jobs/redis-connector.js';
+import { redisConnector } from '../../server/cluster/redis-connections.js';
 import { UNLIMITED_FOR_TESTS } from '../server/helpers.js';
 
 const dataDir = process.argv[2];
@@ -29,7 +29,7 @@ const server = await startStudioServer({
   yjs: { debounceMs: 50, maxDebounceMs: 200, unloadDelayMs: 200 },
   limits: UNLIMITED_FOR_TESTS,
   log: (line) => console.error(line),
-  ...clusterRunParts(redisConnector(REDIS_URL, STABLEDRAG_REDIS_PREFIX), { nodeTimeoutMs: Number(STABLEDRAG_TEST_NODE_TIMEOUT_MS ?? 15_000) }),
+  ...clusterRunParts(redisConnector({ url: REDIS_URL, prefix: STABLEDRAG_REDIS_PREFIX ?? 'stabledrag', nodeId: 'test' }), { nodeTimeoutMs: Number(STABLEDRAG_TEST_NODE_TIMEOUT_MS ?? 15_000) }),
 });
 process.stdout.write(`listening ${server.port}\n`);
 process.on('SIGTERM', () => {

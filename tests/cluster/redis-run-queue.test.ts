@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { RedisRunQueue } from '../../server/runs/redis-run-queue.js';
-import { redisConnector, type RedisConnector } from '../../server/jobs/redis-connector.js';
+import { redisConnector, type RedisConnector } from '../../server/cluster/redis-connections.js';
 import type { QueuedRun } from '../../server/runs/run-queue.js';
 import type { ServerLimits } from '../../server/limits.js';
 import { startRedis, type RedisFixture } from './redis-server.js';
@@ -27,7 +27,7 @@ describe('RedisRunQueue across nodes', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    connector = redisConnector(redis.url, 'queue-test');
+    connector = redisConnector({ url: redis.url, prefix: 'queue-test', nodeId: 'test' });
   });
   afterEach(async () => {
     for (const f of finish.values()) f();

@@ -10,7 +10,7 @@ import { addPoint, updateSettings } from '../../contract/room-doc.js';
 import type { RunEnded, RunFrame, RunQueueState } from '../../contract/events.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { clusterRunParts } from '../../server/runs/cluster-runs.js';
-import { redisConnector } from '../../server/jobs/redis-connector.js';
+import { redisConnector } from '../../server/cluster/redis-connections.js';
 import { startPostgresCluster, type PostgresCluster } from '../../prisma/postgres-cluster.js';
 import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, user, waitFor } from '../server/helpers.js';
 import { startRedis, type RedisFixture } from './redis-server.js';
@@ -39,7 +39,7 @@ describe('a web node killed mid-run', () => {
     const databaseUrl = await pg.createDatabase('node_death');
     survivor = await startTestServer(`${dirs[0].dir}/studio.db`, {
       database: { provider: 'postgresql', url: databaseUrl },
-      ...clusterRunParts(redisConnector(redis.url, PREFIX), { nodeTimeoutMs: Number(NODE_TIMEOUT_MS) }),
+      ...clusterRunParts(redisConnector({ url: redis.url, prefix: PREFIX, nodeId: 'test' }), { nodeTimeoutMs: Number(NODE_TIMEOUT_MS) }),
     });
     const proc = spawn(process.execPath, ['--import', 'tsx', 'tests/cluster/cluster-node.ts', dirs[1].dir], {
       cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
