@@ -36,6 +36,7 @@ export function clusterRunParts(redis: RedisConnector, opts: ClusterRunOptions =
       new RedisRunQueue(
         {
           redis, limits, retryAfterSeconds, log, nodeTimeoutMs: opts.nodeTimeoutMs, node: instance,
+          unfinishedRuns: () => store.unfinishedRunIds(),
           interrupted: async (runId) => {
             const run = await store.getRun(runId);
             if (run?.status !== 'running') return undefined;

@@ -131,9 +131,9 @@ describe('a cluster of two web nodes and two workers', () => {
     // The run ends interrupted, for the participants still here and in the store, with every delivered step.
     await waitFor(() => bob.ended.find((e) => e.runId === runId), 'the end of the run on node B', 60_000);
     expect(bob.ended.filter((e) => e.runId === runId)).toHaveLength(1);
-    expect(bob.ended.find((e) => e.runId === runId)).toMatchObject({ reason: 'interrupted' });
     const run = await store.getRun(runId);
-    expect(run).toMatchObject({ status: 'ended', endReason: 'interrupted' });
+    expect(run).toMatchObject({ status: 'ended', endReason: 'interrupted', error: 'the web node running it stopped' });
+    expect(bob.ended.find((e) => e.runId === runId)).toMatchObject({ reason: 'interrupted', steps: run!.steps, error: { code: 'node-lost' } });
     expect(run!.recorded).toBeGreaterThan(delivered);
     await waitFor(() => annBack.queue.at(-1)?.current === null || (annBack.queue.length === 0 && bob.queue.at(-1)?.current === null), 'the room free for ann', 30_000);
 
