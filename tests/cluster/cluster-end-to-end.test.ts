@@ -5,7 +5,8 @@
  * started on node A, each frame exactly once (run events travel through the room relay, queue states are read
  * by each node for its own sockets: nothing comes twice through the Socket.IO adapter as well). Node A is then
  * killed with SIGKILL mid-run: its clients reconnect to node B and find the points they had acknowledged, every
- * step whose frame was delivered is in the history, and the run ends interrupted for everyone.
+ * step whose frame was delivered is in the history, and the run ends interrupted for everyone. With its workers
+ * gone, a web node stays ready (it still serves rooms) and reports no live worker.
  * (A link rotation across nodes: socketio-across-nodes.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,5 +146,11 @@ describe('a cluster of two web nodes and two workers', () => {
     await waitFor(() => annBack.ended.some((e) => e.runId === next.runId), 'the next run to end', 90_000);
     expect(annBack.ended.find((e) => e.runId === next.runId)).toMatchObject({ reason: 'max-steps', steps: 3 });
     expectEachFrameOnce(annBack.frames.slice(framesBefore));
+
+    // Without workers the node still serves rooms: ready, reporting none live.
+    await Promise.all(workers.map((w) => w.stop()));
+    hb = await health(b.url);
+    for (const t0 = Date.now(); !/^0 live/.test(hb.workers) && Date.now() - t0 < 20_000; hb = await health(b.url)) await new Promise((r) => setTimeout(r, 250));
+    expect(hb).toMatchObject({ ok: true, workers: '0 live (cluster)' });
   }, 300_000);
 });
