@@ -8,11 +8,12 @@
  * 1. Records one real run with the engine, as bench:load does (or reads --recording FILE).
  * 2. Starts a throwaway redis-server and PostgreSQL (the test fixtures), --workers worker processes
  *    (bench/load/worker-child.ts: the BullMQ consumer of `npm run worker` over replayed jobs, --devices jobs at
- *    once each) and --nodes web nodes (bench/load/server-child.ts with the cluster's run parts).
+ *    once each) and --nodes web nodes (bench/load/server-child.ts wired as `npm start` with REDIS_URL: the
+ *    cluster parts, Socket.IO adapter and Yjs relay, and the run parts).
  * 3. Runs scenario B of bench:load (bench/load/scenario.ts) with the clients spread over the nodes: room i's
  *    editor on node i mod n, its watchers on the nodes in turn, so frames reach most watchers through the relay.
- *    Yjs clients of a room all use its editor's node (--yjs-across-nodes spreads them too, once the nodes
- *    relay Yjs updates).
+ *    Yjs clients of a room all use its editor's node, unless --yjs-across-nodes spreads them as the watchers'
+ *    Socket.IO clients are, so most edits reach their watchers through the Yjs relay.
  *
  * Other flags: --step-ms 66  --steps 40  --edit-hz 5  --warmup 1  --model PATH  --out FILE  --recording FILE
  * --no-records (steps without latents and lossless frames: no step records, what the run history costs).

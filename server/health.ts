@@ -4,6 +4,12 @@
  * drag worker is alive. Restarting on a failed readiness probe would not help a locked database, which is
  * why the two are separate. In a cluster, Redis must answer too, and a node that is draining (SIGTERM) is
  * not ready, so a load balancer sends new clients elsewhere while it finishes.
+ *
+ * In a cluster the drag workers are separate processes shared by every web node: their count is reported
+ * ('N live (cluster)') but does not make a node unready. A node with no live worker still serves rooms
+ * (documents, points, history, presence; drags wait in the queue until a worker comes), and failing readiness
+ * would take every web node out of the load balancer at once, stopping all of that for a fault that is the
+ * workers' alone. Operators alert on the workers' own readiness (`npm run worker`, STABLEDRAG_WORKER_PORT).
  */
 
 export interface ReadinessChecks {
@@ -57,7 +63,8 @@ export async function checkReadiness(checks: ReadinessChecks): Promise<Readiness
   if (redis !== undefined && redis !== 'ok') failed.push('redis');
   const pool = checks.workers();
   let workers = 'external';
-  if (pool) {
+  if (pool && checks.redis) workers = `${pool.live} live (cluster)`;
+  else if (pool) {
     workers = `${pool.live} of ${pool.size} live`;
     if (pool.live === 0) failed.push('workers');
   }

@@ -4,7 +4,8 @@
  * and their results saved, documents stored).
  *
  * With REDIS_URL set the process is one web node of a cluster (docs/deploy.md): PostgreSQL is required,
- * Socket.IO and Yjs go through Redis, and SIGTERM drains the node (readiness fails, no new connections,
+ * Socket.IO and Yjs go through Redis, drags and renders run on `npm run worker` processes through BullMQ, the
+ * run queue lives in Redis and run events reach the other nodes' sockets through it; SIGTERM drains the node (readiness fails, no new connections,
  * documents stored, clients closed so that they reconnect to another node).
  */
 import { spawnSync } from 'node:child_process';
@@ -49,6 +50,7 @@ if (!config.dev && !hasProductionBuild()) {
 const { createNextApp } = await import('./next-app.js');
 const { startStudioServer } = await import('./studio-server.js');
 const { startCluster } = await import('./cluster/cluster-parts.js');
+const { clusterRunParts } = await import('./runs/cluster-runs.js');
 const nextApp = await createNextApp({ dir: REPO_ROOT, dev: config.dev, port: config.port });
 let cluster: ClusterParts | undefined;
 if (clusterConfig) {
@@ -74,11 +76,13 @@ const server = await startStudioServer({
   trustedProxies: config.trustedProxies,
   dev: config.dev,
   cluster,
+  ...(cluster && clusterRunParts(cluster.redis.connector, { log: (line) => console.log(line), limits: config.limits })),
 });
 const mode = clusterConfig
   ? `cluster node ${clusterConfig.nodeId}, Redis ${describeRedisUrl(clusterConfig.redisUrl)} (prefix ${clusterConfig.prefix})`
   : 'single process';
-console.log(`[studio] ready on http://localhost:${server.port} (${mode}; database ${describeDatabase(config.database ?? config.dbFile)}, ${config.poolSize} drag worker(s))`);
+const drags = cluster ? 'drags on `npm run worker` processes' : `${config.poolSize} drag worker(s)`;
+console.log(`[studio] ready on http://localhost:${server.port} (${mode}; database ${describeDatabase(config.database ?? config.dbFile)}, ${drags})`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

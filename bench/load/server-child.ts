@@ -8,7 +8,9 @@
  *   parent -> child  { type: 'close' }   child -> parent  { type: 'closed', counts } then exits
  *
  * The server is the real `startStudioServer` (Socket.IO, Yjs, SQLite, run coordinator) with a ReplayJobQueue
- * for its jobs; the recording is read from the file the parent wrote with v8.serialize.
+ * for its jobs; the recording is read from the file the parent wrote with v8.serialize. As a cluster node it is
+ * wired as `npm start` wires one with REDIS_URL (server/index.ts): the cluster parts (Socket.IO adapter, Yjs
+ * relay) and the run parts on their connections, its jobs replayed by the worker processes.
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -16,7 +18,7 @@ import { deserialize } from 'node:v8';
 import { startStudioServer, type StudioServer, type StudioServerOptions } from '../../server/studio-server.js';
 import { ReplayJobQueue, type RecordedRun } from './replay-job-queue.js';
 import { clusterRunParts } from '../../server/runs/cluster-runs.js';
-import { redisConnector } from '../../server/jobs/redis-connector.js';
+import { startCluster, type ClusterParts } from '../../server/cluster/cluster-parts.js';
 import { summarize, type LatencySummary } from './stats.js';
 
 export type ToServerChild =
@@ -61,6 +63,8 @@ const loopStats = (): LoopStats => {
 
 let server: StudioServer | undefined;
 let jobs: ReplayJobQueue | undefined;
+let clusterParts: ClusterParts | undefined;
+let nodes = 0;
 
 process.on('message', (msg: ToServerChild) => {
   void (async () => {
@@ -69,6 +73,7 @@ process.on('message', (msg: ToServerChild) => {
       // In a cluster the replay runs in the worker processes instead.
       if (!msg.cluster) jobs = new ReplayJobQueue({ recording, stepMs: msg.stepMs, stripRecords: msg.stripRecords });
       const { cluster } = msg;
+      if (cluster) clusterParts = await startCluster({ redisUrl: cluster.redisUrl, prefix: cluster.prefix, nodeId: `bench-web-${process.pid}-${++nodes}` });
       // `limits` only where this server has them: the benchmark opens a few hundred connections from one address.
       const opts: StudioServerOptions & { limits?: Record<string, number> } = {
         port: 0,
@@ -77,7 +82,13 @@ process.on('message', (msg: ToServerChild) => {
         models: [{ id: 'faces128', label: 'Faces 128 px', path: recording.modelPath }],
         jobs,
         ...(msg.databaseUrl ? { database: { provider: 'postgresql' as const, url: msg.databaseUrl } } : {}),
-        ...(cluster ? { database: { provider: 'postgresql' as const, url: cluster.databaseUrl }, ...clusterRunParts(redisConnector(cluster.redisUrl, cluster.prefix), { limits: { rendersWaiting: 1e6, rendersWaitingPerCaller: 1e6 } }) } : {}),
+        ...(cluster && clusterParts
+          ? {
+              database: { provider: 'postgresql' as const, url: cluster.databaseUrl },
+              cluster: clusterParts,
+              ...clusterRunParts(clusterParts.redis.connector, { limits: { rendersWaiting: 1e6, rendersWaitingPerCaller: 1e6 } }),
+            }
+          : {}),
         limits: { connectionsPerMinute: 1e9, runsPerUser: 1e6, runsPerAddress: 1e6, runsWaiting: 1e6, queuedRunsPerRoom: 1e6, roomCreateBurst: 1e6 },
         log: () => {},
       };

@@ -11,7 +11,7 @@ import { deserialize } from 'node:v8';
 import { ReplayJobQueue, type RecordedRun } from './replay-job-queue.js';
 import { startJobWorkers, type JobWorkers } from '../../server/worker/job-workers.js';
 import { ModelRegistry } from '../../server/rooms/model-registry.js';
-import { redisConnector } from '../../server/jobs/redis-connector.js';
+import { redisConnector } from '../../server/cluster/redis-connections.js';
 
 export type ToWorkerChild =
   | { type: 'start'; recordingFile: string; redisUrl: string; prefix: string; stepMs: number; devices: number; stripRecords?: boolean }
@@ -29,7 +29,7 @@ process.on('message', (msg: ToWorkerChild) => {
       const recording = deserialize(readFileSync(msg.recordingFile)) as RecordedRun;
       replay = new ReplayJobQueue({ recording, stepMs: msg.stepMs, stripRecords: msg.stripRecords });
       const models = new ModelRegistry({ models: [{ id: 'faces128', path: recording.modelPath }] }, { log: () => {} });
-      workers = await startJobWorkers({ redis: redisConnector(msg.redisUrl, msg.prefix), pool: replay, models, concurrency: msg.devices, lockMs: 30_000, log: (l) => void (l.includes(' taken ') || console.error(l)) });
+      workers = await startJobWorkers({ redis: redisConnector({ url: msg.redisUrl, prefix: msg.prefix, nodeId: 'bench-worker' }), pool: replay, models, concurrency: msg.devices, lockMs: 30_000, log: (l) => void (l.includes(' taken ') || console.error(l)) });
       send({ type: 'ready' });
     } else if (msg.type === 'close') {
       await workers?.close();

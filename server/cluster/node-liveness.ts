@@ -2,6 +2,11 @@
  * Which web nodes are alive: each publishes a heartbeat on the deployment's nodes channel, and says goodbye
  * when it stops. A node not heard from for `missedBeats` heartbeats is taken for dead (killed, cut off), so
  * the presence of its clients can be removed at once rather than after Yjs awareness's 30 s timeout.
+ *
+ * The run queue keeps a heartbeat of its own, a key per node start that expires in Redis
+ * (runs/redis-run-queue.ts): these beats live only in the memory of the nodes hearing them, which suits fast
+ * presence cleanup, whereas a dead node's runs must be found even by a node that starts after every other
+ * one stopped, which only state kept in Redis allows.
  */
 import type { Redis } from 'ioredis';
 import type { Channels } from './channels.js';

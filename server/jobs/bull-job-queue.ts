@@ -13,8 +13,9 @@ import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BusyError, type DragJobHandle, type DragListener, type InvertJobHandle, type InvertListener, type JobQueue, type RenderOptions } from './job-queue.js';
 import type { DragEndMessage, DragJobRequest, DragStepMessage, InvertEndMessage, InvertJobRequest, InvertStepMessage, RenderJob, RenderResult } from './worker-protocol.js';
-import type { RedisConnector } from './redis-connector.js';
+import type { RedisConnector } from '../cluster/redis-connections.js';
 import { decodeWire, encodeWire } from './wire-codec.js';
+import { liveWorkerDevices } from './bull-worker-registry.js';
 import {
   bullPrefix, cancelChannel, cancelledKey, CANCEL_MEMORY_SECONDS, isStalledFailure, JOB_QUEUE_NAMES, JOB_QUEUE_OF, replyChannel, replyPattern,
   type BullJobData, type JobKind, type JobQueueName, type JobReply,
@@ -22,6 +23,8 @@ import {
 
 /** How long after BullMQ reports a job completed its end may still arrive on the reply channel. */
 const REPLY_GRACE_MS = 5000;
+/** How often the live workers are counted for readiness. */
+const WORKER_COUNT_MS = 2000;
 
 export interface BullJobQueueOptions {
   redis: RedisConnector;
@@ -32,6 +35,8 @@ export interface BullJobQueueOptions {
   rendersWaitingPerCaller?: number;
   /** Told each finished drag's step times as its worker measured them (ms), by model file (the model list shows them). */
   onDragSteps?: (modelPath: string, stepMs: number[]) => void;
+  /** Names this node's reply channels (default: a random id); unique to this start of the process. */
+  node?: string;
   log?: (line: string) => void;
 }
 
@@ -49,7 +54,7 @@ interface PendingJob {
 
 export class BullJobQueue implements JobQueue {
   /** Names this node's reply channels: replies for other nodes' jobs never reach it. */
-  private readonly node = randomUUID();
+  private readonly node: string;
   private readonly commands: Redis;
   private readonly subscriber: Redis;
   private readonly queues: Map<JobQueueName, Queue>;
@@ -61,9 +66,13 @@ export class BullJobQueue implements JobQueue {
   private rendersPending = 0;
   private readonly ready: Promise<unknown>;
   private closed = false;
+  /** The worker devices alive at the last look (bull-worker-registry.ts); readiness asks synchronously. */
+  private workerDevices = 0;
+  private readonly workerWatch: NodeJS.Timeout;
 
   constructor(private readonly opts: BullJobQueueOptions) {
     const { redis } = opts;
+    this.node = opts.node ?? randomUUID();
     const log = opts.log ?? ((line) => console.warn(line));
     this.commands = redis.connect('jobs');
     this.subscriber = redis.connect('job-replies');
@@ -94,6 +103,13 @@ export class BullJobQueue implements JobQueue {
         log(`[jobs] ignored a reply for job ${jobId}: ${(err as Error).message}`);
       }
     });
+    const countWorkers = () => {
+      if (this.commands.status !== 'ready') return;
+      liveWorkerDevices(this.commands, redis.prefix).then((n) => (this.workerDevices = n), (err: Error) => log(`[jobs] counting workers: ${err.message}`));
+    };
+    countWorkers();
+    this.workerWatch = setInterval(countWorkers, WORKER_COUNT_MS);
+    this.workerWatch.unref();
     // Subscribed before the first job is added: a reply can never come before its listener.
     this.ready = Promise.all([this.subscriber.psubscribe(replyPattern(redis.prefix, this.node)), ...this.events.map((e) => e.waitUntilReady())]);
   }
@@ -217,9 +233,15 @@ export class BullJobQueue implements JobQueue {
     return (await this.queues.get(queue)!.remove(jobId)) === 1;
   }
 
+  /** The devices of the cluster's live worker processes, as both numbers: workers are shared, not this node's. */
+  liveWorkers(): { live: number; size: number } {
+    return { live: this.workerDevices, size: this.workerDevices };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.workerWatch);
     for (const job of [...this.pending.values()]) job.onFailed('the job queue closed');
     await Promise.allSettled([...this.events.map((e) => e.close()), ...[...this.queues.values()].map((q) => q.close())]);
     await Promise.allSettled([this.subscriber.quit(), this.commands.quit(), ...this.eventConnections.map((c) => c.quit())]);

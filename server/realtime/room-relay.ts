@@ -13,7 +13,7 @@
 import type { Redis } from 'ioredis';
 import type { EncodedImage, RunEnded, RunFrame, RunQueueState } from '../../contract/events.js';
 import type { RunBroadcaster } from '../runs/run-broadcaster.js';
-import type { RedisConnector } from '../jobs/redis-connector.js';
+import type { RedisConnector } from '../cluster/redis-connections.js';
 import { decodeWire, encodeWire } from '../jobs/wire-codec.js';
 import { SocketBroadcaster } from './socket-broadcaster.js';
 import type { StudioIO } from './types.js';

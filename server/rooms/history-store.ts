@@ -107,6 +107,8 @@ export interface HistoryStore {
    * and `steps` becomes the updates recorded (recorded - 1). Returns their ids.
    */
   endUnfinishedRuns(end: { reason: string; error: string }): Promise<string[]>;
+  /** The ids of the runs still 'running' (a cluster's start-up check for runs no node holds). */
+  unfinishedRunIds(): Promise<string[]>;
   /** The room's runs in order (without their steps). */
   listRuns(roomId: string): Promise<RunRecord[]>;
   /** Up to `limit` of the room's runs with seq below `before` (all when absent), newest first. */

@@ -238,6 +238,10 @@ export class PrismaRoomStore implements RoomStore {
     return runs.map((r) => r.id);
   }
 
+  async unfinishedRunIds(): Promise<string[]> {
+    return (await this.prisma.run.findMany({ where: { status: 'running' }, select: { id: true } })).map((r) => r.id);
+  }
+
   async listRuns(roomId: string): Promise<RunRecord[]> {
     return (await this.prisma.run.findMany({ where: { roomId }, orderBy: { seq: 'asc' }, include: { _count: { select: { stepRecords: true } } } })).map(toRun);
   }

@@ -3,9 +3,9 @@
  * processes run them), the run queue on Redis, and frames relayed to the other nodes. Everything else a
  * cluster needs (the Socket.IO adapter, the Yjs relay, PostgreSQL) is wired beside these.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { StudioServerOptions } from '../studio-server.js';
-import type { RedisConnector } from '../jobs/redis-connector.js';
+import type { RedisConnector } from '../cluster/redis-connections.js';
 import { BullJobQueue } from '../jobs/bull-job-queue.js';
 import { RoomRelay } from '../realtime/room-relay.js';
 import { RedisRunQueue } from './redis-run-queue.js';
@@ -23,16 +23,20 @@ export const NODE_LOST_RUN = { reason: 'interrupted', error: 'the web node runni
 
 export function clusterRunParts(redis: RedisConnector, opts: ClusterRunOptions = {}): Pick<StudioServerOptions, 'jobs' | 'runQueue' | 'broadcaster'> {
   const { log } = opts;
+  // This start of the node: a node id may be fixed (a pod name) and reused by the next process, which must
+  // neither keep its predecessor's runs alive in the run queue nor receive the replies of its jobs.
+  const instance = `${redis.nodeId}.${randomBytes(4).toString('hex')}`;
   return {
     jobs: (models, { onDragSteps }) =>
       new BullJobQueue({
-        redis, log, onDragSteps, modelIdOf: (path) => models.byPath(path)?.id,
+        redis, log, onDragSteps, node: instance, modelIdOf: (path) => models.byPath(path)?.id,
         rendersWaiting: opts.limits?.rendersWaiting, rendersWaitingPerCaller: opts.limits?.rendersWaitingPerCaller,
       }),
     runQueue: ({ events, store, limits, retryAfterSeconds }) =>
       new RedisRunQueue(
         {
-          redis, limits, retryAfterSeconds, log, nodeTimeoutMs: opts.nodeTimeoutMs,
+          redis, limits, retryAfterSeconds, log, nodeTimeoutMs: opts.nodeTimeoutMs, node: instance,
+          unfinishedRuns: () => store.unfinishedRunIds(),
           interrupted: async (runId) => {
             const run = await store.getRun(runId);
             if (run?.status !== 'running') return undefined;
@@ -43,6 +47,6 @@ export function clusterRunParts(redis: RedisConnector, opts: ClusterRunOptions =
         },
         events,
       ),
-    broadcaster: (io) => new RoomRelay(io, redis, randomUUID(), { log }),
+    broadcaster: (io) => new RoomRelay(io, redis, instance, { log }),
   };
 }

@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
 import type { RunInfo, RunQueueState } from '../../contract/events.js';
 import { RoomError } from '../rooms/room-service.js';
 import type { ServerLimits } from '../limits.js';
-import type { RedisConnector } from '../jobs/redis-connector.js';
+import type { RedisConnector } from '../cluster/redis-connections.js';
 import type { QueuedRun, RunQueue, RunQueueEvents } from './run-queue.js';
 import { CANCEL, CLAIM, ENQUEUE, FINISH, SNAPSHOT, SWEEP, UPDATE } from './redis-run-scripts.js';
 
@@ -28,8 +28,16 @@ export interface RedisRunQueueOptions {
   /** Ends the record of a run whose node died while running it (its steps stay) as `interrupted`; resolves with
    *  its steps, or undefined when it had already ended. */
   interrupted: (runId: string) => Promise<number | undefined>;
+  /**
+   * The runs the store has as running. Read once, a node timeout after start: those in no room list while no
+   * other web node is alive were left by a cluster that stopped with its Redis emptied (restarted without
+   * persistence), where no heartbeat key is left to expire, and are ended as `interrupted`.
+   */
+  unfinishedRuns?: () => Promise<string[]>;
   /** A node is deemed dead this long after its last heartbeat (sent every third of it). Default 15 s. */
   nodeTimeoutMs?: number;
+  /** This node's id in the queue (default: a random one); unique to this start of the process. */
+  node?: string;
   log?: (line: string) => void;
 }
 
@@ -38,7 +46,7 @@ type Announcement = { type: 'changed'; roomId: string } | { type: 'cancel'; room
 const EMPTY = (roomId: string): RunQueueState => ({ roomId, version: 0, current: null, queued: [] });
 
 export class RedisRunQueue implements RunQueue {
-  readonly node = randomUUID();
+  readonly node: string;
   private readonly prefix: string;
   private readonly channel: string;
   private readonly commands: Redis;
@@ -57,6 +65,7 @@ export class RedisRunQueue implements RunQueue {
   private closed = false;
 
   constructor(private readonly opts: RedisRunQueueOptions, private readonly events: RunQueueEvents) {
+    this.node = opts.node ?? randomUUID();
     this.prefix = `${opts.redis.prefix}:runs`;
     this.channel = `${this.prefix}:events`;
     this.log = opts.log ?? ((line) => console.warn(line));
@@ -68,6 +77,12 @@ export class RedisRunQueue implements RunQueue {
     this.ready.catch((err) => this.log(`[runs] the cluster run queue could not start: ${(err as Error).message}`));
     this.every(timeout / 3, () => this.heartbeat(timeout));
     this.every(timeout, () => this.sweep());
+    // After a node timeout, live nodes have renewed their heartbeat keys even in a Redis that was emptied.
+    const orphans = setTimeout(() => {
+      if (!this.closed) this.endOrphans().catch((err) => this.log(`[runs] looking for runs no node holds failed: ${(err as Error).message}`));
+    }, timeout);
+    orphans.unref();
+    this.timers.push(orphans);
   }
 
   private async start(timeoutMs: number): Promise<void> {
@@ -260,6 +275,22 @@ export class RedisRunQueue implements RunQueue {
       }
     }
     for (const roomId of rooms) await this.announce({ type: 'changed', roomId }).catch(() => undefined);
+  }
+
+  /** Ends the store's running runs that no queue holds, when no other web node is alive to hold them. */
+  private async endOrphans(): Promise<void> {
+    const ids = (await this.opts.unfinishedRuns?.()) ?? [];
+    if (ids.length === 0) return;
+    // Read after the store: a run that was running then and is in no list now either ended meanwhile
+    // (`interrupted` re-reads the store and leaves it) or is held by nobody.
+    for await (const keys of this.commands.scanStream({ match: `${this.prefix}:node:*`, count: 1000 })) {
+      if ((keys as string[]).some((k) => k !== `${this.prefix}:node:${this.node}`)) return;
+    }
+    for (const runId of ids) {
+      if (await this.commands.exists(`${this.prefix}:run:${runId}`)) continue;
+      const steps = await this.opts.interrupted(runId);
+      if (steps !== undefined) this.log(`[runs] ${runId}: running in the store, held by no web node (the cluster stopped); ended interrupted with ${steps} step(s)`);
+    }
   }
 
   private async heartbeat(timeoutMs: number): Promise<void> {

@@ -21,15 +21,23 @@ export class StepRecorder {
     private readonly onFailure: () => void,
   ) {}
 
-  /** Queues a step: its record (null: nothing to record), then its frame (null: no image for it). */
+  /**
+   * Queues a step: its record (null: nothing to record), then its frame (null: no image for it). The record's
+   * write starts at once rather than after the previous step's: a run's steps then share the store's group
+   * commit (db/group-commit.ts) instead of paying one database round trip each in turn, which on PostgreSQL
+   * under load took longer than a step and left frames seconds behind. Frames still go out in step order,
+   * each only once its own record is durable. After a record fails for good, no later frame goes out; records
+   * of later steps already in flight may still land, past the run's recorded `steps`.
+   */
   add(record: StepRecord | null, frame: RunFrame | null): void {
+    const written: Promise<{ error: unknown } | null> =
+      record && !this.failure ? this.write(record).then(() => null, (error: unknown) => ({ error })) : Promise.resolve(null);
     this.chain = this.chain.then(async () => {
+      const outcome = await written;
       if (this.failure) return;
       if (record) {
-        try {
-          await this.write(record);
-        } catch (error) {
-          this.failure = { step: record.step, error };
+        if (outcome) {
+          this.failure = { step: record.step, error: outcome.error };
           this.onFailure();
           return;
         }

@@ -31,6 +31,11 @@ export class JobRunner {
     this.running.get(jobId)?.cancel();
   }
 
+  /** Stops every drag running here (a drain that ran out of time). */
+  cancelAll(): void {
+    for (const handle of this.running.values()) handle.cancel();
+  }
+
   async process(job: Job<BullJobData>): Promise<void> {
     const { redis, prefix } = this.deps;
     const jobId = job.id!;

@@ -6,9 +6,11 @@
 import { Worker } from 'bullmq';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { ModelRegistry } from '../rooms/model-registry.js';
-import type { RedisConnector } from '../jobs/redis-connector.js';
+import type { RedisConnector } from '../cluster/redis-connections.js';
 import { bullPrefix, cancelChannel, JOB_QUEUE_NAMES, type BullJobData } from '../jobs/bull-protocol.js';
 import { JobRunner } from './job-runner.js';
+import { registerWorker, workerMember } from '../jobs/bull-worker-registry.js';
+import { randomBytes } from 'node:crypto';
 
 export interface JobWorkersOptions {
   redis: RedisConnector;
@@ -22,8 +24,13 @@ export interface JobWorkersOptions {
 }
 
 export interface JobWorkers {
-  /** Takes no new jobs, waits for the running ones to end, and disconnects. */
-  close(): Promise<void>;
+  /** Rejects when Redis does not answer now (readiness). */
+  ping(): Promise<void>;
+  /**
+   * Takes no new jobs, waits for the running ones to end, and disconnects. Drags still running after
+   * `stopAfterMs` are stopped as a Stop would (their steps are sent and kept), so a drain ends in bounded time.
+   */
+  close(opts?: { stopAfterMs?: number }): Promise<void>;
 }
 
 export async function startJobWorkers(opts: JobWorkersOptions): Promise<JobWorkers> {
@@ -54,9 +61,26 @@ export async function startJobWorkers(opts: JobWorkersOptions): Promise<JobWorke
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  // This start of the worker, in the registry web nodes count for /api/health, once it can take jobs.
+  const registration = registerWorker(commands, redis.prefix, workerMember(`${redis.nodeId}.${randomBytes(4).toString('hex')}`, opts.concurrency));
   return {
-    async close() {
-      await Promise.all(workers.map((w) => w.close()));
+    async ping() {
+      // The offline queue would hold a PING until Redis is back; readiness wants an answer now.
+      if (commands.status !== 'ready') throw new Error(`not connected (${commands.status})`);
+      await commands.ping();
+    },
+    async close({ stopAfterMs } = {}) {
+      // Out of the registry first: web nodes stop counting a worker that takes no new jobs.
+      await registration.stop();
+      const stopper = stopAfterMs === undefined ? undefined : setTimeout(() => {
+        log(`[worker] drain: stopping the drags still running after ${Math.round(stopAfterMs / 1000)} s`);
+        runner.cancelAll();
+      }, stopAfterMs);
+      try {
+        await Promise.all(workers.map((w) => w.close()));
+      } finally {
+        clearTimeout(stopper);
+      }
       await Promise.allSettled(connections.map((c) => c.quit()));
     },
   };

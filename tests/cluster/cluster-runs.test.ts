@@ -10,7 +10,7 @@ import { addPoint, updateSettings } from '../../contract/room-doc.js';
 import type { RoomState, RunEnded, RunFrame, RunQueueState } from '../../contract/events.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { clusterRunParts } from '../../server/runs/cluster-runs.js';
-import { redisConnector } from '../../server/jobs/redis-connector.js';
+import { redisConnector } from '../../server/cluster/redis-connections.js';
 import { startPostgresCluster, type PostgresCluster } from '../../prisma/postgres-cluster.js';
 import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, TINY_MODEL, TINY_MODEL_ID, user, waitFor, type ClientSocket } from '../server/helpers.js';
 import { copyFileSync } from 'node:fs';
@@ -51,7 +51,7 @@ describe('runs across two web nodes and two workers', () => {
       // 'webonly' is a model the web nodes offer and no worker has.
       copyFileSync(TINY_MODEL, `${tmp.dir}/webonly.safetensors`);
       const models = [{ id: TINY_MODEL_ID, path: TINY_MODEL }, { id: 'webonly', path: `${tmp.dir}/webonly.safetensors` }];
-      return startTestServer(`${tmp.dir}/studio.db`, { database, models, ...clusterRunParts(redisConnector(redis.url, PREFIX), { nodeTimeoutMs: 5000 }) });
+      return startTestServer(`${tmp.dir}/studio.db`, { database, models, ...clusterRunParts(redisConnector({ url: redis.url, prefix: PREFIX, nodeId: 'test' }), { nodeTimeoutMs: 5000 }) });
     };
     // One after the other: the first migrates the shared database.
     a = await node();

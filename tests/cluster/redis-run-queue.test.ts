@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { RedisRunQueue } from '../../server/runs/redis-run-queue.js';
-import { redisConnector, type RedisConnector } from '../../server/jobs/redis-connector.js';
+import { redisConnector, type RedisConnector } from '../../server/cluster/redis-connections.js';
 import type { QueuedRun } from '../../server/runs/run-queue.js';
 import type { ServerLimits } from '../../server/limits.js';
 import { startRedis, type RedisFixture } from './redis-server.js';
@@ -27,7 +27,7 @@ describe('RedisRunQueue across nodes', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    connector = redisConnector(redis.url, 'queue-test');
+    connector = redisConnector({ url: redis.url, prefix: 'queue-test', nodeId: 'test' });
   });
   afterEach(async () => {
     for (const f of finish.values()) f();
@@ -35,9 +35,9 @@ describe('RedisRunQueue across nodes', () => {
   });
   afterAll(() => redis?.stop());
 
-  function node(limits: Limits = LIMITS): RedisRunQueue {
+  function node(limits: Limits = LIMITS, unfinishedRuns?: () => Promise<string[]>): RedisRunQueue {
     const q = new RedisRunQueue(
-      { redis: connector, limits, retryAfterSeconds: () => 7, interrupted: async (id) => (interrupted.push(id), 0), nodeTimeoutMs: 4000, log: () => {} },
+      { redis: connector, limits, retryAfterSeconds: () => 7, interrupted: async (id) => (interrupted.push(id), 0), nodeTimeoutMs: 4000, log: () => {}, unfinishedRuns },
       {
         turn: (run) => {
           started.push(run.info.runId);
@@ -122,4 +122,26 @@ describe('RedisRunQueue across nodes', () => {
     end(r2);
     await waitFor(() => !a.busy('dead'), 'a quiet room');
   }, 30_000);
+
+  it('at start, ends the store\'s running runs that no queue holds once no other node is alive (a cluster restarted with an emptied Redis)', async () => {
+    // Held by a live node: left alone (its queue entry is in Redis).
+    const a = node();
+    const held = run('orphans');
+    await a.enqueue(held);
+    await waitFor(() => started.includes(held.info.runId), 'the held run\'s turn');
+    // While node A lives, a new node ends nothing: A may be running runs Redis no longer lists.
+    const asked: string[] = [];
+    node(LIMITS, async () => (asked.push('b'), ['lost-1', held.info.runId]));
+    await waitFor(() => asked.length === 1, 'node B to look for runs no node holds', 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(interrupted).not.toContain('lost-1');
+    // Node A stops (its heartbeat key goes with it); the next node to start ends the orphan only.
+    end(held);
+    await waitFor(() => !a.busy('orphans'), 'the held run to end');
+    await Promise.all(nodes.splice(0).map((q) => q.close()));
+    node(LIMITS, async () => (asked.push('c'), ['lost-1', 'lost-2']));
+    await waitFor(() => interrupted.includes('lost-1') && interrupted.includes('lost-2'), 'the orphans to end interrupted', 20_000);
+    expect(asked).toEqual(['b', 'c']);
+    expect(interrupted).not.toContain(held.info.runId);
+  });
 });

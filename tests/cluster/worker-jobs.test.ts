@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BullJobQueue } from '../../server/jobs/bull-job-queue.js';
-import { redisConnector } from '../../server/jobs/redis-connector.js';
+import { redisConnector } from '../../server/cluster/redis-connections.js';
 import type { DragJobRequest } from '../../server/jobs/worker-protocol.js';
 import { DEFAULT_RUN_SETTINGS } from '../../contract/run-settings.js';
 import { startRedis, type RedisFixture } from './redis-server.js';
@@ -28,7 +28,7 @@ describe('jobs on worker processes', () => {
     const env = { REDIS_URL: redis.url, STABLEDRAG_MODELS: models.dir, STABLEDRAG_REDIS_PREFIX: PREFIX };
     workers = await Promise.all([startWorker(env), startWorker(env)]);
     // Web nodes name models by their own files; the workers know the tiny model as 'tiny'.
-    jobs = new BullJobQueue({ redis: redisConnector(redis.url, PREFIX), modelIdOf: (path) => (path === TINY_MODEL ? 'tiny' : path.endsWith('missing.safetensors') ? 'missing' : undefined), log: () => {} });
+    jobs = new BullJobQueue({ redis: redisConnector({ url: redis.url, prefix: PREFIX, nodeId: 'test' }), modelIdOf: (path) => (path === TINY_MODEL ? 'tiny' : path.endsWith('missing.safetensors') ? 'missing' : undefined), log: () => {} });
   }, 120_000);
 
   afterAll(async () => {
