@@ -23,6 +23,10 @@ export interface InvertSettings {
   lr: number;
   wPlusLr: number;
   loss: InvertLossChoice;
+  /** Steps of pivotal tuning after W/W+ (the generator's weights fitted around the latent); 0: off. */
+  ptiSteps: number;
+  /** Its learning rate (Adam, constant). */
+  ptiLr: number;
 }
 
 export type InvertSettingKey = keyof InvertSettings;
@@ -33,6 +37,8 @@ export const INVERT_SETTINGS_SCHEMA: {
   readonly lr: NumberSetting;
   readonly wPlusLr: NumberSetting;
   readonly loss: ChoiceSetting<InvertLossChoice>;
+  readonly ptiSteps: NumberSetting;
+  readonly ptiLr: NumberSetting;
 } = {
   wSteps: {
     // Below the official projector's 1000 (the engine's own default, for a lone command-line run): at 128 px a
@@ -61,6 +67,16 @@ export const INVERT_SETTINGS_SCHEMA: {
       detector: { label: 'Face features', title: 'pixels plus the landmark detector\'s features (face models only)' },
     },
     label: 'Loss', description: 'what the fit compares',
+  },
+  ptiSteps: {
+    // Off by default: tuning costs a step about three W steps' time and the room then stores its own weights
+    // (~0.3-0.4 MiB at 128 px). The paper's (and the engine's lone-run) 350 is the form's suggestion when on.
+    type: 'number', default: 0, min: 0, max: 5000, integer: true, step: 50,
+    label: 'PTI steps', description: 'steps of pivotal tuning: the model\'s weights are fitted to the photo around the found latent, and the room keeps them (0: off)',
+  },
+  ptiLr: {
+    type: 'number', default: 3e-4, min: 0.00001, max: 0.01, integer: false, step: 0.0001,
+    label: 'PTI learning rate', description: 'Adam step size of pivotal tuning (constant)',
   },
 };
 

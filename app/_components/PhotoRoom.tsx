@@ -24,6 +24,9 @@ interface Photo {
   height: number;
 }
 
+/** The inversion settings the form offers; the others keep their defaults (INVERT_SETTINGS_SCHEMA). */
+type StepKey = 'wSteps' | 'wPlusSteps' | 'ptiSteps';
+
 export function PhotoRoom() {
   const router = useRouter();
   const [models, setModels] = useState<ModelInfo[]>([]);
@@ -32,8 +35,9 @@ export function PhotoRoom() {
   const [zoom, setZoom] = useState(1);
   const [centre, setCentre] = useState<[number, number]>([0, 0]);
   const [title, setTitle] = useState('');
-  const [steps, setSteps] = useState<Pick<InvertSettings, 'wSteps' | 'wPlusSteps'>>({
+  const [steps, setSteps] = useState<Pick<InvertSettings, StepKey>>({
     wSteps: INVERT_SETTINGS_SCHEMA.wSteps.default, wPlusSteps: INVERT_SETTINGS_SCHEMA.wPlusSteps.default,
+    ptiSteps: INVERT_SETTINGS_SCHEMA.ptiSteps.default,
   });
   const [error, setError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
@@ -117,7 +121,7 @@ export function PhotoRoom() {
     }
   };
 
-  const number = (key: 'wSteps' | 'wPlusSteps') => {
+  const number = (key: StepKey) => {
     const spec = INVERT_SETTINGS_SCHEMA[key];
     return (
       <label className="field" title={spec.description}>
@@ -184,6 +188,7 @@ export function PhotoRoom() {
           <div className="photo-steps">
             {number('wSteps')}
             {number('wPlusSteps')}
+            {number('ptiSteps')}
           </div>
           <button type="button" className="btn primary wide" onClick={create} disabled={creating || !model} data-testid="create-photo-room">
             {creating ? 'Uploading…' : 'Create room'}

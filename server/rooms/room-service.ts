@@ -129,6 +129,14 @@ export class RoomService {
     if (room) this.modelPath(room);
   }
 
+  /**
+   * The room's own tuned weights (pivotal tuning), which every render and drag of the room passes with its job;
+   * undefined for a room that draws with its model's.
+   */
+  async weights(roomId: string): Promise<Uint8Array | undefined> {
+    return (await this.store.getWeights(roomId)) ?? undefined;
+  }
+
   /** The room's model file; a room whose model is gone or broken gets `model-unavailable`. */
   modelPath(room: Pick<RoomRecord, 'model'>): string {
     const m = this.models.get(room.model);

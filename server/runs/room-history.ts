@@ -44,6 +44,18 @@ export function historyRun(run: RunSummary): HistoryRun {
   };
 }
 
+/**
+ * Whether a step's latent goes with the room's tuned weights (pivotal tuning), so a fork from it takes them:
+ * every step of a drag or an undo does (they ran in a room that had them, if it has them now), and an
+ * inversion's steps from its tuning stage on; its W and W+ steps came before the weights existed.
+ */
+function tunedAt(run: Pick<RunRecord, 'kind' | 'settings'>, step: number): boolean {
+  if (run.kind !== 'invert') return true;
+  const s = run.settings as Partial<Record<'wSteps' | 'wPlusSteps' | 'ptiSteps', unknown>>;
+  const before = Number(s.wSteps ?? 0) + Number(s.wPlusSteps ?? 0);
+  return Number(s.ptiSteps ?? 0) > 0 && step >= before;
+}
+
 export class RoomHistory {
   constructor(private readonly deps: RoomHistoryDeps) {}
 
@@ -111,11 +123,12 @@ export class RoomHistory {
     const run = await this.runOf(roomId, req.runId);
     const s = Number.isInteger(req.step) ? await store.getStep(run.id, req.step as number) : null;
     if (!s) throw new RoomError('not-found', 'no such step');
-    const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png' }, { caller });
+    const weights = tunedAt(run, s.step) ? await rooms.weights(parent.id) : undefined;
+    const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png', weights }, { caller });
     const child = await store.create({
       title: cleanDisplayText(`${parent.title} · fork ${run.seq}.${s.step}`, MAX_TITLE_GRAPHEMES), model: parent.model, seed: parent.seed,
       parentRoomId: parent.id, forkRunId: run.id, forkStep: s.step,
-      latent: s.latent, image: rendered.image.bytes, imageType: rendered.image.mime,
+      latent: s.latent, image: rendered.image.bytes, imageType: rendered.image.mime, weights,
     });
     const doc = await docs.acquire(child.id);
     try {

@@ -1,7 +1,8 @@
 /**
  * A recorded step's frame: the stored one when the step kept it (stored-frames.ts), else rendered again from
  * the step's latent by a worker (through the job queue: the main thread never runs tensor code). Rendering is
- * deterministic, so a re-rendered frame is byte for byte the frame the run showed. A room whose model the
+ * deterministic, so a re-rendered frame is byte for byte the frame the run showed (drawn with the room's tuned
+ * weights where it has some, as its runs were). A room whose model the
  * studio no longer offers can show only stored frames: asking for another is a 'model-unavailable' error.
  */
 import type { EncodedImage } from '../../contract/events.js';
@@ -24,7 +25,8 @@ export class StepFrames {
     if (step.frame) return { bytes: step.frame, mime: step.frameType ?? 'image/webp', ...size };
     const modelPath = this.rooms.modelPath(room);
     if (!step.latent) throw new Error(`step ${step.step} has neither a stored frame nor a latent`);
-    const rendered = await this.jobs.render({ modelPath, latent: step.latent, format: 'webp-lossless' }, { caller: caller ?? `room:${room.id}` });
+    const weights = await this.rooms.weights(room.id);
+    const rendered = await this.jobs.render({ modelPath, latent: step.latent, format: 'webp-lossless', weights }, { caller: caller ?? `room:${room.id}` });
     return rendered.image;
   }
 
