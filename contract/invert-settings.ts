@@ -69,7 +69,7 @@ export const INVERT_SETTINGS_SCHEMA: {
     label: 'Loss', description: 'what the fit compares',
   },
   ptiSteps: {
-    // Off by default: tuning costs a step about three W steps' time and the room then stores its own weights
+    // Off by default: a tuning step costs two to three W steps' time (docs/benchmarks.md) and the room then stores its own weights
     // (~0.3-0.4 MiB at 128 px). The paper's (and the engine's lone-run) 350 is the form's suggestion when on.
     type: 'number', default: 0, min: 0, max: 5000, integer: true, step: 50,
     label: 'PTI steps', description: 'steps of pivotal tuning: the model\'s weights are fitted to the photo around the found latent, and the room keeps them (0: off)',

@@ -21,20 +21,26 @@ export class StepFrames {
 
   /** The step's frame as an image of the room's size (stored bytes, or a lossless WebP rendered now). */
   async frame(room: Room, step: StoredStepFrame, caller?: string): Promise<EncodedImage & { bytes: Uint8Array }> {
+    return this.frameWith(room, step, caller, step.frame ? undefined : await this.rooms.weights(room.id));
+  }
+
+  private async frameWith(room: Room, step: StoredStepFrame, caller: string | undefined, weights: Uint8Array | undefined): Promise<EncodedImage & { bytes: Uint8Array }> {
     const size = this.rooms.size(room);
     if (step.frame) return { bytes: step.frame, mime: step.frameType ?? 'image/webp', ...size };
     const modelPath = this.rooms.modelPath(room);
     if (!step.latent) throw new Error(`step ${step.step} has neither a stored frame nor a latent`);
-    const weights = await this.rooms.weights(room.id);
     const rendered = await this.jobs.render({ modelPath, latent: step.latent, format: 'webp-lossless', weights }, { caller: caller ?? `room:${room.id}` });
     return rendered.image;
   }
 
   /** Frames of several steps, in their order (renders one at a time, sharing the queue fairly with others). */
   async frames(room: Room, steps: StoredStepFrame[], caller?: string): Promise<Uint8Array[]> {
-    if (steps.some((s) => !s.frame)) this.rooms.modelPath(room);
+    const renders = steps.some((s) => !s.frame);
+    if (renders) this.rooms.modelPath(room);
+    // Read once for all of them: a room's weights are a few hundred kilobytes.
+    const weights = renders ? await this.rooms.weights(room.id) : undefined;
     const out: Uint8Array[] = [];
-    for (const s of steps) out.push((await this.frame(room, s, caller)).bytes);
+    for (const s of steps) out.push((await this.frameWith(room, s, caller, weights)).bytes);
     return out;
   }
 }
