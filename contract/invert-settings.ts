@@ -86,6 +86,20 @@ export const DEFAULT_INVERT_SETTINGS: InvertSettings = Object.fromEntries(
   INVERT_SETTING_KEYS.map((k) => [k, INVERT_SETTINGS_SCHEMA[k].default]),
 ) as unknown as InvertSettings;
 
+/**
+ * Model architectures pivotal tuning supports (the engine's trainable generator is StyleGAN2's; it refuses
+ * others), so a room asks for it only where it can run.
+ */
+export const PTI_ARCHITECTURES: readonly string[] = ['stylegan2-ada'];
+
+/** Why the settings cannot run on a model of `architecture` (a sentence), or null when they can. */
+export function invertSettingsProblem(s: InvertSettings, model: { label: string; architecture: string }): string | null {
+  if (s.ptiSteps > 0 && !PTI_ARCHITECTURES.includes(model.architecture)) {
+    return `pivotal tuning (ptiSteps) supports StyleGAN2 models; ${model.label} is ${model.architecture}: set ptiSteps to 0`;
+  }
+  return null;
+}
+
 /** The request's settings, or the first problem with them as a sentence naming the field. */
 export type ParsedInvertSettings = { ok: true; settings: InvertSettings } | { ok: false; message: string };
 

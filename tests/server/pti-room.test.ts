@@ -6,6 +6,7 @@
  * model end the drag with the engine's clear error and the room stays usable.
  */
 import { describe, expect, it } from 'vitest';
+import { resolve } from 'node:path';
 import sharp from 'sharp';
 import type { RoomState, RunEnded } from '../../contract/events.js';
 import { addPoint, updateSettings } from '../../contract/room-doc.js';
@@ -14,6 +15,8 @@ import { applyPtiWeights, initBackend, loadBaseModel, loadGenerator, ptiWeightsM
 import { decodeWire, encodeWire } from '../../server/jobs/wire-codec.js';
 import { call, connectSocket, connectYjs, TINY_MODEL, TINY_MODEL_ID, user, useServerFixture, waitFor, type ClientSocket } from './helpers.js';
 import { quadrants, upload } from './photo-upload-helpers.js';
+
+const SG3_MODEL = resolve(import.meta.dirname, '../fixtures/stylegan3/sg3t/model.safetensors');
 
 /** Tiny step counts; the largest learning rate the schema allows, so three tuning steps visibly move the weights. */
 const PTI = { wSteps: '4', wPlusSteps: '2', ptiSteps: '3', ptiLr: '0.01', loss: 'pixel' };
@@ -173,5 +176,11 @@ describe('pivotal tuning in a room', () => {
       expect(res.status).toBe(400);
       expect(res.answer).toMatchObject({ ok: false, error: { code: 'invalid', message: expect.stringMatching(message) } });
     }
+    // A model pivotal tuning cannot run on (StyleGAN3): refused at the upload, not after the W/W+ stages.
+    await fx.restart({ models: [{ id: TINY_MODEL_ID, label: 'Tiny', path: TINY_MODEL }, { id: 'sg3', label: 'SG3-T', path: SG3_MODEL }] });
+    const res = await upload(fx.server.url, png, { model: 'sg3', ptiSteps: '5' });
+    expect(res.status).toBe(400);
+    expect(res.answer).toMatchObject({ ok: false, error: { code: 'invalid', message: expect.stringMatching(/pivotal tuning \(ptiSteps\) supports StyleGAN2 models; SG3-T is stylegan3/) } });
+    expect(await fx.server.store.listRecent(100)).not.toContainEqual(expect.objectContaining({ model: 'sg3' }));
   });
 });
