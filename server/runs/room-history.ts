@@ -15,6 +15,7 @@ import { RoomError, type RoomService } from '../rooms/room-service.js';
 import { newRunId } from '../rooms/tokens.js';
 import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../../contract/display-text.js';
 import { replayUndoStack } from './undo-stack.js';
+import { stepUsesWeights } from './tuned-steps.js';
 import { nextTurn } from '../next-turn.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
 import type { StepFrames } from './step-frames.js';
@@ -42,18 +43,6 @@ export function historyRun(run: RunSummary): HistoryRun {
     endReason: run.endReason, steps: run.steps, recorded: run.recorded, targets: run.points.map((p) => p.target),
     startedAt: run.startedAt.toISOString(), endedAt: run.endedAt?.toISOString() ?? null,
   };
-}
-
-/**
- * Whether a step's latent goes with the room's tuned weights (pivotal tuning), so a fork from it takes them:
- * every step of a drag or an undo does (they ran in a room that had them, if it has them now), and an
- * inversion's steps from its tuning stage on; its W and W+ steps came before the weights existed.
- */
-function tunedAt(run: Pick<RunRecord, 'kind' | 'settings'>, step: number): boolean {
-  if (run.kind !== 'invert') return true;
-  const s = run.settings as Partial<Record<'wSteps' | 'wPlusSteps' | 'ptiSteps', unknown>>;
-  const before = Number(s.wSteps ?? 0) + Number(s.wPlusSteps ?? 0);
-  return Number(s.ptiSteps ?? 0) > 0 && step >= before;
 }
 
 export class RoomHistory {
@@ -99,7 +88,7 @@ export class RoomHistory {
     const run = await this.runOf(roomId, req.runId);
     const s = Number.isInteger(req.step) ? await this.deps.store.getStep(run.id, req.step as number) : null;
     if (!s) throw new RoomError('not-found', 'no such step');
-    const image = await this.deps.frames.frame(await this.room(roomId), s, caller);
+    const image = await this.deps.frames.frame(await this.room(roomId), run, s, caller);
     return {
       runId: run.id, step: s.step, handles: s.handles, targets: run.points.map((p) => p.target), distances: s.distances,
       confidences: s.confidences, image,
@@ -123,7 +112,7 @@ export class RoomHistory {
     const run = await this.runOf(roomId, req.runId);
     const s = Number.isInteger(req.step) ? await store.getStep(run.id, req.step as number) : null;
     if (!s) throw new RoomError('not-found', 'no such step');
-    const weights = tunedAt(run, s.step) ? await rooms.weights(parent.id) : undefined;
+    const weights = stepUsesWeights(run, s.step) ? await rooms.weights(parent.id) : undefined;
     const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png', weights }, { caller });
     const child = await store.create({
       title: cleanDisplayText(`${parent.title} · fork ${run.seq}.${s.step}`, MAX_TITLE_GRAPHEMES), model: parent.model, seed: parent.seed,

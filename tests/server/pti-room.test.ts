@@ -107,13 +107,14 @@ describe('pivotal tuning in a room', () => {
     expect(maxAbsDiff(frame, await rendered(tuned, first.latent))).toBeLessThanOrEqual(2);
     expect(meanAbsDiff(frame, await rendered(plain, first.latent))).toBeGreaterThan(1);
 
-    // Replaying a step whose frame was not stored renders it again with the weights.
-    const unstored = dragSteps.find((s) => !s.frame) ?? (await fx.server.store.listSteps(created.runId)).find((s) => !s.frame);
+    // Replaying a step whose frame was not stored draws it as the run did: a tuning step with the weights, a
+    // W step (before the weights existed) without them.
+    const inversionSteps = await fx.server.store.listSteps(created.runId);
     const viewer = await join(created.viewToken, 'bob');
-    if (unstored) {
-      const { step } = await call<{ step: { image: { bytes: ArrayBuffer } } }>(viewer.socket, 'history:step', { runId: unstored.runId, step: unstored.step });
-      const replayed = await pixels(new Uint8Array(step.image.bytes));
-      expect(maxAbsDiff(replayed, await rendered(tuned, unstored.latent))).toBeLessThanOrEqual(2);
+    for (const [n, gen] of [[7, tuned], [1, plain]] as const) {
+      expect(inversionSteps[n].frame).toBeNull();
+      const { step } = await call<{ step: { image: { bytes: Uint8Array } } }>(viewer.socket, 'history:step', { runId: created.runId, step: n });
+      expect(maxAbsDiff(await pixels(new Uint8Array(step.image.bytes)), await rendered(gen, inversionSteps[n].latent))).toBeLessThanOrEqual(2);
     }
 
     // A fork from the drag keeps the weights (same bytes) and its image is drawn with them.
