@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
 import type { ModelInfo } from '../../contract/events';
-import { INVERT_SETTINGS_SCHEMA, type InvertSettings } from '../../contract/invert-settings';
+import { INVERT_SETTINGS_SCHEMA, PTI_ARCHITECTURES, type InvertSettings } from '../../contract/invert-settings';
 import { PHOTO_LIMITS } from '../../contract/photo-room';
 import { request } from '../_lib/socket';
 import { rememberRoom } from '../_lib/recent-rooms';
@@ -91,6 +91,8 @@ export function PhotoRoom() {
   }, [choose]);
 
   const m = models.find((x) => x.id === model);
+  // The upload refuses tuning for other architectures (invertSettingsProblem); the form does not offer it.
+  const tunable = !!m && PTI_ARCHITECTURES.includes(m.architecture);
   const crop: CropRect | null = photo && m ? cropAt(photo.width, photo.height, m.width / m.height, zoom, centre[0], centre[1]) : null;
   const scale = photo ? VIEW / Math.max(photo.width, photo.height) : 1;
 
@@ -111,7 +113,7 @@ export function PhotoRoom() {
     setCreating(true);
     setError(null);
     try {
-      const room = await uploadPhoto(photo.file, { model, title: title.trim(), crop, settings: steps });
+      const room = await uploadPhoto(photo.file, { model, title: title.trim(), crop, settings: { ...steps, ptiSteps: tunable ? steps.ptiSteps : 0 } });
       rememberRoom({ token: room.editToken, roomId: room.roomId, role: 'edit', title: title.trim() || 'Photo' });
       keepPhotoNotices(room.editToken, room.notices);
       router.push(`/r/${room.editToken}`);
@@ -123,11 +125,12 @@ export function PhotoRoom() {
 
   const number = (key: StepKey) => {
     const spec = INVERT_SETTINGS_SCHEMA[key];
+    const off = key === 'ptiSteps' && !tunable;
     return (
-      <label className="field" title={spec.description}>
+      <label className="field" title={off ? 'pivotal tuning supports StyleGAN2 models only' : spec.description}>
         <span className="field-label">{spec.label}</span>
         <input
-          type="number" min={spec.min} max={spec.max} step={spec.step} value={steps[key]} data-testid={`photo-${key}`}
+          type="number" min={spec.min} max={spec.max} step={spec.step} value={off ? 0 : steps[key]} disabled={off} data-testid={`photo-${key}`}
           onChange={(e) => setSteps((s) => ({ ...s, [key]: Math.min(spec.max, Math.max(spec.min, Math.round(Number(e.target.value) || 0))) }))}
         />
       </label>
