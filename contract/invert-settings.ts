@@ -23,6 +23,10 @@ export interface InvertSettings {
   lr: number;
   wPlusLr: number;
   loss: InvertLossChoice;
+  /** Steps of pivotal tuning after W/W+ (the generator's weights fitted around the latent); 0: off. */
+  ptiSteps: number;
+  /** Its learning rate (Adam, constant). */
+  ptiLr: number;
 }
 
 export type InvertSettingKey = keyof InvertSettings;
@@ -33,6 +37,8 @@ export const INVERT_SETTINGS_SCHEMA: {
   readonly lr: NumberSetting;
   readonly wPlusLr: NumberSetting;
   readonly loss: ChoiceSetting<InvertLossChoice>;
+  readonly ptiSteps: NumberSetting;
+  readonly ptiLr: NumberSetting;
 } = {
   wSteps: {
     // Below the official projector's 1000 (the engine's own default, for a lone command-line run): at 128 px a
@@ -62,6 +68,16 @@ export const INVERT_SETTINGS_SCHEMA: {
     },
     label: 'Loss', description: 'what the fit compares',
   },
+  ptiSteps: {
+    // Off by default: a tuning step costs two to three W steps' time (docs/benchmarks.md) and the room then stores its own weights
+    // (~0.3-0.4 MiB at 128 px). The paper's (and the engine's lone-run) 350 is the form's suggestion when on.
+    type: 'number', default: 0, min: 0, max: 5000, integer: true, step: 50,
+    label: 'PTI steps', description: 'steps of pivotal tuning: the model\'s weights are fitted to the photo around the found latent, and the room keeps them (0: off)',
+  },
+  ptiLr: {
+    type: 'number', default: 3e-4, min: 0.00001, max: 0.01, integer: false, step: 0.0001,
+    label: 'PTI learning rate', description: 'Adam step size of pivotal tuning (constant)',
+  },
 };
 
 export const INVERT_SETTING_KEYS = Object.keys(INVERT_SETTINGS_SCHEMA) as InvertSettingKey[];
@@ -69,6 +85,20 @@ export const INVERT_SETTING_KEYS = Object.keys(INVERT_SETTINGS_SCHEMA) as Invert
 export const DEFAULT_INVERT_SETTINGS: InvertSettings = Object.fromEntries(
   INVERT_SETTING_KEYS.map((k) => [k, INVERT_SETTINGS_SCHEMA[k].default]),
 ) as unknown as InvertSettings;
+
+/**
+ * Model architectures pivotal tuning supports (the engine's trainable generator is StyleGAN2's; it refuses
+ * others), so a room asks for it only where it can run.
+ */
+export const PTI_ARCHITECTURES: readonly string[] = ['stylegan2-ada'];
+
+/** Why the settings cannot run on a model of `architecture` (a sentence), or null when they can. */
+export function invertSettingsProblem(s: InvertSettings, model: { label: string; architecture: string }): string | null {
+  if (s.ptiSteps > 0 && !PTI_ARCHITECTURES.includes(model.architecture)) {
+    return `pivotal tuning (ptiSteps) supports StyleGAN2 models; ${model.label} is ${model.architecture}: set ptiSteps to 0`;
+  }
+  return null;
+}
 
 /** The request's settings, or the first problem with them as a sentence naming the field. */
 export type ParsedInvertSettings = { ok: true; settings: InvertSettings } | { ok: false; message: string };

@@ -119,7 +119,7 @@ async function route(deps: ApiDeps, exports: ExportSlots, room: RoomRecord, rest
       const steps = await store.listStepFrames(run.id, sampleSteps(run.recorded, maxFrames));
       await nextTurn();
       // Steps that kept only their latent are rendered again (by the workers) before the frames are joined.
-      const frames = await deps.frames.frames(room, steps);
+      const frames = await deps.frames.frames(room, run, steps);
       return frames.length ? animation(frames, format, delay) : null;
     });
     if (!done) return BUSY;
@@ -133,7 +133,7 @@ async function route(deps: ApiDeps, exports: ExportSlots, room: RoomRecord, rest
     const step = stepNumber === null ? null : await store.getStep(run.id, stepNumber);
     if (!step) return null;
     if (n[2] === 'latent') return { type: 'application/octet-stream', bytes: latentBytes(step.latent), filename: `${run.id}-${step.step}.latent.f32` };
-    const frame = await deps.frames.frame(room, step);
+    const frame = await deps.frames.frame(room, run, step);
     return { type: 'image/png', bytes: await toPng(frame.bytes), filename: `${run.id}-${step.step}.png` };
   }
   return null;

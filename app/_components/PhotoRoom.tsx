@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
 import type { ModelInfo } from '../../contract/events';
-import { INVERT_SETTINGS_SCHEMA, type InvertSettings } from '../../contract/invert-settings';
+import { INVERT_SETTINGS_SCHEMA, PTI_ARCHITECTURES, type InvertSettings } from '../../contract/invert-settings';
 import { PHOTO_LIMITS } from '../../contract/photo-room';
 import { request } from '../_lib/socket';
 import { rememberRoom } from '../_lib/recent-rooms';
@@ -24,6 +24,9 @@ interface Photo {
   height: number;
 }
 
+/** The inversion settings the form offers; the others keep their defaults (INVERT_SETTINGS_SCHEMA). */
+type StepKey = 'wSteps' | 'wPlusSteps' | 'ptiSteps';
+
 export function PhotoRoom() {
   const router = useRouter();
   const [models, setModels] = useState<ModelInfo[]>([]);
@@ -32,8 +35,9 @@ export function PhotoRoom() {
   const [zoom, setZoom] = useState(1);
   const [centre, setCentre] = useState<[number, number]>([0, 0]);
   const [title, setTitle] = useState('');
-  const [steps, setSteps] = useState<Pick<InvertSettings, 'wSteps' | 'wPlusSteps'>>({
+  const [steps, setSteps] = useState<Pick<InvertSettings, StepKey>>({
     wSteps: INVERT_SETTINGS_SCHEMA.wSteps.default, wPlusSteps: INVERT_SETTINGS_SCHEMA.wPlusSteps.default,
+    ptiSteps: INVERT_SETTINGS_SCHEMA.ptiSteps.default,
   });
   const [error, setError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
@@ -87,6 +91,8 @@ export function PhotoRoom() {
   }, [choose]);
 
   const m = models.find((x) => x.id === model);
+  // The upload refuses tuning for other architectures (invertSettingsProblem); the form does not offer it.
+  const tunable = !!m && PTI_ARCHITECTURES.includes(m.architecture);
   const crop: CropRect | null = photo && m ? cropAt(photo.width, photo.height, m.width / m.height, zoom, centre[0], centre[1]) : null;
   const scale = photo ? VIEW / Math.max(photo.width, photo.height) : 1;
 
@@ -107,7 +113,7 @@ export function PhotoRoom() {
     setCreating(true);
     setError(null);
     try {
-      const room = await uploadPhoto(photo.file, { model, title: title.trim(), crop, settings: steps });
+      const room = await uploadPhoto(photo.file, { model, title: title.trim(), crop, settings: { ...steps, ptiSteps: tunable ? steps.ptiSteps : 0 } });
       rememberRoom({ token: room.editToken, roomId: room.roomId, role: 'edit', title: title.trim() || 'Photo' });
       keepPhotoNotices(room.editToken, room.notices);
       router.push(`/r/${room.editToken}`);
@@ -117,13 +123,14 @@ export function PhotoRoom() {
     }
   };
 
-  const number = (key: 'wSteps' | 'wPlusSteps') => {
+  const number = (key: StepKey) => {
     const spec = INVERT_SETTINGS_SCHEMA[key];
+    const off = key === 'ptiSteps' && !tunable;
     return (
-      <label className="field" title={spec.description}>
+      <label className="field" title={off ? 'pivotal tuning supports StyleGAN2 models only' : spec.description}>
         <span className="field-label">{spec.label}</span>
         <input
-          type="number" min={spec.min} max={spec.max} step={spec.step} value={steps[key]} data-testid={`photo-${key}`}
+          type="number" min={spec.min} max={spec.max} step={spec.step} value={off ? 0 : steps[key]} disabled={off} data-testid={`photo-${key}`}
           onChange={(e) => setSteps((s) => ({ ...s, [key]: Math.min(spec.max, Math.max(spec.min, Math.round(Number(e.target.value) || 0))) }))}
         />
       </label>
@@ -184,6 +191,7 @@ export function PhotoRoom() {
           <div className="photo-steps">
             {number('wSteps')}
             {number('wPlusSteps')}
+            {number('ptiSteps')}
           </div>
           <button type="button" className="btn primary wide" onClick={create} disabled={creating || !model} data-testid="create-photo-room">
             {creating ? 'Uploading…' : 'Create room'}

@@ -8,6 +8,7 @@ import type { DragEndMessage, DragJobRequest, FromWorker, InvertEndMessage, Inve
 import { encodeImage } from './frame-encoder.js';
 import { runInvertJob } from './invert-job.js';
 import { fileIdentity } from '../rooms/model-header.js';
+import { TunedGenerators, type Lease } from './tuned-generators.js';
 import { stat } from 'node:fs/promises';
 
 type Engine = typeof import('../../engine/src/index.js');
@@ -25,6 +26,8 @@ const enginePromise: Promise<Engine> = (async () => {
 })();
 
 const generators = new Map<string, Promise<Generator>>();
+/** Rooms' tuned generators (pivotal tuning), a few kept so a room's drags do not rebuild theirs each time. */
+const tuned = new TunedGenerators(4);
 const cancels = new Map<number, AbortController>();
 /** GPU memory each loaded model's weights take, where the backend reports it (webgpu, tensorflow). */
 const gpuBytes = new Map<string, number>();
@@ -33,7 +36,7 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
 }
 
-async function generator(modelPath: string): Promise<{ engine: Engine; gen: Generator }> {
+async function generator(modelPath: string): Promise<{ engine: Engine; gen: Generator; key: string }> {
   const engine = await enginePromise;
   // Keyed by the file's version as well: a model file replaced on disk is loaded again, never served from the
   // old weights. The old generator is not disposed (a job may still hold it); replacing a model file is rare.
@@ -50,21 +53,45 @@ async function generator(modelPath: string): Promise<{ engine: Engine; gen: Gene
     generators.set(key, g);
     g.catch(() => generators.delete(key));
   }
-  return { engine, gen: await g };
+  return { engine, gen: await g, key };
+}
+
+/**
+ * The generator a job of a room draws with: the model's, or with the room's tuned weights applied (held until
+ * release). Weights for another model or corrupt bytes reject with the engine's PtiWeightsError, which ends the
+ * job with its message; the thread and other rooms are unaffected.
+ */
+async function roomGenerator(modelPath: string, weights: Uint8Array | undefined): Promise<{ engine: Engine; gen: Generator } & Pick<Lease, 'release'>> {
+  const { engine, gen, key } = await generator(modelPath);
+  if (!weights) return { engine, gen, release: () => {} };
+  const lease = await tuned.acquire(engine, key, modelPath, weights);
+  return { engine, gen: lease.gen, release: lease.release };
 }
 
 const meta = (gen: Generator, modelPath: string): ModelMeta => ({ width: gen.width, height: gen.height, numWs: gen.numWs, wDim: gen.wDim, gpuBytes: gpuBytes.get(modelPath) });
 
 async function render(job: RenderJob): Promise<RenderResult> {
-  const { engine, gen } = await generator(job.modelPath);
-  // The awaited forms: the same values on every backend, and the only ones webgpu can read.
-  const latent = job.latent ?? (await gen.latentFromSeedAsync(job.seed ?? 0));
-  const rgba = await engine.renderImageAsync(gen, latent);
-  return { latent, image: await encodeImage(rgba, job.format), meta: meta(gen, job.modelPath) };
+  const { engine, gen, release } = await roomGenerator(job.modelPath, job.weights);
+  try {
+    // The awaited forms: the same values on every backend, and the only ones webgpu can read.
+    const latent = job.latent ?? (await gen.latentFromSeedAsync(job.seed ?? 0));
+    const rgba = await engine.renderImageAsync(gen, latent);
+    return { latent, image: await encodeImage(rgba, job.format), meta: meta(gen, job.modelPath) };
+  } finally {
+    release();
+  }
 }
 
 async function drag(jobId: number, job: DragJobRequest, signal: AbortSignal): Promise<DragEndMessage> {
-  const { engine, gen } = await generator(job.modelPath);
+  const { engine, gen, release } = await roomGenerator(job.modelPath, job.weights);
+  try {
+    return await dragWith(engine, gen, jobId, job, signal);
+  } finally {
+    release();
+  }
+}
+
+async function dragWith(engine: Engine, gen: Generator, jobId: number, job: DragJobRequest, signal: AbortSignal): Promise<DragEndMessage> {
   const s = job.settings;
   const run = engine.dragRun(
     gen,
@@ -103,8 +130,11 @@ async function drag(jobId: number, job: DragJobRequest, signal: AbortSignal): Pr
 }
 
 async function invert(jobId: number, job: InvertJobRequest, signal: AbortSignal): Promise<InvertEndMessage> {
-  const { engine, gen } = await generator(job.modelPath);
-  return runInvertJob(engine, gen, job, signal, (step) => {
+  const { engine, gen, key } = await generator(job.modelPath);
+  const tuning = job.settings.ptiSteps > 0
+    ? { base: await tuned.base(engine, key, job.modelPath), render: (weights: Uint8Array) => tuned.acquire(engine, key, job.modelPath, weights) }
+    : undefined;
+  return runInvertJob(engine, gen, job, signal, tuning, (step) => {
     const transfer = [step.image, step.stored].filter((x) => x).map((x) => x!.bytes.buffer as ArrayBuffer);
     transfer.push(step.latent.buffer as ArrayBuffer);
     post({ type: 'invert-step', jobId, step }, transfer);
@@ -130,7 +160,9 @@ port.on('message', async (msg: ToWorker) => {
       cancels.set(msg.jobId, ctl);
       try {
         const end = msg.type === 'drag' ? await drag(msg.jobId, msg.job, ctl.signal) : await invert(msg.jobId, msg.job, ctl.signal);
-        post({ type: 'end', jobId: msg.jobId, end }, end.final ? [end.final.image.bytes.buffer as ArrayBuffer] : []);
+        const transfer = end.final ? [end.final.image.bytes.buffer as ArrayBuffer] : [];
+        if (end.final && 'weights' in end.final && end.final.weights) transfer.push(end.final.weights.buffer as ArrayBuffer);
+        post({ type: 'end', jobId: msg.jobId, end }, transfer);
       } finally {
         cancels.delete(msg.jobId);
       }

@@ -2,7 +2,9 @@
  * An inversion job inside a worker thread: the engine's invertRun over a loaded generator, one message per step
  * (latent always, since the run's history keeps every step's latent; an encoded frame on the steps the engine
  * drew), ending with the last good latent and its render. Stop and failures mid-run end with that state too,
- * so the room always gets a usable latent back (docs/invert.md).
+ * so the room always gets a usable latent back (docs/invert.md). With settings.ptiSteps > 0, pivotal tuning
+ * follows W/W+ and the end also carries the room's tuned weights (the engine's compact delta); the end's image
+ * is then rendered from those stored bytes, as every later job of the room will render.
  */
 import sharp from 'sharp';
 import type { InvertEndMessage, InvertJobRequest, InvertStepMessage } from './worker-protocol.js';
@@ -11,6 +13,13 @@ import { encodeImage } from './frame-encoder.js';
 type Engine = typeof import('../../engine/src/index.js');
 type Generator = import('../../engine/src/index.js').ImageGenerator;
 type Detector = import('../../engine/src/index.js').LandmarkDetector;
+type BaseModel = import('../../engine/src/index.js').BaseModel;
+
+/** What pivotal tuning needs from the worker: the model's base tensors, and a generator for weights it produced. */
+export interface Tuning {
+  base: BaseModel;
+  render(weights: Uint8Array): Promise<{ gen: Generator; release(): void }>;
+}
 
 /** The thread's landmark detector, loaded on first use and kept (a few MB of weights). */
 let detector: Promise<Detector> | undefined;
@@ -46,6 +55,7 @@ export async function runInvertJob(
   gen: Generator,
   job: InvertJobRequest,
   signal: AbortSignal,
+  tuning: Tuning | undefined,
   send: (step: InvertStepMessage) => void,
 ): Promise<InvertEndMessage> {
   const target = await decodeTarget(job.target, gen.width, gen.height);
@@ -56,8 +66,10 @@ export async function runInvertJob(
     {
       target,
       detector: det,
+      ...(tuning ? { ptiBase: tuning.base } : {}),
       options: {
         wSteps: s.wSteps, wPlusSteps: s.wPlusSteps, lr: s.lr, wPlusLr: s.wPlusLr, imageEvery: Math.max(1, job.frameEvery),
+        ...(tuning ? { ptiSteps: s.ptiSteps, ptiLr: s.ptiLr } : { ptiSteps: 0 }),
         loss: det ? 'pixel-multiscale+detector' : 'pixel-multiscale',
       },
     },
@@ -68,9 +80,7 @@ export async function runInvertJob(
   for await (const ev of run) {
     if (ev.type === 'stage') continue;
     if (ev.type === 'end') {
-      const final = ev.latent.length
-        ? { latent: ev.latent, image: await encodeImage(await engine.renderImageAsync(gen, ev.latent), 'png') }
-        : undefined;
+      const final = ev.latent.length ? await finalState(engine, gen, ev.latent, tuning, ev.ptiWeights) : undefined;
       return { reason: ev.reason, steps: ev.steps, loss, ...(ev.error ? { error: ev.error } : {}), final };
     }
     const image = ev.image ? await encodeImage(ev.image, job.frameFormat, job.frameQuality) : undefined;
@@ -80,4 +90,17 @@ export async function runInvertJob(
     send({ step: ev.step, stage: ev.stage, loss: ev.loss, latent: ev.latent.slice(), image, stored, elapsedMs });
   }
   return { reason: 'error', steps: 0, error: { code: 'engine-failure', message: 'the inversion ended without an end event' } };
+}
+
+/** The room's new latent, its image and (after pivotal tuning) its weights, the image drawn as the room will draw it. */
+async function finalState(engine: Engine, gen: Generator, latent: Float32Array, tuning: Tuning | undefined, ptiWeights: Uint8Array | undefined) {
+  if (!tuning || !ptiWeights) return { latent, image: await encodeImage(await engine.renderImageAsync(gen, latent), 'png') };
+  // A copy: the end message moves its buffers to the main thread.
+  const weights = ptiWeights.slice();
+  const lease = await tuning.render(weights);
+  try {
+    return { latent, image: await encodeImage(await engine.renderImageAsync(lease.gen, latent), 'png'), weights };
+  } finally {
+    lease.release();
+  }
 }

@@ -25,6 +25,8 @@ export interface RenderJob {
   latent?: Float32Array;
   /** 'png' for the room's stored image (lossless), a frame format for previews. */
   format: 'png' | 'webp-lossless' | FrameFormat;
+  /** The room's tuned weights (pivotal tuning: the engine's compact delta for this model); absent: the model's own. */
+  weights?: Uint8Array;
 }
 
 export interface RenderResult {
@@ -38,6 +40,8 @@ export interface DragJobRequest {
   latent: Float32Array;
   points: { handle: Point; target: Point }[];
   mask?: Uint8Array;
+  /** As RenderJob: the room's tuned weights, which every step renders with. */
+  weights?: Uint8Array;
   settings: RunSettings;
   /** End the run as 'stalled' after this many steps without progress (ServerLimits.stallSteps). */
   stallSteps: number;
@@ -105,8 +109,12 @@ export interface InvertEndMessage {
   error?: { code: string; message: string };
   /** The loss the run used, after 'auto' was resolved for the model. */
   loss?: string;
-  /** The last good state (also after Stop or a failure mid-run): the room's new latent and image (PNG). */
-  final?: { latent: Float32Array; image: EncodedImage & { bytes: Uint8Array } };
+  /**
+   * The last good state (also after Stop or a failure mid-run): the room's new latent and image (PNG), and,
+   * when pivotal tuning ran (settings.ptiSteps > 0) and kept its result, the room's tuned weights (the engine's
+   * compact delta), which the image was rendered with.
+   */
+  final?: { latent: Float32Array; image: EncodedImage & { bytes: Uint8Array }; weights?: Uint8Array };
 }
 
 export type ToWorker =

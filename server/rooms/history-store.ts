@@ -85,6 +85,8 @@ export interface RunResult {
   imageType: string;
   /** The Yjs update that moves the room's handles to where the run left them (appended to its update log); null: none moved. */
   docUpdate: Uint8Array | null;
+  /** Generator weights the run tuned for the room (an inversion's pivotal tuning): they replace the room's. */
+  weights?: Uint8Array;
 }
 
 export interface HistoryStore {

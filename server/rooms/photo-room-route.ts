@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PublicUser } from '../../contract/events.js';
 import { PHOTO_LIMITS, PHOTO_ROOM_PATH, type PhotoRoomAnswer, type PhotoRoomErrorCode } from '../../contract/photo-room.js';
-import { INVERT_SETTINGS_SCHEMA, parseInvertSettings, type InvertSettingKey } from '../../contract/invert-settings.js';
+import { INVERT_SETTINGS_SCHEMA, invertSettingsProblem, parseInvertSettings, type InvertSettingKey } from '../../contract/invert-settings.js';
 import { fitImage, probeImage, type CropRect, type ImageInfo } from '../../engine/src/io/image-input.js';
 import { ImageInputError } from '../../engine/src/errors.js';
 import { encodeImage } from '../jobs/frame-encoder.js';
@@ -175,6 +175,8 @@ export function createPhotoRoomHandler(deps: PhotoRoomDeps) {
       const crop = parseCrop(url.searchParams.get('crop'));
       if (crop) checkAspect(crop, model);
       const settings = parseSettings(url);
+      const unsuited = invertSettingsProblem(settings, model);
+      if (unsuited) throw new PhotoRefusal('invalid', unsuited);
       const address = deps.clientAddress(req);
       const done = await slots.run(async () => {
         spendQuota(deps.quotas.roomCreate, address, 'new rooms');

@@ -90,6 +90,7 @@ export class PrismaRoomStore implements RoomStore {
         editToken: newToken(), viewToken: newToken(),
         latent: fromFloat32(room.latent), image: Uint8Array.from(room.image), imageType: room.imageType,
         ydoc: new Uint8Array(0),
+        ...(room.weights ? { weights: { create: { bytes: Uint8Array.from(room.weights) } } } : {}),
       },
       select: roomSelect,
     });
@@ -161,6 +162,11 @@ export class PrismaRoomStore implements RoomStore {
     await this.prisma.$transaction([write, this.prisma.roomDocUpdate.deleteMany({ where: { roomId: id, id: { lte: coversUpdateId } } })]);
   }
 
+  async getWeights(id: string): Promise<Uint8Array | null> {
+    const row = await this.prisma.roomWeights.findUnique({ where: { roomId: id }, select: { bytes: true } });
+    return row ? new Uint8Array(row.bytes) : null;
+  }
+
   async listForks(id: string): Promise<RoomRecord[]> {
     const rows = await this.prisma.room.findMany({ where: { parentRoomId: id }, orderBy: { createdAt: 'asc' }, select: roomSelect });
     return rows.map(toRecord);
@@ -219,10 +225,14 @@ export class PrismaRoomStore implements RoomStore {
     });
   }
 
-  /** What a run leaves in its room: latent and image, and the handles' update appended to the document's log. */
-  private async writeResult(tx: Transaction, { roomId, latent, image, imageType, docUpdate }: RunResult): Promise<void> {
+  /** What a run leaves in its room: latent and image, the handles' update appended to the document's log, tuned weights. */
+  private async writeResult(tx: Transaction, { roomId, latent, image, imageType, docUpdate, weights }: RunResult): Promise<void> {
     await tx.room.update({ where: { id: roomId }, data: { latent: fromFloat32(latent), image: Uint8Array.from(image), imageType } });
     if (docUpdate) await tx.roomDocUpdate.create({ data: { roomId, update: Uint8Array.from(docUpdate) } });
+    if (weights) {
+      const bytes = Uint8Array.from(weights);
+      await tx.roomWeights.upsert({ where: { roomId }, create: { roomId, bytes }, update: { bytes, createdAt: new Date() } });
+    }
   }
 
   async endUnfinishedRuns(end: { reason: string; error: string }): Promise<string[]> {

@@ -67,7 +67,7 @@ export class RoomService {
   }
 
   /** The offered model `id` names (its size and file); `invalid` or `model-unavailable` otherwise. */
-  offeredModel(id: unknown): { id: string; path: string; width: number; height: number } {
+  offeredModel(id: unknown): { id: string; label: string; path: string; width: number; height: number; architecture: string } {
     return this.model(id);
   }
 
@@ -127,6 +127,14 @@ export class RoomService {
   async checkModel(roomId: string): Promise<void> {
     const room = await this.store.get(roomId);
     if (room) this.modelPath(room);
+  }
+
+  /**
+   * The room's own tuned weights (pivotal tuning), which every render and drag of the room passes with its job;
+   * undefined for a room that draws with its model's.
+   */
+  async weights(roomId: string): Promise<Uint8Array | undefined> {
+    return (await this.store.getWeights(roomId)) ?? undefined;
   }
 
   /** The room's model file; a room whose model is gone or broken gets `model-unavailable`. */

@@ -15,6 +15,8 @@ export interface NewRoom {
   latent: Float32Array;
   image: Uint8Array;
   imageType: string;
+  /** The room's tuned generator weights (a fork copies its parent's); absent: the model's own. */
+  weights?: Uint8Array | null;
 }
 
 export interface RoomRecord {
@@ -71,6 +73,11 @@ export interface RoomStore extends HistoryStore {
    * (those updates are in it). 0 deletes none.
    */
   storeDocument(id: string, state: Uint8Array, coversUpdateId?: number): Promise<void>;
+  /**
+   * The room's own generator weights from pivotal tuning (the engine's compact delta), or null when it draws
+   * with its model's. Kept apart from the room's record: most reads of a room never need them.
+   */
+  getWeights(id: string): Promise<Uint8Array | null>;
   /** Rooms forked from this one, oldest first. */
   listForks(id: string): Promise<RoomRecord[]>;
   /** New edit and/or view token; the replaced ones stop resolving at once. */

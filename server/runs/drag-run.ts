@@ -76,6 +76,12 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
     // The model went away while the run waited: it ends before anything is recorded.
     return { reason: 'error', steps: 0, error: { code: (err as RoomError).code ?? 'model-unavailable', message: errorMessage(err) } };
   }
+  let weights: Uint8Array | undefined;
+  try {
+    weights = await rooms.weights(roomId);
+  } catch (err) {
+    return { reason: 'error', steps: 0, error: storageError(`the room's tuned weights could not be read: ${errorMessage(err)}`) };
+  }
   // The snapshot: nothing a peer does from here on changes this run.
   const pairs = completePairs(doc);
   const strokes = readMask(doc);
@@ -113,7 +119,7 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
   );
   const job = jobs.drag(
     {
-      modelPath, latent: room.latent, points: pairs.map(({ handle, target }) => ({ handle, target })), mask, settings,
+      modelPath, latent: room.latent, weights, points: pairs.map(({ handle, target }) => ({ handle, target })), mask, settings,
       stallSteps: limits.stallSteps,
       frameFormat: ctx.frameFormat ?? 'webp', frameQuality: ctx.frameQuality ?? 80, record: true,
       storeFrameEvery: storedFrameEvery(size),

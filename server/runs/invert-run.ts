@@ -5,6 +5,9 @@
  * queue state, Stop cancels it within a step. Unlike a drag, its result is written whatever the end: after
  * Stop, the time limit or a failure mid-run the room takes the last good latent the engine hands back (and its
  * render), so a room made from a photo is always usable. Only a storage failure keeps the room as it was.
+ * With pivotal tuning (settings.ptiSteps > 0) the end's tuned weights are written with the room's new latent and
+ * image in that same transaction; an end without them (tuning failed, or never reached) leaves the room with its
+ * model's weights and the W/W+ latent.
  */
 import type { RunFrame } from '../../contract/events.js';
 import type { RoomRecord } from '../rooms/room-store.js';
@@ -59,7 +62,7 @@ async function invertInRoom(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc,
     return { reason: 'error', steps: 0, error: { code: (err as RoomError).code ?? 'model-unavailable', message: errorMessage(err) } };
   }
   const size = rooms.size(room);
-  const maxSteps = settings.wSteps + settings.wPlusSteps;
+  const maxSteps = settings.wSteps + settings.wPlusSteps + (settings.ptiSteps ?? 0);
   run.info.maxSteps = maxSteps;
   const timing = new RunStatsRecorder(runId);
   try {
@@ -145,7 +148,7 @@ async function invertInRoom(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc,
   } else if (lastFrame) broadcast.frame({ ...lastFrame, final: true, producedAt: Date.now() });
   if (final && !lastStepStored && !steps.failure && steps.lastRecorded >= 0) await recorder.keepLastFrame(runId, steps.lastRecorded, final.image);
   const result: RunResult | undefined = final
-    ? { roomId, latent: final.latent, image: final.image.bytes, imageType: final.image.mime, docUpdate: null }
+    ? { roomId, latent: final.latent, image: final.image.bytes, imageType: final.image.mime, docUpdate: null, ...(final.weights ? { weights: final.weights } : {}) }
     : undefined;
   const outcome: RunEnd = { reason: end.reason, steps: end.steps, ...(end.error ? { error: end.error } : {}) };
   const written = await recorder.finish(roomId, runId, doc, outcome, result, null);

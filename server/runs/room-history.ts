@@ -15,6 +15,7 @@ import { RoomError, type RoomService } from '../rooms/room-service.js';
 import { newRunId } from '../rooms/tokens.js';
 import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../../contract/display-text.js';
 import { replayUndoStack } from './undo-stack.js';
+import { stepUsesWeights } from './tuned-steps.js';
 import { nextTurn } from '../next-turn.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
 import type { StepFrames } from './step-frames.js';
@@ -87,7 +88,7 @@ export class RoomHistory {
     const run = await this.runOf(roomId, req.runId);
     const s = Number.isInteger(req.step) ? await this.deps.store.getStep(run.id, req.step as number) : null;
     if (!s) throw new RoomError('not-found', 'no such step');
-    const image = await this.deps.frames.frame(await this.room(roomId), s, caller);
+    const image = await this.deps.frames.frame(await this.room(roomId), run, s, caller);
     return {
       runId: run.id, step: s.step, handles: s.handles, targets: run.points.map((p) => p.target), distances: s.distances,
       confidences: s.confidences, image,
@@ -111,11 +112,12 @@ export class RoomHistory {
     const run = await this.runOf(roomId, req.runId);
     const s = Number.isInteger(req.step) ? await store.getStep(run.id, req.step as number) : null;
     if (!s) throw new RoomError('not-found', 'no such step');
-    const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png' }, { caller });
+    const weights = stepUsesWeights(run, s.step) ? await rooms.weights(parent.id) : undefined;
+    const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png', weights }, { caller });
     const child = await store.create({
       title: cleanDisplayText(`${parent.title} · fork ${run.seq}.${s.step}`, MAX_TITLE_GRAPHEMES), model: parent.model, seed: parent.seed,
       parentRoomId: parent.id, forkRunId: run.id, forkStep: s.step,
-      latent: s.latent, image: rendered.image.bytes, imageType: rendered.image.mime,
+      latent: s.latent, image: rendered.image.bytes, imageType: rendered.image.mime, weights,
     });
     const doc = await docs.acquire(child.id);
     try {

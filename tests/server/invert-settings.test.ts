@@ -11,6 +11,12 @@ describe('inversion settings schema', () => {
     expect(DEFAULT_INVERT_SETTINGS.wSteps).toBeLessThanOrEqual(d.wSteps);
     expect(INVERT_SETTINGS_SCHEMA.wSteps.max).toBeLessThanOrEqual(MAX_INVERT_STEPS);
     expect(INVERT_SETTINGS_SCHEMA.wPlusSteps.max).toBeLessThanOrEqual(MAX_INVERT_STEPS);
+    // Pivotal tuning: off unless asked for in a room; its bounds within the engine's (steps 0..10000, lr [1e-7, 1]).
+    expect(DEFAULT_INVERT_SETTINGS.ptiSteps).toBe(0);
+    expect(INVERT_SETTINGS_SCHEMA.ptiSteps.max).toBeLessThanOrEqual(MAX_INVERT_STEPS);
+    expect(INVERT_SETTINGS_SCHEMA.ptiLr.default).toBe(d.ptiLr);
+    expect(INVERT_SETTINGS_SCHEMA.ptiLr.min).toBeGreaterThanOrEqual(1e-7);
+    expect(INVERT_SETTINGS_SCHEMA.ptiLr.max).toBeLessThanOrEqual(1);
     // The engine accepts learning rates in [1e-6, 10] (options.ts).
     for (const k of ['lr', 'wPlusLr'] as const) {
       expect(INVERT_SETTINGS_SCHEMA[k].min).toBeGreaterThanOrEqual(1e-6);

@@ -1,0 +1,7 @@
+-- CreateTable
+CREATE TABLE "RoomWeights" (
+    "roomId" TEXT NOT NULL PRIMARY KEY,
+    "bytes" BLOB NOT NULL,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "RoomWeights_roomId_fkey" FOREIGN KEY ("roomId") REFERENCES "Room" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
