@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { BullJobQueue } from '../../server/jobs/bull-job-queue.js';
-import { redisConnector } from '../../server/jobs/redis-connector.js';
+import { redisConnector } from '../../server/cluster/redis-connections.js';
 import { DEFAULT_INVERT_SETTINGS } from '../../contract/invert-settings.js';
 import { applyPtiWeights, initBackend, loadBaseModel, renderImageAsync } from '../../engine/src/index.js';
 import { startRedis, type RedisFixture } from '../cluster/redis-server.js';
@@ -25,7 +25,7 @@ describe('tuned weights on worker processes', () => {
     redis = await startRedis();
     models = workerModelsDir();
     worker = await startWorker({ REDIS_URL: redis.url, STABLEDRAG_MODELS: models.dir, STABLEDRAG_REDIS_PREFIX: PREFIX });
-    jobs = new BullJobQueue({ redis: redisConnector(redis.url, PREFIX), modelIdOf: (path) => (path === TINY_MODEL ? 'tiny' : undefined), log: () => {} });
+    jobs = new BullJobQueue({ redis: redisConnector({ url: redis.url, prefix: PREFIX, nodeId: 'web' }), modelIdOf: (path) => (path === TINY_MODEL ? 'tiny' : undefined), log: () => {} });
   }, 120_000);
 
   afterAll(async () => {
