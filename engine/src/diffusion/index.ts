@@ -10,3 +10,17 @@ export { DiffusionInputError } from './errors.js';
 export { loadDiffusionFolder, loadUNet, loadVAE, loadTextEncoder, loadTokenizer, loadDDIMConfig, DIFFUSION_PARTS, type DiffusionPart, type DiffusionModels } from './folder.js';
 export { DDIMScheduler, ddimInvert, ddimDenoise, readDDIMConfig, SD15_DDIM, MAX_DDIM_STEPS, type DDIMConfig, type DDIMProgress } from './ddim.js';
 export { randomUNet } from './random-weights.js';
+export { UNetLoRA, trainLoRA, denoisingLoss, type LoRAAdapterEntry, type LoRAProgress } from './lora.js';
+export {
+  resolveDiffusionDragOptions,
+  resolveLoRAOptions,
+  DEFAULT_DIFFUSION_DRAG,
+  DEFAULT_LORA,
+  DIFFUSION_DRAG_BOUNDS,
+  DIFFUSION_DRAG_METHODS,
+  LORA_BOUNDS,
+  type DiffusionDragMethod,
+  type DiffusionDragOptions,
+  type DiffusionDragOptionsInput,
+  type LoRAOptions,
+} from './options.js';

@@ -7,10 +7,19 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Weights } from './weights.js';
 
+/** A low-rank update added to a Linear's output: x @ down @ up * scale (diffusers' LoRALinearLayer). */
+export interface LowRankAdapter {
+  down: tf.Tensor2D;
+  up: tf.Tensor2D;
+  scale: number;
+}
+
 export class Linear {
   readonly w: tf.Tensor2D;
   readonly b?: tf.Tensor1D;
-  constructor(ws: Weights, name: string, readonly inDim: number, readonly outDim: number, bias = true) {
+  /** Set while a LoRA is attached (lora.ts); the base weights stay as loaded. */
+  adapter?: LowRankAdapter;
+  constructor(ws: Weights, readonly name: string, readonly inDim: number, readonly outDim: number, bias = true) {
     this.w = ws.linear(`${name}.weight`, inDim, outDim);
     if (bias) this.b = ws.vector(`${name}.bias`, outDim);
   }
@@ -19,8 +28,11 @@ export class Linear {
   apply<T extends tf.Tensor>(x: T): T {
     return tf.tidy(() => {
       const lead = x.shape.slice(0, -1);
-      let y: tf.Tensor = tf.matMul(tf.reshape(x, [-1, this.inDim]) as tf.Tensor2D, this.w);
+      const rows = tf.reshape(x, [-1, this.inDim]) as tf.Tensor2D;
+      let y: tf.Tensor = tf.matMul(rows, this.w);
       if (this.b) y = tf.add(y, this.b);
+      const a = this.adapter;
+      if (a) y = tf.add(y, tf.mul(tf.matMul(tf.matMul(rows, a.down), a.up), a.scale));
       return tf.reshape(y, [...lead, this.outDim]) as T;
     });
   }

@@ -150,6 +150,11 @@ export class UNet {
     return withFeatures ? { noise, upFeatures } : { noise };
   }
 
+  /** Every Transformer2D in the order a forward pass runs them (down blocks, mid, up blocks). */
+  transformers(): Transformer2D[] {
+    return [...this.downs.flatMap((s) => s.attentions), ...this.mid.attentions, ...this.ups.flatMap((s) => s.attentions)];
+  }
+
   /** Why these inputs cannot go through this UNet, or null. */
   checkInputs(sample: tf.Tensor4D, timesteps: tf.Tensor1D, context: tf.Tensor3D): string | null {
     const c = this.config;
