@@ -24,3 +24,4 @@ export {
   type DiffusionDragOptionsInput,
   type LoRAOptions,
 } from './options.js';
+export { DiffusionDragSession, type DiffusionStepState } from './drag-session.js';
