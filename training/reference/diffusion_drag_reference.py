@@ -7,6 +7,10 @@ Writes FIXTURE_DIR/drag-reference.safetensors with:
 - lora.*: LoRA (diffusers' LoRALinearLayer on every attention's to_q/to_k/to_v/to_out.0, the peft-style
   adapters DragDiffusion trains) with given non-zero weights, the denoising loss DragDiffusion trains them
   with (a latent noised to given timesteps, MSE to the noise) and that loss's gradient for every adapter;
+- masa.*: the final denoising with mutual self-attention, transcribing DragDiffusion's utils/attn_utils.py
+  (MutualSelfAttentionControl with start_step 0 through register_attention_editor_diffusers): the batch
+  [original, edited] denoised together, the self-attention of transformer layers from start_layer on taking
+  keys/values from the original;
 - drag.*: one DragDiffusion latent step (drag_utils.drag_diffusion_update): motion supervision on the UNet's
   last up block's features resized to half the image, plus the mask term on the DDIM step's latent, and its
   gradient with respect to the latent being optimised.
@@ -150,6 +154,61 @@ def drag_reference(ref, unet, ctx, sched):
     ref['drag.grad'] = code.grad.numpy()
 
 
+class MutualSelfAttention:
+    """attn_utils' AttentionBase + MutualSelfAttentionControl (guidance 1, start_step 0): counts attention
+    calls in forward order; layer = call // 2 (self and cross per transformer); from start_layer on, every
+    query of the batch attends to the first element's (the original's) keys and values."""
+
+    def __init__(self, unet, start_layer):
+        self.start_layer = start_layer
+        self.cur = 0
+        self.modules = [m for n, m in unet.named_modules() if n.endswith(('attn1', 'attn2'))]
+        for m in self.modules:
+            m.forward = self.make_forward(m)
+
+    def make_forward(self, attn):
+        def forward(x, encoder_hidden_states=None, attention_mask=None, **kwargs):
+            is_cross = encoder_hidden_states is not None
+            ctx = encoder_hidden_states if is_cross else x
+            h = attn.heads
+            q, k, v = attn.to_q(x), attn.to_k(ctx), attn.to_v(ctx)
+            b, n, c = q.shape
+            split = lambda t: t.reshape(t.shape[0], t.shape[1], h, c // h).permute(0, 2, 1, 3).reshape(-1, t.shape[1], c // h)
+            q, k, v = split(q), split(k), split(v)
+            layer = self.cur // 2
+            if is_cross or layer < self.start_layer:
+                sim = torch.einsum('b i d, b j d -> b i j', q, k) * attn.scale
+                out = torch.einsum('b i j, b j d -> b i d', sim.softmax(-1), v)
+                out = out.reshape(b, h, n, c // h).permute(0, 2, 1, 3).reshape(b, n, c)
+            else:
+                # attn_batch(q, k[:num_heads], v[:num_heads]): '(b h) n d -> h (b n) d'
+                qh = q.reshape(b, h, n, c // h).permute(1, 0, 2, 3).reshape(h, b * n, c // h)
+                kh, vh = k[:h], v[:h]
+                sim = torch.einsum('h i d, h j d -> h i j', qh, kh) * attn.scale
+                out = torch.einsum('h i j, h j d -> h i d', sim.softmax(-1), vh)
+                out = out.reshape(h, b, n, c // h).permute(1, 2, 0, 3).reshape(b, n, c)
+            self.cur = (self.cur + 1) % len(self.modules)
+            return attn.to_out[1](attn.to_out[0](out))
+        return forward
+
+
+def masa_reference(ref, unet, ctx, sched):
+    steps, strength, start_layer = 10, 0.7, 2
+    sched.set_timesteps(steps)
+    count = int(steps * strength)
+    original = torch.randn(1, 4, 8, 8)
+    edited = original + 0.3 * torch.randn(1, 4, 8, 8)
+    MutualSelfAttention(unet, start_layer)
+    x = torch.cat([original, edited])
+    with torch.no_grad():
+        for t in sched.timesteps[steps - count:]:
+            x = sched.step(unet(x, t, encoder_hidden_states=ctx.repeat(2, 1, 1)).sample, t, x).prev_sample
+    ref['masa.start_layer'] = np.array([start_layer], np.float32)
+    ref['masa.original'] = original.numpy()
+    ref['masa.edited'] = edited.numpy()
+    ref['masa.out'] = x.numpy()
+
+
 def main():
     base, _ = safetensors_io.load(os.path.join(DIR, 'reference.safetensors'))
     ctx = torch.from_numpy(base['unet.encoder_hidden_states'][:1].astype(np.float32))
@@ -159,6 +218,7 @@ def main():
     ref = {}
     lora_reference(ref, unet, ctx, sched)
     drag_reference(ref, unet, ctx, sched)
+    masa_reference(ref, unet, ctx, sched)
     safetensors_io.save(os.path.join(DIR, 'drag-reference.safetensors'), {k: np.asarray(v, np.float32) for k, v in ref.items()},
                         {'diffusers': 'v0.21.4', 'torch': torch.__version__})
     for k, v in ref.items():

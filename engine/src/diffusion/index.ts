@@ -25,3 +25,4 @@ export {
   type LoRAOptions,
 } from './options.js';
 export { DiffusionDragSession, type DiffusionStepState } from './drag-session.js';
+export { denoiseMutual, withMutualSelfAttention } from './masactrl.js';

@@ -135,8 +135,17 @@ export class Attention {
     this.toOut = new Linear(ws, `${name}.to_out.0`, dim, dim);
   }
 
+  /**
+   * Set during MasaCtrl's mutual self-attention (masactrl.ts): self-attention takes its keys and values from
+   * the batch's first element (the original image's branch) for every element.
+   */
+  keysValuesFromFirst = false;
+
   apply(x: tf.Tensor3D, context: tf.Tensor3D = x): tf.Tensor3D {
-    return tf.tidy(() => this.toOut.apply(attention(this.toQ.apply(x), this.toK.apply(context), this.toV.apply(context), this.heads)));
+    return tf.tidy(() => {
+      const kv = this.keysValuesFromFirst && context === x ? tf.tile(tf.slice(x, [0, 0, 0], [1, -1, -1]), [x.shape[0], 1, 1]) : context;
+      return this.toOut.apply(attention(this.toQ.apply(x), this.toK.apply(kv), this.toV.apply(kv), this.heads));
+    });
   }
 }
 
