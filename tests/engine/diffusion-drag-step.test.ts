@@ -44,10 +44,12 @@ describe('a diffusion drag step differentiates like DragDiffusion (wasm)', () =>
     const code0 = nhwc(FILE, 'drag.code0');
     const options = resolveDiffusionDragOptions({ method: 'dragdiffusion', lambda: 0.1, rM: 1 });
     const session = new DiffusionDragSession(models.unet!, scheduler, context, code0, t, 16, 16, points, mask, options);
-    const first = await session.step(0);
+    const { state: first, predicted } = await session.step(0);
+    predicted.dispose();
     expect(first.handles).toEqual(points.map((p) => p.handle));
     const code = nhwc(FILE, 'drag.code');
     const { value, grad } = tf.valueAndGrad((c: tf.Tensor) => session.lossAt(c as tf.Tensor4D))(code);
+    session.releaseScratch();
     const loss = (await value.data())[0];
     const want = reference(FILE, 'drag.grad');
     const got = (await tf.transpose(grad, [0, 3, 1, 2]).data()) as Float32Array;

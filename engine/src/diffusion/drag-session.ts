@@ -67,6 +67,7 @@ export class DiffusionDragSession {
   private prevLatent0?: tf.Tensor4D;
   private tracking?: HandleTracking;
   private updates = 0;
+  private scratch: tf.Tensor[] = [];
 
   constructor(
     private readonly unet: UNet,
@@ -97,6 +98,9 @@ export class DiffusionDragSession {
   /** The UNet's noise and the chosen up block's features at half the image size. */
   private forward(code: tf.Tensor4D): { noise: tf.Tensor4D; features: tf.Tensor4D } {
     const { noise, upFeatures } = this.unet.apply(code, tf.fill([1], this.t) as tf.Tensor1D, this.context, true);
+    // The up blocks' outputs outlive any tidy (the UNet keeps them) and a gradient pass may still read them:
+    // freed once the step's gradient is taken.
+    this.scratch.push(...upFeatures!);
     const raw = upFeatures![this.block];
     const features = tf.image.resizeBilinear(raw, [this.featureHeight, this.featureWidth], false, true);
     return { noise, features };
@@ -179,12 +183,17 @@ export class DiffusionDragSession {
     });
   }
 
-  /** Step k: track (after step 0), check the stop rule, and take one Adam step unless done. */
-  async step(k: number): Promise<DiffusionStepState> {
+  /**
+   * Step k: track (after step 0), check the stop rule, and take one Adam step unless done. Also returns the
+   * clean latent this step's noise predicts (scaled, [1, h, w, c]; the caller disposes it), for previews.
+   */
+  async step(k: number): Promise<{ state: DiffusionStepState; predicted: tf.Tensor4D }> {
     const o = this.options;
     let state: DiffusionStepState | undefined;
+    let predicted: tf.Tensor4D | undefined;
     const objective = (): tf.Scalar => {
       const { noise, features } = this.forward(this.code);
+      predicted = tf.keep(this.predictClean(this.code, noise));
       const map = this.readMap(features);
       let confidences: number[];
       if (k === 0) {
@@ -216,7 +225,20 @@ export class DiffusionDragSession {
       this.updates++;
     }
     tf.dispose([value, ...Object.values(grads)]);
-    return state!;
+    this.releaseScratch();
+    return { state: state!, predicted: predicted! };
+  }
+
+  /** x0 = (x_t - sqrt(1 - a_t) eps) / sqrt(a_t), as a DDIM step predicts it. */
+  private predictClean(code: tf.Tensor4D, noise: tf.Tensor4D): tf.Tensor4D {
+    const a = this.scheduler.alphaAt(this.t);
+    return tf.tidy(() => tf.div(tf.sub(code, tf.mul(noise, Math.sqrt(1 - a))), Math.sqrt(a)));
+  }
+
+  /** Frees the feature maps of passes whose gradient has been taken (lossAt's caller calls this after its gradient). */
+  releaseScratch(): void {
+    tf.dispose(this.scratch);
+    this.scratch = [];
   }
 
   get updatesApplied(): number {
@@ -224,6 +246,7 @@ export class DiffusionDragSession {
   }
 
   dispose(): void {
+    this.releaseScratch();
     tf.dispose([this.code, ...(this.fixedWeights ? [this.fixedWeights] : []), ...(this.prevLatent0 ? [this.prevLatent0] : [])]);
     this.optimizer.dispose();
   }

@@ -45,8 +45,10 @@ export class UNetLoRA {
       [t.block.attn1, t.block.attn2].flatMap((a) => [a.toQ, a.toK, a.toV, a.toOut]),
     );
     this.adapters = projections.map((linear, i) => {
-      const down = tf.variable(tf.randomNormal([linear.inDim, rank], 0, 1 / rank, 'float32', seed + i), true, `lora_${id}_${i}_down`) as tf.Variable<tf.Rank.R2>;
-      const up = tf.variable(tf.zeros([rank, linear.outDim]), true, `lora_${id}_${i}_up`) as tf.Variable<tf.Rank.R2>;
+      const init = [tf.randomNormal([linear.inDim, rank], 0, 1 / rank, 'float32', seed + i), tf.zeros([rank, linear.outDim])];
+      const down = tf.variable(init[0], true, `lora_${id}_${i}_down`) as tf.Variable<tf.Rank.R2>;
+      const up = tf.variable(init[1], true, `lora_${id}_${i}_up`) as tf.Variable<tf.Rank.R2>;
+      tf.dispose(init);
       if (linear.adapter) throw new Error(`${linear.name} already has a LoRA attached`);
       linear.adapter = { down, up, scale: 1 };
       return { name: linear.name, linear, down, up };
@@ -99,9 +101,52 @@ export interface LoRAProgress {
 }
 
 /**
- * Trains fresh adapters on one image for options.steps Adam steps (each a batch of random noise at random
- * timesteps, seeded by options.seed) and returns them attached. onStep may return false to stop early
- * (the adapters trained so far stay attached). The caller disposes the returned LoRA.
+ * Trains fresh adapters on one image, one Adam step at a time (each a batch of random noise at random
+ * timesteps, seeded by options.seed), so a caller can report progress and stop between steps. The adapters
+ * stay attached to the UNet until the LoRA is disposed.
+ */
+export class LoRATrainer {
+  readonly lora: UNetLoRA;
+  private readonly optimizer: tf.AdamOptimizer;
+  private readonly random: () => number;
+  private steps = 0;
+
+  constructor(
+    private readonly unet: UNet,
+    private readonly scheduler: DDIMScheduler,
+    private readonly latent: tf.Tensor4D,
+    private readonly context: tf.Tensor3D,
+    private readonly options: LoRAOptions,
+  ) {
+    this.lora = new UNetLoRA(unet, options.rank, options.seed);
+    this.optimizer = tf.train.adam(options.lr, 0.9, 0.999, 1e-8);
+    this.random = xorshift(options.seed + 1);
+  }
+
+  /** One training step; returns its loss. */
+  async step(): Promise<number> {
+    const { batch, seed } = this.options;
+    const timesteps = Array.from({ length: batch }, () => Math.floor(this.random() * this.scheduler.config.trainSteps));
+    const [, h, w, c] = this.latent.shape;
+    const noise = tf.randomNormal([batch, h, w, c], 0, 1, 'float32', seed * 7919 + this.steps) as tf.Tensor4D;
+    const { value, grads } = tf.variableGrads(() => denoisingLoss(this.unet, this.scheduler, this.latent, noise, timesteps, this.context), this.lora.variables());
+    this.optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+    this.steps++;
+    const loss = (await value.data())[0];
+    tf.dispose([noise, value, ...Object.values(grads)]);
+    return loss;
+  }
+
+  /** Frees the optimizer's state; the LoRA stays attached (dispose it separately). */
+  finish(): UNetLoRA {
+    this.optimizer.dispose();
+    return this.lora;
+  }
+}
+
+/**
+ * Trains fresh adapters for options.steps steps and returns them attached. onStep may return false to stop
+ * early (the adapters trained so far stay attached). The caller disposes the returned LoRA.
  */
 export async function trainLoRA(
   unet: UNet,
@@ -111,25 +156,15 @@ export async function trainLoRA(
   options: LoRAOptions,
   onStep?: (p: LoRAProgress) => boolean | void | Promise<boolean | void>,
 ): Promise<UNetLoRA> {
-  const lora = new UNetLoRA(unet, options.rank, options.seed);
-  const optimizer = tf.train.adam(options.lr, 0.9, 0.999, 1e-8);
-  const random = xorshift(options.seed + 1);
-  const vars = lora.variables();
+  const trainer = new LoRATrainer(unet, scheduler, latent, context, options);
   try {
     for (let step = 0; step < options.steps; step++) {
-      const timesteps = Array.from({ length: options.batch }, () => Math.floor(random() * scheduler.config.trainSteps));
-      const noise = tf.randomNormal([options.batch, latent.shape[1], latent.shape[2], latent.shape[3]], 0, 1, 'float32', options.seed * 7919 + step) as tf.Tensor4D;
-      const { value, grads } = tf.variableGrads(() => denoisingLoss(unet, scheduler, latent, noise, timesteps, context), vars);
-      optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
-      const loss = (await value.data())[0];
-      tf.dispose([noise, value, ...Object.values(grads)]);
+      const loss = await trainer.step();
       if ((await onStep?.({ step: step + 1, steps: options.steps, loss })) === false) break;
     }
   } catch (err) {
-    lora.dispose();
+    trainer.finish().dispose();
     throw err;
-  } finally {
-    optimizer.dispose();
   }
-  return lora;
+  return trainer.finish();
 }
