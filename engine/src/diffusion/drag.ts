@@ -96,6 +96,9 @@ export function validateDiffusionDragRequest(models: DiffusionDragModels, reques
   if (img.data.length !== width * height * 4) throw new DiffusionInputError(`image data has ${img.data.length} bytes, expected ${width}x${height}x4`);
   const factor = models.vae.downFactor * 2 ** (models.unet.config.blockOutChannels.length - 1);
   if (width % factor !== 0 || height % factor !== 0) throw new DiffusionInputError(`image is ${width}x${height}; this model needs sides that are multiples of ${factor}`);
+  if (models.vae.config.latentChannels !== models.unet.config.inChannels) {
+    throw new DiffusionInputError(`the vae's ${models.vae.config.latentChannels} latent channels do not fit the unet's ${models.unet.config.inChannels} input channels`);
+  }
   if (request.prompt !== undefined && typeof request.prompt !== 'string') throw new DiffusionInputError('prompt must be a string');
   validatePointsAndMask(request.points, request.mask, width, height);
   const options = resolveDiffusionDragOptions(request.options);

@@ -38,3 +38,4 @@ export {
   type DiffusionStageEvent,
   type DiffusionDragEndEvent,
 } from './drag.js';
+export { importDiffusersFolder, DIFFUSION_MODEL_MARKER, type DiffusionModelMarker, type DiffusersImportResult } from './import.js';

@@ -169,6 +169,10 @@ export class UNet {
     return null;
   }
 
+  parameterCount(): number {
+    return this.weights.parameterCount();
+  }
+
   dispose(): void {
     this.weights.dispose();
   }
