@@ -9,7 +9,7 @@ export { ConfigReader } from './config-reader.js';
 export { DiffusionInputError } from './errors.js';
 export { loadDiffusionFolder, loadUNet, loadVAE, loadTextEncoder, loadTokenizer, loadDDIMConfig, DIFFUSION_PARTS, type DiffusionPart, type DiffusionModels } from './folder.js';
 export { DDIMScheduler, ddimInvert, ddimDenoise, readDDIMConfig, SD15_DDIM, MAX_DDIM_STEPS, type DDIMConfig, type DDIMProgress } from './ddim.js';
-export { randomUNet } from './random-weights.js';
+export { randomUNet, randomVAE, randomTextEncoder } from './random-weights.js';
 export { UNetLoRA, LoRATrainer, trainLoRA, denoisingLoss, type LoRAAdapterEntry, type LoRAProgress } from './lora.js';
 export {
   resolveDiffusionDragOptions,
