@@ -8,6 +8,10 @@
  *   info          --model DIR
  *   import        FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square]   (NVIDIA StyleGAN2/3 pickle -> model.safetensors)
  *   invert        --model DIR --image FILE --out DIR [--steps N] [--wplus N] [--pti-steps N] [--crop l,t,w,h] [--frames DIR] [--loss L]
+ *   import-diffusers DIR --out models/NAME [--name N]   (a diffusers folder -> the engine's diffusion model folder)
+ *   diffusion-drag --model DIR --image FILE --points "x,y->x,y;..." --out out.png [--prompt P] [--mask mask.png]
+ *                 [--method stabledrag-diff|dragdiffusion] [--max-steps N] [--lr X] [--lora-steps N] [--ddim-steps N]
+ *                 [--strength X] [--decode-every N] [--size N] [--frames DIR]
  * sample, drag and info take --pti-weights FILE (an invert run's pti-weights.safetensors) to render with a room's tuned weights.
  * Common: --backend wasm|cpu|tensorflow|webgpu
  */
@@ -34,6 +38,7 @@ import { parsePoints, parseSeeds } from './args.js';
 import { importSummary } from './import-summary.js';
 import { ImportProgressLine, ProgressLine } from './progress.js';
 import { invertCommand, parseCrop } from './invert.js';
+import { diffusionDragCommand, diffusionOptions, importDiffusersCommand } from './diffusion.js';
 
 const USAGE = `usage:
   stabledrag sample --model DIR --seeds 0-15 --grid out.png [--psi 0.7] [--columns 4]
@@ -49,6 +54,11 @@ const USAGE = `usage:
                      the import kept discriminator.safetensors, else + landmark-detector features for face models)]
                     [--pti-steps N (pivotal tuning after W/W+, 0: none (default); the paper's recipe is 350)]
                     [--pti-lr X (default 3e-4)]  PTI writes pti-weights.safetensors
+  stabledrag import-diffusers DIR --out models/NAME [--name N]
+  stabledrag diffusion-drag --model DIR --image FILE.png|jpg|webp --points "x,y->x,y;..." --out out.png
+                    [--prompt P] [--mask mask.png] [--method stabledrag-diff|dragdiffusion] [--max-steps N (80)]
+                    [--lr X (0.01)] [--lora-steps N (80; 0: no LoRA)] [--ddim-steps N (50)] [--strength X (0.7)]
+                    [--decode-every N (5)] [--size N (default: the model's)] [--frames DIR]
   sample, drag, info: [--pti-weights FILE] render with an invert run's tuned weights (for the same --model)
 common options: --backend wasm|cpu|tensorflow|webgpu (default: tensorflow if installed, else webgpu on a
   hardware GPU adapter, else wasm)`;
@@ -84,6 +94,12 @@ const options = {
   'pti-steps': { type: 'string' },
   'pti-lr': { type: 'string' },
   'pti-weights': { type: 'string' },
+  prompt: { type: 'string' },
+  'lora-steps': { type: 'string' },
+  'ddim-steps': { type: 'string' },
+  strength: { type: 'string' },
+  'decode-every': { type: 'string' },
+  size: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -125,6 +141,24 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   await initBackend({ backend: values.backend as BackendName | undefined });
+  if (command === 'import-diffusers') {
+    importDiffusersCommand(positionals[1], values.out, values.name);
+    return;
+  }
+  if (command === 'diffusion-drag') {
+    await diffusionDragCommand({
+      model: need(values.model, 'model'),
+      image: need(values.image, 'image'),
+      points: need(values.points, 'points'),
+      out: need(values.out, 'out'),
+      prompt: values.prompt,
+      mask: values.mask,
+      frames: values.frames,
+      size: num(values.size, 'size'),
+      options: diffusionOptions(values as Record<string, string | undefined>, num),
+    });
+    return;
+  }
   const modelPath = values.model ?? defaultModelPath();
   const gen = values['pti-weights']
     ? applyPtiWeights(await loadBaseModel(modelPath), readFileSync(values['pti-weights']))

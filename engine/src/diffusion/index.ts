@@ -9,4 +9,33 @@ export { ConfigReader } from './config-reader.js';
 export { DiffusionInputError } from './errors.js';
 export { loadDiffusionFolder, loadUNet, loadVAE, loadTextEncoder, loadTokenizer, loadDDIMConfig, DIFFUSION_PARTS, type DiffusionPart, type DiffusionModels } from './folder.js';
 export { DDIMScheduler, ddimInvert, ddimDenoise, readDDIMConfig, SD15_DDIM, MAX_DDIM_STEPS, type DDIMConfig, type DDIMProgress } from './ddim.js';
-export { randomUNet } from './random-weights.js';
+export { randomUNet, randomVAE, randomTextEncoder } from './random-weights.js';
+export { UNetLoRA, LoRATrainer, trainLoRA, denoisingLoss, type LoRAAdapterEntry, type LoRAProgress } from './lora.js';
+export {
+  resolveDiffusionDragOptions,
+  resolveLoRAOptions,
+  DEFAULT_DIFFUSION_DRAG,
+  DEFAULT_LORA,
+  DIFFUSION_DRAG_BOUNDS,
+  DIFFUSION_DRAG_METHODS,
+  LORA_BOUNDS,
+  type DiffusionDragMethod,
+  type DiffusionDragOptions,
+  type DiffusionDragOptionsInput,
+  type LoRAOptions,
+} from './options.js';
+export { DiffusionDragSession, type DiffusionStepState } from './drag-session.js';
+export { denoiseMutual, withMutualSelfAttention } from './masactrl.js';
+export { latentPreview } from './preview.js';
+export {
+  diffusionDragRun,
+  validateDiffusionDragRequest,
+  MAX_DIFFUSION_IMAGE_SIDE,
+  type DiffusionDragModels,
+  type DiffusionDragRequest,
+  type DiffusionDragEvent,
+  type DiffusionDragStepEvent,
+  type DiffusionStageEvent,
+  type DiffusionDragEndEvent,
+} from './drag.js';
+export { importDiffusersFolder, DIFFUSION_MODEL_MARKER, type DiffusionModelMarker, type DiffusersImportResult } from './import.js';

@@ -7,10 +7,19 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Weights } from './weights.js';
 
+/** A low-rank update added to a Linear's output: x @ down @ up * scale (diffusers' LoRALinearLayer). */
+export interface LowRankAdapter {
+  down: tf.Tensor2D;
+  up: tf.Tensor2D;
+  scale: number;
+}
+
 export class Linear {
   readonly w: tf.Tensor2D;
   readonly b?: tf.Tensor1D;
-  constructor(ws: Weights, name: string, readonly inDim: number, readonly outDim: number, bias = true) {
+  /** Set while a LoRA is attached (lora.ts); the base weights stay as loaded. */
+  adapter?: LowRankAdapter;
+  constructor(ws: Weights, readonly name: string, readonly inDim: number, readonly outDim: number, bias = true) {
     this.w = ws.linear(`${name}.weight`, inDim, outDim);
     if (bias) this.b = ws.vector(`${name}.bias`, outDim);
   }
@@ -19,8 +28,11 @@ export class Linear {
   apply<T extends tf.Tensor>(x: T): T {
     return tf.tidy(() => {
       const lead = x.shape.slice(0, -1);
-      let y: tf.Tensor = tf.matMul(tf.reshape(x, [-1, this.inDim]) as tf.Tensor2D, this.w);
+      const rows = tf.reshape(x, [-1, this.inDim]) as tf.Tensor2D;
+      let y: tf.Tensor = tf.matMul(rows, this.w);
       if (this.b) y = tf.add(y, this.b);
+      const a = this.adapter;
+      if (a) y = tf.add(y, tf.mul(tf.matMul(tf.matMul(rows, a.down), a.up), a.scale));
       return tf.reshape(y, [...lead, this.outDim]) as T;
     });
   }
@@ -123,8 +135,17 @@ export class Attention {
     this.toOut = new Linear(ws, `${name}.to_out.0`, dim, dim);
   }
 
+  /**
+   * Set during MasaCtrl's mutual self-attention (masactrl.ts): self-attention takes its keys and values from
+   * the batch's first element (the original image's branch) for every element.
+   */
+  keysValuesFromFirst = false;
+
   apply(x: tf.Tensor3D, context: tf.Tensor3D = x): tf.Tensor3D {
-    return tf.tidy(() => this.toOut.apply(attention(this.toQ.apply(x), this.toK.apply(context), this.toV.apply(context), this.heads)));
+    return tf.tidy(() => {
+      const kv = this.keysValuesFromFirst && context === x ? tf.tile(tf.slice(x, [0, 0, 0], [1, -1, -1]), [x.shape[0], 1, 1]) : context;
+      return this.toOut.apply(attention(this.toQ.apply(x), this.toK.apply(kv), this.toV.apply(kv), this.heads));
+    });
   }
 }
 

@@ -4,8 +4,11 @@
  * default init; norms start at weight 1, bias 0. Their outputs mean nothing.
  */
 import type { SafeTensor } from '../io/safetensors.js';
+import { ClipTextEncoder, type TextEncoderConfig } from './text-encoder.js';
 import { UNet } from './unet.js';
 import type { UNetConfig } from './unet-config.js';
+import { VAE } from './vae.js';
+import type { VAEConfig } from './vae-config.js';
 import { Weights } from './weights.js';
 
 class RandomWeights extends Weights {
@@ -39,6 +42,15 @@ class RandomWeights extends Weights {
   }
 }
 
+/** A UNet of this config with seeded random weights. */
 export function randomUNet(config: UNetConfig, seed = 1): UNet {
   return new UNet(config, new RandomWeights(seed));
+}
+
+export function randomVAE(config: VAEConfig, seed = 2): VAE {
+  return new VAE(config, new RandomWeights(seed));
+}
+
+export function randomTextEncoder(config: TextEncoderConfig, seed = 3): ClipTextEncoder {
+  return new ClipTextEncoder(config, new RandomWeights(seed));
 }

@@ -29,7 +29,7 @@ class GEGLUFeedForward {
   }
 }
 
-class BasicTransformerBlock {
+export class BasicTransformerBlock {
   readonly norm1: LayerNorm;
   readonly attn1: Attention;
   readonly norm2: LayerNorm;

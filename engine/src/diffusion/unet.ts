@@ -150,6 +150,11 @@ export class UNet {
     return withFeatures ? { noise, upFeatures } : { noise };
   }
 
+  /** Every Transformer2D in the order a forward pass runs them (down blocks, mid, up blocks). */
+  transformers(): Transformer2D[] {
+    return [...this.downs.flatMap((s) => s.attentions), ...this.mid.attentions, ...this.ups.flatMap((s) => s.attentions)];
+  }
+
   /** Why these inputs cannot go through this UNet, or null. */
   checkInputs(sample: tf.Tensor4D, timesteps: tf.Tensor1D, context: tf.Tensor3D): string | null {
     const c = this.config;
@@ -162,6 +167,10 @@ export class UNet {
       return `the text context is [${context.shape}], the UNet needs [${b}, tokens, ${c.crossAttentionDim}]`;
     }
     return null;
+  }
+
+  parameterCount(): number {
+    return this.weights.parameterCount();
   }
 
   dispose(): void {

@@ -58,6 +58,11 @@ export class Weights {
     return this.keep(tf.tensor2d(this.raw(name, [rows, cols]).data, [rows, cols]));
   }
 
+  /** Number of values in the tensors built from these weights. */
+  parameterCount(): number {
+    return this.owned.reduce((n, t) => n + t.size, 0);
+  }
+
   dispose(): void {
     for (const t of this.owned) t.dispose();
     this.owned.length = 0;

@@ -4,7 +4,7 @@
  */
 import { DragInputError } from '../errors.js';
 import type { ImageGenerator } from '../generator/types.js';
-import type { DragOptions, DragRequest, Point } from './types.js';
+import type { DragOptions, DragRequest, Point, PointPair } from './types.js';
 import { RUN_SETTINGS_SCHEMA } from '../../../contract/run-settings.js';
 
 /**
@@ -134,18 +134,22 @@ export function validateDragRequest(gen: ImageGenerator, request: DragRequest): 
   if (!request || typeof request !== 'object') throw new DragInputError('drag request must be an object');
   const latentProblem = gen.checkLatent(request.latent);
   if (latentProblem) throw new DragInputError(latentProblem);
-  const { width, height } = gen;
-  if (!Array.isArray(request.points) || request.points.length === 0) throw new DragInputError('a drag needs at least one handle/target pair');
-  if (request.points.length > MAX_POINT_PAIRS) throw new DragInputError(`at most ${MAX_POINT_PAIRS} handle/target pairs, got ${request.points.length}`);
-  request.points.forEach((pair, i) => {
+  validatePointsAndMask(request.points, request.mask, gen.width, gen.height);
+  return resolveDragOptions(gen, request.options);
+}
+
+/** Checks a drag's handle/target pairs and mask against an image of this size (any drag: GAN or diffusion). */
+export function validatePointsAndMask(points: unknown, mask: unknown, width: number, height: number): void {
+  if (!Array.isArray(points) || points.length === 0) throw new DragInputError('a drag needs at least one handle/target pair');
+  if (points.length > MAX_POINT_PAIRS) throw new DragInputError(`at most ${MAX_POINT_PAIRS} handle/target pairs, got ${points.length}`);
+  (points as Array<Partial<PointPair> | undefined>).forEach((pair, i) => {
     checkPoint(pair?.handle, `points[${i}].handle`, width, height);
     checkPoint(pair?.target, `points[${i}].target`, width, height);
   });
-  if (request.mask !== undefined) {
-    if (!(request.mask instanceof Uint8Array)) throw new DragInputError('mask must be a Uint8Array');
-    if (request.mask.length !== width * height) {
-      throw new DragInputError(`mask has ${request.mask.length} values, expected height x width = ${height}x${width} = ${width * height}`);
+  if (mask !== undefined) {
+    if (!(mask instanceof Uint8Array)) throw new DragInputError('mask must be a Uint8Array');
+    if (mask.length !== width * height) {
+      throw new DragInputError(`mask has ${mask.length} values, expected height x width = ${height}x${width} = ${width * height}`);
     }
   }
-  return resolveDragOptions(gen, request.options);
 }

@@ -9,9 +9,9 @@ import { imageToRGBAAsync } from '../generator/rgba.js';
 import { backendReadsSynchronously } from '../backends/webgpu.js';
 import { absSignGrad } from '../ops/abs.js';
 import { bilinearTaps, sampleRows } from '../ops/sample.js';
-import { discOffsets, sampleAt, toFeatureCoord, type FeatureMap } from './features.js';
+import { discOffsets, toFeatureCoord, type FeatureMap } from './features.js';
 import { maskToFixedWeights } from './mask.js';
-import { DiscriminativeTracker, NearestNeighbourTracker } from './trackers.js';
+import { HandleTracking, enhancedHandles } from './handle-tracking.js';
 import type { DragOptions, DragRequest, DragStepEvent, Point, RGBAImage } from './types.js';
 
 let sessionCounter = 0;
@@ -27,15 +27,12 @@ export class DragSession {
   private readonly initialWs: tf.Tensor2D;
   private readonly optimizer: tf.AdamOptimizer;
   private readonly targets: Point[];
-  private readonly initialHandles: Point[];
   private handles: Point[];
   private readonly offsets: Point[];
   /** Weights (1 - mask) at feature resolution, [1, h, w, 1]; only with a mask. */
   private fixedWeights?: tf.Tensor4D;
   private initialFeatures?: tf.Tensor4D;
-  private initialMap?: FeatureMap;
-  private nnTrackers: NearestNeighbourTracker[] = [];
-  private discTrackers: DiscriminativeTracker[] = [];
+  private tracking?: HandleTracking;
   private updates = 0;
   /** Smallest total handle-to-target distance so far (improved by at least stallDistance) and its step. */
   private bestRemaining = Infinity;
@@ -56,7 +53,6 @@ export class DragSession {
     init.dispose();
     this.optimizer = tf.train.adam(options.lr, 0.9, 0.999, 1e-8);
     this.handles = request.points.map((p) => [p.handle[0], p.handle[1]] as Point);
-    this.initialHandles = this.handles.map((p) => [...p] as Point);
     this.targets = request.points.map((p) => [p.target[0], p.target[1]] as Point);
     this.offsets = discOffsets(options.r1);
   }
@@ -100,29 +96,15 @@ export class DragSession {
   }
 
   private initialise(x: tf.Tensor4D, map: FeatureMap): void {
-    this.initialMap = map;
-    this.nnTrackers = this.handles.map((p) => new NearestNeighbourTracker(sampleAt(map, [p])));
-    if (this.options.discriminativeTracking || this.options.enhancement.enabled) {
-      this.discTrackers = this.handles.map((p) => new DiscriminativeTracker(map, p, this.options.tracker));
-    }
+    this.tracking = new HandleTracking(
+      map,
+      this.handles.map((p) => [...p] as Point),
+      { discriminative: this.options.discriminativeTracking, confidence: this.options.enhancement.enabled, tracker: this.options.tracker },
+    );
     if (this.request.mask) {
       this.initialFeatures = tf.keep(tf.tensor4d(map.rows.slice(), x.shape));
       this.fixedWeights = tf.keep(maskToFixedWeights(this.request.mask, this.gen.width, this.gen.height, map.height, map.width));
     }
-  }
-
-  private track(map: FeatureMap): number[] {
-    const r2 = this.options.r2;
-    return this.handles.map((p, i) => {
-      if (this.options.discriminativeTracking) {
-        const res = this.discTrackers[i].track(map, p, r2);
-        this.handles[i] = res.position;
-        return res.confidence;
-      }
-      const res = this.nnTrackers[i].track(map, p, r2);
-      this.handles[i] = res.position;
-      return this.discTrackers.length ? this.discTrackers[i].confidenceAt(map, res.position) : res.confidence;
-    });
   }
 
   /** Motion supervision (+ fixed-region term) for the handles not yet at their targets. */
@@ -144,10 +126,7 @@ export class DragSession {
         ys.push(toFeatureCoord(q[1] + d[1], H, h));
         rowWeights.push(1 / (qs.length * C));
       }
-      // The reference is a constant (DragGAN's stop-gradient). Latent enhancement swaps the current
-      // features for the handle's original template patch when the tracker has lost confidence.
-      const p0 = this.initialHandles[i];
-      refs.push(enhanced[i] ? sampleAt(this.initialMap!, this.offsets.map((o) => [p0[0] + o[0], p0[1] + o[1]] as Point)) : sampleAt(map, qs));
+      refs.push(this.tracking!.reference(map, i, p, this.offsets, enhanced[i]));
     });
     const rows = tf.reshape(x, [h * w, C]) as tf.Tensor2D;
     const moved = sampleRows(rows, bilinearTaps(xs, ys, h, w));
@@ -189,11 +168,11 @@ export class DragSession {
         this.initialise(fx, map);
         confidences = this.handles.map(() => 1);
       } else {
-        confidences = this.track(map);
+        confidences = this.tracking!.track(map, this.handles, o.r2);
       }
       const distances = this.handles.map((p, i) => Math.hypot(this.targets[i][0] - p[0], this.targets[i][1] - p[1]));
       const active = distances.map((d) => d >= o.stopDistance);
-      const enhanced = confidences.map((c, i) => o.enhancement.enabled && active[i] && c < o.enhancement.threshold);
+      const enhanced = enhancedHandles(confidences, active, o.enhancement);
       const reached = !active.some(Boolean);
       const remaining = distances.reduce((a, b) => a + b, 0);
       if (remaining <= this.bestRemaining - o.stallDistance) {

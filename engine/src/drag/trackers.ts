@@ -19,10 +19,16 @@ export interface TrackResult {
   confidence: number;
 }
 
+/** DragGAN searches by L2 distance, DragDiffusion by L1. */
+export type NearestMetric = 'l2' | 'l1';
+
 export class NearestNeighbourTracker {
   private readonly normTemplate: Float32Array;
 
-  constructor(readonly template: Float32Array) {
+  constructor(
+    readonly template: Float32Array,
+    readonly metric: NearestMetric = 'l2',
+  ) {
     this.normTemplate = l2Normalize(template, template.length);
   }
 
@@ -36,7 +42,7 @@ export class NearestNeighbourTracker {
       let d = 0;
       for (let c = 0; c < C; c++) {
         const diff = feats[i * C + c] - this.template[c];
-        d += diff * diff;
+        d += this.metric === 'l2' ? diff * diff : Math.abs(diff);
       }
       if (d < bestDist) {
         bestDist = d;

@@ -1,0 +1,89 @@
+/**
+ * `stabledrag import-diffusers`: checks a diffusers-layout folder by loading every part (folder.ts refuses
+ * anything the engine cannot run, naming the file) and writes it as the engine's diffusion model folder:
+ * the same parts' files, copied, plus diffusion-model.json marking the folder a diffusion model (the model
+ * registry tells it from a GAN's model.safetensors by that file). The engine reads diffusers' safetensors
+ * and configs directly, so copying keeps one reader. The copy is written beside the destination and renamed
+ * into place only when complete: a failed import leaves nothing behind.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ModelLoadError } from '../errors.js';
+import { loadDiffusionFolder } from './folder.js';
+
+export const DIFFUSION_MODEL_MARKER = 'diffusion-model.json';
+
+/** The files an engine diffusion model consists of (scheduler's optional: SD 1.5's DDIM settings without it). */
+const FILES = [
+  'unet/config.json',
+  'unet/diffusion_pytorch_model.safetensors',
+  'vae/config.json',
+  'vae/diffusion_pytorch_model.safetensors',
+  'text_encoder/config.json',
+  'text_encoder/model.safetensors',
+  'tokenizer/vocab.json',
+  'tokenizer/merges.txt',
+] as const;
+const OPTIONAL_FILES = ['scheduler/scheduler_config.json'] as const;
+
+export interface DiffusionModelMarker {
+  format: 'stabledrag-diffusion';
+  version: 1;
+  name: string;
+  /** Image side the UNet was configured for (sample_size x the VAE's factor). */
+  imageSize: number;
+  latentChannels: number;
+  unetParameters: number;
+}
+
+export interface DiffusersImportResult {
+  outDir: string;
+  marker: DiffusionModelMarker;
+  files: string[];
+  bytes: number;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function importDiffusersFolder(dir: string, outDir: string, name = path.basename(path.resolve(outDir))): DiffusersImportResult {
+  if (!NAME_PATTERN.test(name)) throw new ModelLoadError(`model name '${name}' must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  if (fs.existsSync(outDir)) throw new ModelLoadError(`${outDir} already exists: import into a new folder`);
+  const models = loadDiffusionFolder(dir);
+  let marker: DiffusionModelMarker;
+  try {
+    const { unet, vae } = models;
+    if (vae!.config.latentChannels !== unet!.config.inChannels) {
+      throw new ModelLoadError(`the vae's latent_channels ${vae!.config.latentChannels} differ from the unet's in_channels ${unet!.config.inChannels}`);
+    }
+    marker = {
+      format: 'stabledrag-diffusion',
+      version: 1,
+      name,
+      imageSize: unet!.config.sampleSize * vae!.downFactor,
+      latentChannels: vae!.config.latentChannels,
+      unetParameters: unet!.parameterCount(),
+    };
+  } finally {
+    models.dispose();
+  }
+  const files = [...FILES, ...OPTIONAL_FILES.filter((f) => fs.existsSync(path.join(dir, f)))];
+  const parent = path.dirname(path.resolve(outDir));
+  fs.mkdirSync(parent, { recursive: true });
+  const staging = fs.mkdtempSync(path.join(parent, `.import-${name}-`));
+  let bytes = 0;
+  try {
+    for (const f of files) {
+      const to = path.join(staging, f);
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      // The file loaded above: a regular file (folder.ts refuses anything else) read through any link.
+      fs.copyFileSync(path.join(dir, f), to);
+      bytes += fs.statSync(to).size;
+    }
+    fs.writeFileSync(path.join(staging, DIFFUSION_MODEL_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+    fs.renameSync(staging, outDir);
+  } catch (err) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
+  return { outDir, marker, files: [...files, DIFFUSION_MODEL_MARKER], bytes };
+}

@@ -1,0 +1,156 @@
+/**
+ * The diffusion drag's settings: LoRA fine-tuning and the drag loop. Defaults are DragDiffusion's (its code,
+ * as issue 20's table gives them); every bound and check lives here so the studio's contract can derive
+ * from one definition. A bad value fails before any tensor work with a message naming the field.
+ */
+import { DiffusionInputError } from './errors.js';
+
+export type DiffusionDragMethod = 'dragdiffusion' | 'stabledrag-diff';
+export const DIFFUSION_DRAG_METHODS: readonly DiffusionDragMethod[] = ['dragdiffusion', 'stabledrag-diff'];
+
+export interface LoRAOptions {
+  /** Rank of each adapter (DragDiffusion: 16). */
+  rank: number;
+  /** Adam learning rate (DragDiffusion: 5e-4). */
+  lr: number;
+  /** Training steps (DragDiffusion: 80; 0 skips LoRA). */
+  steps: number;
+  /** Noised copies of the image per step (DragDiffusion: 4). */
+  batch: number;
+  /** Seeds the adapters' init, the noise and the timesteps. */
+  seed: number;
+}
+
+export interface DiffusionDragOptions {
+  method: DiffusionDragMethod;
+  /** DDIM steps of the whole schedule (DragDiffusion: 50). */
+  ddimSteps: number;
+  /** Fraction of the schedule inverted: the latent optimised is at step floor(ddimSteps * strength) (0.7 -> 35). */
+  inversionStrength: number;
+  /** Which up block's output feeds supervision and tracking (DragDiffusion: the third, index 2); clamped to the UNet's last. */
+  featureBlock: number;
+  /** Motion-supervision patch radius r_m, in feature pixels (the square of side 2 r_m + 1). */
+  rM: number;
+  /** Tracking window radius r_p, in feature pixels. */
+  rP: number;
+  /** Weight of the term keeping the next step's latent unchanged outside the mask. */
+  lambda: number;
+  /** Adam learning rate on the latent. */
+  lr: number;
+  maxSteps: number;
+  /** A handle within this many feature pixels of its target is done (DragDiffusion: 2). */
+  stopDistance: number;
+  /** A VAE decode every this many steps (and at the first and last); every step has a cheap latent preview. */
+  decodeEvery: number;
+  /** Self-attention layers (counted from 0 in forward order) from which the final denoising shares the original's keys/values (MasaCtrl). */
+  masaLayer: number;
+  /** StableDrag's tracker constants (the GAN drag's, in feature pixels). */
+  tracker: { alpha: number; ridge: number; labelSigma: number; fitRadius: number };
+  /** Confidence-based enhancement threshold (StableDrag-Diff only). */
+  enhancementThreshold: number;
+  lora: LoRAOptions;
+}
+
+export const DEFAULT_LORA: LoRAOptions = { rank: 16, lr: 5e-4, steps: 80, batch: 4, seed: 42 };
+
+export const DEFAULT_DIFFUSION_DRAG: DiffusionDragOptions = {
+  method: 'stabledrag-diff',
+  ddimSteps: 50,
+  inversionStrength: 0.7,
+  featureBlock: 2,
+  rM: 1,
+  rP: 3,
+  lambda: 0.1,
+  lr: 0.01,
+  maxSteps: 80,
+  stopDistance: 2,
+  decodeEvery: 5,
+  masaLayer: 10,
+  // The GAN drag's settled constants; the label one feature cell wide.
+  tracker: { alpha: 1, ridge: 1, labelSigma: 1, fitRadius: 6 },
+  enhancementThreshold: 0.95,
+  lora: DEFAULT_LORA,
+};
+
+/** [min, max, integer] of each numeric field. */
+export const DIFFUSION_DRAG_BOUNDS = {
+  ddimSteps: [1, 1000, true],
+  inversionStrength: [0.01, 1, false],
+  featureBlock: [0, 16, true],
+  rM: [0, 16, true],
+  rP: [1, 32, true],
+  lambda: [0, 1e4, false],
+  lr: [1e-6, 1, false],
+  maxSteps: [0, 10000, true],
+  stopDistance: [0, 1e4, false],
+  decodeEvery: [1, 10000, true],
+  masaLayer: [0, 1000, true],
+  enhancementThreshold: [0, 10, false],
+} as const;
+
+export const LORA_BOUNDS = {
+  rank: [1, 256, true],
+  lr: [1e-7, 1, false],
+  steps: [0, 10000, true],
+  batch: [1, 64, true],
+  seed: [0, 2 ** 31 - 1, true],
+} as const;
+
+export const TRACKER_BOUNDS = {
+  alpha: [0, 100, false],
+  ridge: [1e-6, 1e6, false],
+  labelSigma: [0.1, 64, false],
+  fitRadius: [1, 64, true],
+} as const;
+
+export type DiffusionDragOptionsInput = Partial<Omit<DiffusionDragOptions, 'lora' | 'tracker'>> & {
+  lora?: Partial<LoRAOptions>;
+  tracker?: Partial<DiffusionDragOptions['tracker']>;
+};
+
+type Bounds = Record<string, readonly [number, number, boolean]>;
+
+function checkNumbers<T extends object>(prefix: string, value: T, bounds: Bounds): void {
+  for (const [key, [min, max, integer]] of Object.entries(bounds)) {
+    const v = (value as Record<string, unknown>)[key];
+    const name = prefix + key;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new DiffusionInputError(`${name} must be a finite number, got ${String(v)}`);
+    if (integer && !Number.isInteger(v)) throw new DiffusionInputError(`${name} must be an integer, got ${v}`);
+    if (v < min || v > max) throw new DiffusionInputError(`${name} must be in [${min}, ${max}], got ${v}`);
+  }
+}
+
+function checkKeys(prefix: string, given: object, known: object): void {
+  for (const key of Object.keys(given)) {
+    if (!(key in known)) throw new DiffusionInputError(`unknown option ${prefix}${key}`);
+  }
+}
+
+export function resolveLoRAOptions(input: Partial<LoRAOptions> = {}): LoRAOptions {
+  if (typeof input !== 'object' || input === null) throw new DiffusionInputError('lora options must be an object');
+  checkKeys('lora.', input, DEFAULT_LORA);
+  const o = { ...DEFAULT_LORA, ...input };
+  checkNumbers('lora.', o, LORA_BOUNDS);
+  return o;
+}
+
+/** Merges a caller's options over the defaults and checks every value. */
+export function resolveDiffusionDragOptions(input: DiffusionDragOptionsInput = {}): DiffusionDragOptions {
+  if (typeof input !== 'object' || input === null) throw new DiffusionInputError('options must be an object');
+  checkKeys('', input, DEFAULT_DIFFUSION_DRAG);
+  const { lora, tracker, ...rest } = input;
+  if (tracker !== undefined && (typeof tracker !== 'object' || tracker === null)) throw new DiffusionInputError('tracker options must be an object');
+  checkKeys('tracker.', tracker ?? {}, DEFAULT_DIFFUSION_DRAG.tracker);
+  const o: DiffusionDragOptions = {
+    ...DEFAULT_DIFFUSION_DRAG,
+    ...rest,
+    tracker: { ...DEFAULT_DIFFUSION_DRAG.tracker, ...tracker },
+    lora: resolveLoRAOptions(lora),
+  };
+  if (!DIFFUSION_DRAG_METHODS.includes(o.method)) {
+    throw new DiffusionInputError(`method must be one of ${DIFFUSION_DRAG_METHODS.join(', ')}, got ${String(o.method)}`);
+  }
+  checkNumbers('', o, DIFFUSION_DRAG_BOUNDS);
+  checkNumbers('tracker.', o.tracker, TRACKER_BOUNDS);
+  return o;
+}

@@ -1,0 +1,71 @@
+// One DragDiffusion latent step against drag_diffusion_update run on diffusers (training/reference/
+// diffusion_drag_reference.py): motion supervision on the last up block's features at half the image, plus
+// the mask term on the next DDIM step's latent, differentiated with respect to the latent being optimised,
+// at a latent already moved off the start (so the mask term contributes).
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DDIMScheduler,
+  DiffusionDragSession,
+  initBackend,
+  loadDDIMConfig,
+  loadDiffusionFolder,
+  resolveDiffusionDragOptions,
+  type DiffusionModels,
+  type PointPair,
+} from '../../engine/src/index.js';
+import { TINY_DIR, nhwc, reference, relativeError, tinyContext } from './diffusion-reference.js';
+
+const FILE = 'drag-reference.safetensors';
+
+describe('a diffusion drag step differentiates like DragDiffusion (wasm)', () => {
+  let models: DiffusionModels;
+  let context: tf.Tensor3D;
+
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm', log: () => {} });
+    models = loadDiffusionFolder(TINY_DIR, ['unet']);
+    context = tinyContext();
+  }, 120_000);
+
+  afterAll(() => {
+    context?.dispose();
+    models?.dispose();
+  });
+
+  it('loss and gradient with respect to the latent', async () => {
+    const scheduler = new DDIMScheduler(10, loadDDIMConfig(TINY_DIR));
+    const t = reference(FILE, 'drag.t').data[0];
+    const h = reference(FILE, 'drag.handles').data;
+    const g = reference(FILE, 'drag.targets').data;
+    // The reference's points are in feature pixels (half the 16 px image).
+    const points: PointPair[] = [0, 1].map((i) => ({ handle: [2 * h[2 * i], 2 * h[2 * i + 1]], target: [2 * g[2 * i], 2 * g[2 * i + 1]] }));
+    const mask = Uint8Array.from(reference(FILE, 'drag.mask').data, (v) => (v > 0 ? 1 : 0));
+    const code0 = nhwc(FILE, 'drag.code0');
+    const options = resolveDiffusionDragOptions({ method: 'dragdiffusion', lambda: 0.1, rM: 1 });
+    const session = new DiffusionDragSession(models.unet!, scheduler, context, code0, t, 16, 16, points, mask, options);
+    const { state: first, predicted } = await session.step(0);
+    predicted.dispose();
+    expect(first.handles).toEqual(points.map((p) => p.handle));
+    const code = nhwc(FILE, 'drag.code');
+    const { value, grad } = tf.valueAndGrad((c: tf.Tensor) => session.lossAt(c as tf.Tensor4D))(code);
+    session.releaseScratch();
+    const loss = (await value.data())[0];
+    const want = reference(FILE, 'drag.grad');
+    const got = (await tf.transpose(grad, [0, 3, 1, 2]).data()) as Float32Array;
+    const err = relativeError(got, want.data);
+    let agree = 0;
+    let counted = 0;
+    for (let i = 0; i < want.data.length; i++) {
+      if (Math.abs(want.data[i]) < 1e-6 * err.scale) continue;
+      counted++;
+      if (Math.sign(got[i]) === Math.sign(want.data[i])) agree++;
+    }
+    console.log(`drag step: loss ${loss} (reference ${reference(FILE, 'drag.loss').data[0]}), gradient relative error ${err.relative.toExponential(2)}, signs agree ${agree}/${counted}`);
+    expect(Math.abs(loss - reference(FILE, 'drag.loss').data[0]) / loss).toBeLessThan(1e-4);
+    expect(agree).toBe(counted);
+    expect(err.relative).toBeLessThan(1e-3);
+    tf.dispose([code0, code, value, grad]);
+    session.dispose();
+  }, 120_000);
+});
