@@ -32,7 +32,8 @@ function findBinDir(): string {
   return join(PG_LIB, newest, 'bin');
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on loopback now (another process may still take it before the caller binds it). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -21,6 +21,7 @@ import type { RoomError, RoomService } from '../rooms/room-service.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
 import { RunStatsRecorder } from './run-stats.js';
 import { storageError, type RunEnd, type RunRecorder } from './run-recorder.js';
+import { startJobTurn } from './job-turn.js';
 import type { QueuedRun } from './run-queue.js';
 import type { ServerLimits } from '../limits.js';
 
@@ -103,20 +104,11 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
     return { reason: 'error', steps: 0, error: storageError(`the run could not be recorded: ${errorMessage(err)}`) };
   }
   broadcast.history(roomId);
-  let timer: NodeJS.Timeout | undefined;
-  let timedOut = false;
   let lastImage: EncodedImage | undefined;
   /** Whether the newest step recorded kept its frame (stored-frames.ts: the last step must keep one). */
   let lastStepStored = true;
-  const steps = recorder.steps(
-    runId,
-    (frame) => {
-      run.info.step = frame.step;
-      ctx.liveFrame(frame);
-      broadcast.frame(frame);
-    },
-    () => job.cancel(),
-  );
+  const turn = startJobTurn(ctx, run, timing);
+  const { steps } = turn;
   const job = jobs.drag(
     {
       modelPath, latent: room.latent, weights, points: pairs.map(({ handle, target }) => ({ handle, target })), mask, settings,
@@ -125,18 +117,7 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
       storeFrameEvery: storedFrameEvery(size),
     },
     {
-      // The duration limit counts from when a worker takes the run, not from when it was queued.
-      onStart: () => {
-        timer = setTimeout(() => {
-          timedOut = true;
-          job.cancel();
-        }, limits.runSeconds * 1000);
-      },
-      onPosition: (ahead) => {
-        run.info.position = ahead;
-        run.info.state = ahead > 0 ? 'queued' : 'running';
-        ctx.queueChanged();
-      },
+      ...turn.listener,
       onStep: (s) => {
         const producedAt = Date.now();
         timing.step(s.elapsedMs, s.image?.bytes.byteLength);
@@ -159,23 +140,7 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
       },
     },
   );
-  run.cancelJob = () => job.cancel();
-  if (run.cancelled) job.cancel();
-  const end = await job.done.finally(() => {
-    clearTimeout(timer);
-    workerFree();
-  });
-  if (timedOut && end.reason === 'cancelled' && !run.cancelled) end.reason = 'time-limit';
-  await steps.settled();
-  recorder.addStats(timing.finish());
-  if (steps.failure) {
-    // What was recorded stands: the run's steps are those up to the last durable record, and the room keeps its state.
-    const { step, error } = steps.failure;
-    end.reason = 'error';
-    end.steps = Math.max(0, steps.lastRecorded);
-    end.error = storageError(`step ${step} could not be recorded: ${errorMessage(error)}`);
-    end.final = undefined;
-  }
+  const end = await turn.finish(job, workerFree);
   const final = steps.lastSent;
   if (final) broadcast.frame({ ...final, final: true, producedAt: Date.now() });
   const finalState = end.final && end.reason !== 'error' ? end.final : undefined;

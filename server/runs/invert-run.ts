@@ -18,6 +18,7 @@ import { storedFrameEvery } from './stored-frames.js';
 import type { RoomError } from '../rooms/room-service.js';
 import { RunStatsRecorder } from './run-stats.js';
 import { storageError, type RunEnd } from './run-recorder.js';
+import { startJobTurn } from './job-turn.js';
 import type { QueuedRun } from './run-queue.js';
 import type { DragRunContext } from './drag-run.js';
 
@@ -44,7 +45,7 @@ export async function runInversion(ctx: DragRunContext, run: QueuedRun, workerFr
 }
 
 async function invertInRoom(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, workerFree: () => void): Promise<RunEnd> {
-  const { rooms, jobs, broadcast, recorder, limits } = ctx;
+  const { rooms, jobs, broadcast, recorder } = ctx;
   const { roomId } = run;
   const runId = run.info.runId;
   const { target, settings } = run.invert!;
@@ -74,34 +75,15 @@ async function invertInRoom(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc,
     return { reason: 'error', steps: 0, error: storageError(`the inversion could not be recorded: ${errorMessage(err)}`) };
   }
   broadcast.history(roomId);
-  let timer: NodeJS.Timeout | undefined;
-  let timedOut = false;
   let lastStepStored = true;
-  const steps = recorder.steps(
-    runId,
-    (frame) => {
-      run.info.step = frame.step;
-      ctx.liveFrame(frame);
-      broadcast.frame(frame);
-    },
-    () => job.cancel(),
-  );
+  const turn = startJobTurn(ctx, run, timing);
+  const { steps } = turn;
   // A multiple of FRAME_EVERY, so the steps that keep a frame are steps the engine drew.
   const storeFrameEvery = Math.max(FRAME_EVERY, storedFrameEvery(size));
   const job = jobs.invert(
     { modelPath, target, settings, frameFormat: ctx.frameFormat ?? 'webp', frameQuality: ctx.frameQuality ?? 80, frameEvery: FRAME_EVERY, storeFrameEvery },
     {
-      onStart: () => {
-        timer = setTimeout(() => {
-          timedOut = true;
-          job.cancel();
-        }, limits.runSeconds * 1000);
-      },
-      onPosition: (ahead) => {
-        run.info.position = ahead;
-        run.info.state = ahead > 0 ? 'queued' : 'running';
-        ctx.queueChanged();
-      },
+      ...turn.listener,
       onStep: (s) => {
         const producedAt = Date.now();
         timing.step(s.elapsedMs, s.image?.bytes.byteLength);
@@ -120,23 +102,8 @@ async function invertInRoom(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc,
       },
     },
   );
-  run.cancelJob = () => job.cancel();
-  if (run.cancelled) job.cancel();
-  const end = await job.done.finally(() => {
-    clearTimeout(timer);
-    workerFree();
-  });
-  if (timedOut && end.reason === 'cancelled' && !run.cancelled) end.reason = 'time-limit';
-  await steps.settled();
-  recorder.addStats(timing.finish());
+  const end = await turn.finish(job, workerFree);
   let final = end.final;
-  if (steps.failure) {
-    const { step, error } = steps.failure;
-    end.reason = 'error';
-    end.steps = Math.max(0, steps.lastRecorded);
-    end.error = storageError(`step ${step} could not be recorded: ${errorMessage(error)}`);
-    final = undefined;
-  }
   if (!final && !steps.failure && steps.lastRecorded >= 0) final = await lastRecordedState(ctx, runId, steps.lastRecorded, modelPath);
   const lastFrame = steps.lastSent;
   if (final) {

@@ -5,9 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../prisma/postgres-cluster.js';
 
 export interface RedisFixture {
   /** redis://127.0.0.1:PORT */
@@ -21,17 +22,6 @@ export interface RedisFixture {
 }
 
 const BINARY = process.env.STABLEDRAG_REDIS_SERVER ?? '/usr/bin/redis-server';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once the server answers PING on the port. */
 async function waitForPong(port: number, child: ChildProcess, timeoutMs = 10_000): Promise<void> {

@@ -87,7 +87,11 @@ describe('storage faults during runs', () => {
     const ended = await waitFor(() => editor.ended.find((e) => e.runId === runId), 'the run to end', 60_000);
 
     expect(ended).toMatchObject({ reason: 'error', steps: 2, error: { code: 'storage', message: expect.stringMatching(/step 3 could not be recorded: disk I\/O error/) } });
-    expect(faults.count('addStep', 'failed')).toBe(1 + FAST_RETRIES.storageRetries);
+    // Step 3 was tried 1 + retries times; steps after it whose writes were already in flight (step records are
+    // written concurrently, server/runs/step-recorder.ts) failed the same way, each after its own retries.
+    const tries = 1 + FAST_RETRIES.storageRetries;
+    expect(faults.count('addStep', 'failed')).toBeGreaterThanOrEqual(tries);
+    expect(faults.count('addStep', 'failed') % tries).toBe(0);
     // Only recorded steps went out; the final frame repeats the last of them.
     const frames = editor.frames.filter((f) => f.runId === runId);
     expect(frames.map((f) => f.step)).toEqual([0, 1, 2, 2]);

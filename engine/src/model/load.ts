@@ -48,7 +48,8 @@ export function checkModelFile(file: SafetensorsFile, source: string): ModelConf
   return config;
 }
 
-export function generatorFromBytes(bytes: Uint8Array, source: string): ImageGenerator {
+/** Parses and checks the bytes of a model file: its tensors and its config, or a ModelLoadError naming `source`. */
+export function parseModelFile(bytes: Uint8Array, source: string): { file: SafetensorsFile; config: ModelConfig } {
   let file: SafetensorsFile;
   try {
     file = parseSafetensors(bytes);
@@ -56,7 +57,11 @@ export function generatorFromBytes(bytes: Uint8Array, source: string): ImageGene
     if (err instanceof SafetensorsError) throw new ModelLoadError(`${source}: corrupt safetensors file: ${err.message}`);
     throw err;
   }
-  const config = checkModelFile(file, source);
+  return { file, config: checkModelFile(file, source) };
+}
+
+export function generatorFromBytes(bytes: Uint8Array, source: string): ImageGenerator {
+  const { file, config } = parseModelFile(bytes, source);
   return createGenerator(config, (name) => file.tensors.get(name)!);
 }
 

@@ -6,8 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ModelLoadError } from '../../errors.js';
-import { parseSafetensors, SafetensorsError, type SafetensorsFile } from '../../io/safetensors.js';
-import { checkModelFile, resolveModelFile } from '../../model/load.js';
+import { parseModelFile, resolveModelFile } from '../../model/load.js';
 import type { ModelConfig } from '../../model/config.js';
 import type { ParamSource } from '../../generator/types.js';
 
@@ -25,14 +24,7 @@ export function modelId(bytes: Uint8Array): string {
 
 /** A base model from the bytes of a model file (checked as the loader checks it). */
 export function baseModelFromBytes(bytes: Uint8Array, source: string): BaseModel {
-  let file: SafetensorsFile;
-  try {
-    file = parseSafetensors(bytes);
-  } catch (err) {
-    if (err instanceof SafetensorsError) throw new ModelLoadError(`${source}: corrupt safetensors file: ${err.message}`);
-    throw err;
-  }
-  const config = checkModelFile(file, source);
+  const { file, config } = parseModelFile(bytes, source);
   return {
     config,
     id: modelId(bytes),
