@@ -41,7 +41,8 @@ const LIMITS: PickleLimits = {
 /** The numpy dtypes a DragBench mask has been seen in: uint8 (0/1 or 0/255), bool, and float32 (an empty mask). */
 const MASK_DTYPES = new Set(['u1', 'b1', 'f4', 'f8', 'i8', 'i4']);
 
-export function decodeMetaData(bytes: Uint8Array): DragBenchMetaData {
+/** `image`, when given, is the case's image size: a mask of another shape is refused before its values are decoded. */
+export function decodeMetaData(bytes: Uint8Array, image?: { width: number; height: number }): DragBenchMetaData {
   if (bytes.length > MAX_META_DATA_BYTES) throw new DragBenchError(`meta_data.pkl is ${bytes.length} bytes, more than ${MAX_META_DATA_BYTES}`);
   let root: PyValue;
   try {
@@ -62,7 +63,7 @@ export function decodeMetaData(bytes: Uint8Array): DragBenchMetaData {
   const keys = [...root.map.keys()];
   const unknown = keys.filter((k) => k !== 'prompt' && k !== 'points' && k !== 'mask');
   if (unknown.length) throw new DragBenchError(`meta_data.pkl has keys ${unknown.map((k) => JSON.stringify(String(k))).join(', ')}; a DragBench case has only prompt, points and mask`);
-  return { prompt: readPrompt(root.get('prompt')), points: readPoints(root.get('points')), mask: readMask(root.get('mask')) };
+  return { prompt: readPrompt(root.get('prompt')), points: readPoints(root.get('points')), mask: readMask(root.get('mask'), image) };
 }
 
 function readPrompt(v: PyValue | undefined): string {
@@ -87,7 +88,7 @@ function readPoints(v: PyValue | undefined): Array<[number, number]> {
   });
 }
 
-function readMask(v: PyValue | undefined): DragBenchMetaData['mask'] {
+function readMask(v: PyValue | undefined, image?: { width: number; height: number }): DragBenchMetaData['mask'] {
   if (v === undefined) throw new DragBenchError("meta_data.pkl has no 'mask'");
   if (!(v instanceof NdArray)) throw new DragBenchError(`meta_data.pkl: the mask is a ${typeName(v)}, not a numpy array`);
   const spec = v.dtype?.spec ?? '';
@@ -95,6 +96,9 @@ function readMask(v: PyValue | undefined): DragBenchMetaData['mask'] {
   if (v.shape.length !== 2) throw new DragBenchError(`meta_data.pkl: the mask has shape [${v.shape}]; expected [height, width]`);
   const [height, width] = v.shape;
   if (height < 1 || width < 1 || height * width > 40_000_000) throw new DragBenchError(`meta_data.pkl: the mask has shape [${v.shape}]`);
+  if (image && (width !== image.width || height !== image.height)) {
+    throw new DragBenchError(`the mask in meta_data.pkl is ${width}x${height} (width x height), the image is ${image.width}x${image.height}`);
+  }
   let values: Float32Array;
   try {
     values = tensorValues(v, 'the mask').data;

@@ -73,10 +73,7 @@ function pairPoints(flat: Array<[number, number]>): PointPair[] {
 export function readDragBenchCase(dir: string): DragCase {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DragBenchError(`${dir} is not a folder`);
   const image = decodePng(readBounded(path.join(dir, DRAGBENCH_FILES.image), MAX_IMAGE_BYTES), DRAGBENCH_FILES.image);
-  const meta = decodeMetaData(readBounded(path.join(dir, DRAGBENCH_FILES.metaData), MAX_META_DATA_BYTES));
-  if (meta.mask.width !== image.width || meta.mask.height !== image.height) {
-    throw new DragBenchError(`the mask in meta_data.pkl is ${meta.mask.width}x${meta.mask.height} (width x height), the image is ${image.width}x${image.height}`);
-  }
+  const meta = decodeMetaData(readBounded(path.join(dir, DRAGBENCH_FILES.metaData), MAX_META_DATA_BYTES), image);
   const c: DragCase = { image, prompt: meta.prompt, points: pairPoints(meta.points), mask: meta.mask.data };
   try {
     validateDragCase(c);
