@@ -12,6 +12,8 @@
  *   diffusion-drag --model DIR --image FILE --points "x,y->x,y;..." --out out.png [--prompt P] [--mask mask.png]
  *                 [--method stabledrag-diff|dragdiffusion] [--max-steps N] [--lr X] [--lora-steps N] [--ddim-steps N]
  *                 [--strength X] [--decode-every N] [--size N] [--frames DIR]
+ *   dragbench-import DIR --out case.json   (a DragBench case folder -> the engine's case.json)
+ *   dragbench-export case.json --out DIR   (case.json -> a DragBench case folder: original_image.png, user_drag.png, meta_data.pkl)
  * sample, drag and info take --pti-weights FILE (an invert run's pti-weights.safetensors) to render with a room's tuned weights.
  * Common: --backend wasm|cpu|tensorflow|webgpu
  */
@@ -39,6 +41,7 @@ import { importSummary } from './import-summary.js';
 import { ImportProgressLine, ProgressLine } from './progress.js';
 import { invertCommand, parseCrop } from './invert.js';
 import { diffusionDragCommand, diffusionOptions, importDiffusersCommand } from './diffusion.js';
+import { dragBenchExportCommand, dragBenchImportCommand } from './dragbench.js';
 
 const USAGE = `usage:
   stabledrag sample --model DIR --seeds 0-15 --grid out.png [--psi 0.7] [--columns 4]
@@ -59,6 +62,8 @@ const USAGE = `usage:
                     [--prompt P] [--mask mask.png] [--method stabledrag-diff|dragdiffusion] [--max-steps N (80)]
                     [--lr X (0.01)] [--lora-steps N (80; 0: no LoRA)] [--ddim-steps N (50)] [--strength X (0.7)]
                     [--decode-every N (5)] [--size N (default: the model's)] [--frames DIR]
+  stabledrag dragbench-import DIR --out case.json
+  stabledrag dragbench-export case.json --out DIR
   sample, drag, info: [--pti-weights FILE] render with an invert run's tuned weights (for the same --model)
 common options: --backend wasm|cpu|tensorflow|webgpu (default: tensorflow if installed, else webgpu on a
   hardware GPU adapter, else wasm)`;
@@ -138,6 +143,14 @@ async function main(argv: string[]): Promise<void> {
     const result = await importCheckpoint(file, out, { name: values.name, domain: values.domain, padToSquare: values['pad-to-square'], onProgress: (p) => progress.update(p) });
     progress.finish();
     for (const line of importSummary(result, out)) console.log(line);
+    return;
+  }
+  if (command === 'dragbench-import') {
+    dragBenchImportCommand(positionals[1], values.out);
+    return;
+  }
+  if (command === 'dragbench-export') {
+    dragBenchExportCommand(positionals[1], values.out);
     return;
   }
   await initBackend({ backend: values.backend as BackendName | undefined });

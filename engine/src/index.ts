@@ -46,6 +46,10 @@ export { CheckpointImportError } from './import/errors.js';
 export { loadLandmarkDetector, landmarkDetectorFromBytes, defaultDetectorPath, LandmarkDetector, DetectorInputError, DETECTOR_METADATA_KEY, type DetectorConfig } from './landmarks/detector.js';
 export type * from './drag/types.js';
 export * from './diffusion/index.js';
+export { readDragBenchCase, writeDragBenchCase, validateDragCase, DRAGBENCH_FILES, type DragCase } from './diffusion/dragbench.js';
+export { decodeMetaData, encodeMetaData, type DragBenchMetaData } from './diffusion/dragbench-pickle.js';
+export { dragCaseFromJson, dragCaseToJson, readDragCaseJson, writeDragCaseJson, DRAG_CASE_FORMAT } from './diffusion/dragbench-json.js';
+export { DragBenchError } from './diffusion/dragbench-error.js';
 
 import type { ImageGenerator } from './generator/types.js';
 import type { RGBAImage } from './drag/types.js';

@@ -94,6 +94,21 @@ function scalarValue(dtype: PyValue, data: PyValue): number | boolean {
   return (dtype as NpDType).spec === 'b1' ? v !== 0 : v;
 }
 
+function fillNdArray(obj: NdArray, shape: PyValue, dtype: PyValue, fortran: boolean, raw: PyValue): NdArray {
+  obj.shape = ints(shape, 'a numpy array shape');
+  if (obj.shape.length > MAX_RANK || obj.shape.some((d) => d < 0 || d > MAX_DIM)) bad(`a numpy array of shape [${obj.shape}]`);
+  if (!(dtype instanceof NpDType)) bad(`a numpy array with dtype ${typeName(dtype)}`);
+  obj.dtype = dtype as NpDType;
+  obj.fortran = fortran;
+  if (!(raw instanceof Uint8Array) && !(raw instanceof LazyBytes)) bad(`a numpy array of dtype '${(dtype as NpDType).spec}' holding ${typeName(raw)} (object arrays are refused)`);
+  obj.data = raw as Uint8Array | LazyBytes;
+  return obj;
+}
+
+function ndArray(shape: PyValue, dtype: PyValue, fortran: boolean, raw: PyValue): NdArray {
+  return fillNdArray(new NdArray(), shape, dtype, fortran, raw);
+}
+
 const asType: StandIn = {};
 
 const ALLOWED: Record<string, StandIn> = {
@@ -150,6 +165,8 @@ const ALLOWED: Record<string, StandIn> = {
   'numpy.core.multiarray._reconstruct': { call: () => new NdArray() },
   'numpy.ndarray': asType,
   'numpy.dtype': { call: ([spec]) => (typeof spec === 'string' ? new NpDType(spec) : bad(`numpy.dtype of a ${typeName(spec)}`)) },
+  // Protocol 5's ndarray reduction: _frombuffer(buffer, dtype, shape, order), the buffer in-band.
+  'numpy.core.numeric._frombuffer': { call: ([raw, dtype, shape, order]) => ndArray(shape, dtype, order === 'F', raw) },
   'numpy.core.multiarray.scalar': { call: ([dtype, data]) => scalarValue(dtype, data) },
   '_codecs.encode': {
     call: ([text, encoding], ctx) => {
@@ -165,6 +182,7 @@ const MODULE_ALIASES: Record<string, string> = {
   __builtin__: 'builtins',
   copy_reg: 'copyreg',
   'numpy._core.multiarray': 'numpy.core.multiarray',
+  'numpy._core.numeric': 'numpy.core.numeric',
   'dnnlib.EasyDict': 'dnnlib.util',
 };
 
@@ -232,13 +250,7 @@ export function build(obj: PyValue, state: PyValue): void {
   } else if (obj instanceof NdArray) {
     const items = state instanceof PyTuple ? state.items : bad(`numpy array state is a ${typeName(state)}`);
     const [, shape, dtype, fortran, raw] = items.length === 5 ? items : bad(`numpy array state with ${items.length} fields`);
-    obj.shape = ints(shape, 'a numpy array shape');
-    if (obj.shape.length > MAX_RANK || obj.shape.some((d) => d < 0 || d > MAX_DIM)) bad(`a numpy array of shape [${obj.shape}]`);
-    if (!(dtype instanceof NpDType)) bad(`a numpy array with dtype ${typeName(dtype)}`);
-    obj.dtype = dtype as NpDType;
-    obj.fortran = fortran === true;
-    if (!(raw instanceof Uint8Array) && !(raw instanceof LazyBytes)) bad(`a numpy array of dtype '${(dtype as NpDType).spec}' holding ${typeName(raw)} (object arrays are refused)`);
-    obj.data = raw as Uint8Array | LazyBytes;
+    fillNdArray(obj, shape, dtype, fortran === true, raw);
   } else if (obj instanceof NpDType) {
     const items = state instanceof PyTuple ? state.items : bad(`numpy dtype state is a ${typeName(state)}`);
     if (typeof items[1] === 'string') obj.byteorder = items[1];
