@@ -112,7 +112,7 @@ describe('LoRA on the diffusion UNet (wasm)', () => {
     expect(() => resolveLoRAOptions({ batch: 1e6 })).toThrow(/lora.batch must be in/);
     expect(() => resolveLoRAOptions({ rnak: 4 } as never)).toThrow(/unknown option lora.rnak/);
     expect(resolveLoRAOptions()).toEqual({ rank: 16, lr: 5e-4, steps: 80, batch: 4, seed: 42 });
-    // The drag's defaults are DragDiffusion's (issue 20's table).
+    // The drag's defaults are DragDiffusion's.
     expect(resolveDiffusionDragOptions()).toMatchObject({
       method: 'stabledrag-diff', ddimSteps: 50, inversionStrength: 0.7, featureBlock: 2, rM: 1, rP: 3, lambda: 0.1, lr: 0.01, maxSteps: 80, stopDistance: 2, masaLayer: 10,
     });

@@ -102,7 +102,7 @@ export function validateDiffusionDragRequest(models: DiffusionDragModels, reques
   if (request.prompt !== undefined && typeof request.prompt !== 'string') throw new DiffusionInputError('prompt must be a string');
   validatePointsAndMask(request.points, request.mask, width, height);
   const options = resolveDiffusionDragOptions(request.options);
-  // The scheduler checks the step count against the model's schedule now, not mid-run.
+  // The scheduler checks the step count against the model's schedule here, before anything runs, not mid-run.
   new DDIMScheduler(options.ddimSteps, models.ddim).stepsFor(options.inversionStrength);
   return options;
 }

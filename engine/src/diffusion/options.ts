@@ -1,6 +1,6 @@
 /**
- * The diffusion drag's settings: LoRA fine-tuning and the drag loop. Defaults are DragDiffusion's (its code,
- * as issue 20's table gives them); every bound and check lives here so the studio's contract can derive
+ * The diffusion drag's settings: LoRA fine-tuning and the drag loop. Defaults are those DragDiffusion's code
+ * sets; every bound and check lives here so the studio's contract can derive
  * from one definition. A bad value fails before any tensor work with a message naming the field.
  */
 import { DiffusionInputError } from './errors.js';
