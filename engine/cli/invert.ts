@@ -18,6 +18,7 @@ import { fitImage, type CropRect } from '../src/io/image-input.js';
 import { writePng } from '../src/io/png.js';
 import { serializeSafetensors } from '../src/io/safetensors.js';
 import { StyleGAN2Discriminator } from '../src/invert/discriminator.js';
+import { LpipsVgg } from '../src/invert/lpips.js';
 import { resolveModelFile } from '../src/model/load.js';
 import { DISCRIMINATOR_FILE_NAME } from '../src/import/import-checkpoint.js';
 
@@ -28,8 +29,10 @@ export interface InvertCommand {
   /** Directory for every step's frame. */
   frames?: string;
   options: Partial<InvertOptions>;
-  /** 'pixel', 'detector', 'discriminator' or 'auto' (see perceptualForLoss). */
+  /** 'pixel', 'detector', 'discriminator', 'lpips' or 'auto' (see perceptualForLoss). */
   loss: string;
+  /** The LPIPS-VGG16 file: --lpips, else the default place (defaultLpipsPath), used when it exists. */
+  lpipsPath: string;
   /** The model file or directory (its discriminator.safetensors, when there is one, sits beside it). */
   modelPath: string;
   /** The model's tensors and identity: with it (and options.ptiSteps > 0) PTI runs after W/W+. */
@@ -39,16 +42,22 @@ export interface InvertCommand {
 export interface PerceptualNets {
   detector?: LandmarkDetector;
   discriminator?: StyleGAN2Discriminator;
+  lpips?: LpipsVgg;
 }
 
 /**
- * The networks the chosen loss needs (the caller disposes them). 'auto' follows the issue's order: the
- * model's own discriminator where the import kept one (discriminator.safetensors beside the model file),
- * else the landmark detector for a faces model (detectorLossSuits), else pixels alone.
+ * The networks the chosen loss needs (the caller disposes them). 'auto' prefers LPIPS-VGG16 where the user
+ * imported it (`lpipsPath` exists: a network trained to match human judgements of similarity on any
+ * images; callers without one pass none), then the model's own discriminator where the import kept one (discriminator.safetensors beside
+ * the model file), else the landmark detector for a faces model (detectorLossSuits), else pixels alone.
  */
-export async function perceptualForLoss(gen: ImageGenerator, loss: string, modelPath: string): Promise<PerceptualNets> {
-  if (!['auto', 'pixel', 'detector', 'discriminator'].includes(loss)) throw new Error(`bad --loss '${loss}': expected auto, pixel, detector or discriminator`);
+export async function perceptualForLoss(gen: ImageGenerator, loss: string, modelPath: string, lpipsPath?: string): Promise<PerceptualNets> {
+  if (!['auto', 'pixel', 'detector', 'discriminator', 'lpips'].includes(loss)) throw new Error(`bad --loss '${loss}': expected auto, pixel, detector, discriminator or lpips`);
   if (loss === 'pixel') return {};
+  if (loss === 'auto' || loss === 'lpips') {
+    if (lpipsPath && existsSync(lpipsPath)) return { lpips: LpipsVgg.fromBytes(readFileSync(lpipsPath), lpipsPath) };
+    if (loss === 'lpips') throw new Error(`--loss lpips: there is no ${lpipsPath ?? 'LPIPS file'} (\`stabledrag import-lpips\` writes it; see docs/invert.md)`);
+  }
   if (loss === 'auto' || loss === 'discriminator') {
     const file = path.join(path.dirname(await resolveModelFile(modelPath)), DISCRIMINATOR_FILE_NAME);
     if (existsSync(file)) return { discriminator: StyleGAN2Discriminator.fromBytes(readFileSync(file), file) };
@@ -72,14 +81,14 @@ export async function invertCommand(gen: ImageGenerator, cmd: InvertCommand): Pr
   writePng(path.join(cmd.out, 'input.png'), fitted.image);
   const framesDir = cmd.frames;
   if (framesDir) mkdirSync(framesDir, { recursive: true });
-  const { detector, discriminator } = await perceptualForLoss(gen, cmd.loss, cmd.modelPath);
+  const { detector, discriminator, lpips } = await perceptualForLoss(gen, cmd.loss, cmd.modelPath, cmd.lpipsPath);
   const started = performance.now();
   const stages: InvertStageResult[] = [];
   let latent: Float32Array | undefined;
   let ptiWeights: Uint8Array | undefined;
   const tty = process.stderr.isTTY;
   try {
-    for await (const ev of invertRun(gen, { target: fitted.image, detector, discriminator, ptiBase: cmd.ptiBase, options: { ...cmd.options, imageEvery: cmd.frames ? 1 : 1_000_000 } })) {
+    for await (const ev of invertRun(gen, { target: fitted.image, detector, discriminator, lpips, ptiBase: cmd.ptiBase, options: { ...cmd.options, imageEvery: cmd.frames ? 1 : 1_000_000 } })) {
       if (ev.type === 'step') {
         if (framesDir && ev.image) writePng(path.join(framesDir, `step-${String(ev.step).padStart(4, '0')}.png`), ev.image);
         const line = `${ev.stage.padEnd(2)} step ${String(ev.stageStep + 1).padStart(4)}/${ev.stageSteps} loss ${ev.loss.toFixed(5)} lr ${ev.lr.toFixed(4)}`;
@@ -99,6 +108,7 @@ export async function invertCommand(gen: ImageGenerator, cmd: InvertCommand): Pr
   } finally {
     detector?.dispose();
     discriminator?.dispose();
+    lpips?.dispose();
   }
   const metrics = {
     model: gen.config.name,

@@ -7,7 +7,8 @@
  *   random-model  --out DIR [--seed N]   (a random-weight stand-in with the bundled model's config)
  *   info          --model DIR
  *   import        FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square]   (NVIDIA StyleGAN2/3 pickle -> model.safetensors)
- *   invert        --model DIR --image FILE --out DIR [--steps N] [--wplus N] [--pti-steps N] [--crop l,t,w,h] [--frames DIR] [--loss L]
+ *   invert        --model DIR --image FILE --out DIR [--steps N] [--wplus N] [--pti-steps N] [--crop l,t,w,h] [--frames DIR] [--loss L] [--lpips FILE]
+ *   import-lpips  FILE [--vgg VGG_FILE] [--out models/lpips/lpips-vgg.safetensors]   (LPIPS-VGG16 torch files -> the inversion's LPIPS loss)
  *   import-diffusers DIR --out models/NAME [--name N]   (a diffusers folder -> the engine's diffusion model folder)
  *   diffusion-drag --model DIR --image FILE --points "x,y->x,y;..." --out out.png [--prompt P] [--mask mask.png]
  *                 [--method stabledrag-diff|dragdiffusion] [--max-steps N] [--lr X] [--lora-steps N] [--ddim-steps N]
@@ -23,6 +24,8 @@ import { parseArgs } from 'node:util';
 import {
   applyPtiWeights,
   defaultModelPath,
+  defaultLpipsPath,
+  importLpips,
   dragRun,
   loadBaseModel,
   EngineError,
@@ -53,10 +56,13 @@ const USAGE = `usage:
   stabledrag import FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square (StyleGAN-Human: DragGAN's square view)]
   stabledrag invert --model DIR --image FILE.png|jpg|webp --out DIR [--steps N (W, default 1000)]
                     [--wplus N (W+, default 300)] [--crop left,top,width,height] [--frames DIR] [--samples N (for w_avg)]
-                    [--loss auto|pixel|detector|discriminator (auto: + the model's own discriminator features where
-                     the import kept discriminator.safetensors, else + landmark-detector features for face models)]
+                    [--loss auto|pixel|detector|discriminator|lpips (auto: + LPIPS-VGG16 where import-lpips wrote its
+                     file, else + the model's own discriminator features where the import kept discriminator.safetensors,
+                     else + landmark-detector features for face models)] [--lpips FILE (default models/lpips/lpips-vgg.safetensors)]
                     [--pti-steps N (pivotal tuning after W/W+, 0: none (default); the paper's recipe is 350)]
                     [--pti-lr X (default 3e-4)]  PTI writes pti-weights.safetensors
+  stabledrag import-lpips FILE [--vgg VGG_FILE] [--out FILE (default models/lpips/lpips-vgg.safetensors)]
+                    FILE: the lpips package's weights/v0.1/vgg.pth; VGG_FILE: torchvision's vgg16-397923af.pth
   stabledrag import-diffusers DIR --out models/NAME [--name N]
   stabledrag diffusion-drag --model DIR --image FILE.png|jpg|webp --points "x,y->x,y;..." --out out.png
                     [--prompt P] [--mask mask.png] [--method stabledrag-diff|dragdiffusion] [--max-steps N (80)]
@@ -96,6 +102,8 @@ const options = {
   crop: { type: 'string' },
   samples: { type: 'string' },
   loss: { type: 'string' },
+  lpips: { type: 'string' },
+  vgg: { type: 'string' },
   'pti-steps': { type: 'string' },
   'pti-lr': { type: 'string' },
   'pti-weights': { type: 'string' },
@@ -143,6 +151,13 @@ async function main(argv: string[]): Promise<void> {
     const result = await importCheckpoint(file, out, { name: values.name, domain: values.domain, padToSquare: values['pad-to-square'], onProgress: (p) => progress.update(p) });
     progress.finish();
     for (const line of importSummary(result, out)) console.log(line);
+    return;
+  }
+  if (command === 'import-lpips') {
+    const file = positionals[1];
+    if (!file) throw new Error('import-lpips needs the lpips linear layers: stabledrag import-lpips vgg.pth --vgg vgg16-397923af.pth');
+    const result = importLpips({ linPath: file, vggPath: values.vgg, outPath: values.out ?? defaultLpipsPath() });
+    console.log(`wrote ${result.outPath}: ${result.tensors} tensors, ${(result.bytes / 2 ** 20).toFixed(1)} MiB (invert uses it with --loss auto or lpips)`);
     return;
   }
   if (command === 'dragbench-import') {
@@ -240,6 +255,7 @@ async function main(argv: string[]): Promise<void> {
       crop: values.crop ? parseCrop(values.crop) : undefined,
       frames: values.frames,
       loss: values.loss ?? 'auto',
+      lpipsPath: values.lpips ?? defaultLpipsPath(),
       modelPath,
       options: {
         ...(steps !== undefined ? { wSteps: steps } : {}),

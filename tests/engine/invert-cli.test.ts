@@ -76,6 +76,6 @@ describe('stabledrag invert', () => {
     expect(existsSync(path.join(dir, 'out'))).toBe(false);
     await sharp(Buffer.alloc(32 * 32 * 3, 100), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path.join(dir, 'ok.png'));
     const bad = (await run('node', [bin, 'invert', '--model', model, '--image', path.join(dir, 'ok.png'), '--out', path.join(dir, 'out2'), '--loss', 'vgg']).catch((e: unknown) => e)) as { stderr: string };
-    expect(bad.stderr).toMatch(/bad --loss 'vgg': expected auto, pixel, detector or discriminator/);
+    expect(bad.stderr).toMatch(/bad --loss 'vgg': expected auto, pixel, detector, discriminator or lpips/);
   });
 });

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, parseSafetensors } from '../../engine/src/index.js';
 import { serializeSafetensors } from '../../engine/src/io/safetensors.js';
-import { LpipsLoadError, LpipsLoss, LpipsVgg } from '../../engine/src/invert/lpips.js';
+import { LpipsLoadError, LpipsLoss, LpipsVgg, lpipsDownFactor } from '../../engine/src/invert/lpips.js';
 
 const weights = readFileSync(new URL('../fixtures/lpips/lpips-small.safetensors', import.meta.url));
 const expected = parseSafetensors(readFileSync(new URL('../fixtures/lpips/expected.safetensors', import.meta.url)));
@@ -75,5 +75,19 @@ describe('LPIPS-VGG16', () => {
       /nan: lin0.weight holds a non-finite value/,
     );
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('feeds VGG16 at most 256 px a side, box-downsampled by a factor dividing both sides', () => {
+    expect(lpipsDownFactor(32, 32)).toBe(1);
+    expect(lpipsDownFactor(256, 256)).toBe(1);
+    expect(lpipsDownFactor(512, 512)).toBe(2);
+    expect(lpipsDownFactor(1024, 1024)).toBe(4);
+    expect(lpipsDownFactor(1024, 512)).toBe(4);
+    expect(lpipsDownFactor(300, 300)).toBe(2);
+    expect(lpipsDownFactor(1000, 600)).toBe(4);
+    // No factor of 2 divides 257: the image goes in as it is.
+    expect(lpipsDownFactor(257, 257)).toBe(1);
+    // 1040x514: 2 divides both, 4 does not divide 514; the largest factor that does, though 520 > 256.
+    expect(lpipsDownFactor(1040, 514)).toBe(2);
   });
 });

@@ -16,9 +16,6 @@ import { unpickleTorchZip } from './pickle/torch-zip.js';
 import { PyDict, TorchTensor, typeName, type PyValue } from './pickle/values.js';
 import { writeSafetensorsStreaming } from './safetensors-writer.js';
 
-export const LPIPS_FILE_NAME = 'lpips-vgg.safetensors';
-export const DEFAULT_LPIPS_PATH = path.join('models', 'lpips', LPIPS_FILE_NAME);
-
 export interface ImportLpipsOptions {
   /** The lpips package's linear layers (vgg.pth), or a whole LPIPS state dict. */
   linPath: string;

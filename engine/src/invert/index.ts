@@ -16,3 +16,4 @@ export {
   type PtiWeightsMetadata,
 } from './pti/delta.js';
 export { StyleGAN2Discriminator, DiscriminatorLoadError } from './discriminator.js';
+export { LpipsVgg, LpipsLoss, LpipsLoadError } from './lpips.js';

@@ -11,7 +11,7 @@ export function rgbaToTensor(image: RGBAImage): tf.Tensor4D {
 }
 
 /** Box downsampling by an integer factor through reshape + mean, whose gradient every backend has. */
-function boxDown(x: tf.Tensor4D, f: number): tf.Tensor4D {
+export function boxDown(x: tf.Tensor4D, f: number): tf.Tensor4D {
   if (f === 1) return x;
   const [n, h, w, c] = x.shape;
   return tf.mean(tf.reshape(x, [n, h / f, f, w / f, f, c]), [2, 4]) as tf.Tensor4D;

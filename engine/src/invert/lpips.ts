@@ -10,11 +10,21 @@
  * summed over the five layers. The widths are read from the file (the importer holds real files to VGG16's
  * 64..512); the layer layout is fixed.
  */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors.js';
 import { parseSafetensors, type SafetensorsFile } from '../io/safetensors.js';
+import { boxDown } from './loss.js';
 
 export const LPIPS_METADATA_KEY = 'stabledrag.lpips';
+export const LPIPS_FILE_NAME = 'lpips-vgg.safetensors';
+
+/** Where `stabledrag import-lpips` puts the file by default, and where `invert --loss auto` looks for it. */
+export function defaultLpipsPath(): string {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  return path.join(root, 'models', 'lpips', LPIPS_FILE_NAME);
+}
 /** torchvision VGG16 `features` indices of the 3x3 convolutions, per stage (a 2x2 max-pool between stages). */
 export const VGG16_STAGES: readonly (readonly number[])[] = [[0, 2], [5, 7], [10, 12, 14], [17, 19, 21], [24, 26, 28]];
 /** VGG16's widths per stage: the LPIPS channels 64, 128, 256, 512, 512. */
@@ -137,19 +147,39 @@ export class LpipsVgg {
   }
 }
 
+/** The largest side LpipsLoss feeds VGG16. */
+export const LPIPS_MAX_SIDE = 256;
+
+/**
+ * The box-downsampling factor that brings an image to at most LPIPS_MAX_SIDE a side: the official StyleGAN2
+ * projector area-resizes larger images to 256 before VGG16, which sees the structure LPIPS was trained on at
+ * that scale, and VGG16 at 1024 px would cost 16x the compute per step. The smallest power of two that does
+ * it; where the sides stop dividing before that, the largest power of two that divides both (box
+ * downsampling needs whole cells).
+ */
+export function lpipsDownFactor(width: number, height: number): number {
+  for (let f = 1; f <= Math.max(width, height); f *= 2) {
+    if (width % f !== 0 || height % f !== 0) return Math.max(1, f / 2);
+    if (width / f <= LPIPS_MAX_SIDE && height / f <= LPIPS_MAX_SIDE) return f;
+  }
+  return 1;
+}
+
 /** LPIPS to a fixed target, whose features are computed once: the inversion's perceptual term. */
 export class LpipsLoss {
   private readonly targetFeatures: tf.Tensor4D[];
+  private readonly factor: number;
 
   constructor(
     private readonly net: LpipsVgg,
     target: tf.Tensor4D,
   ) {
-    this.targetFeatures = tf.tidy(() => net.features(target).map((f) => tf.keep(f)));
+    this.factor = lpipsDownFactor(target.shape[2], target.shape[1]);
+    this.targetFeatures = tf.tidy(() => net.features(boxDown(target, this.factor)).map((f) => tf.keep(f)));
   }
 
   loss(image: tf.Tensor4D): tf.Scalar {
-    return tf.sum(this.net.distanceOfFeatures(this.net.features(image), this.targetFeatures)) as tf.Scalar;
+    return tf.sum(this.net.distanceOfFeatures(this.net.features(boxDown(image, this.factor)), this.targetFeatures)) as tf.Scalar;
   }
 
   dispose(): void {

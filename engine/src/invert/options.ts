@@ -7,7 +7,7 @@ import { INVERT_SETTINGS_SCHEMA } from '../../../contract/invert-settings.js';
 
 /** What the engine accepts for a stage's steps: the rooms' bound (INVERT_SETTINGS_SCHEMA) lies within it. */
 export const MAX_INVERT_STEPS = 10_000;
-const LOSSES: readonly InvertLoss[] = ['pixel-multiscale', 'pixel-multiscale+detector', 'pixel-multiscale+discriminator'];
+const LOSSES: readonly InvertLoss[] = ['pixel-multiscale', 'pixel-multiscale+detector', 'pixel-multiscale+discriminator', 'pixel-multiscale+lpips'];
 
 export function defaultInvertOptions(): InvertOptions {
   // The learning rates are the rooms' (their schema); the step counts are the engine's own, the official
@@ -54,6 +54,7 @@ export function validateInvertRequest(gen: ImageGenerator, request: InvertReques
     ...defaultInvertOptions(),
     ...(request.detector ? { loss: 'pixel-multiscale+detector' as const } : {}),
     ...(request.discriminator ? { loss: 'pixel-multiscale+discriminator' as const } : {}),
+    ...(request.lpips ? { loss: 'pixel-multiscale+lpips' as const } : {}),
     ...(request.options ?? {}),
   };
   const int = (v: number, name: string, min: number, max: number) =>
@@ -75,6 +76,7 @@ export function validateInvertRequest(gen: ImageGenerator, request: InvertReques
   check(LOSSES.includes(o.loss), `unknown loss '${o.loss}'; available: ${LOSSES.join(', ')}`);
   check(o.loss !== 'pixel-multiscale+detector' || !!request.detector, `the loss '${o.loss}' needs the landmark detector in the request`);
   check(o.loss !== 'pixel-multiscale+discriminator' || !!request.discriminator, `the loss '${o.loss}' needs the model's discriminator in the request`);
+  check(o.loss !== 'pixel-multiscale+lpips' || !!request.lpips, `the loss '${o.loss}' needs the LPIPS-VGG16 weights in the request`);
   const d = request.discriminator;
   if (o.loss === 'pixel-multiscale+discriminator' && d) {
     check(d.resolution === gen.width && d.resolution === gen.height, `the discriminator takes ${d.resolution}x${d.resolution} images; the model draws ${gen.width}x${gen.height}`);

@@ -19,7 +19,7 @@ export function invertRun(gen: ImageGenerator, request: InvertRequest, signal?: 
 async function* runSteps(gen: ImageGenerator, request: InvertRequest, options: InvertOptions, signal?: AbortSignal): AsyncGenerator<InvertEvent, void, undefined> {
   let session: InvertSession;
   try {
-    session = new InvertSession(gen, request.target, options, request.detector, request.ptiBase, request.discriminator);
+    session = new InvertSession(gen, request.target, options, request.detector, request.ptiBase, request.discriminator, request.lpips);
   } catch (err) {
     yield { type: 'end', reason: 'error', steps: 0, stages: [], latent: new Float32Array(0), error: describe(err) };
     return;

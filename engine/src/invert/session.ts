@@ -20,6 +20,7 @@ import { lossScales, pixelMultiscaleLoss, rgbaToTensor } from './loss.js';
 import { DetectorFeatureLoss } from './perceptual.js';
 import { DiscriminatorFeatureLoss } from './discriminator-loss.js';
 import type { StyleGAN2Discriminator } from './discriminator.js';
+import { LpipsLoss, type LpipsVgg } from './lpips.js';
 import { psnr, ssim } from './metrics.js';
 import { learningRate, noiseScale } from './schedule.js';
 import type { InvertOptions, InvertStage, InvertStageEvent, InvertStageResult, InvertStepEvent } from './types.js';
@@ -54,7 +55,7 @@ export class InvertSession {
   private variable?: tf.Variable;
   private optimizer?: tf.AdamOptimizer;
   private latent: Float32Array;
-  private readonly perceptual?: DetectorFeatureLoss | DiscriminatorFeatureLoss;
+  private readonly perceptual?: DetectorFeatureLoss | DiscriminatorFeatureLoss | LpipsLoss;
   private tuner?: PtiTuner;
   /** The finished PTI stage's compact weights. */
   private ptiWeights?: Uint8Array;
@@ -67,10 +68,12 @@ export class InvertSession {
     detector?: LandmarkDetector,
     private readonly ptiBase?: BaseModel,
     discriminator?: StyleGAN2Discriminator,
+    lpips?: LpipsVgg,
   ) {
     this.target = rgbaToTensor(targetImage);
     if (options.loss === 'pixel-multiscale+detector') this.perceptual = new DetectorFeatureLoss(detector!, this.target);
     if (options.loss === 'pixel-multiscale+discriminator') this.perceptual = new DiscriminatorFeatureLoss(discriminator!, this.target);
+    if (options.loss === 'pixel-multiscale+lpips') this.perceptual = new LpipsLoss(lpips!, this.target);
     this.scales = lossScales(gen.width, gen.height);
     this.stats = estimateWStats(gen, options.wAvgSamples, options.seed);
     this.latent = gen.broadcast(this.stats.avg, 1);

@@ -3,6 +3,7 @@ import type { RGBAImage } from '../drag/types.js';
 import type { LandmarkDetector } from '../landmarks/detector.js';
 import type { BaseModel } from './pti/base-model.js';
 import type { StyleGAN2Discriminator } from './discriminator.js';
+import type { LpipsVgg } from './lpips.js';
 
 /** W projection, W+ refinement, then (when the request brings the base model) pivotal tuning of the weights. */
 export type InvertStage = 'w' | 'w+' | 'pti';
@@ -12,10 +13,11 @@ export type InvertStage = 'w' | 'w+' | 'pti';
  * box-downsampled versions (the coarse terms pull colour and layout before detail). '+detector' adds
  * perceptualWeight x the landmark detector's feature distance (perceptual.ts), for face models.
  * '+discriminator' adds the same construction on the model's own discriminator's block outputs
- * (discriminator-loss.ts), for imported checkpoints that kept their D. LPIPS is not implemented yet; every
+ * (discriminator-loss.ts), for imported checkpoints that kept their D. '+lpips' adds perceptualWeight x
+ * LPIPS-VGG16 (lpips.ts), from the weights the user imported (`stabledrag import-lpips`). Every
  * run reports the loss it used.
  */
-export type InvertLoss = 'pixel-multiscale' | 'pixel-multiscale+detector' | 'pixel-multiscale+discriminator';
+export type InvertLoss = 'pixel-multiscale' | 'pixel-multiscale+detector' | 'pixel-multiscale+discriminator' | 'pixel-multiscale+lpips';
 
 export interface InvertOptions {
   /** Steps of W projection (one w shared by all layers). Default 1000, as the official projector. */
@@ -40,11 +42,11 @@ export interface InvertOptions {
   /** Send a frame every N steps (and always on a stage's last step). Default 10. */
   imageEvery: number;
   /**
-   * Default: '+discriminator' when the request brings a discriminator, else '+detector' when it brings a
-   * detector, else 'pixel-multiscale'.
+   * Default: '+lpips' when the request brings LPIPS, else '+discriminator' when it brings a discriminator,
+   * else '+detector' when it brings a detector, else 'pixel-multiscale'.
    */
   loss: InvertLoss;
-  /** Weight of the detector or discriminator feature term. Default 1. */
+  /** Weight of the detector, discriminator or LPIPS term. Default 1. */
   perceptualWeight: number;
   /**
    * Steps of pivotal tuning after W/W+ (runs only when the request brings `ptiBase`; 0 skips it). Default
@@ -68,6 +70,8 @@ export interface InvertRequest {
   detector?: LandmarkDetector;
   /** The model's own discriminator, for the 'pixel-multiscale+discriminator' loss (the caller loads and owns it). */
   discriminator?: StyleGAN2Discriminator;
+  /** LPIPS-VGG16, for the 'pixel-multiscale+lpips' loss (the caller loads and owns it). */
+  lpips?: LpipsVgg;
   /**
    * The model's own tensors and identity (pti/base-model.ts), the same model the generator was built from:
    * with it, the PTI stage tunes the synthesis weights around the W/W+ result and the run returns the
