@@ -84,6 +84,22 @@ describe('import-lpips', () => {
     }
   });
 
+  it("reads torch.save's legacy format (the published files' format) to the same weights", () => {
+    const outPath = path.join(dir, 'legacy', 'lpips-vgg.safetensors');
+    importLpips({ linPath: fixture('vgg-small-legacy.pth'), vggPath: fixture('vgg16-small-legacy.pth'), outPath, widths: SMALL });
+    const got = parseSafetensors(readFileSync(outPath));
+    const want = parseSafetensors(readFileSync(fixture('lpips-small.safetensors')));
+    expect(got.tensors.size).toBe(want.tensors.size);
+    for (const [name, t] of want.tensors) expect(got.tensors.get(name)!.data, name).toEqual(t.data);
+    // A legacy file whose last storage is cut short, and one whose magic number is wrong.
+    const legacy = readFileSync(fixture('vgg-small-legacy.pth'));
+    const run = (lin: string) => () => importLpips({ linPath: lin, vggPath: fixture('vgg16-small-legacy.pth'), outPath: path.join(dir, 'x.safetensors'), widths: SMALL });
+    expect(run(write('legacy-cut.pth', legacy.subarray(0, legacy.length - 4)))).toThrow(/storage \w+: 128 bytes at \d+ run past the end of the \d+-byte file/);
+    const magic = Buffer.from(legacy);
+    magic[5] ^= 0xff;
+    expect(run(write('legacy-magic.pth', magic))).toThrow(/not a torch\.save file \(bad magic number\)/);
+  });
+
   it("holds real files to VGG16's widths and says which tensor does not fit", () => {
     const outPath = path.join(dir, 'refused.safetensors');
     expect(() => importLpips({ linPath: fixture('vgg-small.pth'), vggPath: fixture('vgg16-small.pth'), outPath })).toThrow(
@@ -98,8 +114,10 @@ describe('import-lpips', () => {
   it('refuses hostile files: not a zip, compressed entries, code-executing pickles, entries outside the file', () => {
     const outPath = path.join(dir, 'hostile.safetensors');
     const run = (lin: string) => () => importLpips({ linPath: lin, vggPath: fixture('vgg16-small.pth'), outPath, widths: SMALL });
-    expect(run(write('garbage.pth', new Uint8Array(4096).fill(7)))).toThrow(/not a zip archive/);
-    expect(run(write('empty.pth', new Uint8Array(0)))).toThrow(/not a zip archive/);
+    expect(run(write('garbage.pth', new Uint8Array(4096).fill(7)))).toThrow(/garbage\.pth: not a torch\.save file \(neither a zip archive nor a pickle\)/);
+    expect(run(write('empty.pth', new Uint8Array(0)))).toThrow(/empty\.pth: the file is empty/);
+    // Zip's signature and nothing else.
+    expect(run(write('pk.pth', Buffer.from('PK\x03\x04' + ' '.repeat(40), 'latin1')))).toThrow(/pk\.pth: not a zip archive \(no end-of-directory record\)/);
     const pkl = readFileSync(fixture('vgg-small.pth'));
     expect(run(write('deflated.pth', makeZip([['a/data.pkl', new Uint8Array(8)]], 8)))).toThrow(/a\/data\.pkl is compressed \(method 8\)/);
     // os.system('touch pwned') as a protocol-0 pickle: GLOBAL is resolved only through the allow-list.

@@ -16,8 +16,11 @@ spatial mean, summed over layers. Writes tests/fixtures/lpips/:
 - vgg-small.pth: the linear layers as the lpips package saves them (state dict `lin{k}.model.1.weight`),
   torch.save's zip format, stored entries;
 - vgg16-small.pth: the VGG16 state dict as torchvision names it (`features.N.*` and `classifier.*`, the
-  classifier small here and ignored by the importer).
+  classifier small here and ignored by the importer);
+- vgg-small-legacy.pth, vgg16-small-legacy.pth: the same two in torch.save's legacy (non-zip) format, the
+  one the published vgg.pth and vgg16-397923af.pth use.
 """
+import collections
 import os
 import sys
 
@@ -70,6 +73,12 @@ def lpips(w, x0, x1):
     return total.view(1)
 
 
+def state_dict(tensors):
+    out = collections.OrderedDict(tensors)
+    out._metadata = collections.OrderedDict([('', {'version': 1})])
+    return out
+
+
 def main():
     gen = torch.Generator().manual_seed(17)
     w = make_weights(gen)
@@ -84,12 +93,17 @@ def main():
                         {'stabledrag.lpips': '{"net":"vgg","version":"0.1"}'})
     safetensors_io.save(os.path.join(out, 'expected.safetensors'), {
         'x0': nhwc(x0), 'x1': nhwc(x1), 'distance': d.detach().numpy().astype(np.float32), 'grad_x0': nhwc(x0.grad)})
-    lin = {f'lin{k}.model.1.weight': w[f'lin{k}.weight'] for k in range(5)}
+    # OrderedDicts with `_metadata`, as Module.state_dict() returns and the published files hold.
+    lin = state_dict({f'lin{k}.model.1.weight': w[f'lin{k}.weight'] for k in range(5)})
     torch.save(lin, os.path.join(out, 'vgg-small.pth'))
     vgg = {k: v for k, v in w.items() if k.startswith('features.')}
     vgg['classifier.0.weight'] = torch.randn(4, 8, generator=gen)
     vgg['classifier.0.bias'] = torch.randn(4, generator=gen)
+    vgg = state_dict(vgg)
     torch.save(vgg, os.path.join(out, 'vgg16-small.pth'))
+    # The published files (lpips v0.1, torchvision's VGG16) are in torch.save's legacy format.
+    torch.save(lin, os.path.join(out, 'vgg-small-legacy.pth'), _use_new_zipfile_serialization=False)
+    torch.save(vgg, os.path.join(out, 'vgg16-small-legacy.pth'), _use_new_zipfile_serialization=False)
     print('distance', float(d))
 
 

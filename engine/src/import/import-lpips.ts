@@ -1,10 +1,12 @@
 /**
  * `stabledrag import-lpips`: the LPIPS v0.1 VGG16 weights into the engine's safetensors format
- * (invert/lpips.ts reads it). Two torch.save zip files the user brings: the lpips package's linear layers
+ * (invert/lpips.ts reads it). Two torch.save files the user brings: the lpips package's linear layers
  * (`vgg.pth`: `lin{k}.model.1.weight` [1, C, 1, 1]) and torchvision's VGG16 (`vgg16-397923af.pth`:
  * `features.N.weight` / `.bias`). Without a VGG file the linear-layer file must hold the backbone itself, as
  * a saved `lpips.LPIPS(net='vgg')` state dict does (`net.slice{s}.N.*`). Only the 13 convolutions and the 5
  * linear layers are kept (torchvision's classifier is dropped); every shape is checked against VGG16's.
+ * Both torch.save formats are read: the zip archive (torch >= 1.6) and the legacy stream the published
+ * files use.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import { LPIPS_METADATA_KEY, VGG16_STAGES, VGG16_WIDTHS } from '../invert/lpips.
 import { CheckpointImportError } from './errors.js';
 import { FileSource } from './pickle/source.js';
 import { tensorValues, type TensorValues } from './pickle/tensor-data.js';
+import { unpickleTorchLegacy } from './pickle/torch-legacy.js';
 import { unpickleTorchZip } from './pickle/torch-zip.js';
 import { PyDict, TorchTensor, typeName, type PyValue } from './pickle/values.js';
 import { writeSafetensorsStreaming } from './safetensors-writer.js';
@@ -39,7 +42,9 @@ export interface ImportLpipsResult {
 function readStateDict(file: string, opened: FileSource[]): Map<string, TorchTensor> {
   const source = new FileSource(file);
   opened.push(source);
-  const root: PyValue = unpickleTorchZip(source, file);
+  const head = source.read(0, Math.min(4, source.length));
+  const isZip = head.length === 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+  const root: PyValue = isZip ? unpickleTorchZip(source, file) : unpickleTorchLegacy(source, file);
   if (!(root instanceof PyDict)) throw new CheckpointImportError(`${file}: holds a ${typeName(root)}, not a state dict (a dict of name -> tensor)`);
   const out = new Map<string, TorchTensor>();
   for (const [k, v] of root.map) {

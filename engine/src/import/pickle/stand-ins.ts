@@ -257,6 +257,10 @@ export function build(obj: PyValue, state: PyValue): void {
   } else if (obj instanceof PyDict && obj.className === 'EasyDict') {
     if (state instanceof PyDict) for (const [k, v] of state.map) obj.map.set(k, v);
     else if (state != null) bad(`EasyDict state is a ${typeName(state)}`);
+  } else if (obj instanceof PyDict && obj.className === 'OrderedDict') {
+    // A torch state dict's OrderedDict carries `_metadata` (per-module versions) as an attribute: not an
+    // item of the dict, and nothing a tensor needs, so it is checked for shape and dropped.
+    if (!(state instanceof PyDict) && state != null) bad(`OrderedDict state is a ${typeName(state)}`);
   } else {
     bad(`BUILD on a ${typeName(obj)}, which no StyleGAN checkpoint does`);
   }

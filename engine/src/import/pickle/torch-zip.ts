@@ -11,7 +11,29 @@ import { DEFAULT_LIMITS } from './limits.js';
 import { BufferedReader, type ByteSource } from './source.js';
 import { STORAGE_TYPES } from './stand-ins.js';
 import { loadStorageStream } from './torch-storage.js';
-import { DTYPE_BYTES, PyGlobal, PyTuple, TorchStorage, typeName, type PyValue } from './values.js';
+import { DTYPE_BYTES, PyGlobal, PyTuple, TorchStorage, typeName, type PyValue, type TorchDType } from './values.js';
+
+export interface StorageId {
+  key: string;
+  dtype: TorchDType;
+  numel: number;
+}
+
+/**
+ * A torch.save persistent id ('storage', storage type, key, location, numel), `length` items long (the
+ * legacy format adds a view, which must be None). Keys name zip entries, so only word characters pass.
+ */
+export function storageId(pid: PyValue, length: number, bad: (why: string) => never): StorageId {
+  const items = pid instanceof PyTuple ? pid.items : bad(`a persistent id that is a ${typeName(pid)}`);
+  const [kind, type, key, , numel, view] = items;
+  if (kind !== 'storage' || items.length !== length) bad('a persistent id that is not a storage reference');
+  if (view != null) bad('storage views are not supported');
+  const dtype = type instanceof PyGlobal && type.module === 'torch' ? STORAGE_TYPES[type.name] : undefined;
+  if (!dtype) return bad(`a storage of type ${typeName(type as PyValue)}`);
+  if (typeof key !== 'string' || !/^\w{1,64}$/.test(key)) return bad(`a storage key ${JSON.stringify(String(key)).slice(0, 80)}`);
+  if (typeof numel !== 'number' || !Number.isInteger(numel) || numel < 0) return bad(`a storage with ${String(numel)} elements`);
+  return { key, dtype, numel };
+}
 
 /** The object a torch.save zip archive holds, read from `source` without executing anything. */
 export function unpickleTorchZip(source: ByteSource, what: string): PyValue {
@@ -33,23 +55,17 @@ export function unpickleTorchZip(source: ByteSource, what: string): PyValue {
       return new TextDecoder('utf-8', { fatal: true }).decode(s.bytes.materialize());
     },
     persistentLoad: (pid) => {
-      const items = pid instanceof PyTuple ? pid.items : bad(`a persistent id that is a ${typeName(pid)}`);
-      const [kind, type, key, , numel] = items;
-      if (kind !== 'storage' || items.length !== 5) bad(`a persistent id that is not a storage reference`);
-      const dtype = type instanceof PyGlobal && type.module === 'torch' ? STORAGE_TYPES[type.name] : undefined;
-      if (!dtype) return bad(`a storage of type ${typeName(type as PyValue)}`);
-      if (typeof key !== 'string' || !/^\w+$/.test(key)) bad(`a storage key ${JSON.stringify(String(key))}`);
-      if (typeof numel !== 'number' || !Number.isInteger(numel) || numel < 0) bad(`a storage with ${String(numel)} elements`);
-      const known = storages.get(key as string);
+      const { key, dtype, numel } = storageId(pid, 5, bad);
+      const known = storages.get(key);
       if (known) {
-        if (known.dtype !== dtype || known.numel !== numel) bad(`storage ${key as string} is referred to with two types or sizes`);
+        if (known.dtype !== dtype || known.numel !== numel) bad(`storage ${key} is referred to with two types or sizes`);
         return known;
       }
-      const entry = entries.get(`${prefix}data/${key as string}`) ?? bad(`storage ${key as string} has no entry ${prefix}data/${key as string}`);
-      const size = (numel as number) * DTYPE_BYTES[dtype];
-      if (entry.data.length !== size) bad(`storage ${key as string} holds ${entry.data.length} bytes, ${numel} ${dtype} elements need ${size}`);
-      const storage = new TorchStorage(dtype, numel as number, entry.data);
-      storages.set(key as string, storage);
+      const entry = entries.get(`${prefix}data/${key}`) ?? bad(`storage ${key} has no entry ${prefix}data/${key}`);
+      const size = numel * DTYPE_BYTES[dtype];
+      if (entry.data.length !== size) bad(`storage ${key} holds ${entry.data.length} bytes, ${numel} ${dtype} elements need ${size}`);
+      const storage = new TorchStorage(dtype, numel, entry.data);
+      storages.set(key, storage);
       return storage;
     },
   };
