@@ -25,6 +25,7 @@ export function defaultLpipsPath(): string {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
   return path.join(root, 'models', 'lpips', LPIPS_FILE_NAME);
 }
+
 /** torchvision VGG16 `features` indices of the 3x3 convolutions, per stage (a 2x2 max-pool between stages). */
 export const VGG16_STAGES: readonly (readonly number[])[] = [[0, 2], [5, 7], [10, 12, 14], [17, 19, 21], [24, 26, 28]];
 /** VGG16's widths per stage: the LPIPS channels 64, 128, 256, 512, 512. */
@@ -32,6 +33,8 @@ export const VGG16_WIDTHS: readonly number[] = [64, 128, 256, 512, 512];
 const SHIFT = [-0.03, -0.088, -0.188];
 const SCALE = [0.458, 0.448, 0.45];
 const EPS = 1e-10;
+/** The smallest side VGG16's four 2x2 pools leave at least one cell of. */
+export const LPIPS_MIN_SIDE = 16;
 /**
  * Floor of the squared norm under the sqrt. A cell where every channel is ReLU'd to 0 has norm 0, where
  * sqrt's derivative is infinite; torch's ReLU backward selects 0 there, but tfjs's multiplies (inf * 0 =
@@ -118,7 +121,7 @@ export class LpipsVgg {
   features(image: tf.Tensor4D): tf.Tensor4D[] {
     const [, h, w, c] = image.shape;
     if (c !== 3) throw new Error(`LPIPS takes RGB images, got ${c} channels`);
-    if (h < 16 || w < 16) throw new Error(`LPIPS takes images at least 16x16 (four 2x2 pools), got ${w}x${h}`);
+    if (h < LPIPS_MIN_SIDE || w < LPIPS_MIN_SIDE) throw new Error(`LPIPS takes images at least ${LPIPS_MIN_SIDE}x${LPIPS_MIN_SIDE} (four 2x2 pools), got ${w}x${h}`);
     let x = tf.div(tf.sub(image, this.shift), this.scale) as tf.Tensor4D;
     return this.stages.map((stage, s) => {
       if (s > 0) x = tf.maxPool(x, 2, 2, 'valid');

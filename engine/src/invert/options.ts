@@ -4,6 +4,7 @@ import type { ImageGenerator } from '../generator/types.js';
 import { FACES128_CONFIG, type ModelConfig } from '../model/config.js';
 import type { InvertLoss, InvertOptions, InvertRequest } from './types.js';
 import { INVERT_SETTINGS_SCHEMA } from '../../../contract/invert-settings.js';
+import { LPIPS_MIN_SIDE } from './lpips.js';
 
 /** What the engine accepts for a stage's steps: the rooms' bound (INVERT_SETTINGS_SCHEMA) lies within it. */
 export const MAX_INVERT_STEPS = 10_000;
@@ -77,6 +78,7 @@ export function validateInvertRequest(gen: ImageGenerator, request: InvertReques
   check(o.loss !== 'pixel-multiscale+detector' || !!request.detector, `the loss '${o.loss}' needs the landmark detector in the request`);
   check(o.loss !== 'pixel-multiscale+discriminator' || !!request.discriminator, `the loss '${o.loss}' needs the model's discriminator in the request`);
   check(o.loss !== 'pixel-multiscale+lpips' || !!request.lpips, `the loss '${o.loss}' needs the LPIPS-VGG16 weights in the request`);
+  check(o.loss !== 'pixel-multiscale+lpips' || Math.min(gen.width, gen.height) >= LPIPS_MIN_SIDE, `the loss '${o.loss}' needs images at least ${LPIPS_MIN_SIDE} px a side; the model draws ${gen.width}x${gen.height}`);
   const d = request.discriminator;
   if (o.loss === 'pixel-multiscale+discriminator' && d) {
     check(d.resolution === gen.width && d.resolution === gen.height, `the discriminator takes ${d.resolution}x${d.resolution} images; the model draws ${gen.width}x${gen.height}`);
