@@ -168,6 +168,8 @@ def main():
     elif args.init_from_model:
         ckpt = None
         init_G, cfg = model_file.load_generator(args.init_from_model)  # F16 weights widened to float32
+        base_training = cfg.pop('training', None) or {}  # export.py writes this run's record afresh
+        cfg.pop('description', None)
     else:
         ckpt = None
     if ckpt:
@@ -203,7 +205,11 @@ def main():
         G.load_state_dict(init_G.state_dict())
         G_ema.load_state_dict(init_G.state_dict())
         del init_G
-        history = [{'init_from_model': args.init_from_model}]
+        # The fine-tuned model's kimg and history continue the shipped model's, so the card counts every image
+        # its weights have seen (D's count restarts, but G is what ships).
+        nimg = int(round((base_training.get('kimg') or 0) * 1000))
+        wall_before = (base_training.get('wall_hours') or 0) * 3600
+        history = list(base_training.get('history') or [])
     if ckpt:
         G.load_state_dict(ckpt['G'])
         D.load_state_dict(ckpt['D'])
@@ -245,7 +251,12 @@ def main():
     def segment():
         """This process's part of the run, for the model card's training record."""
         seg = {'device': device.type, 'batch': args.batch, 'kimg_from': round(nimg_start / 1000, 3),
-               'kimg_to': round(nimg / 1000, 3), 'wall_s': round(time.time() - t_start)}
+               'kimg_to': round(nimg / 1000, 3), 'wall_s': round(time.time() - t_start),
+               'pl_weight': args.pl_weight, 'data_version': data.version}
+        if args.init_from_model:
+            seg['init_from_model'] = args.init_from_model
+        if args.d_warmup_kimg:
+            seg['d_warmup_kimg'] = args.d_warmup_kimg
         if device.type == 'cuda':
             seg['gpu'] = torch.cuda.get_device_name(device)
         return seg
