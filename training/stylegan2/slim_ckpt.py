@@ -44,6 +44,7 @@ def save(state, out_dir, dtype=np.float16):
         safetensors_io.save(os.path.join(out_dir, f'{name}.safetensors'), tensors)
     meta = {k: state[k] for k in COUNTERS}
     meta['pl_mean'] = float(state.get('pl_mean') or 0.0)  # runs from before PL have none: its EMA starts at 0
+    meta['d_warmup_until'] = int(state.get('d_warmup_until') or 0)
     meta.update(cfg=state['cfg'], history=state.get('history', []), date=state.get('date'),
                 device=state.get('device'), args=state.get('args'))
     with open(os.path.join(out_dir, 'meta.json'), 'w') as f:

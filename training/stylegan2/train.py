@@ -62,8 +62,9 @@ def parse_args():
     ap.add_argument('--init-from-model', help='start a new run from an engine model file (G and G_ema from its '
                     'weights, D fresh); run dir must be empty')
     ap.add_argument('--d-warmup-kimg', type=float, default=0,
-                    help='first kimg of the run train only D (for --init-from-model: a fresh D must learn the '
-                    'current G before its gradients are allowed to move G)')
+                    help='a new run (fresh or --init-from-model) trains only D for its first this many kimg (a fresh D '
+                    'must learn the current G before its gradients may move G); fixed at the run\'s start and kept '
+                    'in its checkpoints, so a resumed run ignores this flag')
     ap.add_argument('--pl-weight', type=float, default=2,
                     help='path-length regularisation weight (ADA default 2; 0 = off)')
     ap.add_argument('--moment-warmup', type=int, default=100,
@@ -230,12 +231,16 @@ def main():
         # Runs from before PL start its EMA at 0, as the official code does for any new run.
         pl_mean = torch.tensor(float(ckpt.get('pl_mean') or 0.0), device=device)
         pl_mean_unset = not ckpt.get('pl_mean')
+        d_warmup_until = int(ckpt.get('d_warmup_until') or 0)
+        if args.d_warmup_kimg:
+            print('--d-warmup-kimg ignored: a resumed run keeps the D warm-up its start fixed', flush=True)
         # Runs from before history was kept count as one CPU segment.
         history = ckpt.get('history') or [{'device': ckpt.get('device', 'cpu'), 'kimg_from': 0,
                                            'kimg_to': round(nimg / 1000, 3), 'wall_s': round(wall_before)}]
         print(f'resumed {ckpt_path}: kimg {nimg / 1000:.2f}, trained {fmt_time(wall_before)}', flush=True)
         del ckpt
     else:
+        d_warmup_until = nimg + int(args.d_warmup_kimg * 1000)
         reals = data.next_batch(min(len(GRID_SEEDS), data.count))
         pngio.write_png(os.path.join(args.out, 'reals.png'), pngio.grid([pngio.to_uint8(x) for x in reals], 8))
         data.pos = 0  # don't skip those images in the first epoch
@@ -255,8 +260,8 @@ def main():
                'pl_weight': args.pl_weight, 'data_version': data.version}
         if args.init_from_model:
             seg['init_from_model'] = args.init_from_model
-        if args.d_warmup_kimg:
-            seg['d_warmup_kimg'] = args.d_warmup_kimg
+        if d_warmup_until > nimg_start:
+            seg['d_warmup_until_kimg'] = round(d_warmup_until / 1000, 3)
         if device.type == 'cuda':
             seg['gpu'] = torch.cuda.get_device_name(device)
         return seg
@@ -266,7 +271,7 @@ def main():
                  'optG': optG.state_dict(), 'optD': optD.state_dict(), 'data': data.state_dict(),
                  'torch_rng': torch.get_rng_state(),
                  'cuda_rng': torch.cuda.get_rng_state_all() if device.type == 'cuda' else None,
-                 'nimg': nimg, 'it': it, 'pl_mean': float(pl_mean), 'wall_s': wall_before + time.time() - t_start,
+                 'nimg': nimg, 'it': it, 'pl_mean': float(pl_mean), 'd_warmup_until': d_warmup_until, 'wall_s': wall_before + time.time() - t_start,
                  'history': history + [segment()],
                  'args': vars(args), 'gamma': gamma, 'device': str(device), 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z')}
         path = save_checkpoint(args.out, state, args.keep)
@@ -354,9 +359,8 @@ def main():
     t_start = t_log = t_snap = time.time()
     nimg_log = nimg
     stats = {'G': [], 'D': [], 'r1': [], 'pl': []}
-    d_warmup_end = nimg_start + int(args.d_warmup_kimg * 1000)
     while nimg < total and not stop['flag']:
-        train_G = nimg >= d_warmup_end
+        train_G = nimg >= d_warmup_until
         loss_G, loss_D, r1, pl = train_step(it % R1_INTERVAL == 0, args.pl_weight > 0 and it % path_length.PL_INTERVAL == 0,
                                             train_G)
         if r1 is not None:
