@@ -5,7 +5,8 @@
 # weights (the full one is ~94 MB, over the transfer cap). Then run training/stylegan2/gpu_session.sh there.
 # --from-model packs no checkpoint: the session fine-tunes models/faces128/model.safetensors (tracked, so it
 # travels with the working tree) with INIT_MODEL set.
-#   bash training/stylegan2/gpu_prepare.sh [RUN_DIR | --from-model]
+# RUN_DIR may also be a slim checkpoint dir (e.g. one committed at the end of a CPU session).
+#   bash training/stylegan2/gpu_prepare.sh [RUN_DIR | SLIM_DIR | --from-model]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUN=${1:-training/runs/faces128}
