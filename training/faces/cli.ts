@@ -1,16 +1,17 @@
-// npm run dataset -- --out DIR --count N [--size 128] [--start SEED] [--png]
+// npm run dataset -- --out DIR --count N [--size 128] [--start SEED] [--version 1|2] [--png]
 // Writes images.u8, landmarks.f32, preview.png, optional png/, then meta.json last.
 import fs from 'node:fs';
 import path from 'node:path';
-import { sampleFaceParams, PARAM_NAMES } from './params.js';
+import { sampleFaceParams, PARAM_NAMES, DATASET_VERSIONS, DEFAULT_DATASET_VERSION } from './params.js';
+import type { DatasetVersion } from './params.js';
 import { renderFace, defaultSupersample } from './render.js';
 import { LANDMARK_NAMES } from './landmarks.js';
 import { TensorFile, encodePng, makeGrid, f32le, writeJsonAtomic } from './pack.js';
 
-interface Args { out: string; count: number; size: number; start: number; png: boolean }
+interface Args { out: string; count: number; size: number; start: number; version: DatasetVersion; png: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { out: '', count: 0, size: 128, start: 0, png: false };
+  const a: Args = { out: '', count: 0, size: 128, start: 0, version: DEFAULT_DATASET_VERSION, png: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => {
@@ -27,7 +28,11 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--count') a.count = int(v());
     else if (k === '--size') a.size = int(v());
     else if (k === '--start') a.start = int(v());
-    else if (k === '--png') a.png = true;
+    else if (k === '--version') {
+      const n = int(v());
+      if (!(DATASET_VERSIONS as readonly number[]).includes(n)) throw new Error(`--version must be one of ${DATASET_VERSIONS.join(', ')}, got ${n}`);
+      a.version = n as DatasetVersion;
+    } else if (k === '--png') a.png = true;
     else if (k === '--help' || k === '-h') usage(0);
     else throw new Error(`unknown argument ${k}`);
   }
@@ -36,7 +41,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function usage(code: number): never {
-  process.stderr.write('usage: npm run dataset -- --out DIR --count N [--size 128] [--start SEED] [--png]\n');
+  process.stderr.write('usage: npm run dataset -- --out DIR --count N [--size 128] [--start SEED] [--version 1|2] [--png]\n');
   process.exit(code);
 }
 
@@ -48,7 +53,7 @@ function fmtTime(s: number): string {
 
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
-  const { out, count, size, start } = args;
+  const { out, count, size, start, version } = args;
   fs.mkdirSync(out, { recursive: true });
   // A stale meta.json would tell a waiting trainer the new files are complete.
   fs.rmSync(path.join(out, 'meta.json'), { force: true });
@@ -60,7 +65,7 @@ function main(): void {
   let lastReport = 0;
   const tty = process.stderr.isTTY;
   for (let i = 0; i < count; i++) {
-    const face = renderFace(sampleFaceParams(start + i), size);
+    const face = renderFace(sampleFaceParams(start + i, version), size);
     images.push(face.rgb);
     marks.push(f32le(face.landmarks));
     if (preview.length < 64) preview.push(face.rgb);
@@ -80,11 +85,11 @@ function main(): void {
   fs.writeFileSync(path.join(out, 'preview.png'), encodePng(grid.rgb, grid.w, grid.h));
   const seconds = (performance.now() - t0) / 1000;
   writeJsonAtomic(path.join(out, 'meta.json'), {
-    count, size, start,
+    count, size, start, version,
     landmarkNames: LANDMARK_NAMES,
     paramNames: PARAM_NAMES,
     supersample: defaultSupersample(size),
-    generator: 'training/faces (procedural stylised faces), image i = renderFace(sampleFaceParams(start + i), size)',
+    generator: `training/faces (procedural stylised faces), image i = renderFace(sampleFaceParams(start + i, ${version}), size)`,
     format: {
       'images.u8': `uint8, shape [${count}, ${size}, ${size}, 3], RGB, row-major (N, H, W, C), no header`,
       'landmarks.f32': `float32 little-endian, shape [${count}, ${LANDMARK_NAMES.length}, 2], (x, y) in output pixels, no header`,

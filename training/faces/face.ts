@@ -30,8 +30,7 @@ function colors(p: FaceParams): Colors {
 }
 
 function drawBackground(r: Raster, p: FaceParams, C: Colors): void {
-  const ang = p.bgHue * 40; // gradient direction varies with the seed too
-  const gx = Math.cos(ang), gy = Math.sin(ang);
+  const gx = Math.cos(p.bgAngle), gy = Math.sin(p.bgAngle);
   const g = p.bgGradient;
   // Soft glow behind the head, like a studio backdrop light; the Gaussian is separable,
   // so it is tabulated per column and per row instead of one exp per pixel.

@@ -386,6 +386,14 @@ def limitations_section(c):
         '`train.py --init-from` brings its slim checkpoint back ([README](../training/stylegan2/README.md)).',
         '- Stop when the two-sample accuracy reaches <= 0.80 and the landmark std-dev ratios are near 1 with the '
         'detector\'s heatmap spread on samples close to that on renders.',
+        '- For dragging (issue 19), fine-tune this file with path-length regularisation on the renderer\'s dataset '
+        'version 2 (background direction drawn apart from its hue, wide-open mouths, heads turned to ~30°): '
+        '`npm run dataset -- --out /work/data/faces128-v2 --count 30000 --version 2`, then `train.py --data '
+        '/work/data/faces128-v2 --out training/runs/faces128-v2 --init-from-model models/faces128/model.safetensors '
+        '--d-warmup-kimg 10 --pl-weight 2 --batch 16 --kimg 1000 --bf16` (a fresh D, since none ships, trains alone '
+        'for the first 10 kimg). Between sessions, commit `slim_ckpt.py`\'s F16 output (20 MB) and continue with '
+        '`--init-from` on it; on a lent GPU, `INIT_MODEL=models/faces128/model.safetensors VERSION=2 PL_WEIGHT=2 '
+        'bash training/stylegan2/gpu_session.sh`. Exact commands: [README](../training/stylegan2/README.md#fine-tuning-the-shipped-model).',
     ]
     return '\n'.join(lines)
 

@@ -11,6 +11,7 @@ class PackedImages:
         with open(os.path.join(path, 'meta.json')) as f:
             meta = json.load(f)
         self.count, self.size = int(meta['count']), int(meta['size'])
+        self.version = int(meta.get('version', 1))  # training/faces dataset version; packs before it are version 1
         # memmap: the pack (N * 48 KiB) need not fit in RAM alongside training.
         self.images = np.memmap(os.path.join(path, 'images.u8'), dtype=np.uint8, mode='r',
                                 shape=(self.count, self.size, self.size, 3))

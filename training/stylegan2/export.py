@@ -36,7 +36,10 @@ def main():
         'exported': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
         'batch': targs.get('batch'), 'r1_gamma': ckpt.get('gamma'), 'style_mixing': targs.get('style_mixing'),
         'mirror': targs.get('mirror'), 'data': targs.get('data'), 'checkpoint': os.path.basename(path),
-        'recipe': 'stylegan2-ada (no augmentation, no path-length reg), G_ema',
+        'pl_weight': targs.get('pl_weight', 0),
+        'recipe': 'stylegan2-ada (no augmentation, '
+                  + (f'path-length reg {targs["pl_weight"]:g}' if targs.get('pl_weight') else 'no path-length reg')
+                  + '), G_ema',
         'history': ckpt.get('history', []),
     }
     if args.description:

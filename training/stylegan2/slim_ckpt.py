@@ -5,6 +5,8 @@ so it loads on any torch version. train.py --init-from starts a run from one and
 moments before the first update (see train.py, moment warm-up).
 
     /usr/bin/python3 training/stylegan2/slim_ckpt.py training/runs/faces128 OUT_DIR [--f32]
+
+The input may also be a slim checkpoint dir (e.g. the F32 one a GPU session returns), to rewrite it as F16.
 """
 import argparse
 import glob
@@ -43,6 +45,8 @@ def save(state, out_dir, dtype=np.float16):
         tensors = {k: v.detach().cpu().numpy().astype(dtype) for k, v in state[name].items()}
         safetensors_io.save(os.path.join(out_dir, f'{name}.safetensors'), tensors)
     meta = {k: state[k] for k in COUNTERS}
+    meta['pl_mean'] = float(state.get('pl_mean') or 0.0)  # runs from before PL have none: its EMA starts at 0
+    meta['d_warmup_until'] = int(state.get('d_warmup_until') or 0)
     meta.update(cfg=state['cfg'], history=state.get('history', []), date=state.get('date'),
                 device=state.get('device'), args=state.get('args'))
     with open(os.path.join(out_dir, 'meta.json'), 'w') as f:
@@ -61,12 +65,17 @@ def load(in_dir):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('ckpt', help='checkpoint file or run dir (newest checkpoint)')
+    ap.add_argument('ckpt', help='checkpoint file, run dir (newest checkpoint) or slim checkpoint dir')
     ap.add_argument('out', help='output dir')
     ap.add_argument('--f32', action='store_true', help='float32 weights (default float16, half the size)')
     args = ap.parse_args()
-    path = resolve_checkpoint(args.ckpt)
-    state = torch.load(path, map_location='cpu', weights_only=False)  # our own file: it holds numpy RNG state
+    if os.path.isfile(os.path.join(args.ckpt, 'meta.json')):
+        path, state = args.ckpt, load(args.ckpt)
+    else:
+        path = resolve_checkpoint(args.ckpt)
+        state = torch.load(path, map_location='cpu', weights_only=False)  # our own file: it holds numpy RNG state
+    if os.path.abspath(args.out) == os.path.abspath(path):
+        raise SystemExit('OUT must differ from the input')
     save(state, args.out, np.float32 if args.f32 else np.float16)
     size = sum(os.path.getsize(p) for p in glob.glob(os.path.join(args.out, '*')))
     print(f'{path} (kimg {state["nimg"] / 1000:.2f}) -> {args.out} ({size / 1e6:.1f} MB)')

@@ -1,4 +1,4 @@
-"""Self-checks: fast resampling == reference, safetensors round trip, parity fixture reproducible.
+"""Self-checks: fast resampling == reference, safetensors round trip, path-length penalty, parity fixture reproducible.
 
     /usr/bin/python3 training/stylegan2/test_networks.py
 """
@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 import model_file
 import networks
+import path_length
 import safetensors_io
 import slim_ckpt
 from make_parity_fixture import TINY
@@ -73,17 +74,39 @@ def test_slim_checkpoint_round_trip():
     G, D = Generator(TINY), Discriminator(TINY)
     state = {'cfg': TINY, 'G': G.state_dict(), 'G_ema': G.state_dict(), 'D': D.state_dict(), 'nimg': 4096,
              'it': 256, 'wall_s': 12.5, 'gamma': 0.2, 'device': 'cpu', 'args': {'batch': 16},
-             'history': [{'device': 'cpu', 'kimg_from': 0, 'kimg_to': 4.096, 'wall_s': 12}]}
+             'history': [{'device': 'cpu', 'kimg_from': 0, 'kimg_to': 4.096, 'wall_s': 12}], 'pl_mean': 0.25}
     with tempfile.TemporaryDirectory() as d:
         for dtype, tol in ((np.float32, 0), (np.float16, 2e-3)):
             slim_ckpt.save(state, d, dtype)
             back = slim_ckpt.load(d)
             assert back['cfg'] == TINY and back['nimg'] == 4096 and back['history'] == state['history']
+            assert back['pl_mean'] == 0.25
             G2, D2 = Generator(TINY), Discriminator(TINY)
             G2.load_state_dict(back['G'])  # strict: every persistent tensor came back under its name
             D2.load_state_dict(back['D'])
             for k, v in D.state_dict().items():
                 assert (back['D'][k] - v).abs().max() <= tol * max(1.0, v.abs().max().item()), k
+
+
+def test_path_length_penalty_reaches_synthesis_weights():
+    torch.manual_seed(4)
+    G = Generator(TINY).train()
+    for fast in (False, True):  # the fast resampler's custom backward must itself be differentiable
+        networks.set_fast_resample(fast)
+        G.zero_grad()
+        ws = G.mapping(torch.randn(4, TINY['z_dim']))
+        img = G.synthesis(ws, noise_mode='random')
+        pl_mean = torch.zeros([])
+        penalty, lengths, pl_mean = path_length.path_length_penalty(img, ws, pl_mean)
+        assert penalty.shape == (4,) and torch.isfinite(penalty).all() and (penalty > 0).all(), penalty
+        assert torch.isfinite(lengths).all() and (lengths > 0).all()
+        assert torch.isclose(pl_mean, lengths.mean().detach() * path_length.PL_DECAY), (pl_mean, lengths)
+        assert not pl_mean.requires_grad, 'the stored EMA must not hold the graph'
+        penalty.mean().backward()
+        for name, p in G.synthesis.named_parameters():
+            if name.endswith('conv1.weight') or name.endswith('torgb.weight') or name.endswith('affine.weight'):
+                assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+    networks.set_fast_resample(False)
 
 
 def test_fixture_reproducible():

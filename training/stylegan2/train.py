@@ -1,8 +1,9 @@
 """Train the StyleGAN2-ADA generator/discriminator on a packed image set (see dataset.py).
 
 Follows stylegan2-ada-pytorch's training loop and StyleGAN2Loss: non-saturating logistic loss, lazy R1 on D,
-style mixing, G EMA with rampup, Adam (0, 0.99) with lazy-regularisation correction. No path-length
-regularisation and no ADA augmentation (see README.md). Resumes automatically from the run dir.
+style mixing, G EMA with rampup, lazy path-length regularisation on G (path_length.py), Adam (0, 0.99) with
+lazy-regularisation correction. No ADA augmentation (see README.md). Resumes automatically from the run dir.
+--init-from-model fine-tunes the shipped generator (see README.md, fine-tuning).
 
     /usr/bin/python3 training/stylegan2/train.py --data /work/data/faces128 --out training/runs/faces128
 """
@@ -26,6 +27,7 @@ import torch.nn.functional as F  # noqa: E402
 
 import model_file  # noqa: E402
 import networks  # noqa: E402
+import path_length  # noqa: E402
 import pngio  # noqa: E402
 import slim_ckpt  # noqa: E402
 from dataset import PackedImages  # noqa: E402
@@ -57,6 +59,14 @@ def parse_args():
     ap.add_argument('--keep', type=int, default=2, help='checkpoints kept in the run dir')
     ap.add_argument('--max-minutes', type=float, help='stop (with a checkpoint) after this long')
     ap.add_argument('--init-from', help='start a new run from a slim checkpoint dir (slim_ckpt.py); run dir must be empty')
+    ap.add_argument('--init-from-model', help='start a new run from an engine model file (G and G_ema from its '
+                    'weights, D fresh); run dir must be empty')
+    ap.add_argument('--d-warmup-kimg', type=float, default=0,
+                    help='a new run (fresh or --init-from-model) trains only D for its first this many kimg (a fresh D '
+                    'must learn the current G before its gradients may move G); fixed at the run\'s start and kept '
+                    'in its checkpoints, so a resumed run ignores this flag')
+    ap.add_argument('--pl-weight', type=float, default=2,
+                    help='path-length regularisation weight (ADA default 2; 0 = off)')
     ap.add_argument('--moment-warmup', type=int, default=100,
                     help='with --init-from: iterations at lr 0 that re-estimate Adam second moments first')
     return ap.parse_args()
@@ -95,12 +105,15 @@ def mixed_precision(args):
     return torch.autocast('cpu', dtype=torch.bfloat16, enabled=bool(args.bf16) and args.device == 'cpu')
 
 
-def run_G(G, z, style_mixing, args):
-    """ADA StyleGAN2Loss.run_G: with probability style_mixing, ws after a random cutoff come from another z."""
+def run_G(G, z, style_mixing, args, return_ws=False):
+    """ADA StyleGAN2Loss.run_G: with probability style_mixing, ws after a random cutoff come from another z.
+    return_ws: -> (img, ws) in float32 (the path-length penalty differentiates through it twice, like R1)."""
     ws = G.mapping(z)
     if style_mixing > 0 and torch.rand([]).item() < style_mixing:
         cutoff = int(torch.randint(1, ws.shape[1], []).item())
         ws[:, cutoff:] = G.mapping(torch.randn_like(z), update_w_avg=False)[:, cutoff:]
+    if return_ws:
+        return G.synthesis(ws, noise_mode='random'), ws
     with mixed_precision(args):
         return G.synthesis(ws, noise_mode='random')
 
@@ -143,17 +156,27 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
 
     ckpt_path = slim_ckpt.latest_checkpoint(args.out)
-    if ckpt_path and args.init_from:
-        sys.exit(f'{args.out} already has checkpoints; --init-from only starts a new run')
+    if args.init_from and args.init_from_model:
+        sys.exit('--init-from and --init-from-model exclude each other')
+    if ckpt_path and (args.init_from or args.init_from_model):
+        sys.exit(f'{args.out} already has checkpoints; --init-from / --init-from-model only start a new run')
+    init_G = None
     if ckpt_path:
         ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=False)  # our own file: holds numpy RNG state
     elif args.init_from:
         ckpt_path = args.init_from
         ckpt = slim_ckpt.load(args.init_from)
+    elif args.init_from_model:
+        ckpt = None
+        init_G, cfg = model_file.load_generator(args.init_from_model)  # F16 weights widened to float32
+        base_training = cfg.pop('training', None) or {}  # export.py writes this run's record afresh
+        cfg.pop('description', None)
     else:
         ckpt = None
     if ckpt:
         cfg = ckpt['cfg']  # the run's model is fixed at its start; CLI/config changes to it are ignored
+    elif init_G is not None:
+        pass  # the model file's config
     elif args.config:
         with open(args.config) as f:
             cfg = json.load(f)
@@ -167,7 +190,9 @@ def main():
     G = Generator(cfg).to(device).train()
     D = Discriminator(cfg, mbstd_group_size=min(4, args.batch)).to(device).train()
     G_ema = copy.deepcopy(G).eval()
-    optG = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.99), eps=1e-8)
+    # Lazy PL: G takes 1 + 1/PL_INTERVAL steps per PL iteration; the same lr/beta correction as D's below.
+    mbG = path_length.PL_INTERVAL / (path_length.PL_INTERVAL + 1) if args.pl_weight > 0 else 1.0
+    optG = torch.optim.Adam(G.parameters(), lr=args.lr * mbG, betas=(0.0 ** mbG, 0.99 ** mbG), eps=1e-8)
     # Lazy R1: D takes 1 + 1/R1_INTERVAL steps per iteration, so scale lr and betas to keep the same dynamics.
     mb = R1_INTERVAL / (R1_INTERVAL + 1)
     optD = torch.optim.Adam(D.parameters(), lr=args.lr * mb, betas=(0.0 ** mb, 0.99 ** mb), eps=1e-8)
@@ -175,6 +200,17 @@ def main():
     assert data.size == res, f'dataset is {data.size}px, model {res}px'
 
     nimg, it, wall_before, history, warmup = 0, 0, 0.0, [], 0
+    pl_mean = torch.zeros([], device=device)
+    pl_mean_unset = True  # until a measurement (D warm-up) or a checkpoint sets it
+    if init_G is not None:
+        G.load_state_dict(init_G.state_dict())
+        G_ema.load_state_dict(init_G.state_dict())
+        del init_G
+        # The fine-tuned model's kimg and history continue the shipped model's, so the card counts every image
+        # its weights have seen (D's count restarts, but G is what ships).
+        nimg = int(round((base_training.get('kimg') or 0) * 1000))
+        wall_before = (base_training.get('wall_hours') or 0) * 3600
+        history = list(base_training.get('history') or [])
     if ckpt:
         G.load_state_dict(ckpt['G'])
         D.load_state_dict(ckpt['D'])
@@ -182,6 +218,9 @@ def main():
         if 'optG' in ckpt:
             optG.load_state_dict(ckpt['optG'])
             optD.load_state_dict(ckpt['optD'])
+            # Adam's saved param groups carry lr/betas: the ones this run's --pl-weight implies win.
+            for g in optG.param_groups:
+                g['lr'], g['betas'] = args.lr * mbG, (0.0 ** mbG, 0.99 ** mbG)
             data.load_state_dict(ckpt['data'])
             torch.set_rng_state(ckpt['torch_rng'])
             if device.type == 'cuda' and ckpt.get('cuda_rng') is not None:
@@ -189,12 +228,19 @@ def main():
         else:  # slim: no optimiser state, so Adam's second moments are re-measured before any update
             warmup = args.moment_warmup
         nimg, it, wall_before = ckpt['nimg'], ckpt['it'], ckpt['wall_s']
+        # Runs from before PL start its EMA at 0, as the official code does for any new run.
+        pl_mean = torch.tensor(float(ckpt.get('pl_mean') or 0.0), device=device)
+        pl_mean_unset = not ckpt.get('pl_mean')
+        d_warmup_until = int(ckpt.get('d_warmup_until') or 0)
+        if args.d_warmup_kimg:
+            print('--d-warmup-kimg ignored: a resumed run keeps the D warm-up its start fixed', flush=True)
         # Runs from before history was kept count as one CPU segment.
         history = ckpt.get('history') or [{'device': ckpt.get('device', 'cpu'), 'kimg_from': 0,
                                            'kimg_to': round(nimg / 1000, 3), 'wall_s': round(wall_before)}]
         print(f'resumed {ckpt_path}: kimg {nimg / 1000:.2f}, trained {fmt_time(wall_before)}', flush=True)
         del ckpt
     else:
+        d_warmup_until = nimg + int(args.d_warmup_kimg * 1000)
         reals = data.next_batch(min(len(GRID_SEEDS), data.count))
         pngio.write_png(os.path.join(args.out, 'reals.png'), pngio.grid([pngio.to_uint8(x) for x in reals], 8))
         data.pos = 0  # don't skip those images in the first epoch
@@ -210,7 +256,12 @@ def main():
     def segment():
         """This process's part of the run, for the model card's training record."""
         seg = {'device': device.type, 'batch': args.batch, 'kimg_from': round(nimg_start / 1000, 3),
-               'kimg_to': round(nimg / 1000, 3), 'wall_s': round(time.time() - t_start)}
+               'kimg_to': round(nimg / 1000, 3), 'wall_s': round(time.time() - t_start),
+               'pl_weight': args.pl_weight, 'data_version': data.version}
+        if args.init_from_model:
+            seg['init_from_model'] = args.init_from_model
+        if d_warmup_until > nimg_start:
+            seg['d_warmup_until_kimg'] = round(d_warmup_until / 1000, 3)
         if device.type == 'cuda':
             seg['gpu'] = torch.cuda.get_device_name(device)
         return seg
@@ -220,7 +271,7 @@ def main():
                  'optG': optG.state_dict(), 'optD': optD.state_dict(), 'data': data.state_dict(),
                  'torch_rng': torch.get_rng_state(),
                  'cuda_rng': torch.cuda.get_rng_state_all() if device.type == 'cuda' else None,
-                 'nimg': nimg, 'it': it, 'wall_s': wall_before + time.time() - t_start,
+                 'nimg': nimg, 'it': it, 'pl_mean': float(pl_mean), 'd_warmup_until': d_warmup_until, 'wall_s': wall_before + time.time() - t_start,
                  'history': history + [segment()],
                  'args': vars(args), 'gamma': gamma, 'device': str(device), 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z')}
         path = save_checkpoint(args.out, state, args.keep)
@@ -229,21 +280,43 @@ def main():
 
     total = int(args.kimg * 1000)
 
-    def train_step(r1_now):
-        """One iteration of Gmain, Dmain and (every R1_INTERVAL) Dreg. -> (loss_G, loss_D, mean R1 penalty or None)."""
+    def train_step(r1_now, pl_now, train_G=True):
+        """One iteration of Gmain, (every PL_INTERVAL) Gpl, Dmain and (every R1_INTERVAL) Dreg.
+        train_G False (D warm-up): D's phases only. -> (loss_G, loss_D, mean R1 penalty or None, mean PL
+        penalty or None)."""
+        nonlocal pl_mean, pl_mean_unset
         real = data.next_batch(args.batch, args.mirror).to(device, non_blocking=True)
 
         # Gmain: make D call fakes real. D's weights need no gradients here.
-        D.requires_grad_(False)
-        fake = run_G(G, torch.randn(args.batch, cfg['z_dim'], device=device), args.style_mixing, args)
-        with mixed_precision(args):
-            logits = D(fake)
-        loss_G = F.softplus(-logits.float()).mean()
-        optG.zero_grad(set_to_none=True)
-        loss_G.backward()
-        nan_to_num_grads(G)
-        optG.step()
-        D.requires_grad_(True)
+        loss_G, pl = torch.full([], math.nan), None
+        if train_G:
+            D.requires_grad_(False)
+            fake = run_G(G, torch.randn(args.batch, cfg['z_dim'], device=device), args.style_mixing, args)
+            with mixed_precision(args):
+                logits = D(fake)
+            loss_G = F.softplus(-logits.float()).mean()
+            optG.zero_grad(set_to_none=True)
+            loss_G.backward()
+            nan_to_num_grads(G)
+            optG.step()
+            D.requires_grad_(True)
+
+        # Gpl: lazy path-length penalty on its own half batch, scaled by the interval (ADA's gain). During the D
+        # warm-up it only measures: the target a starts at the inherited G's first measured path length (then
+        # follows the EMA) instead of 0, so the first G steps are not pulled towards shorter paths than it has.
+        if pl_now:
+            n = max(1, args.batch // path_length.PL_BATCH_SHRINK)
+            img, ws = run_G(G, torch.randn(n, cfg['z_dim'], device=device), args.style_mixing, args, return_ws=True)
+            penalty, lengths, pl_mean = path_length.path_length_penalty(img, ws, pl_mean)
+            if not train_G and pl_mean_unset:
+                pl_mean, pl_mean_unset = lengths.mean().detach(), False
+            if train_G:
+                optG.zero_grad(set_to_none=True)
+                (img[:, 0, 0, 0] * 0 + penalty * args.pl_weight).mean().mul(path_length.PL_INTERVAL).backward()
+                nan_to_num_grads(G)
+                optG.step()
+            pl = penalty.mean().item()
+            del img, ws, penalty, lengths
 
         # Dmain: fakes down, reals up. (G under no_grad still updates w_avg, as in ADA.)
         with torch.no_grad():
@@ -268,28 +341,32 @@ def main():
             nan_to_num_grads(D)
             optD.step()
             r1 = penalty.mean().item()
-        return loss_G, loss_D, r1
+        return loss_G, loss_D, r1, pl
 
     if warmup:
         # Adam with beta2 0.99 and lr 0 only accumulates squared gradients (and its bias correction counts them),
         # so after ~100 steps its second moments measure this model again; G, D and G_ema do not move.
         t0 = time.time()
-        lrs = [(optG, args.lr), (optD, args.lr * mb)]
+        lrs = [(optG, args.lr * mbG), (optD, args.lr * mb)]
         set_lr(lrs, 0.0)
         for i in range(warmup):
             if stop['flag']:  # the checkpoint below is still valid: nothing has moved, Adam counts its steps
                 break
-            train_step(i % R1_INTERVAL == 0)
+            train_step(i % R1_INTERVAL == 0, False)
         set_lr(lrs, 1.0)
         print(f'moment warm-up: {warmup} iterations at lr 0 in {time.time() - t0:.1f} s', flush=True)
 
     t_start = t_log = t_snap = time.time()
     nimg_log = nimg
-    stats = {'G': [], 'D': [], 'r1': []}
+    stats = {'G': [], 'D': [], 'r1': [], 'pl': []}
     while nimg < total and not stop['flag']:
-        loss_G, loss_D, r1 = train_step(it % R1_INTERVAL == 0)
+        train_G = nimg >= d_warmup_until
+        loss_G, loss_D, r1, pl = train_step(it % R1_INTERVAL == 0, args.pl_weight > 0 and it % path_length.PL_INTERVAL == 0,
+                                            train_G)
         if r1 is not None:
             stats['r1'].append(r1)
+        if pl is not None:
+            stats['pl'].append(pl)
 
         # G EMA with ADA's rampup: the half-life grows with training so early samples aren't frozen in the past.
         ema_nimg = min(ema_kimg * 1000, nimg * args.ema_rampup) if args.ema_rampup else ema_kimg * 1000
@@ -302,7 +379,8 @@ def main():
 
         nimg += args.batch
         it += 1
-        stats['G'].append(loss_G.item())
+        if train_G:
+            stats['G'].append(loss_G.item())
         stats['D'].append(loss_D.item())
 
         now = time.time()
@@ -310,8 +388,10 @@ def main():
             rate = (nimg - nimg_log) / (now - t_log)
             eta = (total - nimg) / max(rate, 1e-9)
             r1_text = f'{np.mean(stats["r1"]):.4f}' if stats['r1'] else '-'
-            print(f'kimg {nimg / 1000:8.3f} | it {it} | {rate:6.2f} img/s | G {np.mean(stats["G"]):.4f} '
-                  f'D {np.mean(stats["D"]):.4f} R1 {r1_text} | elapsed {fmt_time(wall_before + now - t_start)} '
+            pl_text = f'{np.mean(stats["pl"]):.4f} (a {float(pl_mean):.3f})' if stats['pl'] else '-'
+            g_text = f'{np.mean(stats["G"]):.4f}' if stats['G'] else 'off (D warm-up)'
+            print(f'kimg {nimg / 1000:8.3f} | it {it} | {rate:6.2f} img/s | G {g_text} '
+                  f'D {np.mean(stats["D"]):.4f} R1 {r1_text} PL {pl_text} | elapsed {fmt_time(wall_before + now - t_start)} '
                   f'| ETA {fmt_time(eta)} to {args.kimg:g} kimg', flush=True)
             t_log, nimg_log = now, nimg
             stats = {k: [] for k in stats}
@@ -320,7 +400,7 @@ def main():
             t_snap = time.time()
         if args.max_minutes and now - t_start >= args.max_minutes * 60:
             break
-        if not math.isfinite(loss_G.item()) or not math.isfinite(loss_D.item()):
+        if (train_G and not math.isfinite(loss_G.item())) or not math.isfinite(loss_D.item()):
             print('non-finite loss; stopping without a checkpoint', flush=True)
             sys.exit(1)
 
