@@ -3,35 +3,21 @@
 // the mask term on the next DDIM step's latent, differentiated with respect to the latent being optimised,
 // at a latent already moved off the start (so the mask term contributes).
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DDIMScheduler,
   DiffusionDragSession,
-  initBackend,
   loadDDIMConfig,
-  loadDiffusionFolder,
   resolveDiffusionDragOptions,
-  type DiffusionModels,
   type PointPair,
 } from '../../engine/src/index.js';
-import { TINY_DIR, nhwc, reference, relativeError, tinyContext } from './diffusion-reference.js';
+import { TINY_DIR, nhwc, reference, tinyUNetFixture } from './diffusion-reference.js';
+import { relativeError } from './relative-error.js';
 
 const FILE = 'drag-reference.safetensors';
 
 describe('a diffusion drag step differentiates like DragDiffusion (wasm)', () => {
-  let models: DiffusionModels;
-  let context: tf.Tensor3D;
-
-  beforeAll(async () => {
-    await initBackend({ backend: 'wasm', log: () => {} });
-    models = loadDiffusionFolder(TINY_DIR, ['unet']);
-    context = tinyContext();
-  }, 120_000);
-
-  afterAll(() => {
-    context?.dispose();
-    models?.dispose();
-  });
+  const tiny = tinyUNetFixture();
 
   it('loss and gradient with respect to the latent', async () => {
     const scheduler = new DDIMScheduler(10, loadDDIMConfig(TINY_DIR));
@@ -43,7 +29,7 @@ describe('a diffusion drag step differentiates like DragDiffusion (wasm)', () =>
     const mask = Uint8Array.from(reference(FILE, 'drag.mask').data, (v) => (v > 0 ? 1 : 0));
     const code0 = nhwc(FILE, 'drag.code0');
     const options = resolveDiffusionDragOptions({ method: 'dragdiffusion', lambda: 0.1, rM: 1 });
-    const session = new DiffusionDragSession(models.unet!, scheduler, context, code0, t, 16, 16, points, mask, options);
+    const session = new DiffusionDragSession(tiny.unet, scheduler, tiny.context, code0, t, 16, 16, points, mask, options);
     const { state: first, predicted } = await session.step(0);
     predicted.dispose();
     expect(first.handles).toEqual(points.map((p) => p.handle));

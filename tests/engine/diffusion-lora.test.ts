@@ -16,7 +16,8 @@ import {
   trainLoRA,
   type DiffusionModels,
 } from '../../engine/src/index.js';
-import { TINY_DIR, nhwc, reference, relativeError, tinyContext } from './diffusion-reference.js';
+import { TINY_DIR, nhwc, reference, tinyContext } from './diffusion-reference.js';
+import { relativeError } from './relative-error.js';
 
 const FILE = 'drag-reference.safetensors';
 

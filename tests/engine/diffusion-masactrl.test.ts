@@ -3,45 +3,34 @@
 // strength 0.7 of 10 DDIM steps, self-attention of the tiny UNet's transformer layers from 2 on sharing the
 // original's keys and values. Both clean latents agree within 1e-3; without sharing they differ.
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DDIMScheduler, ddimDenoise, denoiseMutual, initBackend, loadDDIMConfig, loadDiffusionFolder, type DiffusionModels } from '../../engine/src/index.js';
-import { TINY_DIR, nhwc, reference, relativeError, tinyContext } from './diffusion-reference.js';
+import { describe, expect, it } from 'vitest';
+import { DDIMScheduler, ddimDenoise, denoiseMutual, loadDDIMConfig } from '../../engine/src/index.js';
+import { TINY_DIR, nhwc, reference, tinyUNetFixture } from './diffusion-reference.js';
+import { relativeError } from './relative-error.js';
 
 const FILE = 'drag-reference.safetensors';
 
 describe('mutual self-attention denoising (wasm)', () => {
-  let models: DiffusionModels;
-  let context: tf.Tensor3D;
-
-  beforeAll(async () => {
-    await initBackend({ backend: 'wasm', log: () => {} });
-    models = loadDiffusionFolder(TINY_DIR, ['unet']);
-    context = tinyContext();
-  }, 120_000);
-
-  afterAll(() => {
-    context?.dispose();
-    models?.dispose();
-  });
+  const tiny = tinyUNetFixture();
 
   it("agrees with DragDiffusion's MasaCtrl, and sharing changes the edited branch only", async () => {
     const scheduler = new DDIMScheduler(10, loadDDIMConfig(TINY_DIR));
     const original = nhwc(FILE, 'masa.original');
     const edited = nhwc(FILE, 'masa.edited');
     const startLayer = reference(FILE, 'masa.start_layer').data[0];
-    const out = denoiseMutual(models.unet!, scheduler, original, edited, context, 0.7, startLayer);
+    const out = denoiseMutual(tiny.unet, scheduler, original, edited, tiny.context, 0.7, startLayer);
     const got = (await tf.transpose(out, [0, 3, 1, 2]).data()) as Float32Array;
     const err = relativeError(got, reference(FILE, 'masa.out').data);
     console.log(`MasaCtrl denoising: max abs diff ${err.diff.toExponential(2)}, relative ${err.relative.toExponential(2)}`);
     expect(err.relative).toBeLessThan(1e-3);
     // Without sharing, the edited branch ends elsewhere (by about 1e-3 relative on these random weights, far
     // above the parity error); the original branch is the same either way.
-    const plain = ddimDenoise(models.unet!, scheduler, tf.concat([original, edited]), tf.tile(context, [2, 1, 1]) as tf.Tensor3D, 0.7);
+    const plain = ddimDenoise(tiny.unet, scheduler, tf.concat([original, edited]), tf.tile(tiny.context, [2, 1, 1]) as tf.Tensor3D, 0.7);
     const plainData = (await tf.transpose(plain, [0, 3, 1, 2]).data()) as Float32Array;
     const half = got.length / 2;
     expect(relativeError(plainData.subarray(0, half), got.subarray(0, half)).relative).toBeLessThan(1e-5);
     expect(relativeError(plainData.subarray(half), got.subarray(half)).relative).toBeGreaterThan(2e-4);
-    expect(models.unet!.transformers().every((t) => !t.block.attn1.keysValuesFromFirst)).toBe(true);
+    expect(tiny.unet.transformers().every((t) => !t.block.attn1.keysValuesFromFirst)).toBe(true);
     tf.dispose([original, edited, out, plain]);
   }, 120_000);
 });

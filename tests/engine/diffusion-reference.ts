@@ -1,9 +1,10 @@
 // Reading the reference tensors training/reference/diffusion_drag_reference.py writes next to the tiny
-// diffusion fixture, and comparing engine tensors with them (max |diff| relative to the reference's largest).
+// diffusion fixture.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { parseSafetensors } from '../../engine/src/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { initBackend, loadDiffusionFolder, parseSafetensors, type DiffusionModels } from '../../engine/src/index.js';
 
 export const TINY_DIR = path.join(__dirname, '..', 'fixtures', 'diffusion', 'tiny');
 
@@ -32,13 +33,29 @@ export function tinyContext(): tf.Tensor3D {
   return tf.tensor3d(c.data.subarray(0, c.shape[1] * c.shape[2]), [1, c.shape[1], c.shape[2]]);
 }
 
-/** max |actual - expected| / max |expected| over the two arrays. */
-export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): { diff: number; scale: number; relative: number } {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return { diff, scale, relative: diff / scale };
+
+/**
+ * The tiny fixture's UNet and its first prompt's text context on wasm, loaded before the calling describe
+ * block's tests and freed after them.
+ */
+export function tinyUNetFixture(): { readonly unet: NonNullable<DiffusionModels['unet']>; readonly context: tf.Tensor3D } {
+  let models: DiffusionModels | undefined;
+  let context: tf.Tensor3D | undefined;
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm', log: () => {} });
+    models = loadDiffusionFolder(TINY_DIR, ['unet']);
+    context = tinyContext();
+  }, 120_000);
+  afterAll(() => {
+    context?.dispose();
+    models?.dispose();
+  });
+  return {
+    get unet() {
+      return models!.unet!;
+    },
+    get context() {
+      return context!;
+    },
+  };
 }

@@ -12,22 +12,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generatorFromBytes, initBackend, InvertInputError, invertRun, parseSafetensors, psnr, type InvertEvent, type InvertStageEvent } from '../../engine/src/index.js';
 import { DiscriminatorLoadError, StyleGAN2Discriminator } from '../../engine/src/invert/discriminator.js';
 import { serializeSafetensors } from '../../engine/src/io/safetensors.js';
+import { tensorRelativeError } from './relative-error.js';
 
 const dBytes = readFileSync(new URL('../fixtures/discriminator/discriminator.safetensors', import.meta.url));
 const expected = parseSafetensors(readFileSync(new URL('../fixtures/discriminator/expected.safetensors', import.meta.url)));
 const ref = (name: string) => expected.tensors.get(name)!;
-
-function relErr(got: tf.Tensor, want: { shape: number[]; data: Float32Array }): number {
-  expect(got.shape).toEqual(want.shape);
-  const g = got.dataSync();
-  let maxRef = 0;
-  let maxDiff = 0;
-  want.data.forEach((v, i) => {
-    maxRef = Math.max(maxRef, Math.abs(v));
-    maxDiff = Math.max(maxDiff, Math.abs(v - g[i]));
-  });
-  return maxDiff / maxRef;
-}
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: () => {} });
@@ -43,10 +32,10 @@ describe('StyleGAN2 discriminator', () => {
         const img = tf.tensor4d(ref('image').data, [1, 32, 32, 3]);
         const feats = d.features(img);
         expect(feats.map((f) => f.shape)).toEqual([ref('features.b32').shape, ref('features.b16').shape, ref('features.b8').shape]);
-        expect(relErr(feats[0], ref('features.b32'))).toBeLessThan(1e-3);
-        expect(relErr(feats[1], ref('features.b16'))).toBeLessThan(1e-3);
-        expect(relErr(feats[2], ref('features.b8'))).toBeLessThan(1e-3);
-        expect(relErr(d.logit(img), ref('logit'))).toBeLessThan(1e-3);
+        expect(tensorRelativeError(feats[0], ref('features.b32'))).toBeLessThan(1e-3);
+        expect(tensorRelativeError(feats[1], ref('features.b16'))).toBeLessThan(1e-3);
+        expect(tensorRelativeError(feats[2], ref('features.b8'))).toBeLessThan(1e-3);
+        expect(tensorRelativeError(d.logit(img), ref('logit'))).toBeLessThan(1e-3);
       });
     } finally {
       d.dispose();

@@ -6,23 +6,12 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, parseSafetensors } from '../../engine/src/index.js';
 import { serializeSafetensors } from '../../engine/src/io/safetensors.js';
+import { tensorRelativeError } from './relative-error.js';
 import { LpipsLoadError, LpipsLoss, LpipsVgg, lpipsDownFactor } from '../../engine/src/invert/lpips.js';
 
 const weights = readFileSync(new URL('../fixtures/lpips/lpips-small.safetensors', import.meta.url));
 const expected = parseSafetensors(readFileSync(new URL('../fixtures/lpips/expected.safetensors', import.meta.url)));
 const ref = (name: string) => expected.tensors.get(name)!;
-
-function relErr(got: tf.Tensor, want: { shape: number[]; data: Float32Array }): number {
-  expect(got.shape).toEqual(want.shape);
-  const g = got.dataSync();
-  let maxRef = 0;
-  let maxDiff = 0;
-  want.data.forEach((v, i) => {
-    maxRef = Math.max(maxRef, Math.abs(v));
-    maxDiff = Math.max(maxDiff, Math.abs(v - g[i]));
-  });
-  return maxDiff / maxRef;
-}
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: () => {} });
@@ -36,11 +25,11 @@ describe('LPIPS-VGG16', () => {
       tf.tidy(() => {
         const x0 = tf.tensor4d(ref('x0').data, [1, 36, 36, 3]);
         const x1 = tf.tensor4d(ref('x1').data, [1, 36, 36, 3]);
-        expect(relErr(net.distance(x0, x1), ref('distance'))).toBeLessThan(1e-4);
+        expect(tensorRelativeError(net.distance(x0, x1), ref('distance'))).toBeLessThan(1e-4);
         const loss = new LpipsLoss(net, x1);
         try {
           const grad = tf.grad((x: tf.Tensor) => loss.loss(x as tf.Tensor4D))(x0);
-          expect(relErr(grad, ref('grad_x0'))).toBeLessThan(1e-3);
+          expect(tensorRelativeError(grad, ref('grad_x0'))).toBeLessThan(1e-3);
           expect(loss.loss(x1).dataSync()[0]).toBeCloseTo(0, 6);
         } finally {
           loss.dispose();
