@@ -4,36 +4,24 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { BullJobQueue } from '../../server/jobs/bull-job-queue.js';
-import { redisConnector } from '../../server/cluster/redis-connections.js';
 import type { InvertJobRequest } from '../../server/jobs/worker-protocol.js';
 import { DEFAULT_INVERT_SETTINGS } from '../../contract/invert-settings.js';
-import { startRedis, type RedisFixture } from './redis-server.js';
-import { startWorker, workerModelsDir, type WorkerProcess } from './worker-process.js';
+import { startWorkerRig, type WorkerRig } from './worker-process.js';
 import { TINY_MODEL, waitFor } from '../server/helpers.js';
 
 const PREFIX = 'invert-jobs-test';
 
 describe('inversions on worker processes', () => {
-  let redis: RedisFixture;
-  let models: ReturnType<typeof workerModelsDir>;
-  let worker: WorkerProcess;
-  let jobs: BullJobQueue;
+  let rig: WorkerRig;
   let target: Uint8Array;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    models = workerModelsDir();
-    worker = await startWorker({ REDIS_URL: redis.url, STABLEDRAG_MODELS: models.dir, STABLEDRAG_REDIS_PREFIX: PREFIX });
-    jobs = new BullJobQueue({ redis: redisConnector({ url: redis.url, prefix: PREFIX, nodeId: 'web' }), modelIdOf: (path) => (path === TINY_MODEL ? 'tiny' : undefined), log: () => {} });
+    rig = await startWorkerRig(PREFIX);
     target = new Uint8Array(await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 90, b: 40 } } }).png().toBuffer());
   }, 120_000);
 
   afterAll(async () => {
-    await jobs?.close();
-    await worker?.stop();
-    await redis?.stop();
-    models?.cleanup();
+    await rig?.stop();
   }, 60_000);
 
   const invertJob = (wSteps: number, wPlusSteps: number): InvertJobRequest => ({
@@ -43,7 +31,7 @@ describe('inversions on worker processes', () => {
 
   it('streams an inversion\'s steps and ends with its last latent and its render', async () => {
     const steps: { step: number; stage: string; latent: number; frame: boolean }[] = [];
-    const end = await jobs.invert(invertJob(6, 2), { onStep: (s) => steps.push({ step: s.step, stage: s.stage, latent: s.latent.length, frame: !!s.image }) }).done;
+    const end = await rig.jobs.invert(invertJob(6, 2), { onStep: (s) => steps.push({ step: s.step, stage: s.stage, latent: s.latent.length, frame: !!s.image }) }).done;
     expect(end).toMatchObject({ reason: 'done', steps: 8, loss: 'pixel-multiscale' });
     expect(steps.map((s) => s.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(steps.map((s) => s.stage)).toEqual(['w', 'w', 'w', 'w', 'w', 'w', 'w+', 'w+']);
@@ -55,7 +43,7 @@ describe('inversions on worker processes', () => {
 
   it('cancels a running inversion on its worker within a step, keeping its last good state', async () => {
     let steps = 0;
-    const job = jobs.invert(invertJob(5000, 0), { onStep: () => steps++ });
+    const job = rig.jobs.invert(invertJob(5000, 0), { onStep: () => steps++ });
     await waitFor(() => steps >= 2, 'two steps', 60_000);
     job.cancel();
     const end = await job.done;

@@ -5,40 +5,27 @@
  * running after STABLEDRAG_WORKER_DRAIN_SECONDS is stopped with its steps, before the process exits 0.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BullJobQueue } from '../../server/jobs/bull-job-queue.js';
-import { redisConnector } from '../../server/cluster/redis-connections.js';
 import { DEFAULT_RUN_SETTINGS } from '../../contract/run-settings.js';
-import { startRedis, type RedisFixture } from './redis-server.js';
-import { startWorker, workerModelsDir, type WorkerProcess } from './worker-process.js';
+import { startWorkerRig, type WorkerRig } from './worker-process.js';
 import { TINY_MODEL, waitFor } from '../server/helpers.js';
 
 const PREFIX = 'worker-health';
 
 describe('a worker process\'s health endpoints and drain', () => {
-  let redis: RedisFixture;
-  let models: ReturnType<typeof workerModelsDir>;
-  let worker: WorkerProcess;
-  let jobs: BullJobQueue;
+  let rig: WorkerRig;
   let url: string;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    models = workerModelsDir();
-    worker = await startWorker({
-      REDIS_URL: redis.url, STABLEDRAG_MODELS: models.dir, STABLEDRAG_REDIS_PREFIX: PREFIX, STABLEDRAG_NODE_ID: 'gpu-1',
-      STABLEDRAG_WORKER_PORT: '0', HOST: '127.0.0.1', STABLEDRAG_WORKER_DRAIN_SECONDS: '1',
+    rig = await startWorkerRig(PREFIX, {
+      STABLEDRAG_NODE_ID: 'gpu-1', STABLEDRAG_WORKER_PORT: '0', HOST: '127.0.0.1', STABLEDRAG_WORKER_DRAIN_SECONDS: '1',
     });
-    const port = /health on port (\d+)/.exec(worker.log.join(''))?.[1];
-    expect(port, worker.log.join('')).toBeDefined();
+    const port = /health on port (\d+)/.exec(rig.worker.log.join(''))?.[1];
+    expect(port, rig.worker.log.join('')).toBeDefined();
     url = `http://127.0.0.1:${port}`;
-    jobs = new BullJobQueue({ redis: redisConnector({ url: redis.url, prefix: PREFIX, nodeId: 'web' }), modelIdOf: () => 'tiny', log: () => {} });
   }, 120_000);
 
   afterAll(async () => {
-    await jobs?.close();
-    await worker?.stop();
-    await redis?.stop();
-    models?.cleanup();
+    await rig?.stop();
   }, 60_000);
 
   it('answers liveness and readiness, and nothing else', async () => {
@@ -52,14 +39,14 @@ describe('a worker process\'s health endpoints and drain', () => {
   });
 
   it('is counted by web nodes while it lives', async () => {
-    await waitFor(() => jobs.liveWorkers().live === 1, 'the web node to count the worker', 20_000);
-    expect(jobs.liveWorkers()).toEqual({ live: 1, size: 1 });
+    await waitFor(() => rig.jobs.liveWorkers().live === 1, 'the web node to count the worker', 20_000);
+    expect(rig.jobs.liveWorkers()).toEqual({ live: 1, size: 1 });
   });
 
   it('drains on SIGTERM: not ready, not counted, its running drag stopped with its steps, then exits 0', async () => {
-    const render = await jobs.render({ modelPath: TINY_MODEL, seed: 3, format: 'png' });
+    const render = await rig.jobs.render({ modelPath: TINY_MODEL, seed: 3, format: 'png' });
     let steps = 0;
-    const drag = jobs.drag(
+    const drag = rig.jobs.drag(
       {
         modelPath: TINY_MODEL, latent: render.latent, points: [{ handle: [10, 10], target: [16, 14] }],
         settings: { ...DEFAULT_RUN_SETTINGS, maxSteps: 1000, lr: 0.0001 }, stallSteps: 10_000, frameFormat: 'webp', frameQuality: 80, record: true,
@@ -70,15 +57,15 @@ describe('a worker process\'s health endpoints and drain', () => {
     void drag.done.then((e) => (ended = e));
     await waitFor(() => steps >= 2 || ended, 'the drag to run', 60_000);
     expect(ended).toBeUndefined();
-    worker.proc.kill('SIGTERM');
-    await waitFor(() => worker.log.join('').includes('draining'), 'the worker to begin draining', 20_000);
+    rig.worker.proc.kill('SIGTERM');
+    await waitFor(() => rig.worker.log.join('').includes('draining'), 'the worker to begin draining', 20_000);
     const during = await fetch(`${url}/api/health/ready`).then((r) => r.status, () => 'gone');
     // Usually 503 (draining); the process may already have exited on a loaded machine.
     expect([503, 'gone']).toContain(during);
-    await waitFor(() => jobs.liveWorkers().live === 0, 'the web node to stop counting it', 20_000);
+    await waitFor(() => rig.jobs.liveWorkers().live === 0, 'the web node to stop counting it', 20_000);
     const end = await drag.done;
     expect(end.reason).toBe('cancelled');
     expect(end.steps).toBeGreaterThanOrEqual(2);
-    expect(await worker.exited).toBe(0);
+    expect(await rig.worker.exited).toBe(0);
   }, 120_000);
 });

@@ -7,6 +7,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TINY_MODEL, TINY_MODEL_ID } from '../server/helpers.js';
+import { BullJobQueue } from '../../server/jobs/bull-job-queue.js';
+import { redisConnector } from '../../server/cluster/redis-connections.js';
+import { startRedis, type RedisFixture } from './redis-server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -67,6 +70,44 @@ export async function startWorker(env: { REDIS_URL: string; STABLEDRAG_MODELS: s
       const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
       await exited;
       clearTimeout(timer);
+    },
+  };
+}
+
+/** One worker process on its own redis-server, and a web node's BullJobQueue in this process sending it jobs. */
+export interface WorkerRig {
+  redis: RedisFixture;
+  worker: WorkerProcess;
+  jobs: BullJobQueue;
+  stop(): Promise<void>;
+}
+
+/** Starts a WorkerRig under the key prefix `prefix`; `env` adds to the worker's environment. */
+export async function startWorkerRig(prefix: string, env: Record<string, string> = {}): Promise<WorkerRig> {
+  const redis = await startRedis();
+  const models = workerModelsDir();
+  let worker: WorkerProcess;
+  try {
+    worker = await startWorker({ REDIS_URL: redis.url, STABLEDRAG_MODELS: models.dir, STABLEDRAG_REDIS_PREFIX: prefix, ...env });
+  } catch (err) {
+    await redis.stop();
+    models.cleanup();
+    throw err;
+  }
+  const jobs = new BullJobQueue({
+    redis: redisConnector({ url: redis.url, prefix, nodeId: 'web' }),
+    modelIdOf: (path) => (path === TINY_MODEL ? TINY_MODEL_ID : undefined),
+    log: () => {},
+  });
+  return {
+    redis,
+    worker,
+    jobs,
+    async stop() {
+      await jobs.close();
+      await worker.stop();
+      await redis.stop();
+      models.cleanup();
     },
   };
 }

@@ -5,40 +5,28 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { BullJobQueue } from '../../server/jobs/bull-job-queue.js';
-import { redisConnector } from '../../server/cluster/redis-connections.js';
 import { DEFAULT_INVERT_SETTINGS } from '../../contract/invert-settings.js';
 import { applyPtiWeights, initBackend, loadBaseModel, renderImageAsync } from '../../engine/src/index.js';
-import { startRedis, type RedisFixture } from '../cluster/redis-server.js';
-import { startWorker, workerModelsDir, type WorkerProcess } from '../cluster/worker-process.js';
+import { startWorkerRig, type WorkerRig } from '../cluster/worker-process.js';
 import { TINY_MODEL } from './helpers.js';
 
 const PREFIX = 'pti-jobs-test';
 
 describe('tuned weights on worker processes', () => {
-  let redis: RedisFixture;
-  let models: ReturnType<typeof workerModelsDir>;
-  let worker: WorkerProcess;
-  let jobs: BullJobQueue;
+  let rig: WorkerRig;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    models = workerModelsDir();
-    worker = await startWorker({ REDIS_URL: redis.url, STABLEDRAG_MODELS: models.dir, STABLEDRAG_REDIS_PREFIX: PREFIX });
-    jobs = new BullJobQueue({ redis: redisConnector({ url: redis.url, prefix: PREFIX, nodeId: 'web' }), modelIdOf: (path) => (path === TINY_MODEL ? 'tiny' : undefined), log: () => {} });
+    rig = await startWorkerRig(PREFIX);
   }, 120_000);
 
   afterAll(async () => {
-    await jobs?.close();
-    await worker?.stop();
-    await redis?.stop();
-    models?.cleanup();
+    await rig?.stop();
   }, 60_000);
 
   it('an inversion with tuning returns its weights, and renders carrying them draw with them', async () => {
     const target = new Uint8Array(await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 90, b: 40 } } }).png().toBuffer());
     const stages: string[] = [];
-    const end = await jobs.invert(
+    const end = await rig.jobs.invert(
       {
         modelPath: TINY_MODEL, target, settings: { ...DEFAULT_INVERT_SETTINGS, wSteps: 3, wPlusSteps: 1, ptiSteps: 2, ptiLr: 0.01, loss: 'pixel' },
         frameFormat: 'webp', frameQuality: 80, frameEvery: 2, storeFrameEvery: 2,
@@ -59,8 +47,8 @@ describe('tuned weights on worker processes', () => {
       const expected = await sharp(Buffer.from(here.data.buffer, here.data.byteOffset, here.data.byteLength), { raw: { width: 32, height: 32, channels: 4 } }).removeAlpha().raw().toBuffer();
       const pixels = async (bytes: Uint8Array) => sharp(Buffer.from(bytes)).removeAlpha().raw().toBuffer();
       // The inversion's own end image and a later render job with the weights are both the tuned render.
-      const rendered = await jobs.render({ modelPath: TINY_MODEL, latent, format: 'png', weights });
-      const plain = await jobs.render({ modelPath: TINY_MODEL, latent, format: 'png' });
+      const rendered = await rig.jobs.render({ modelPath: TINY_MODEL, latent, format: 'png', weights });
+      const plain = await rig.jobs.render({ modelPath: TINY_MODEL, latent, format: 'png' });
       for (const img of [end.final!.image.bytes, rendered.image.bytes]) {
         const got = await pixels(img);
         expect(got.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i])), 0)).toBeLessThanOrEqual(2);
@@ -69,6 +57,6 @@ describe('tuned weights on worker processes', () => {
     } finally {
       tuned.dispose();
     }
-    await expect(jobs.render({ modelPath: TINY_MODEL, seed: 1, format: 'png', weights: weights.subarray(0, 500) })).rejects.toMatchObject({ code: 'invalid-pti-weights' });
+    await expect(rig.jobs.render({ modelPath: TINY_MODEL, seed: 1, format: 'png', weights: weights.subarray(0, 500) })).rejects.toMatchObject({ code: 'invalid-pti-weights' });
   }, 180_000);
 });
