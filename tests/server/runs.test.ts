@@ -112,9 +112,10 @@ describe('drag runs', () => {
     await expect(call(late.socket, 'run:stop')).rejects.toMatchObject({ code: 'forbidden' });
     const t0 = performance.now();
     const { cancelled } = await call<{ cancelled: number }>(ann.socket, 'run:stop');
-    // The last step that had reached the server when it took the Stop, from the queue state it broadcast
-    // then (sent before the ack); clients' frames may lag behind it while step records are written.
-    const stepAtStop = ann.queue.at(-1)!.current!.step;
+    // The last step that had reached the server when it took the Stop, from the last queue state it broadcast
+    // with the run in it (the state saying the run is gone can arrive before the ack, since run:stop awaits the
+    // queue's count); clients' frames may lag behind it while step records are written.
+    const stepAtStop = [...ann.queue].reverse().find((q) => q.current)!.current!.step;
     expect(cancelled).toBe(1);
     await waitFor(() => ann.ended.length, 'the run to end', 10_000);
     const stopMs = performance.now() - t0;
