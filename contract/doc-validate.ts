@@ -9,6 +9,7 @@ import * as Y from 'yjs';
 import { DOC_LIMITS } from './doc-limits';
 import { isMaskStroke } from './mask';
 import { isRunSettingKey, RUN_SETTINGS_SCHEMA, type ChoiceSetting, type NumberSetting } from './run-settings';
+import { DIFFUSION_SETTINGS_SCHEMA, isDiffusionSettingKey } from './diffusion-settings';
 import { asSize, isKnownSize, type SizeLike } from './image-size';
 
 /** Dab centres may lie this far outside the image (a brush dragged past the edge still paints inside it). */
@@ -161,12 +162,13 @@ function checkNumber(v: unknown, where: string, min: number, max: number, intege
   return null;
 }
 
-function validateSettings(doc: Y.Doc): string | null {
-  const map = doc.getMap<unknown>('settings');
+/** A settings map (`root`) checked against its schema: a GAN room's `settings` never holds a diffusion method, nor the reverse. */
+function validateSettingsMap(doc: Y.Doc, root: string, isKey: (k: string) => boolean, specOf: (k: string) => NumberSetting | ChoiceSetting<string>): string | null {
+  const map = doc.getMap<unknown>(root);
   for (const [k, v] of map.entries()) {
-    const at = `settings.${k.slice(0, 32)}`;
-    if (!isRunSettingKey(k)) return `settings: unknown key "${k.slice(0, 32)}"`;
-    const spec = RUN_SETTINGS_SCHEMA[k] as NumberSetting | ChoiceSetting<string>;
+    const at = `${root}.${k.slice(0, 32)}`;
+    if (!isKey(k)) return `${root}: unknown key "${k.slice(0, 32)}"`;
+    const spec = specOf(k);
     const bad =
       spec.type === 'choice'
         ? spec.choices.includes(v as string) ? null : `${at}: expected ${spec.choices.map((c) => `'${c}'`).join(' or ')}, got ${show(v)}`
@@ -175,6 +177,11 @@ function validateSettings(doc: Y.Doc): string | null {
   }
   return null;
 }
+
+const validateSettings = (doc: Y.Doc) =>
+  validateSettingsMap(doc, 'settings', isRunSettingKey, (k) => RUN_SETTINGS_SCHEMA[k as keyof typeof RUN_SETTINGS_SCHEMA] as NumberSetting | ChoiceSetting<string>);
+const validateDiffusionSettings = (doc: Y.Doc) =>
+  validateSettingsMap(doc, 'diffusion', isDiffusionSettingKey, (k) => DIFFUSION_SETTINGS_SCHEMA[k as keyof typeof DIFFUSION_SETTINGS_SCHEMA] as NumberSetting | ChoiceSetting<string>);
 
 /**
  * Null when `doc` is a valid room document for an image of `size` (width x height; a number: square), else the
@@ -190,7 +197,7 @@ export function validateRoomDoc(doc: Y.Doc, size: SizeLike, only?: ReadonlySet<s
   const s = asSize(size);
   const res: Bounds = isKnownSize(s) ? [s.width, s.height] : [Infinity, Infinity];
   for (const [name, type] of doc.share) {
-    if (name === 'points' || name === 'mask' || name === 'settings') continue;
+    if (name === 'points' || name === 'mask' || name === 'settings' || name === 'diffusion') continue;
     if (hasLiveSequence(type) || hasLiveEntries(type)) return `unknown root type "${name.slice(0, 32)}"`;
   }
   const check = (name: string) => !only || only.has(name);
@@ -198,8 +205,10 @@ export function validateRoomDoc(doc: Y.Doc, size: SizeLike, only?: ReadonlySet<s
     rootKind(doc, 'points', 'array') ??
     rootKind(doc, 'mask', 'array') ??
     rootKind(doc, 'settings', 'map') ??
+    rootKind(doc, 'diffusion', 'map') ??
     (check('points') ? validatePoints(doc, res) : null) ??
     (check('mask') ? validateMask(doc, res) : null) ??
-    (check('settings') ? validateSettings(doc) : null)
+    (check('settings') ? validateSettings(doc) : null) ??
+    (check('diffusion') ? validateDiffusionSettings(doc) : null)
   );
 }

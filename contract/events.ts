@@ -20,13 +20,18 @@ export interface ImageSize {
   height: number;
 }
 
+/** 'gan': a StyleGAN model (model.safetensors); 'diffusion': a diffusers-layout folder (rooms from photos only). */
+export type ModelKind = 'gan' | 'diffusion';
+
 export interface ModelInfo {
   id: string;
   label: string;
+  kind: ModelKind;
   width: number;
   height: number;
   domain?: string;
   architecture: string;
+  /** Bytes on disk (a diffusion model: every file of its folder the engine reads). */
   fileBytes: number;
   /** Mean drag step time measured on this server (ms), absent until measured. */
   stepMs?: number;
@@ -41,6 +46,8 @@ export interface RoomSummary {
   roomId: string;
   title: string;
   model: string;
+  /** Which settings and methods the room offers (its model's kind; 'gan' when the model is not known here). */
+  modelKind: ModelKind;
   seed: number;
   /** The room's image size, from its stored image (so it holds even when the model is no longer offered). */
   width: number;
@@ -101,6 +108,20 @@ export interface RunFrame {
   producedAt: number;
   /** Present on an inversion's frames (which have no handles): its stage and the step's loss. */
   inversion?: { stage: 'w' | 'w+' | 'pti'; loss: number };
+  /**
+   * Present on a diffusion drag's frames: the stage ('lora' fine-tuning, 'invert' (DDIM inversion), 'drag' steps,
+   * 'denoise' (the final denoising)) with its progress, the LoRA loss, and on 'drag' frames whether the image is
+   * a VAE decode (else the cheap latent preview, scaled up).
+   */
+  diffusion?: DiffusionFrameStage;
+}
+
+export interface DiffusionFrameStage {
+  stage: 'lora' | 'invert' | 'drag' | 'denoise';
+  stageStep: number;
+  stageSteps: number;
+  loss?: number;
+  decoded?: boolean;
 }
 
 export interface RunEnded {

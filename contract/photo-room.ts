@@ -38,8 +38,8 @@ export interface PhotoRoomCreated {
   roomId: string;
   editToken: string;
   viewToken: string;
-  /** The inversion's run (the room's first timeline entry). */
-  runId: string;
+  /** The inversion's run (the room's first timeline entry); null for a diffusion model's room (its drags invert the photo). */
+  runId: string | null;
   /** The crop used, in the upright photo's pixels. */
   crop: { left: number; top: number; width: number; height: number };
   /** Conversions applied worth telling the user (an animated WebP's first frame, transparency over white). */

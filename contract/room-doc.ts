@@ -4,7 +4,8 @@
  *
  *   points   Y.Array<Y.Map>  one map per handle/target pair: id, handle [x,y], target [x,y] | null, by
  *   mask     Y.Array<MaskStroke>  brush strokes, applied in array order (see mask.ts)
- *   settings Y.Map  RunSettings fields (see run-settings.ts)
+ *   settings Y.Map  RunSettings fields (see run-settings.ts): a GAN room's
+ *   diffusion Y.Map  DiffusionSettings fields (see diffusion-settings.ts): a diffusion room's
  *
  * Runs, images and history are not in the document: a drag is a job, not a CRDT edit.
  *
@@ -17,6 +18,7 @@ import * as Y from 'yjs';
 import type { Point, PublicUser } from './events';
 import { isMaskStroke, type MaskStroke } from './mask';
 import { coerceSetting, DEFAULT_RUN_SETTINGS, isRunSettingKey, sanitizeRunSettings, type RunSettings } from './run-settings';
+import { coerceDiffusionSetting, isDiffusionSettingKey, sanitizeDiffusionSettings, type DiffusionSettings } from './diffusion-settings';
 import { DOC_LIMITS } from './doc-limits';
 import { asSize, isKnownSize, type SizeLike } from './image-size';
 
@@ -38,6 +40,7 @@ export const SERVER_ORIGIN = 'stabledrag-server';
 export const pointsOf = (doc: Y.Doc) => doc.getArray<Y.Map<unknown>>('points');
 export const maskOf = (doc: Y.Doc) => doc.getArray<MaskStroke>('mask');
 export const settingsOf = (doc: Y.Doc) => doc.getMap<unknown>('settings');
+export const diffusionSettingsOf = (doc: Y.Doc) => doc.getMap<unknown>('diffusion');
 
 function randomId(): string {
   return Math.random().toString(36).slice(2, 10) + Date.now().toString(36).slice(-4);
@@ -183,6 +186,23 @@ export function updateSettings(doc: Y.Doc, patch: Partial<RunSettings>): void {
   const clean: [string, unknown][] = [];
   for (const [k, raw] of Object.entries(patch)) {
     const v = isRunSettingKey(k) ? coerceSetting(k, raw) : undefined;
+    if (v !== undefined) clean.push([k, v]);
+  }
+  doc.transact(() => {
+    for (const [k, v] of clean) if (map.get(k) !== v) map.set(k, v);
+  });
+}
+
+export function readDiffusionSettings(doc: Y.Doc): DiffusionSettings {
+  return sanitizeDiffusionSettings(diffusionSettingsOf(doc).toJSON() as Partial<DiffusionSettings>);
+}
+
+/** As updateSettings, for a diffusion room's settings. */
+export function updateDiffusionSettings(doc: Y.Doc, patch: Partial<DiffusionSettings>): void {
+  const map = diffusionSettingsOf(doc);
+  const clean: [string, unknown][] = [];
+  for (const [k, raw] of Object.entries(patch)) {
+    const v = isDiffusionSettingKey(k) ? coerceDiffusionSetting(k, raw) : undefined;
     if (v !== undefined) clean.push([k, v]);
   }
   doc.transact(() => {

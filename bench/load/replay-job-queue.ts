@@ -125,7 +125,7 @@ export class ReplayJobQueue implements JobQueue {
     const capped = rec.steps.some((s) => s.step > cap);
     const steps = capped ? rec.steps.filter((s) => s.step <= cap) : rec.steps;
     // Latents and lossless frames only for a job that asks for them (the coordinator always does).
-    const record = !!job.record && !this.opts.stripRecords;
+    const record = job.kind !== 'diffusion' && !!job.record && !this.opts.stripRecords;
     let resolve!: (end: DragEndMessage) => void;
     const done = new Promise<DragEndMessage>((r) => (resolve = r));
     let next = 0;

@@ -115,8 +115,9 @@ export class BullJobQueue implements JobQueue {
   }
 
   drag(job: DragJobRequest, listener: DragListener): DragJobHandle {
+    // As the pool: only a GAN drag's step times are the model list's.
     const { done, cancel } = this.streamed('drag', job.modelPath, job, { ...listener, onStep: (step) => listener.onStep(step as DragStepMessage) }, (stepMs) =>
-      this.opts.onDragSteps?.(job.modelPath, stepMs),
+      job.kind !== 'diffusion' && this.opts.onDragSteps?.(job.modelPath, stepMs),
     );
     return { done: done as Promise<DragEndMessage>, cancel };
   }

@@ -4,9 +4,11 @@
  * steps (the engine yields to the event loop after each), so seed previews do not wait for a whole run.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { DragEndMessage, DragJobRequest, FromWorker, InvertEndMessage, InvertJobRequest, ModelMeta, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
+import type { DiffusionDragJobRequest, DragEndMessage, DragJobRequest, DragStepMessage, FromWorker, GanDragJobRequest, InvertEndMessage, InvertJobRequest, ModelMeta, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
 import { encodeImage } from './frame-encoder.js';
 import { runInvertJob } from './invert-job.js';
+import { runDiffusionDragJob } from './diffusion-drag-job.js';
+import { readDiffusionHeader } from '../rooms/diffusion-header.js';
 import { fileIdentity } from '../rooms/model-header.js';
 import { TunedGenerators, type Lease } from './tuned-generators.js';
 import { stat } from 'node:fs/promises';
@@ -14,6 +16,7 @@ import { stat } from 'node:fs/promises';
 type Engine = typeof import('../../engine/src/index.js');
 type BackendName = import('../../engine/src/index.js').BackendName;
 type Generator = Awaited<ReturnType<Engine['loadGenerator']>>;
+type DiffusionDragModels = import('../../engine/src/index.js').DiffusionDragModels;
 
 const port = parentPort!;
 const enginePromise: Promise<Engine> = (async () => {
@@ -68,6 +71,40 @@ async function roomGenerator(modelPath: string, weights: Uint8Array | undefined)
   return { engine, gen: lease.gen, release: lease.release };
 }
 
+/** Diffusion models by folder and version (the folder's files' sizes and times): a replaced part is loaded again. */
+const diffusionModels = new Map<string, Promise<DiffusionDragModels>>();
+
+async function diffusionModel(dir: string): Promise<{ engine: Engine; models: DiffusionDragModels }> {
+  const engine = await enginePromise;
+  const key = `${dir}@${readDiffusionHeader(dir).identity}`;
+  let m = diffusionModels.get(key);
+  if (!m) {
+    // As with generators, an older version is forgotten, not disposed: a job may still hold it.
+    for (const k of diffusionModels.keys()) if (k.startsWith(`${dir}@`)) diffusionModels.delete(k);
+    m = (async () => {
+      const loaded = engine.loadDiffusionFolder(dir);
+      const { unet, vae, textEncoder, tokenizer } = loaded;
+      if (!unet || !vae || !textEncoder || !tokenizer) {
+        loaded.dispose();
+        throw new Error(`${dir}: the diffusion model is missing a part`);
+      }
+      return { unet, vae, textEncoder, tokenizer, ddim: engine.loadDDIMConfig(dir) };
+    })();
+    diffusionModels.set(key, m);
+    m.catch(() => diffusionModels.delete(key));
+  }
+  return { engine, models: await m };
+}
+
+async function diffusionDrag(jobId: number, job: DiffusionDragJobRequest, signal: AbortSignal): Promise<DragEndMessage> {
+  const { engine, models } = await diffusionModel(job.modelPath);
+  return runDiffusionDragJob(engine, models, job, signal, (step: DragStepMessage) => {
+    const transfer = [step.image, step.stored].filter((x) => x).map((x) => x!.bytes.buffer as ArrayBuffer);
+    if (step.latent) transfer.push(step.latent.buffer as ArrayBuffer);
+    post({ type: 'step', jobId, step }, transfer);
+  });
+}
+
 const meta = (gen: Generator, modelPath: string): ModelMeta => ({ width: gen.width, height: gen.height, numWs: gen.numWs, wDim: gen.wDim, gpuBytes: gpuBytes.get(modelPath) });
 
 async function render(job: RenderJob): Promise<RenderResult> {
@@ -83,6 +120,7 @@ async function render(job: RenderJob): Promise<RenderResult> {
 }
 
 async function drag(jobId: number, job: DragJobRequest, signal: AbortSignal): Promise<DragEndMessage> {
+  if (job.kind === 'diffusion') return diffusionDrag(jobId, job, signal);
   const { engine, gen, release } = await roomGenerator(job.modelPath, job.weights);
   try {
     return await dragWith(engine, gen, jobId, job, signal);
@@ -91,7 +129,7 @@ async function drag(jobId: number, job: DragJobRequest, signal: AbortSignal): Pr
   }
 }
 
-async function dragWith(engine: Engine, gen: Generator, jobId: number, job: DragJobRequest, signal: AbortSignal): Promise<DragEndMessage> {
+async function dragWith(engine: Engine, gen: Generator, jobId: number, job: GanDragJobRequest, signal: AbortSignal): Promise<DragEndMessage> {
   const s = job.settings;
   const run = engine.dragRun(
     gen,

@@ -250,8 +250,8 @@ export class WorkerPool implements JobQueue {
     const end = msg.type === 'end' ? msg.end : { reason: 'error' as const, steps: 0, error: msg.error };
     pw.drag = undefined;
     try {
-      // Drag step times are what the model list shows; an inversion step costs differently.
-      if (q.kind === 'drag' && q.stepMs.length) this.opts.onDragSteps?.(q.job.modelPath, q.stepMs);
+      // GAN drag step times are what the model list shows; an inversion's or a diffusion drag's (stages) differ.
+      if (q.kind === 'drag' && q.job.kind !== 'diffusion' && q.stepMs.length) this.opts.onDragSteps?.(q.job.modelPath, q.stepMs);
     } catch (err) {
       console.error('[worker-pool] recording step times failed:', err);
     }

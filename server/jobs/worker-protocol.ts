@@ -2,7 +2,8 @@
  * Messages between the worker pool (main thread) and a drag worker. Plain structured-clone data only:
  * typed arrays travel as transferables, so frames and latents are moved, not copied.
  */
-import type { EncodedImage, Point, RunEndReason } from '../../contract/events.js';
+import type { DiffusionFrameStage, EncodedImage, Point, RunEndReason } from '../../contract/events.js';
+import type { DiffusionSettings } from '../../contract/diffusion-settings.js';
 import type { RunSettings } from '../../contract/run-settings.js';
 import type { InvertSettings } from '../../contract/invert-settings.js';
 
@@ -35,7 +36,11 @@ export interface RenderResult {
   meta: ModelMeta;
 }
 
-export interface DragJobRequest {
+/** A drag: a GAN's (the default) or a diffusion model's (`kind: 'diffusion'`), on the same queue and workers. */
+export type DragJobRequest = GanDragJobRequest | DiffusionDragJobRequest;
+
+export interface GanDragJobRequest {
+  kind?: 'gan';
   modelPath: string;
   latent: Float32Array;
   points: { handle: Point; target: Point }[];
@@ -53,8 +58,29 @@ export interface DragJobRequest {
   storeFrameEvery?: number;
 }
 
+/**
+ * A diffusion drag on a diffusion model's folder: LoRA on the image, DDIM inversion, the drag, the final denoising
+ * (engine/src/diffusion/drag.ts). Stage progress arrives as step messages with `diffusion.stage` other than 'drag'
+ * and no record; every drag step records its latent and keeps a lossless frame (a VAE decode every
+ * `settings.decodeEvery` steps, the latent preview scaled to the image's size on the others).
+ */
+export interface DiffusionDragJobRequest {
+  kind: 'diffusion';
+  modelPath: string;
+  /** The room's image (PNG or WebP) at the model's size: what the drag starts from. */
+  image: Uint8Array;
+  prompt: string;
+  points: { handle: Point; target: Point }[];
+  mask?: Uint8Array;
+  settings: DiffusionSettings;
+  frameFormat: FrameFormat;
+  frameQuality: number;
+}
+
 export interface DragStepMessage {
   step: number;
+  /** A diffusion drag's stage and progress (absent on a GAN's steps). */
+  diffusion?: DiffusionFrameStage;
   handles: Point[];
   distances: number[];
   confidences: number[];
@@ -71,7 +97,10 @@ export interface DragEndMessage {
   reason: RunEndReason;
   steps: number;
   error?: { code: string; message: string };
-  /** The last step's state: the room's new latent, image (PNG) and tracked handles. Absent if no step ran. */
+  /**
+   * The last step's state: the room's new latent, image (PNG) and tracked handles. Absent if no step ran (and for
+   * a diffusion drag that did not reach its final denoising: the room keeps its image).
+   */
   final?: { latent: Float32Array; image: EncodedImage & { bytes: Uint8Array }; handles: Point[] };
 }
 

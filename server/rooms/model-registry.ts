@@ -1,6 +1,7 @@
 /**
  * The models a studio offers, by id: every subdirectory of the models directory that holds model.safetensors
- * (its name is the id), plus any fixed entries the server was started with. A scan reads only each file's
+ * (a GAN) or is laid out as a diffusers folder (a diffusion model, diffusion-header.ts), its name the id, plus any
+ * fixed entries the server was started with. A scan reads only each file's
  * header (model-header.ts), at start and on demand (`models:rescan`); the weights are loaded by the workers.
  * A model that cannot be offered is listed as unavailable with its reason and logged once per scan; the
  * others keep working. The main thread never imports TensorFlow.js: model-header.ts uses only the engine's
@@ -12,6 +13,7 @@ import type { ModelInfo, UnavailableModel } from '../../contract/events.js';
 import { presentedSize } from '../../engine/src/model/image-size.js';
 import { cleanDisplayText, MAX_NAME_GRAPHEMES, MAX_TITLE_GRAPHEMES } from '../../contract/display-text.js';
 import { ModelHeaderError, readModelHeader } from './model-header.js';
+import { looksLikeDiffusionFolder, readDiffusionHeader } from './diffusion-header.js';
 
 export const MODEL_FILE = 'model.safetensors';
 
@@ -28,7 +30,7 @@ export interface ModelEntry {
   id: string;
   /** Shown in the model picker; default the config's name. */
   label?: string;
-  /** A .safetensors file or a model directory holding model.safetensors. */
+  /** A .safetensors file, a model directory holding model.safetensors, or a diffusion model's folder. */
   path: string;
 }
 
@@ -40,8 +42,10 @@ export interface ModelSources {
 }
 
 export interface ResolvedModel extends Omit<ModelInfo, 'stepMs'> {
-  /** The real path of the model file (symlinks resolved). */
+  /** The real path of the model file (symlinks resolved); a diffusion model's folder. */
   path: string;
+  /** A diffusion model's prompt (its model card's; '' without one). */
+  prompt?: string;
   /** model-header.ts fileIdentity: changes when the file is replaced. */
   identity: string;
 }
@@ -71,7 +75,15 @@ function describe(file: string, id: string, label: string | undefined): Resolved
   const domain = cleanDisplayText(config.domain ?? '', MAX_NAME_GRAPHEMES);
   return {
     id, label: label ?? (cleanDisplayText(config.name, MAX_TITLE_GRAPHEMES) || id), width, height, ...(domain ? { domain } : {}),
-    architecture: config.architecture, fileBytes, path: file, identity,
+    kind: 'gan', architecture: config.architecture, fileBytes, path: file, identity,
+  };
+}
+
+function describeDiffusion(dir: string, id: string, label: string | undefined): ResolvedModel {
+  const h = readDiffusionHeader(dir);
+  return {
+    id, label: label ?? (cleanDisplayText(h.name ?? '', MAX_TITLE_GRAPHEMES) || id), width: h.width, height: h.height,
+    kind: 'diffusion', architecture: 'diffusion', fileBytes: h.fileBytes, path: dir, identity: h.identity, prompt: h.prompt,
   };
 }
 
@@ -81,6 +93,7 @@ function fromEntry(e: ModelEntry): Found {
   if (!MODEL_ID.test(e.id)) return { ok: false, reason: 'not a valid model id (letters, digits, ".", "_", "-", starting with a letter or digit, at most 64)' };
   try {
     const real = realpathSync(e.path);
+    if (statSync(real).isDirectory() && looksLikeDiffusionFolder(real)) return { ok: true, model: describeDiffusion(real, e.id, e.label) };
     const file = statSync(real).isDirectory() ? realpathSync(join(real, MODEL_FILE)) : real;
     return { ok: true, model: describe(file, e.id, e.label) };
   } catch (err) {
@@ -94,7 +107,7 @@ function shownName(name: string): string {
   return MODEL_ID.test(name) ? name : JSON.stringify(name).slice(0, 80);
 }
 
-/** One directory entry of the models directory; null when it is not meant as a model (no model.safetensors). */
+/** One directory entry of the models directory; null when it is not meant as a model (no model.safetensors, no diffusers layout). */
 function fromDirEntry(root: string, entry: Dirent): ({ id: string } & Found) | null {
   const path = join(root, entry.name);
   const name = shownName(entry.name);
@@ -116,7 +129,7 @@ function fromDirEntry(root: string, entry: Dirent): ({ id: string } & Found) | n
   try {
     lstatSync(file);
   } catch {
-    return null;
+    return looksLikeDiffusionFolder(path) ? fromDiffusionDir(root, path, entry.name, name) : null;
   }
   if (!MODEL_ID.test(entry.name)) return { id: name, ok: false, reason: 'the directory name is not a valid model id (letters, digits, ".", "_", "-", starting with a letter or digit, at most 64)' };
   let real: string;
@@ -129,6 +142,22 @@ function fromDirEntry(root: string, entry: Dirent): ({ id: string } & Found) | n
   if (!real.startsWith(root + sep)) return { id: name, ok: false, reason: `${MODEL_FILE} leads outside the models directory; put the model itself there` };
   try {
     return { id: name, ok: true, model: describe(real, name, undefined) };
+  } catch (err) {
+    return { id: name, ok: false, reason: reasonOf(err) };
+  }
+}
+
+function fromDiffusionDir(root: string, path: string, entryName: string, name: string): { id: string } & Found {
+  if (!MODEL_ID.test(entryName)) return { id: name, ok: false, reason: 'the directory name is not a valid model id (letters, digits, ".", "_", "-", starting with a letter or digit, at most 64)' };
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch (err) {
+    return { id: name, ok: false, reason: reasonOf(err) };
+  }
+  if (!(real + sep).startsWith(root + sep)) return { id: name, ok: false, reason: 'the folder leads outside the models directory; put the model itself there' };
+  try {
+    return { id: name, ok: true, model: describeDiffusion(real, name, undefined) };
   } catch (err) {
     return { id: name, ok: false, reason: reasonOf(err) };
   }
@@ -197,7 +226,7 @@ export class ModelRegistry {
   list(stepMs: (m: ResolvedModel) => number | undefined = () => undefined): ModelList {
     return {
       models: [...this.available.values()].map((m) => {
-        const { path: _path, identity: _identity, ...info } = m;
+        const { path: _path, identity: _identity, prompt: _prompt, ...info } = m;
         const ms = stepMs(m);
         return ms === undefined ? info : { ...info, stepMs: ms };
       }),

@@ -63,7 +63,8 @@ export class ModelStats {
     if (!jobs.idle) return;
     this.timer = setInterval(() => {
       if (this.measuring || !jobs.idle?.()) return;
-      const next = this.models.all().find((m) => this.stepMs(m) === undefined && !this.tried.has(`${m.id}@${m.identity}`));
+      // A diffusion model's drag starts with LoRA and an inversion: a short measurement says little, and costs minutes.
+      const next = this.models.all().find((m) => m.kind === 'gan' && this.stepMs(m) === undefined && !this.tried.has(`${m.id}@${m.identity}`));
       if (!next) return;
       this.tried.add(`${next.id}@${next.identity}`);
       this.measuring = true;

@@ -6,7 +6,7 @@
  * forever), then the file itself by engine/src/io/image-input.ts: the type from its bytes, the size from its
  * header before any pixel is decoded (decompression bombs), then one libvips pipeline to the model's size.
  * A refusal creates nothing: the room is only made once the photo is fitted, and is deleted again if its
- * inversion cannot be queued.
+ * inversion cannot be queued. A diffusion model's room is the fitted photo alone (no inversion run).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PublicUser } from '../../contract/events.js';
@@ -175,7 +175,7 @@ export function createPhotoRoomHandler(deps: PhotoRoomDeps) {
       const crop = parseCrop(url.searchParams.get('crop'));
       if (crop) checkAspect(crop, model);
       const settings = parseSettings(url);
-      const unsuited = invertSettingsProblem(settings, model);
+      const unsuited = model.kind === 'gan' ? invertSettingsProblem(settings, model) : null;
       if (unsuited) throw new PhotoRefusal('invalid', unsuited);
       const address = deps.clientAddress(req);
       const done = await slots.run(async () => {
@@ -189,6 +189,8 @@ export function createPhotoRoomHandler(deps: PhotoRoomDeps) {
         const fitted = await fitImage(bytes, { width: model.width, height: model.height, crop });
         const target = (await encodeImage(fitted.image, 'png')).bytes;
         const room = await deps.rooms.createFromPhoto({ title: url.searchParams.get('title'), model: model.id, target }, address);
+        // A diffusion room is ready as it is: no GAN inversion, each drag inverts the photo with DDIM.
+        if (model.kind === 'diffusion') return { room, runId: null, crop: fitted.crop, notices: notices(fitted.info) };
         try {
           const { runId } = await deps.runs.startInversion(room.id, PHOTO_USER, { connection: `photo:${address}`, address }, { target, settings });
           return { room, runId, crop: fitted.crop, notices: notices(fitted.info) };

@@ -1,5 +1,5 @@
 /** Creating rooms, seed previews, and the public view of a room. */
-import type { EncodedImage, ImageSize, RoomSummary } from '../../contract/events.js';
+import type { EncodedImage, ImageSize, ModelKind, RoomSummary } from '../../contract/events.js';
 import { encodedImageSize } from '../../contract/image-size.js';
 import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../../contract/display-text.js';
 import type { JobQueue } from '../jobs/job-queue.js';
@@ -57,9 +57,18 @@ export class RoomService {
     return seed;
   }
 
+  /**
+   * A diffusion model draws no image from a seed worth dragging (DDIM sampling from noise with one fixed prompt
+   * gives one kind of picture): its rooms start from a photo, which the drag inverts itself.
+   */
+  private static seedable(model: { id: string; kind: string }): void {
+    if (model.kind === 'diffusion') throw new RoomError('invalid', `${model.id} is a diffusion model: its rooms start from a photo (upload one), not from a seed`);
+  }
+
   /** `caller` (the client's address) shares the render queue fairly with other callers. */
   async create(req: { title: unknown; model: unknown; seed: unknown }, caller?: string): Promise<RoomRecord> {
     const model = this.model(req.model);
+    RoomService.seedable(model);
     const seed = RoomService.seed(req.seed);
     const title = cleanDisplayText(typeof req.title === 'string' ? req.title : '', MAX_TITLE_GRAPHEMES) || `Seed ${seed}`;
     const rendered = await this.jobs.render({ modelPath: model.path, seed, format: 'png' }, { caller });
@@ -67,7 +76,7 @@ export class RoomService {
   }
 
   /** The offered model `id` names (its size and file); `invalid` or `model-unavailable` otherwise. */
-  offeredModel(id: unknown): { id: string; label: string; path: string; width: number; height: number; architecture: string } {
+  offeredModel(id: unknown): { id: string; label: string; path: string; width: number; height: number; architecture: string; kind: ModelKind } {
     return this.model(id);
   }
 
@@ -79,6 +88,8 @@ export class RoomService {
   async createFromPhoto(req: { title: unknown; model: unknown; target: Uint8Array }, caller?: string): Promise<RoomRecord> {
     const model = this.model(req.model);
     const title = cleanDisplayText(typeof req.title === 'string' ? req.title : '', MAX_TITLE_GRAPHEMES) || 'Photo';
+    // A diffusion room's image is the photo itself and it has no latent of its own: each drag inverts the image.
+    if (model.kind === 'diffusion') return this.store.create({ title, model: model.id, seed: 0, latent: new Float32Array(0), image: req.target, imageType: 'image/png' });
     const rendered = await this.jobs.render({ modelPath: model.path, seed: 0, format: 'webp' }, { caller });
     return this.store.create({ title, model: model.id, seed: 0, latent: rendered.latent, image: req.target, imageType: 'image/png' });
   }
@@ -86,6 +97,7 @@ export class RoomService {
   /** A seed's image, cached: the home page asks for the same seeds again and again. */
   preview(req: { model: unknown; seed: unknown }, caller?: string): Promise<EncodedImage> {
     const model = this.model(req.model);
+    RoomService.seedable(model);
     const seed = RoomService.seed(req.seed);
     const format = this.previewFormat;
     return this.previews.get(`${model.id}:${model.identity}:${seed}:${format}`, async () => (await this.jobs.render({ modelPath: model.path, seed, format }, { caller })).image);
@@ -101,6 +113,7 @@ export class RoomService {
       roomId: room.id,
       title: room.title,
       model: room.model,
+      modelKind: this.modelKind(room),
       seed: room.seed,
       ...this.size(room),
       createdAt: room.createdAt.toISOString(),
@@ -117,6 +130,18 @@ export class RoomService {
     if (stored) return stored;
     const m = this.models.lastKnown(room.model);
     return { width: m?.width ?? 0, height: m?.height ?? 0 };
+  }
+
+  /** The kind of the room's model as last seen ('gan' for a model never seen here: GAN rooms came first). */
+  modelKind(room: Pick<RoomRecord, 'model'>): ModelKind {
+    return this.models.lastKnown(room.model)?.kind ?? 'gan';
+  }
+
+  /** The room's model as offered now (its path, kind and prompt); `model-unavailable` when it is gone or broken. */
+  modelOf(room: Pick<RoomRecord, 'model'>) {
+    const m = this.models.get(room.model);
+    if (!m) throw this.unavailable(room.model);
+    return m;
   }
 
   image(room: RoomRecord): EncodedImage {

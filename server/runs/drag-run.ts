@@ -6,11 +6,11 @@
  * transaction. Failed writes are retried; past that, the run ends with a 'storage' error.
  */
 import type { EncodedImage, RunFrame } from '../../contract/events.js';
-import { completePairs, readMask, readSettings } from '../../contract/room-doc.js';
+import { completePairs, readDiffusionSettings, readMask, readSettings } from '../../contract/room-doc.js';
 import { roomMasks } from './mask-rasterizer.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue } from '../jobs/job-queue.js';
-import type { FrameFormat } from '../jobs/worker-protocol.js';
+import type { DragJobRequest, FrameFormat } from '../jobs/worker-protocol.js';
 import type { RoomRecord } from '../rooms/room-store.js';
 import type { RunResult } from '../rooms/history-store.js';
 import { errorMessage } from '../db/retry.js';
@@ -70,9 +70,9 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
   }
   if (!room) return { reason: 'error', steps: 0, error: { code: 'not-found', message: 'room not found' } };
   const size = rooms.size(room);
-  let modelPath: string;
+  let model: ReturnType<RoomService['modelOf']>;
   try {
-    modelPath = rooms.modelPath(room);
+    model = rooms.modelOf(room);
   } catch (err) {
     // The model went away while the run waited: it ends before anything is recorded.
     return { reason: 'error', steps: 0, error: { code: (err as RoomError).code ?? 'model-unavailable', message: errorMessage(err) } };
@@ -83,10 +83,14 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
   } catch (err) {
     return { reason: 'error', steps: 0, error: storageError(`the room's tuned weights could not be read: ${errorMessage(err)}`) };
   }
-  // The snapshot: nothing a peer does from here on changes this run.
+  const modelPath = model.path;
+  const diffusion = model.kind === 'diffusion';
+  // The snapshot: nothing a peer does from here on changes this run. A diffusion room's settings are its own map.
   const pairs = completePairs(doc);
   const strokes = readMask(doc);
-  const settings = readSettings(doc);
+  const ganSettings = diffusion ? undefined : readSettings(doc);
+  const diffusionSettings = diffusion ? readDiffusionSettings(doc) : undefined;
+  const settings = (diffusionSettings ?? ganSettings)!;
   settings.maxSteps = Math.min(settings.maxSteps, limits.maxSteps);
   if (pairs.length === 0) return { reason: 'error', steps: 0, error: { code: 'no-points', message: 'no complete handle/target pair' } };
   // Off the event loop's critical path: a mask at the document limits takes a while to rasterise.
@@ -104,18 +108,23 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
     return { reason: 'error', steps: 0, error: storageError(`the run could not be recorded: ${errorMessage(err)}`) };
   }
   broadcast.history(roomId);
-  let lastImage: EncodedImage | undefined;
+  // A diffusion drag's stages come before its first step: their frames show the room's image.
+  let lastImage: EncodedImage | undefined = diffusion ? rooms.image(room) : undefined;
   /** Whether the newest step recorded kept its frame (stored-frames.ts: the last step must keep one). */
   let lastStepStored = true;
   const turn = startJobTurn(ctx, run, timing);
   const { steps } = turn;
+  const points = pairs.map(({ handle, target }) => ({ handle, target }));
+  const frameFormat = ctx.frameFormat ?? 'webp';
+  const frameQuality = ctx.frameQuality ?? 80;
+  const request: DragJobRequest = diffusion
+    ? { kind: 'diffusion', modelPath, image: room.image, prompt: model.prompt ?? '', points, mask, settings: diffusionSettings!, frameFormat, frameQuality }
+    : {
+        modelPath, latent: room.latent, weights, points, mask, settings: ganSettings!, stallSteps: limits.stallSteps,
+        frameFormat, frameQuality, record: true, storeFrameEvery: storedFrameEvery(size),
+      };
   const job = jobs.drag(
-    {
-      modelPath, latent: room.latent, weights, points: pairs.map(({ handle, target }) => ({ handle, target })), mask, settings,
-      stallSteps: limits.stallSteps,
-      frameFormat: ctx.frameFormat ?? 'webp', frameQuality: ctx.frameQuality ?? 80, record: true,
-      storeFrameEvery: storedFrameEvery(size),
-    },
+    request,
     {
       ...turn.listener,
       onStep: (s) => {
@@ -133,7 +142,7 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
         const frame: RunFrame | null = image
           ? {
               roomId, runId, step: s.step, maxSteps: settings.maxSteps, handles: s.handles, targets,
-              distances: s.distances, confidences: s.confidences, image, final: false, producedAt,
+              distances: s.distances, confidences: s.confidences, image, final: false, producedAt, ...(s.diffusion ? { diffusion: s.diffusion } : {}),
             }
           : null;
         steps.add(record, frame);

@@ -3,7 +3,8 @@
  * a step into a new linked room, and multi-level undo and redo of drags (themselves recorded in the timeline).
  */
 import { HISTORY_PAGE, type HistoryPage, type HistoryPageRequest, type HistoryRun, type HistoryStep, type Point, type PublicUser, type UndoRedo } from '../../contract/events.js';
-import { addMaskStroke, addPoint, completePairs, updateSettings } from '../../contract/room-doc.js';
+import { addMaskStroke, addPoint, completePairs, updateDiffusionSettings, updateSettings } from '../../contract/room-doc.js';
+import type { DiffusionSettings } from '../../contract/diffusion-settings.js';
 import { errorMessage, withRetries, type RetryPolicy } from '../db/retry.js';
 import { handleMoves, writeThenApply } from './handle-moves.js';
 import type { RunSettings } from '../../contract/run-settings.js';
@@ -112,8 +113,13 @@ export class RoomHistory {
     const run = await this.runOf(roomId, req.runId);
     const s = Number.isInteger(req.step) ? await store.getStep(run.id, req.step as number) : null;
     if (!s) throw new RoomError('not-found', 'no such step');
-    const weights = stepUsesWeights(run, s.step) ? await rooms.weights(parent.id) : undefined;
-    const rendered = await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png', weights }, { caller });
+    const diffusion = rooms.modelKind(parent) === 'diffusion';
+    const weights = !diffusion && stepUsesWeights(run, s.step) ? await rooms.weights(parent.id) : undefined;
+    // A diffusion step's image is its stored frame (every step keeps one: the VAE decode of the predicted image,
+    // or the latent preview between decodes); the new room drags from that image like a photo room.
+    const rendered = diffusion
+      ? { image: await this.deps.frames.frame(parent, run, s, caller) }
+      : await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png', weights }, { caller });
     const child = await store.create({
       title: cleanDisplayText(`${parent.title} · fork ${run.seq}.${s.step}`, MAX_TITLE_GRAPHEMES), model: parent.model, seed: parent.seed,
       parentRoomId: parent.id, forkRunId: run.id, forkStep: s.step,
@@ -127,7 +133,8 @@ export class RoomHistory {
           addPoint(doc, p.target, FORK_USER);
         });
         // An inversion's settings are not drag settings (its lr is the fit's): a fork from it starts with the defaults.
-        if (run.kind === 'drag') updateSettings(doc, run.settings as Partial<RunSettings>);
+        if (run.kind === 'drag' && diffusion) updateDiffusionSettings(doc, run.settings as Partial<DiffusionSettings>);
+        else if (run.kind === 'drag') updateSettings(doc, run.settings as Partial<RunSettings>);
         for (const { id: _id, ...stroke } of run.maskStrokes ?? []) addMaskStroke(doc, stroke);
       });
     } finally {

@@ -3,7 +3,7 @@
 // and a studio server runs rooms on it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerPool } from '../../server/jobs/worker-pool.js';
-import type { DragJobRequest, DragStepMessage } from '../../server/jobs/worker-protocol.js';
+import type { DragStepMessage, GanDragJobRequest } from '../../server/jobs/worker-protocol.js';
 import { DEFAULT_RUN_SETTINGS } from '../../contract/run-settings.js';
 import { addPoint } from '../../contract/room-doc.js';
 import type { RunEnded, RunFrame } from '../../contract/events.js';
@@ -23,7 +23,7 @@ describe('ReplayJobQueue', () => {
     }
   });
 
-  const job = (maxSteps = settings.maxSteps): DragJobRequest => ({
+  const job = (maxSteps = settings.maxSteps): GanDragJobRequest => ({
     modelPath: TINY_MODEL, latent: recording.renders.png!.latent, points: recording.points, settings: { ...settings, maxSteps }, stallSteps: 0,
     frameFormat: 'webp', frameQuality: 80, record: true,
   });

@@ -90,7 +90,7 @@ describe('a room from a photo', () => {
     await waitFor(() => ann.ended.length && bob.ended.length, 'the inversion to end', 120_000);
     for (const w of [ann, bob]) {
       expect(w.ended[0]).toMatchObject({ runId: created.runId, reason: 'done', steps: 30 });
-      const frames = w.frames.filter((f) => f.runId === created.runId);
+      const frames = w.frames.filter((f) => f.runId === created.runId!);
       expect(frames.length).toBeGreaterThan(0);
       expect(frames.every((f) => f.inversion && f.maxSteps === 30 && f.handles.length === 0)).toBe(true);
       expect(frames.at(-1)!.final).toBe(true);
@@ -98,10 +98,10 @@ describe('a room from a photo', () => {
     const { runs } = await call<{ runs: HistoryRun[] }>(ann.socket, 'history:list');
     expect(runs[0]).toMatchObject({ runId: created.runId, kind: 'invert', status: 'ended', endReason: 'done', steps: 30, recorded: 30 });
     // The room's latent is the last step's; the inversion's "before" image is the fitted photo.
-    const steps = await fx.server.store.listSteps(created.runId);
+    const steps = await fx.server.store.listSteps(created.runId!);
     expect(steps.map((s) => s.step)).toEqual([...Array(30).keys()]);
     expect(Array.from(await latentOf(created.roomId))).toEqual(Array.from(steps.at(-1)!.latent));
-    const run = await fx.server.store.getRun(created.runId);
+    const run = await fx.server.store.getRun(created.runId!);
     expect(Buffer.from(run!.imageBefore).equals(Buffer.from(stored!.image))).toBe(true);
     // The fit got closer: the last frame's loss is below the first's.
     const losses = ann.frames.filter((f) => f.inversion && !f.final).map((f) => f.inversion!.loss);
@@ -141,7 +141,7 @@ describe('a room from a photo', () => {
     expect(cancelled).toBe(1);
     await waitFor(() => ann.ended.length, 'the inversion to stop', 60_000);
     expect(ann.ended[0].reason).toBe('cancelled');
-    const steps = await fx.server.store.listSteps(created.runId);
+    const steps = await fx.server.store.listSteps(created.runId!);
     expect(steps.length).toBeGreaterThan(0);
     expect(steps.length).toBeLessThan(3000);
     const room = (await fx.server.store.get(created.roomId))!;
@@ -159,7 +159,7 @@ describe('a room from a photo', () => {
   it('a failed inversion says why and leaves the room usable from its last good state', async () => {
     // The face-feature loss on a model it does not suit: refused in the worker before any step.
     const unsuited = await photoRoom({ loss: 'detector' });
-    expect(await endedRun(unsuited.runId)).toMatchObject({ endReason: 'error', error: expect.stringMatching(/face-feature loss does not suit the model/) });
+    expect(await endedRun(unsuited.runId!)).toMatchObject({ endReason: 'error', error: expect.stringMatching(/face-feature loss does not suit the model/) });
     const ann = await join(unsuited.editToken, 'ann');
     const y = await connectYjs(fx.server.url, unsuited.roomId, unsuited.editToken);
     fx.onCleanup(y.destroy);
@@ -178,7 +178,7 @@ describe('a room from a photo', () => {
     await (fx.server.jobs as WorkerPool).threads()[0].terminate();
     await waitFor(() => bob.ended.length, 'the inversion to end', 60_000);
     expect(bob.ended[0]).toMatchObject({ reason: 'error', error: { code: 'worker-crashed' } });
-    const steps = await fx.server.store.listSteps(crashed.runId);
+    const steps = await fx.server.store.listSteps(crashed.runId!);
     expect(steps.length).toBeGreaterThan(0);
     expect(Array.from(await latentOf(crashed.roomId))).toEqual(Array.from(steps.at(-1)!.latent));
   }, 240_000);

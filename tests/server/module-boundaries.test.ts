@@ -1,6 +1,6 @@
 /**
  * The folders' boundaries (docs/architecture.md): contract/ is bundled into the app and imports nothing outside
- * itself but Yjs; the engine reaches outside engine/ only for the run and inversion settings schemas; the app reaches the server
+ * itself but Yjs; the engine reaches outside engine/ only for the run, inversion and diffusion settings schemas; the app reaches the server
  * only through contract/.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -39,9 +39,9 @@ describe('module boundaries', () => {
     expect(outside).toEqual([]);
   });
 
-  it('the engine reaches outside engine/ only for the run and inversion settings schemas (its tests may use the training fixtures)', () => {
+  it('the engine reaches outside engine/ only for the run, inversion and diffusion settings schemas (its tests may use the training fixtures)', () => {
     const outside = imports('engine').filter(([file, t]) => !t.startsWith('engine/') && !t.startsWith('package:') && !file.endsWith('.test.ts'));
-    expect(new Set(outside.map(([, t]) => t))).toEqual(new Set(['contract/run-settings.js', 'contract/invert-settings.js']));
+    expect(new Set(outside.map(([, t]) => t))).toEqual(new Set(['contract/run-settings.js', 'contract/invert-settings.js', 'contract/diffusion-settings.js']));
   });
 
   it('the app reaches the server only through contract/', () => {

@@ -78,9 +78,9 @@ describe('pivotal tuning in a room', () => {
     const res = await upload(fx.server.url, png, { ...PTI, crop: '4,0,40,40' });
     expect(res.status, JSON.stringify(res.answer)).toBe(201);
     const created = res.answer as PhotoRoomCreated;
-    const inversion = await endedRun(created.runId);
+    const inversion = await endedRun(created.runId!);
     expect(inversion).toMatchObject({ endReason: 'done', steps: 9, error: null });
-    expect((await fx.server.store.listSteps(created.runId)).map((s) => s.step)).toEqual([...Array(9).keys()]);
+    expect((await fx.server.store.listSteps(created.runId!)).map((s) => s.step)).toEqual([...Array(9).keys()]);
 
     // The weights are the room's, written with the end: the engine's compact delta for this model.
     const weights = (await fx.server.store.getWeights(created.roomId))!;
@@ -109,7 +109,7 @@ describe('pivotal tuning in a room', () => {
 
     // Replaying a step whose frame was not stored draws it as the run did: a tuning step with the weights, a
     // W step (before the weights existed) without them.
-    const inversionSteps = await fx.server.store.listSteps(created.runId);
+    const inversionSteps = await fx.server.store.listSteps(created.runId!);
     const viewer = await join(created.viewToken, 'bob');
     for (const [n, gen] of [[7, tuned], [1, plain]] as const) {
       expect(inversionSteps[n].frame).toBeNull();

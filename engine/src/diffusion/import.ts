@@ -11,20 +11,9 @@ import * as path from 'node:path';
 import { ModelLoadError } from '../errors.js';
 import { loadDiffusionFolder } from './folder.js';
 
-export const DIFFUSION_MODEL_MARKER = 'diffusion-model.json';
+import { DIFFUSION_FILES as FILES, DIFFUSION_MODEL_MARKER, OPTIONAL_DIFFUSION_FILES as OPTIONAL_FILES } from './folder-files.js';
 
-/** The files an engine diffusion model consists of (scheduler's optional: SD 1.5's DDIM settings without it). */
-const FILES = [
-  'unet/config.json',
-  'unet/diffusion_pytorch_model.safetensors',
-  'vae/config.json',
-  'vae/diffusion_pytorch_model.safetensors',
-  'text_encoder/config.json',
-  'text_encoder/model.safetensors',
-  'tokenizer/vocab.json',
-  'tokenizer/merges.txt',
-] as const;
-const OPTIONAL_FILES = ['scheduler/scheduler_config.json'] as const;
+export { DIFFUSION_MODEL_MARKER };
 
 export interface DiffusionModelMarker {
   format: 'stabledrag-diffusion';

@@ -1,12 +1,12 @@
 /**
  * The diffusion drag's settings: LoRA fine-tuning and the drag loop. Defaults are those DragDiffusion's code
- * sets; every bound and check lives here so the studio's contract can derive
- * from one definition. A bad value fails before any tensor work with a message naming the field.
+ * sets; the bounds (and the defaults a room shares) are contract/diffusion-settings.ts's, so the studio's
+ * settings and the engine's checks are one definition. A bad value fails before any tensor work with a message naming the field.
  */
 import { DiffusionInputError } from './errors.js';
+import { DIFFUSION_DRAG_BOUNDS, DIFFUSION_DRAG_METHODS, DIFFUSION_SETTINGS_SCHEMA, LORA_BOUNDS, type DiffusionDragMethod } from '../../../contract/diffusion-settings.js';
 
-export type DiffusionDragMethod = 'dragdiffusion' | 'stabledrag-diff';
-export const DIFFUSION_DRAG_METHODS: readonly DiffusionDragMethod[] = ['dragdiffusion', 'stabledrag-diff'];
+export { DIFFUSION_DRAG_BOUNDS, DIFFUSION_DRAG_METHODS, LORA_BOUNDS, type DiffusionDragMethod };
 
 export interface LoRAOptions {
   /** Rank of each adapter (DragDiffusion: 16). */
@@ -54,47 +54,24 @@ export interface DiffusionDragOptions {
 export const DEFAULT_LORA: LoRAOptions = { rank: 16, lr: 5e-4, steps: 80, batch: 4, seed: 42 };
 
 export const DEFAULT_DIFFUSION_DRAG: DiffusionDragOptions = {
-  method: 'stabledrag-diff',
-  ddimSteps: 50,
-  inversionStrength: 0.7,
+  // The defaults a room shares come from the studio's schema (DragDiffusion's values).
+  method: DIFFUSION_SETTINGS_SCHEMA.method.default,
+  ddimSteps: DIFFUSION_SETTINGS_SCHEMA.ddimSteps.default,
+  inversionStrength: DIFFUSION_SETTINGS_SCHEMA.inversionStrength.default,
   featureBlock: 2,
   rM: 1,
   rP: 3,
-  lambda: 0.1,
-  lr: 0.01,
+  lambda: DIFFUSION_SETTINGS_SCHEMA.lambda.default,
+  lr: DIFFUSION_SETTINGS_SCHEMA.lr.default,
   maxSteps: 80,
   stopDistance: 2,
-  decodeEvery: 5,
+  decodeEvery: DIFFUSION_SETTINGS_SCHEMA.decodeEvery.default,
   masaLayer: 10,
   // The GAN drag's settled constants; the label one feature cell wide.
   tracker: { alpha: 1, ridge: 1, labelSigma: 1, fitRadius: 6 },
   enhancementThreshold: 0.95,
   lora: DEFAULT_LORA,
 };
-
-/** [min, max, integer] of each numeric field. */
-export const DIFFUSION_DRAG_BOUNDS = {
-  ddimSteps: [1, 1000, true],
-  inversionStrength: [0.01, 1, false],
-  featureBlock: [0, 16, true],
-  rM: [0, 16, true],
-  rP: [1, 32, true],
-  lambda: [0, 1e4, false],
-  lr: [1e-6, 1, false],
-  maxSteps: [0, 10000, true],
-  stopDistance: [0, 1e4, false],
-  decodeEvery: [1, 10000, true],
-  masaLayer: [0, 1000, true],
-  enhancementThreshold: [0, 10, false],
-} as const;
-
-export const LORA_BOUNDS = {
-  rank: [1, 256, true],
-  lr: [1e-7, 1, false],
-  steps: [0, 10000, true],
-  batch: [1, 64, true],
-  seed: [0, 2 ** 31 - 1, true],
-} as const;
 
 export const TRACKER_BOUNDS = {
   alpha: [0, 100, false],

@@ -1,0 +1,184 @@
+/**
+ * A diffusion model in the studio, through the real server, worker pool, engine and SQLite file, on the tiny
+ * diffusers fixture (random weights, 16 px) copied into a temporary models directory beside a broken diffusion
+ * folder: listing (and the broken one reported alone), photo rooms with no inversion run, a drag that streams its
+ * LoRA, inversion and step frames (latent previews and VAE decodes) to two participants, Stop in the LoRA stage,
+ * history replay, fork and export from the stored steps, and each kind of room refusing the other kind's methods.
+ */
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join as joinPath, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HistoryRun, HistoryStep, ModelInfo, RoomState, RunEnded, RunFrame, UnavailableModel } from '../../contract/events.js';
+import type { PhotoRoomCreated } from '../../contract/photo-room.js';
+import { addPoint, diffusionSettingsOf, readDiffusionSettings, settingsOf, updateDiffusionSettings } from '../../contract/room-doc.js';
+import { validateRoomDoc } from '../../contract/doc-validate.js';
+import type { StudioServer } from '../../server/studio-server.js';
+import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, TINY_MODEL_ID, user, waitFor, type ClientSocket } from './helpers.js';
+import { quadrants, upload } from './photo-upload-helpers.js';
+import * as Y from 'yjs';
+
+const FIXTURE = resolve(import.meta.dirname, '../fixtures/diffusion/tiny');
+const DIFF_ID = 'tinydiff';
+
+interface Watch {
+  socket: ClientSocket;
+  frames: RunFrame[];
+  ended: RunEnded[];
+  state: RoomState;
+}
+
+describe('a diffusion model in rooms', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let server: StudioServer;
+  const cleanups: (() => void)[] = [];
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    const models = joinPath(tmp.dir, 'models');
+    mkdirSync(models);
+    cpSync(FIXTURE, joinPath(models, DIFF_ID), { recursive: true, filter: (src) => !src.endsWith('reference.safetensors') });
+    // A broken diffusion folder: its UNet config is not JSON. It is listed as unavailable, the others work.
+    cpSync(FIXTURE, joinPath(models, 'brokendiff'), { recursive: true });
+    writeFileSync(joinPath(models, 'brokendiff/unet/config.json'), '{ not json');
+    server = await startTestServer(joinPath(tmp.dir, 'studio.db'), { modelsDir: models });
+  });
+
+  afterAll(async () => {
+    for (const c of cleanups.splice(0)) c();
+    await server?.close();
+    tmp?.cleanup();
+  });
+
+  async function join(token: string, name: string): Promise<Watch> {
+    const socket = await connectSocket(server.url);
+    cleanups.push(() => socket.disconnect());
+    const w = { socket, frames: [] as RunFrame[], ended: [] as RunEnded[] } as Watch;
+    socket.on('run:frame', (frame, ack) => {
+      w.frames.push(frame);
+      ack();
+    });
+    socket.on('run:ended', (e) => w.ended.push(e));
+    w.state = (await call<{ state: RoomState }>(socket, 'room:join', { token, user: user(name) })).state;
+    return w;
+  }
+
+  async function diffusionRoom(): Promise<PhotoRoomCreated> {
+    const png = await quadrants(48, 40).png().toBuffer();
+    const res = await upload(server.url, png, { model: DIFF_ID, crop: '4,0,40,40' });
+    expect(res.status, JSON.stringify(res.answer)).toBe(201);
+    return res.answer as PhotoRoomCreated;
+  }
+
+  /** A document with one handle/target pair and small diffusion settings, synced to the server. */
+  async function prepare(roomId: string, token: string, settings: Parameters<typeof updateDiffusionSettings>[1]) {
+    const y = await connectYjs(server.url, roomId, token);
+    cleanups.push(y.destroy);
+    addPoint(y.doc, [4, 8], user('ann'));
+    addPoint(y.doc, [12, 8], user('ann'));
+    updateDiffusionSettings(y.doc, settings);
+    await new Promise((r) => setTimeout(r, 300));
+    return y;
+  }
+
+  it('lists the diffusion folder with its size and kind, reports the broken one alone, and refuses seed rooms for it', async () => {
+    const s = await connectSocket(server.url);
+    cleanups.push(() => s.disconnect());
+    const list = await call<{ models: ModelInfo[]; unavailable: UnavailableModel[] }>(s, 'models:list');
+    const diff = list.models.find((m) => m.id === DIFF_ID);
+    expect(diff).toMatchObject({ kind: 'diffusion', architecture: 'diffusion', width: 16, height: 16 });
+    expect(diff!.fileBytes).toBeGreaterThan(800_000);
+    expect(list.unavailable).toEqual([expect.objectContaining({ id: 'brokendiff', reason: expect.stringMatching(/unet\/config\.json is not valid JSON/) })]);
+    expect(list.models.find((m) => m.id === TINY_MODEL_ID)).toMatchObject({ kind: 'gan' });
+    await expect(call(s, 'room:create', { title: 'x', model: DIFF_ID, seed: 1 })).rejects.toThrow(/diffusion model: its rooms start from a photo/);
+    await expect(call(s, 'seed:preview', { model: DIFF_ID, seed: 1 })).rejects.toThrow(/diffusion model/);
+    // The GAN model keeps working beside them.
+    const gan = await createRoom(server.url);
+    expect(gan.roomId).toBeTruthy();
+  });
+
+  it('makes a photo room with no inversion run, streams a drag to two participants, then replays, forks and exports it', async () => {
+    const created = await diffusionRoom();
+    expect(created.runId).toBeNull();
+    const stored = await server.store.get(created.roomId);
+    expect(stored!.model).toBe(DIFF_ID);
+    await prepare(created.roomId, created.editToken, { loraSteps: 2, ddimSteps: 10, inversionStrength: 0.7, maxSteps: 4, decodeEvery: 2 });
+    const ann = await join(created.editToken, 'ann');
+    const bob = await join(created.viewToken, 'bob');
+    expect(ann.state.room).toMatchObject({ modelKind: 'diffusion', width: 16, height: 16 });
+    const { runId } = await call<{ runId: string }>(ann.socket, 'run:start');
+    for (const w of [ann, bob]) await waitFor(() => w.ended.find((e) => e.runId === runId), `${w === ann ? 'ann' : 'bob'}'s end`, 120_000);
+    const end = ann.ended.find((e) => e.runId === runId)!;
+    expect(end.error).toBeUndefined();
+    expect(['reached', 'max-steps']).toContain(end.reason);
+    for (const w of [ann, bob]) {
+      const frames = w.frames.filter((f) => f.runId === runId);
+      const stages = frames.map((f) => f.diffusion?.stage);
+      // A slow client may skip frames, never the last; on this tiny model nobody is slow.
+      expect(stages).toContain('lora');
+      expect(stages).toContain('invert');
+      expect(stages).toContain('drag');
+      expect(frames.find((f) => f.diffusion?.stage === 'lora')).toMatchObject({ diffusion: { stageSteps: 2, loss: expect.any(Number) } });
+      const drags = frames.filter((f) => f.diffusion?.stage === 'drag');
+      expect(drags.some((f) => f.diffusion!.decoded) && drags.some((f) => !f.diffusion!.decoded)).toBe(true);
+      expect(drags.every((f) => f.image.width === 16 && f.image.height === 16)).toBe(true);
+      expect(frames.at(-1)!.final).toBe(true);
+    }
+    // History: every drag step's latent (16 px image: 8 x 8 x 4 floats) and a frame.
+    const steps = await server.store.listSteps(runId);
+    expect(steps.length).toBeGreaterThanOrEqual(2);
+    expect(steps.every((s) => s.latent.length === 8 * 8 * 4 && s.frame && s.frame.byteLength > 0)).toBe(true);
+    const { runs } = await call<{ runs: HistoryRun[] }>(ann.socket, 'history:list');
+    expect(runs.find((r) => r.runId === runId)).toMatchObject({ kind: 'drag', method: 'stabledrag-diff', status: 'ended' });
+    const replay = await call<{ step: HistoryStep }>(bob.socket, 'history:step', { runId, step: 1 });
+    expect(Buffer.from(replay.step.image.bytes as Uint8Array).equals(Buffer.from(steps[1].frame!))).toBe(true);
+    // The room's image is the denoised result, not the photo.
+    const after = await server.store.get(created.roomId);
+    expect(Buffer.from(after!.image).equals(Buffer.from(stored!.image))).toBe(false);
+    // Fork from a step: the step's frame becomes the new room's image, with the run's settings.
+    const fork = await call<{ roomId: string; editToken: string }>(ann.socket, 'history:fork', { runId, step: 0 });
+    const child = await server.store.get(fork.roomId);
+    expect(child!.model).toBe(DIFF_ID);
+    expect(Buffer.from(child!.image).equals(Buffer.from(steps[0].frame!))).toBe(true);
+    const fy = await connectYjs(server.url, fork.roomId, fork.editToken);
+    cleanups.push(fy.destroy);
+    expect(readDiffusionSettings(fy.doc)).toMatchObject({ maxSteps: 4, loraSteps: 2, ddimSteps: 10 });
+    // Export: a step's frame and the run's animation, from the stored frames.
+    const png = await fetch(`${server.url}/api/rooms/${created.viewToken}/runs/${runId}/steps/1/frame.png`);
+    expect(png.status).toBe(200);
+    const anim = await fetch(`${server.url}/api/rooms/${created.viewToken}/runs/${runId}/animation.webp`);
+    expect(anim.status).toBe(200);
+  }, 180_000);
+
+  it('stops a drag in its LoRA stage; the room keeps its image', async () => {
+    const created = await diffusionRoom();
+    await prepare(created.roomId, created.editToken, { loraSteps: 200, ddimSteps: 10, maxSteps: 4 });
+    const ann = await join(created.editToken, 'ann');
+    const before = (await server.store.get(created.roomId))!.image;
+    const { runId } = await call<{ runId: string }>(ann.socket, 'run:start');
+    await waitFor(() => ann.frames.find((f) => f.runId === runId && f.diffusion?.stage === 'lora' && f.diffusion.stageStep >= 2), 'LoRA progress', 60_000);
+    await call(ann.socket, 'run:stop');
+    const end = await waitFor(() => ann.ended.find((e) => e.runId === runId), 'the end', 60_000);
+    expect(end.reason).toBe('cancelled');
+    expect(Buffer.from((await server.store.get(created.roomId))!.image).equals(Buffer.from(before))).toBe(true);
+    expect(await server.store.listSteps(runId)).toEqual([]);
+  }, 120_000);
+
+  it('refuses a diffusion method in a GAN room\'s settings and a GAN method in a diffusion room\'s', async () => {
+    const doc = new Y.Doc();
+    settingsOf(doc).set('method', 'stabledrag-diff');
+    expect(validateRoomDoc(doc, 16)).toMatch(/settings\.method: expected 'draggan' or 'stabledrag'/);
+    const other = new Y.Doc();
+    diffusionSettingsOf(other).set('method', 'stabledrag');
+    expect(validateRoomDoc(other, 16)).toMatch(/diffusion\.method: expected 'dragdiffusion' or 'stabledrag-diff'/);
+    // Through the server: the update is refused and the document keeps its value.
+    const created = await diffusionRoom();
+    const y = await connectYjs(server.url, created.roomId, created.editToken);
+    cleanups.push(y.destroy);
+    diffusionSettingsOf(y.doc).set('method', 'draggan');
+    await new Promise((r) => setTimeout(r, 300));
+    const fresh = await connectYjs(server.url, created.roomId, created.viewToken);
+    cleanups.push(fresh.destroy);
+    expect(readDiffusionSettings(fresh.doc).method).toBe('stabledrag-diff');
+    expect(diffusionSettingsOf(fresh.doc).get('method')).toBeUndefined();
+  });
+});
