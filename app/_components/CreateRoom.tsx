@@ -30,8 +30,10 @@ export function CreateRoom() {
     setModels(list.models);
     setUnavailable(list.unavailable);
     setError(list.models.length === 0 ? 'No model is available on this server: put one in the models directory (models/<id>/model.safetensors) and rescan.' : null);
-    // A picked model that went away is replaced by the first one still offered.
-    setModel((m) => (list.models.some((x) => x.id === m) ? m : list.models[0]?.id || ''));
+    // A picked model that went away is replaced by the first one still offered. Diffusion models are listed but not
+    // picked here: their rooms start from a photo (the photo card), never from a seed.
+    const seedable = list.models.filter((x) => x.kind !== 'diffusion');
+    setModel((m) => (seedable.some((x) => x.id === m) ? m : seedable[0]?.id || ''));
   };
 
   useEffect(() => {
@@ -113,7 +115,7 @@ export function CreateRoom() {
               </button>
             </div>
             <select value={model} onChange={(e) => setModel(e.target.value)} aria-labelledby="model-label" data-testid="model-select">
-              {models.map((m) => (
+              {models.filter((m) => m.kind !== 'diffusion').map((m) => (
                 <option key={m.id} value={m.id}>
                   {m.label} ({m.width}×{m.height} px)
                 </option>
@@ -125,7 +127,7 @@ export function CreateRoom() {
               <li key={m.id} className={m.id === model ? 'selected' : ''} data-testid={`model-${m.id}`}>
                 <span className="model-name">{m.label}</span>
                 <span className="muted small">
-                  {[m.domain, `${m.width}×${m.height}`, megabytes(m.fileBytes), stepTime(m.stepMs)].filter(Boolean).join(' · ')}
+                  {[m.kind === 'diffusion' ? 'diffusion · photo rooms only' : m.domain, `${m.width}×${m.height}`, megabytes(m.fileBytes), stepTime(m.stepMs)].filter(Boolean).join(' · ')}
                 </span>
               </li>
             ))}

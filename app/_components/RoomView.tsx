@@ -5,7 +5,8 @@ import { DOC_LIMITS } from '../../contract/doc-limits';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import type { Point } from '../../contract/events';
-import { DocLimitError, addMaskStroke, addPoint, clearMask, clearPoints, movePoint, undoLastPoint, updateSettings } from '../../contract/room-doc';
+import { DocLimitError, addMaskStroke, addPoint, clearMask, clearPoints, movePoint, undoLastPoint, updateDiffusionSettings, updateSettings } from '../../contract/room-doc';
+import type { DiffusionSettings } from '../../contract/diffusion-settings';
 import type { MaskMode, MaskStroke } from '../../contract/mask';
 import type { RunSettings } from '../../contract/run-settings';
 import { useIdentity } from '../_lib/identity';
@@ -19,6 +20,7 @@ import { RunPanel } from './RunPanel';
 import { PointsPanel } from './PointsPanel';
 import { MaskPanel } from './MaskPanel';
 import { SettingsPanel } from './SettingsPanel';
+import { DiffusionSettingsPanel } from './DiffusionSettingsPanel';
 import { TimelinePanel } from './TimelinePanel';
 import { Segmented } from './Panels';
 import { Toasts, useToasts } from './Toasts';
@@ -206,7 +208,11 @@ export function RoomView({ token }: { token: string }) {
             onShow={setShowMask}
             onClear={edit(clearMask)}
           />
-          <SettingsPanel settings={shared.settings} locked={locked} onChange={edit((d, p: Partial<RunSettings>) => updateSettings(d, p))} />
+          {session.state?.room.modelKind === 'diffusion' ? (
+            <DiffusionSettingsPanel settings={shared.diffusionSettings} locked={locked} onChange={edit((d, p: Partial<DiffusionSettings>) => updateDiffusionSettings(d, p))} />
+          ) : (
+            <SettingsPanel settings={shared.settings} locked={locked} onChange={edit((d, p: Partial<RunSettings>) => updateSettings(d, p))} />
+          )}
         </aside>
       </main>
       <Toasts toasts={toasts} />

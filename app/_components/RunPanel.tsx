@@ -17,6 +17,13 @@ const END_TEXT: Partial<Record<string, string>> & Record<RunEnded['reason'], str
   done: 'Done',
 };
 
+const DIFFUSION_STAGE_TEXT: Partial<Record<string, string>> = {
+  lora: 'Fine-tuning LoRA on the image',
+  invert: 'DDIM inversion',
+  drag: 'Dragging',
+  denoise: 'Denoising the result',
+};
+
 export function RunPanel(props: {
   queue: RunQueueState | null;
   frame: LiveFrame | null;
@@ -70,6 +77,15 @@ export function RunPanel(props: {
         <div className="progress-meta" data-testid="inversion-stage">
           <span>Fitting the photo · {{ w: 'W stage', 'w+': 'W+ stage', pti: 'tuning the model' }[liveFrame.inversion.stage] ?? liveFrame.inversion.stage}</span>
           <span className="mono">loss {liveFrame.inversion.loss.toPrecision(3)}</span>
+        </div>
+      )}
+      {liveFrame?.diffusion && (
+        <div className="progress-meta" data-testid="diffusion-stage">
+          <span>{DIFFUSION_STAGE_TEXT[liveFrame.diffusion.stage] ?? liveFrame.diffusion.stage}{liveFrame.diffusion.stage === 'drag' ? (liveFrame.diffusion.decoded ? ' · decoded' : ' · preview') : ''}</span>
+          <span className="mono">
+            {liveFrame.diffusion.stageStep} / {liveFrame.diffusion.stageSteps}
+            {liveFrame.diffusion.loss !== undefined ? ` · loss ${liveFrame.diffusion.loss.toPrecision(3)}` : ''}
+          </span>
         </div>
       )}
       {queue && queue.queued.length > 0 && (

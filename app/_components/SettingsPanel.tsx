@@ -23,6 +23,7 @@ export function SettingsPanel({ settings, locked, onChange }: { settings: RunSet
   };
   const choice = <K extends ChoiceKey>(key: K) => (
     <Segmented
+      testId={key === 'method' ? 'method-picker' : undefined}
       value={settings[key]}
       disabled={locked}
       onChange={(v) => onChange({ [key]: v } as Partial<RunSettings>)}

@@ -19,7 +19,8 @@ import type { Point, PublicUser } from '../../contract/events';
 import { YJS_PATH } from '../../contract/events';
 import { yjsProtocols } from '../../contract/yjs-auth';
 import { cleanDisplayText, MAX_NAME_GRAPHEMES } from '../../contract/display-text';
-import { readMask, readPoints, readSettings, type PointPairView } from '../../contract/room-doc';
+import { readDiffusionSettings, readMask, readPoints, readSettings, type PointPairView } from '../../contract/room-doc';
+import { DEFAULT_DIFFUSION_SETTINGS, type DiffusionSettings } from '../../contract/diffusion-settings';
 import type { MaskStroke } from '../../contract/mask';
 import { DEFAULT_RUN_SETTINGS, type RunSettings } from '../../contract/run-settings';
 import {
@@ -53,6 +54,8 @@ export interface SharedDocView {
   points: PointPairView[];
   mask: MaskStroke[];
   settings: RunSettings;
+  /** A diffusion room's settings (its document's own map). */
+  diffusionSettings: DiffusionSettings;
   peers: Peer[];
   status: DocStatus;
   /** The last refused change (the local document was reloaded from the server), or null. */
@@ -153,7 +156,10 @@ export function useSharedDoc(roomId: string | null, token: string, user: PublicU
   }, [provider]);
 
   const snapshot = useMemo(
-    () => (doc ? { points: readPoints(doc), mask: readMask(doc), settings: readSettings(doc) } : { points: [], mask: [], settings: DEFAULT_RUN_SETTINGS }),
+    () =>
+      doc
+        ? { points: readPoints(doc), mask: readMask(doc), settings: readSettings(doc), diffusionSettings: readDiffusionSettings(doc) }
+        : { points: [], mask: [], settings: DEFAULT_RUN_SETTINGS, diffusionSettings: DEFAULT_DIFFUSION_SETTINGS },
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [doc, version],
   );

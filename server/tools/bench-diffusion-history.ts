@@ -1,0 +1,27 @@
+/**
+ * What a diffusion drag's history costs per step: the step latent (float32, H/8 x W/8 x 4) and its lossless frame,
+ * either a VAE decode (here: a photo-like image at the size) or the latent preview scaled up (here: the same image
+ * at latent resolution, blown up by nearest neighbour, as diffusion-drag-job.ts stores it). Frames are encoded as
+ * the worker encodes them. Run: npx tsx server/tools/bench-diffusion-history.ts [image.png]
+ */
+import sharp from 'sharp';
+import { resolve } from 'node:path';
+import { upscaleNearest } from '../jobs/diffusion-drag-job.js';
+import { encodeImage } from '../jobs/frame-encoder.js';
+
+const src = process.argv[2] ?? resolve(import.meta.dirname, '../../docs/models/faces128-samples-psi10.png');
+
+async function rgba(side: number) {
+  const { data } = await sharp(src).extract({ left: 0, top: 0, width: 128, height: 128 }).resize(side, side).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { width: side, height: side, data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+console.log('| image | latent (f32) | decoded frame (lossless WebP) | preview frame (lossless WebP) |');
+console.log('| --- | --- | --- | --- |');
+for (const side of [256, 512]) {
+  const decoded = await encodeImage(await rgba(side), 'webp-lossless');
+  const preview = await encodeImage(upscaleNearest(await rgba(side / 8), side, side), 'webp-lossless');
+  const latent = (side / 8) ** 2 * 4 * 4;
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+  console.log(`| ${side} px | ${kb(latent)} | ${kb(decoded.bytes.byteLength)} | ${kb(preview.bytes.byteLength)} |`);
+}
