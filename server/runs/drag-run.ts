@@ -151,8 +151,10 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
   );
   const end = await turn.finish(job, workerFree);
   const final = steps.lastSent;
-  if (final) broadcast.frame({ ...final, final: true, producedAt: Date.now() });
   const finalState = end.final && end.reason !== 'error' ? end.final : undefined;
+  // A diffusion drag's result is its final denoising, after its last step: the final frame shows it.
+  const denoised = diffusion && finalState ? { image: finalState.image, diffusion: { stage: 'denoise' as const, stageStep: 1, stageSteps: 1 } } : {};
+  if (final) broadcast.frame({ ...final, ...denoised, final: true, producedAt: Date.now() });
   const moves = finalState ? handleMoves(doc, pairs.map((p, i) => ({ id: p.id, handle: finalState.handles[i] ?? p.handle }))) : null;
   const result: RunResult | undefined = finalState
     ? { roomId, latent: finalState.latent, image: finalState.image.bytes, imageType: finalState.image.mime, docUpdate: moves?.update ?? null }

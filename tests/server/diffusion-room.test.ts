@@ -134,6 +134,12 @@ describe('a diffusion model in rooms', () => {
     // The room's image is the denoised result, not the photo.
     const after = await server.store.get(created.roomId);
     expect(Buffer.from(after!.image).equals(Buffer.from(stored!.image))).toBe(false);
+    // Everyone's final frame is that denoised result.
+    for (const w of [ann, bob]) {
+      const last = w.frames.filter((f) => f.runId === runId).at(-1)!;
+      expect(last.diffusion?.stage).toBe('denoise');
+      expect(Buffer.from(last.image.bytes as Uint8Array).equals(Buffer.from(after!.image))).toBe(true);
+    }
     // Fork from a step: the step's frame becomes the new room's image, with the run's settings.
     const fork = await call<{ roomId: string; editToken: string }>(ann.socket, 'history:fork', { runId, step: 0 });
     const child = await server.store.get(fork.roomId);
