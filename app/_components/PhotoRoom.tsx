@@ -188,15 +188,21 @@ export function PhotoRoom() {
             <span className="field-label">Title</span>
             <input value={title} placeholder="Photo" maxLength={80} onChange={(e) => setTitle(e.target.value)} data-testid="photo-title" />
           </label>
-          <div className="photo-steps">
-            {number('wSteps')}
-            {number('wPlusSteps')}
-            {number('ptiSteps')}
-          </div>
+          {m?.kind === 'diffusion' ? null : (
+            <div className="photo-steps">
+              {number('wSteps')}
+              {number('wPlusSteps')}
+              {number('ptiSteps')}
+            </div>
+          )}
           <button type="button" className="btn primary wide" onClick={create} disabled={creating || !model} data-testid="create-photo-room">
             {creating ? 'Uploading…' : 'Create room'}
           </button>
-          <p className="muted small">Everyone in the room watches the model fit your photo; then drag it like any room.</p>
+          <p className="muted small">
+            {m?.kind === 'diffusion'
+              ? 'A diffusion model drags the photo itself: each drag fine-tunes LoRA on it and inverts it, which everyone watches.'
+              : 'Everyone in the room watches the model fit your photo; then drag it like any room.'}
+          </p>
         </div>
       )}
       {error && <p className="error small" data-testid="photo-error">{error}</p>}
