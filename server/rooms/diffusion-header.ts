@@ -5,13 +5,14 @@
  * drag uses, both optional). Weights are not read here (the worker's load checks them); a folder missing a part,
  * with a config the engine refuses, or with a file that is not a regular file is a ModelHeaderError naming it.
  */
-import { lstatSync, openSync, fstatSync, readSync, closeSync, constants as fsConstants } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, openSync, fstatSync, readSync, closeSync, realpathSync, constants as fsConstants } from 'node:fs';
+import { join, sep } from 'node:path';
 import { ConfigReader } from '../../engine/src/diffusion/config-reader.js';
 import { readUNetConfig } from '../../engine/src/diffusion/unet-config.js';
 import { readVAEConfig } from '../../engine/src/diffusion/vae-config.js';
 import { DIFFUSION_FILES, DIFFUSION_MODEL_MARKER, OPTIONAL_DIFFUSION_FILES } from '../../engine/src/diffusion/folder-files.js';
 import { MAX_PROMPT_CHARS } from '../../engine/src/diffusion/tokenizer.js';
+import { MAX_DIFFUSION_IMAGE_SIDE } from '../../engine/src/diffusion/options.js';
 import { ModelHeaderError } from './model-header.js';
 
 /** Configs and the model card are small; anything larger is refused before it is read. */
@@ -49,6 +50,8 @@ function statFile(dir: string, rel: string): { size: number; mtimeMs: number } {
     throw new ModelHeaderError(`${rel} is missing (a diffusion model needs ${DIFFUSION_FILES.join(', ')})`);
   }
   if (!st.isFile()) throw new ModelHeaderError(`${rel} is not a regular file`);
+  // A part folder (unet/, vae/...) may not be a link elsewhere either: the model is what is in its folder.
+  if (!realpathSync(join(dir, rel)).startsWith(dir + sep)) throw new ModelHeaderError(`${rel} leads outside the model's folder`);
   return st;
 }
 
@@ -123,6 +126,8 @@ export function readDiffusionHeader(dir: string): DiffusionHeader {
     throw new ModelHeaderError(`the vae's ${vae.latentChannels} latent channels do not fit the unet's ${unet.inChannels} input channels`);
   }
   const side = unet.sampleSize * 2 ** (vae.blockOutChannels.length - 1);
+  // Photos are fitted to this size before the engine sees them: refuse what the drag would refuse, before any upload.
+  if (side > MAX_DIFFUSION_IMAGE_SIDE) throw new ModelHeaderError(`its images would be ${side} px (sample_size ${unet.sampleSize} x the vae's factor); the diffusion drag takes at most ${MAX_DIFFUSION_IMAGE_SIDE}`);
   const { name, prompt } = card(dir);
   return {
     width: side, height: side, name, prompt,

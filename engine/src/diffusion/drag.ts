@@ -23,15 +23,14 @@ import { DiffusionDragSession, type DiffusionStepState } from './drag-session.js
 import { DiffusionInputError } from './errors.js';
 import { LoRATrainer, type UNetLoRA } from './lora.js';
 import { denoiseMutual } from './masactrl.js';
-import { resolveDiffusionDragOptions, type DiffusionDragOptions, type DiffusionDragOptionsInput } from './options.js';
+import { MAX_DIFFUSION_IMAGE_SIDE, resolveDiffusionDragOptions, type DiffusionDragOptions, type DiffusionDragOptionsInput } from './options.js';
 import { latentPreview } from './preview.js';
 import type { ClipTextEncoder } from './text-encoder.js';
 import type { ClipTokenizer } from './tokenizer.js';
 import type { UNet } from './unet.js';
 import type { VAE } from './vae.js';
 
-/** The largest image side a diffusion drag takes (SD 1.5 works at 512). */
-export const MAX_DIFFUSION_IMAGE_SIDE = 1024;
+export { MAX_DIFFUSION_IMAGE_SIDE };
 
 export interface DiffusionDragModels {
   unet: UNet;

@@ -8,6 +8,9 @@ import { DIFFUSION_DRAG_BOUNDS, DIFFUSION_DRAG_METHODS, DIFFUSION_SETTINGS_SCHEM
 
 export { DIFFUSION_DRAG_BOUNDS, DIFFUSION_DRAG_METHODS, LORA_BOUNDS, type DiffusionDragMethod };
 
+/** The largest image side a diffusion drag takes (SD 1.5 works at 512); here, without tensor code, for the studio's model registry too. */
+export const MAX_DIFFUSION_IMAGE_SIDE = 1024;
+
 export interface LoRAOptions {
   /** Rank of each adapter (DragDiffusion: 16). */
   rank: number;
