@@ -11,6 +11,7 @@ import { isMaskStroke } from './mask';
 import { isRunSettingKey, RUN_SETTINGS_SCHEMA, type ChoiceSetting, type NumberSetting } from './run-settings';
 import { DIFFUSION_SETTINGS_SCHEMA, isDiffusionSettingKey } from './diffusion-settings';
 import { asSize, isKnownSize, type SizeLike } from './image-size';
+import type { ModelKind } from './events';
 
 /** Dab centres may lie this far outside the image (a brush dragged past the edge still paints inside it). */
 export const MASK_MARGIN = DOC_LIMITS.maxBrushRadius;
@@ -183,17 +184,25 @@ const validateSettings = (doc: Y.Doc) =>
 const validateDiffusionSettings = (doc: Y.Doc) =>
   validateSettingsMap(doc, 'diffusion', isDiffusionSettingKey, (k) => DIFFUSION_SETTINGS_SCHEMA[k as keyof typeof DIFFUSION_SETTINGS_SCHEMA] as NumberSetting | ChoiceSetting<string>);
 
+/** A room of one model kind holds no settings of the other's (its runs would never read them). */
+function otherKindsSettings(doc: Y.Doc, kind: ModelKind): string | null {
+  const other = kind === 'diffusion' ? 'settings' : 'diffusion';
+  if (!doc.share.has(other) || doc.getMap(other).size === 0) return null;
+  return kind === 'diffusion' ? 'settings: a diffusion room keeps its settings in "diffusion"' : 'diffusion: only a diffusion room has diffusion settings';
+}
+
 /**
  * Null when `doc` is a valid room document for an image of `size` (width x height; a number: square), else the
  * first problem found. Points must lie in [0, width] x [0, height]; mask dabs within MASK_MARGIN of the image.
- * A size that is not positive leaves coordinates checked only for being finite. `only` limits the detailed checks
+ * A size that is not positive leaves coordinates checked only for being finite. With `kind` (the room's model's),
+ * the other kind's settings map must be empty. `only` limits the detailed checks
  * to these root types (the ones an update touched; the others are known to be valid already); unknown root
  * types and the roots' kinds are always checked.
  *
  * Root types the document has only as placeholders (decoded from an update, never accessed) are turned into
  * their Y.Array / Y.Map, as `doc.getArray` would do; nothing else about `doc` changes.
  */
-export function validateRoomDoc(doc: Y.Doc, size: SizeLike, only?: ReadonlySet<string>): string | null {
+export function validateRoomDoc(doc: Y.Doc, size: SizeLike, only?: ReadonlySet<string>, kind?: ModelKind): string | null {
   const s = asSize(size);
   const res: Bounds = isKnownSize(s) ? [s.width, s.height] : [Infinity, Infinity];
   for (const [name, type] of doc.share) {
@@ -209,6 +218,7 @@ export function validateRoomDoc(doc: Y.Doc, size: SizeLike, only?: ReadonlySet<s
     (check('points') ? validatePoints(doc, res) : null) ??
     (check('mask') ? validateMask(doc, res) : null) ??
     (check('settings') ? validateSettings(doc) : null) ??
-    (check('diffusion') ? validateDiffusionSettings(doc) : null)
+    (check('diffusion') ? validateDiffusionSettings(doc) : null) ??
+    (kind ? otherKindsSettings(doc, kind) : null)
   );
 }

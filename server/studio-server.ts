@@ -189,6 +189,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       roomDocHooks(store, {
         onRefusedWrite: (roomId) => refusedWrites.set(roomId, (refusedWrites.get(roomId) ?? 0) + 1),
         size: (room) => rooms.size(room),
+        kind: (room) => rooms.modelKind(room),
         onRefusedUpdate: (roomId, reason) => log(`[yjs] ${roomId}: refused an update: ${reason}`),
         shared: opts.cluster?.sharedDocuments,
       }),

@@ -10,12 +10,14 @@ import type { DocServerHooks } from '../yjs/doc-server.js';
 import { UpdateProbe } from '../yjs/update-probe.js';
 import { validateRoomDoc } from '../../contract/doc-validate.js';
 import type { RoomRecord, RoomStore } from './room-store.js';
-import type { ImageSize } from '../../contract/events.js';
+import type { ImageSize, ModelKind } from '../../contract/events.js';
 
 export interface RoomDocHookOptions {
   onRefusedWrite?: (roomId: string) => void;
   /** The room image's width and height in pixels (points must lie inside it); unknown: only finiteness is checked. */
   size?: (room: RoomRecord) => ImageSize;
+  /** The room's model kind: a GAN room's document may not hold diffusion settings, nor the reverse. */
+  kind?: (room: RoomRecord) => ModelKind;
   /** A client's update was refused (logs). */
   onRefusedUpdate?: (roomId: string, reason: string) => void;
   /** Set when other processes (web nodes of a cluster) load and store the same documents. */
@@ -54,6 +56,7 @@ const UNKNOWN_SIZE: ImageSize = { width: 0, height: 0 };
 export function roomDocHooks(store: RoomStore, opts: RoomDocHookOptions = {}): DocServerHooks {
   // Update checks: per loaded document, its room's image size and a shadow to probe updates on.
   const sizes = new WeakMap<Y.Doc, ImageSize>();
+  const kinds = new WeakMap<Y.Doc, ModelKind>();
   const probes = new WeakMap<Y.Doc, UpdateProbe>();
   const warned = new WeakSet<Y.Doc>();
   const probeOf = (doc: Y.Doc) => {
@@ -80,6 +83,8 @@ export function roomDocHooks(store: RoomStore, opts: RoomDocHookOptions = {}): D
       const room = await store.get(documentName);
       if (!room) throw new Error('room not found');
       sizes.set(document, opts.size?.(room) ?? UNKNOWN_SIZE);
+      const kind = opts.kind?.(room);
+      if (kind) kinds.set(document, kind);
       const stored = await store.loadDocument(documentName);
       // A new room's document stays empty: readSettings() falls back to the defaults on every peer alike.
       if (stored.state) Y.applyUpdate(document, stored.state);
@@ -128,12 +133,13 @@ export function roomDocHooks(store: RoomStore, opts: RoomDocHookOptions = {}): D
     /** The document with the update applied must pass validateRoomDoc (points, mask, settings within DOC_LIMITS). */
     beforeApplyUpdate({ documentName, document, update }) {
       const size = sizes.get(document) ?? UNKNOWN_SIZE;
+      const kind = kinds.get(document);
       return probeOf(document).check(update, (shadow, touched) => {
-        const reason = validateRoomDoc(shadow, size, touched);
+        const reason = validateRoomDoc(shadow, size, touched, kind);
         if (reason === null) return null;
         // A document stored before these checks may break them already: an update that leaves its first
         // problem as it was is let through, rather than locking everyone out of the room.
-        if (validateRoomDoc(document, size, touched) === reason) {
+        if (validateRoomDoc(document, size, touched, kind) === reason) {
           if (!warned.has(document)) console.warn(`[yjs] ${documentName}: the stored document is not valid (${reason}); updates that leave that as it is are let through`);
           warned.add(document);
           return null;

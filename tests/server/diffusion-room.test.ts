@@ -186,5 +186,19 @@ describe('a diffusion model in rooms', () => {
     cleanups.push(fresh.destroy);
     expect(readDiffusionSettings(fresh.doc).method).toBe('stabledrag-diff');
     expect(diffusionSettingsOf(fresh.doc).get('method')).toBeUndefined();
+    // Nor does either kind of room take the other kind's settings, valid as they are.
+    const y2 = await connectYjs(server.url, created.roomId, created.editToken);
+    cleanups.push(y2.destroy);
+    settingsOf(y2.doc).set('method', 'draggan');
+    const gan = await createRoom(server.url);
+    const g = await connectYjs(server.url, gan.roomId, gan.editToken);
+    cleanups.push(g.destroy);
+    diffusionSettingsOf(g.doc).set('method', 'dragdiffusion');
+    await new Promise((r) => setTimeout(r, 300));
+    const [d2, g2] = await Promise.all([connectYjs(server.url, created.roomId, created.viewToken), connectYjs(server.url, gan.roomId, gan.viewToken)]);
+    cleanups.push(d2.destroy, g2.destroy);
+    expect(settingsOf(d2.doc).size).toBe(0);
+    expect(diffusionSettingsOf(g2.doc).size).toBe(0);
+    expect(validateRoomDoc(g.doc, 32, undefined, 'gan')).toMatch(/only a diffusion room has diffusion settings/);
   });
 });
