@@ -1,6 +1,7 @@
 // A whole diffusion drag on the tiny fixture (random weights, 16 px images): LoRA stage, inversion, drag
 // steps with previews and decodes, the final mutual-self-attention denoising; Stop between steps of any
-// stage; bad requests refused before anything runs; the models left as loaded however a run ends.
+// stage (LoRA, each DDIM step of the inversion and the denoising, the drag); bad requests refused before
+// anything runs; the models left as loaded however a run ends.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -59,7 +60,12 @@ describe('diffusion drag run on the tiny fixture (wasm)', () => {
     const events: DiffusionDragEvent[] = [];
     for await (const e of diffusionDragRun(models, request({ mask: new Uint8Array(SIZE * SIZE).fill(1) }))) events.push(e);
     const kinds = events.map((e) => (e.type === 'stage' ? `${e.stage}` : e.type));
-    expect(kinds).toEqual(['lora', 'lora', 'invert', 'step', 'step', 'step', 'step', 'denoise', 'denoise', 'end']);
+    // 10 DDIM steps at strength 0.7: 7 inversion steps, then the denoising's start and its 7 steps.
+    const seven = <T,>(k: T) => Array<T>(7).fill(k);
+    expect(kinds).toEqual(['lora', 'lora', ...seven('invert'), 'step', 'step', 'step', 'step', 'denoise', ...seven('denoise'), 'end']);
+    const stageSteps = (stage: string) => events.flatMap((e) => (e.type === 'stage' && e.stage === stage ? [`${e.step}/${e.steps}`] : []));
+    expect(stageSteps('invert')).toEqual([1, 2, 3, 4, 5, 6, 7].map((k) => `${k}/7`));
+    expect(stageSteps('denoise')).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((k) => `${k}/7`));
     const lora = events.filter((e) => e.type === 'stage' && e.stage === 'lora');
     expect(lora.map((e) => (e as { step: number }).step)).toEqual([1, 2]);
     expect(lora.every((e) => Number.isFinite((e as { loss: number }).loss))).toBe(true);
@@ -102,22 +108,27 @@ describe('diffusion drag run on the tiny fixture (wasm)', () => {
     expect(steps.slice(1).every((c) => Number.isFinite(c[0]))).toBe(true);
   }, 120_000);
 
-  it('stops between steps, in the LoRA stage and in the drag', async () => {
+  it('stops between steps of every stage: LoRA, the DDIM inversion, the drag and the final denoising', async () => {
     const before = tf.memory().numTensors;
-    for (const after of ['lora', 'step'] as const) {
+    // Each stage is stopped after its first step (the denoising's step 0 is its start, before any UNet pass).
+    const cases = [['lora', 1], ['invert', 1], ['step', 1], ['denoise', 2]] as const;
+    for (const [after, seen] of cases) {
       const controller = new AbortController();
       const events: DiffusionDragEvent[] = [];
+      const ofStage = (e: DiffusionDragEvent) => e.type === after || (e.type === 'stage' && e.stage === after);
       for await (const e of diffusionDragRun(models, request(), controller.signal)) {
         events.push(e);
-        if ((e.type === 'stage' && e.stage === after) || e.type === after) controller.abort();
+        if (ofStage(e) && events.filter(ofStage).length === seen) controller.abort();
       }
       const last = events[events.length - 1];
-      expect(last).toMatchObject({ type: 'end', reason: 'cancelled' });
-      expect(events.filter((e) => e.type === after || (e.type === 'stage' && e.stage === after))).toHaveLength(1);
+      expect(last, after).toMatchObject({ type: 'end', reason: 'cancelled' });
+      if (last.type === 'end') expect(last.image).toBeUndefined();
+      expect(events.filter(ofStage), after).toHaveLength(seen);
+      expect(tf.memory().numTensors, after).toBe(before);
+      expect(models.unet.transformers().every((t) => !t.block.attn1.keysValuesFromFirst), after).toBe(true);
     }
-    expect(tf.memory().numTensors).toBe(before);
     expect(models.unet.transformers().every((t) => !t.block.attn2.toV.adapter)).toBe(true);
-  }, 120_000);
+  }, 180_000);
 
   it('refuses bad requests by name before running anything', () => {
     const bad: Array<[Partial<DiffusionDragRequest>, RegExp, typeof DiffusionInputError | typeof DragInputError]> = [

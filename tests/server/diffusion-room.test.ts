@@ -2,7 +2,8 @@
  * A diffusion model in the studio, through the real server, worker pool, engine and SQLite file, on the tiny
  * diffusers fixture (random weights, 16 px) copied into a temporary models directory beside a broken diffusion
  * folder: listing (and the broken one reported alone), photo rooms with no inversion run, a drag that streams its
- * LoRA, inversion and step frames (latent previews and VAE decodes) to two participants, Stop in the LoRA stage,
+ * LoRA, inversion and step frames (latent previews and VAE decodes) to two participants, Stop in the LoRA stage
+ * and between DDIM steps of the inversion and of the final denoising,
  * history replay, fork and export from the stored steps, and each kind of room refusing the other kind's methods.
  */
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -155,18 +156,50 @@ describe('a diffusion model in rooms', () => {
     expect(anim.status).toBe(200);
   }, 180_000);
 
-  it('stops a drag in its LoRA stage; the room keeps its image', async () => {
+  /** Starts a drag, presses Stop once `stage` has reached `stageStep`, and returns the run's end and frames. */
+  async function stopIn(stage: 'lora' | 'invert' | 'denoise', settings: Parameters<typeof updateDiffusionSettings>[1], stageStep = 2) {
     const created = await diffusionRoom();
-    await prepare(created.roomId, created.editToken, { loraSteps: 200, ddimSteps: 10, maxSteps: 4 });
+    await prepare(created.roomId, created.editToken, settings);
     const ann = await join(created.editToken, 'ann');
     const before = (await server.store.get(created.roomId))!.image;
     const { runId } = await call<{ runId: string }>(ann.socket, 'run:start');
-    await waitFor(() => ann.frames.find((f) => f.runId === runId && f.diffusion?.stage === 'lora' && f.diffusion.stageStep >= 2), 'LoRA progress', 60_000);
+    await waitFor(() => ann.frames.find((f) => f.runId === runId && f.diffusion?.stage === stage && f.diffusion.stageStep >= stageStep), `${stage} progress`, 60_000);
     await call(ann.socket, 'run:stop');
     const end = await waitFor(() => ann.ended.find((e) => e.runId === runId), 'the end', 60_000);
+    const frames = ann.frames.filter((f) => f.runId === runId);
+    const after = (await server.store.get(created.roomId))!;
+    return { end, frames, runId, keptImage: Buffer.from(after.image).equals(Buffer.from(before)) };
+  }
+
+  it('stops a drag in its LoRA stage; the room keeps its image', async () => {
+    const { end, runId, keptImage } = await stopIn('lora', { loraSteps: 200, ddimSteps: 10, maxSteps: 4 });
     expect(end.reason).toBe('cancelled');
-    expect(Buffer.from((await server.store.get(created.roomId))!.image).equals(Buffer.from(before))).toBe(true);
+    expect(keptImage).toBe(true);
     expect(await server.store.listSteps(runId)).toEqual([]);
+  }, 120_000);
+
+  it('stops a drag between DDIM steps of its inversion; the room keeps its image', async () => {
+    // 100 DDIM steps, all inverted: Stop lands long before the inversion ends.
+    const { end, frames, runId, keptImage } = await stopIn('invert', { loraSteps: 0, ddimSteps: 100, inversionStrength: 1, maxSteps: 4 });
+    expect(end.reason).toBe('cancelled');
+    const inverted = frames.filter((f) => f.diffusion?.stage === 'invert');
+    expect(inverted.every((f) => f.diffusion!.stageSteps === 100)).toBe(true);
+    expect(Math.max(...inverted.map((f) => f.diffusion!.stageStep))).toBeLessThan(100);
+    expect(frames.some((f) => f.diffusion?.stage === 'drag')).toBe(false);
+    expect(keptImage).toBe(true);
+    expect(await server.store.listSteps(runId)).toEqual([]);
+  }, 120_000);
+
+  it('stops a drag between DDIM steps of its final denoising; the room keeps its image and the drag steps stay recorded', async () => {
+    const { end, frames, runId, keptImage } = await stopIn('denoise', { loraSteps: 0, ddimSteps: 100, inversionStrength: 1, maxSteps: 1 });
+    expect(end.reason).toBe('cancelled');
+    const denoised = frames.filter((f) => f.diffusion?.stage === 'denoise');
+    expect(Math.max(...denoised.map((f) => f.diffusion!.stageStep))).toBeLessThan(100);
+    // Everyone's last frame shows the last drag step, not a denoised result.
+    const lastDrag = frames.filter((f) => f.diffusion?.stage === 'drag').at(-1)!;
+    expect(Buffer.from(frames.at(-1)!.image.bytes as Uint8Array).equals(Buffer.from(lastDrag.image.bytes as Uint8Array))).toBe(true);
+    expect(keptImage).toBe(true);
+    expect((await server.store.listSteps(runId)).length).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
   it('refuses a diffusion method in a GAN room\'s settings and a GAN method in a diffusion room\'s', async () => {

@@ -116,39 +116,77 @@ export class DDIMScheduler {
 /** Called with each new latent and its timestep; the callee must not dispose it. */
 export type DDIMProgress = (latent: tf.Tensor4D, t: number, index: number) => void;
 
+/** One step of a DDIM loop: the new latent (owned by the loop: clone it to keep it), its timestep, its index. */
+export interface DDIMStep {
+  latent: tf.Tensor4D;
+  t: number;
+  index: number;
+}
+
+/**
+ * A DDIM loop one UNet pass per `next()`, so a caller can stop between steps (an abort, a time limit) and give
+ * its event loop a turn: leaving the loop early (`return()`, or a `for` broken out of) frees the partial latent.
+ * Returns the final latent, which the caller then owns.
+ */
+function* ddimLoop(
+  unet: UNet, timesteps: readonly number[], latent: tf.Tensor4D, context: tf.Tensor3D,
+  move: (noise: tf.Tensor4D, t: number, x: tf.Tensor4D) => tf.Tensor4D,
+): Generator<DDIMStep, tf.Tensor4D, undefined> {
+  let x = tf.clone(latent);
+  let done = false;
+  try {
+    for (let i = 0; i < timesteps.length; i++) {
+      const t = timesteps[i];
+      const next = tf.tidy(() => {
+        const { noise } = unet.apply(x, tf.fill([x.shape[0]], t) as tf.Tensor1D, context);
+        return move(noise, t, x);
+      });
+      x.dispose();
+      x = next;
+      yield { latent: x, t, index: i };
+    }
+    done = true;
+    return x;
+  } finally {
+    if (!done) x.dispose();
+  }
+}
+
+/** Runs a DDIM loop to its end, reporting each step (the synchronous form of the loops below). */
+export function runDDIMLoop(loop: Generator<DDIMStep, tf.Tensor4D, undefined>, onStep?: DDIMProgress): tf.Tensor4D {
+  for (;;) {
+    const r = loop.next();
+    if (r.done) return r.value;
+    onStep?.(r.value.latent, r.value.t, r.value.index);
+  }
+}
+
+/** The timesteps DDIM inversion of this strength climbs through, lowest first. */
+export function inversionTimesteps(scheduler: DDIMScheduler, strength: number): number[] {
+  return [...scheduler.timesteps].reverse().slice(0, scheduler.stepsFor(strength));
+}
+
+/** DDIM inversion step by step (see ddimInvert); the loop's result is the latent at the last of inversionTimesteps. */
+export function ddimInvertSteps(unet: UNet, scheduler: DDIMScheduler, latent: tf.Tensor4D, context: tf.Tensor3D, strength: number): Generator<DDIMStep, tf.Tensor4D, undefined> {
+  return ddimLoop(unet, inversionTimesteps(scheduler, strength), latent, context, (noise, t, x) => scheduler.invertStep(noise, t, x));
+}
+
+/** DDIM denoising step by step (see ddimDenoise). */
+export function ddimDenoiseSteps(unet: UNet, scheduler: DDIMScheduler, latent: tf.Tensor4D, context: tf.Tensor3D, strength: number): Generator<DDIMStep, tf.Tensor4D, undefined> {
+  const count = scheduler.stepsFor(strength);
+  return ddimLoop(unet, scheduler.timesteps.slice(scheduler.steps - count), latent, context, (noise, t, x) => scheduler.step(noise, t, x));
+}
+
 /**
  * Inverts a clean latent (the VAE mean times its scaling factor) up through the first stepsFor(strength)
  * timesteps; returns the latent at the last one and that timestep. The caller owns the result.
  */
 export function ddimInvert(unet: UNet, scheduler: DDIMScheduler, latent: tf.Tensor4D, context: tf.Tensor3D, strength: number, onStep?: DDIMProgress): { latent: tf.Tensor4D; t: number } {
-  const count = scheduler.stepsFor(strength);
-  const ascending = [...scheduler.timesteps].reverse().slice(0, count);
-  let x = tf.clone(latent);
-  ascending.forEach((t, i) => {
-    const next = tf.tidy(() => {
-      const { noise } = unet.apply(x, tf.fill([x.shape[0]], t) as tf.Tensor1D, context);
-      return scheduler.invertStep(noise, t, x);
-    });
-    x.dispose();
-    x = next;
-    onStep?.(x, t, i);
-  });
-  return { latent: x, t: ascending[ascending.length - 1] };
+  const x = runDDIMLoop(ddimInvertSteps(unet, scheduler, latent, context, strength), onStep);
+  return { latent: x, t: inversionTimesteps(scheduler, strength).at(-1)! };
 }
 
 /** Denoises a latent inverted with this strength back to a clean latent (the caller owns it). */
 export function ddimDenoise(unet: UNet, scheduler: DDIMScheduler, latent: tf.Tensor4D, context: tf.Tensor3D, strength: number, onStep?: DDIMProgress): tf.Tensor4D {
-  const count = scheduler.stepsFor(strength);
-  const descending = scheduler.timesteps.slice(scheduler.steps - count);
-  let x = tf.clone(latent);
-  descending.forEach((t, i) => {
-    const next = tf.tidy(() => {
-      const { noise } = unet.apply(x, tf.fill([x.shape[0]], t) as tf.Tensor1D, context);
-      return scheduler.step(noise, t, x);
-    });
-    x.dispose();
-    x = next;
-    onStep?.(x, t, i);
-  });
-  return x;
+  return runDDIMLoop(ddimDenoiseSteps(unet, scheduler, latent, context, strength), onStep);
 }

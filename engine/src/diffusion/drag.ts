@@ -2,14 +2,14 @@
  * A whole diffusion drag (DragDiffusion / StableDrag-Diff) as an async iterator of events:
  *   1. encode the image with the VAE and the prompt with CLIP;
  *   2. fine-tune LoRA on the image (stage events with the loss);
- *   3. DDIM-invert the latent to floor(ddimSteps * inversionStrength) (a stage event);
+ *   3. DDIM-invert the latent to floor(ddimSteps * inversionStrength) (a stage event per DDIM step);
  *   4. optimise that latent (one step event per step: handles, distances, confidences, the latent, a cheap
  *      latent preview every step and a VAE decode of the predicted image every decodeEvery steps);
  *   5. denoise the original and edited latents together with mutual self-attention, decode the edited one
  *      (the end event carries the image).
  * The request is validated before the iterator is returned, so bad input throws at the call (a
  * DragInputError or DiffusionInputError naming the field). Stop (the signal) is honoured between any two
- * steps of any stage; failures end the run with reason 'error'. Tensors and the LoRA are freed however it
+ * steps of any stage (a LoRA step, a DDIM step of the inversion or the denoising, a drag step); failures end the run with reason 'error'. Tensors and the LoRA are freed however it
  * ends, leaving the models as loaded.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -18,11 +18,11 @@ import { validatePointsAndMask } from '../drag/options.js';
 import type { PointPair, RGBAImage } from '../drag/types.js';
 import { imageToRGBAAsync } from '../generator/rgba.js';
 import { rgbaToTensor } from '../invert/loss.js';
-import { DDIMScheduler, ddimInvert, type DDIMConfig } from './ddim.js';
+import { DDIMScheduler, ddimInvertSteps, inversionTimesteps, type DDIMConfig, type DDIMStep } from './ddim.js';
 import { DiffusionDragSession, type DiffusionStepState } from './drag-session.js';
 import { DiffusionInputError } from './errors.js';
 import { LoRATrainer, type UNetLoRA } from './lora.js';
-import { denoiseMutual } from './masactrl.js';
+import { denoiseMutualSteps } from './masactrl.js';
 import { MAX_DIFFUSION_IMAGE_SIDE, resolveDiffusionDragOptions, type DiffusionDragOptions, type DiffusionDragOptionsInput } from './options.js';
 import { latentPreview } from './preview.js';
 import type { ClipTextEncoder } from './text-encoder.js';
@@ -176,13 +176,17 @@ async function* run(models: DiffusionDragModels, request: DiffusionDragRequest, 
     const inversionSteps = scheduler.stepsFor(o.inversionStrength);
     let inverted: { latent: tf.Tensor4D; t: number };
     try {
-      inverted = ddimInvert(unet, scheduler, latent, context, o.inversionStrength);
-      owned.push(inverted.latent);
+      const x = yield* stageLoop(ddimInvertSteps(unet, scheduler, latent, context, o.inversionStrength), 'invert', inversionSteps, signal);
+      if (!x) {
+        yield end('cancelled');
+        return;
+      }
+      owned.push(x);
+      inverted = { latent: x, t: inversionTimesteps(scheduler, o.inversionStrength).at(-1)! };
     } catch (err) {
       yield failed(err, end);
       return;
     }
-    yield { type: 'stage', stage: 'invert', step: inversionSteps, steps: inversionSteps };
 
     session = new DiffusionDragSession(unet, scheduler, context, inverted.latent, inverted.t, width, height, request.points, request.mask, o);
     let reason: 'reached' | 'max-steps' | undefined;
@@ -218,7 +222,11 @@ async function* run(models: DiffusionDragModels, request: DiffusionDragRequest, 
     try {
       const denoiseSteps = inversionSteps;
       yield { type: 'stage', stage: 'denoise', step: 0, steps: denoiseSteps };
-      const both = denoiseMutual(unet, scheduler, inverted.latent, session.code, context, o.inversionStrength, o.masaLayer);
+      const both = yield* stageLoop(denoiseMutualSteps(unet, scheduler, inverted.latent, session.code, context, o.inversionStrength, o.masaLayer), 'denoise', denoiseSteps, signal);
+      if (!both) {
+        yield end('cancelled');
+        return;
+      }
       const edited = tf.slice(both, [1, 0, 0, 0], [1, -1, -1, -1]);
       both.dispose();
       try {
@@ -226,7 +234,6 @@ async function* run(models: DiffusionDragModels, request: DiffusionDragRequest, 
       } finally {
         edited.dispose();
       }
-      yield { type: 'stage', stage: 'denoise', step: denoiseSteps, steps: denoiseSteps };
     } catch (err) {
       yield failed(err, end);
       return;
@@ -236,6 +243,27 @@ async function* run(models: DiffusionDragModels, request: DiffusionDragRequest, 
     session?.dispose();
     lora?.dispose();
     tf.dispose(owned);
+  }
+}
+
+/**
+ * Drives a DDIM loop (the inversion or the final denoising, one UNet pass a step): a stage event after each step,
+ * the event loop given a turn so Stop can arrive, and Stop honoured before each. Returns the loop's result, or
+ * undefined when stopped (the loop has then freed its partial latent).
+ */
+async function* stageLoop(
+  loop: Generator<DDIMStep, tf.Tensor4D, undefined>, stage: 'invert' | 'denoise', steps: number, signal?: AbortSignal,
+): AsyncGenerator<DiffusionStageEvent, tf.Tensor4D | undefined, undefined> {
+  try {
+    for (let step = 1; ; step++) {
+      if (signal?.aborted) return undefined;
+      const r = loop.next();
+      if (r.done) return r.value;
+      yield { type: 'stage', stage, step, steps };
+      await yieldToEventLoop();
+    }
+  } finally {
+    loop.return(undefined as never);
   }
 }
 

@@ -8,7 +8,7 @@ export { ClipTokenizer, cleanPrompt, MAX_PROMPT_CHARS } from './tokenizer.js';
 export { ConfigReader } from './config-reader.js';
 export { DiffusionInputError } from './errors.js';
 export { loadDiffusionFolder, loadUNet, loadVAE, loadTextEncoder, loadTokenizer, loadDDIMConfig, DIFFUSION_PARTS, type DiffusionPart, type DiffusionModels } from './folder.js';
-export { DDIMScheduler, ddimInvert, ddimDenoise, readDDIMConfig, SD15_DDIM, MAX_DDIM_STEPS, type DDIMConfig, type DDIMProgress } from './ddim.js';
+export { DDIMScheduler, ddimInvert, ddimDenoise, ddimInvertSteps, ddimDenoiseSteps, runDDIMLoop, inversionTimesteps, readDDIMConfig, SD15_DDIM, MAX_DDIM_STEPS, type DDIMConfig, type DDIMProgress, type DDIMStep } from './ddim.js';
 export { randomUNet, randomVAE, randomTextEncoder } from './random-weights.js';
 export { UNetLoRA, LoRATrainer, trainLoRA, denoisingLoss, type LoRAAdapterEntry, type LoRAProgress } from './lora.js';
 export {
@@ -25,7 +25,7 @@ export {
   type LoRAOptions,
 } from './options.js';
 export { DiffusionDragSession, type DiffusionStepState } from './drag-session.js';
-export { denoiseMutual, withMutualSelfAttention } from './masactrl.js';
+export { denoiseMutual, denoiseMutualSteps, withMutualSelfAttention } from './masactrl.js';
 export { latentPreview } from './preview.js';
 export {
   diffusionDragRun,

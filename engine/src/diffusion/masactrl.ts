@@ -7,7 +7,7 @@
  * start_step 0).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ddimDenoise, type DDIMProgress, type DDIMScheduler } from './ddim.js';
+import { ddimDenoiseSteps, runDDIMLoop, type DDIMProgress, type DDIMScheduler, type DDIMStep } from './ddim.js';
 import type { UNet } from './unet.js';
 
 /** Runs fn with mutual self-attention switched on from startLayer, and off again afterwards. */
@@ -23,8 +23,36 @@ export function withMutualSelfAttention<T>(unet: UNet, startLayer: number, fn: (
 
 /**
  * Denoises [original; edited] (each [1, h, w, c], at the inverted step of this strength) together with
- * mutual self-attention; returns both clean latents as [2, h, w, c] (the caller owns it).
+ * mutual self-attention, one step per `next()` (see ddim.ts's loops: leaving early frees everything); the
+ * loop's result is both clean latents as [2, h, w, c] (the caller owns it).
  */
+export function* denoiseMutualSteps(
+  unet: UNet,
+  scheduler: DDIMScheduler,
+  original: tf.Tensor4D,
+  edited: tf.Tensor4D,
+  context: tf.Tensor3D,
+  strength: number,
+  startLayer: number,
+): Generator<DDIMStep, tf.Tensor4D, undefined> {
+  const batch = tf.concat([original, edited]);
+  const ctx = tf.tile(context, [2, 1, 1]) as tf.Tensor3D;
+  const loop = ddimDenoiseSteps(unet, scheduler, batch, ctx, strength);
+  try {
+    for (;;) {
+      // Mutual attention is on only while a UNet pass runs, so a caller pausing between steps leaves the UNet plain.
+      const r = withMutualSelfAttention(unet, startLayer, () => loop.next());
+      if (r.done) return r.value;
+      yield r.value;
+    }
+  } finally {
+    // Left early: the inner loop frees its partial latent (a finished loop ignores this).
+    loop.return(undefined as never);
+    tf.dispose([batch, ctx]);
+  }
+}
+
+/** denoiseMutualSteps run to its end. */
 export function denoiseMutual(
   unet: UNet,
   scheduler: DDIMScheduler,
@@ -35,11 +63,5 @@ export function denoiseMutual(
   startLayer: number,
   onStep?: DDIMProgress,
 ): tf.Tensor4D {
-  const batch = tf.concat([original, edited]);
-  const ctx = tf.tile(context, [2, 1, 1]) as tf.Tensor3D;
-  try {
-    return withMutualSelfAttention(unet, startLayer, () => ddimDenoise(unet, scheduler, batch, ctx, strength, onStep));
-  } finally {
-    tf.dispose([batch, ctx]);
-  }
+  return runDDIMLoop(denoiseMutualSteps(unet, scheduler, original, edited, context, strength, startLayer), onStep);
 }
