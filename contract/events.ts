@@ -224,6 +224,8 @@ export interface HistoryStep {
   confidences: number[];
   /** Lossless WebP of the stored frame. */
   image: EncodedImage;
+  /** A diffusion drag's step only: whether the frame is a VAE decode (false: the blocky latent preview). */
+  decoded?: boolean;
 }
 
 /**

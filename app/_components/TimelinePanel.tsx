@@ -70,6 +70,16 @@ export function TimelinePanel(props: { history: RoomHistoryView; token: string; 
             <span className="mono small" data-testid="timeline-step">
               step {sel.step} / {lastStep}
             </span>
+            {h.viewed && h.viewed.runId === sel.runId && h.viewed.step === sel.step && h.viewed.decoded !== undefined && (
+              // A diffusion drag keeps a VAE decode every few steps and a cheap latent preview between them.
+              <span
+                className="mono small"
+                data-testid="timeline-step-kind"
+                title={h.viewed.decoded ? 'a VAE decode of this step' : 'a latent preview; a fork from this step decodes its image'}
+              >
+                {h.viewed.decoded ? 'decoded' : 'preview'}
+              </span>
+            )}
             <button
               type="button"
               className="btn small"

@@ -2,9 +2,10 @@
  * A diffusion drag on a worker thread (DragDiffusion / StableDrag-Diff, engine/src/diffusion/drag.ts): the room's
  * image decoded, the engine's run driven, and each event posted as a step message. LoRA, DDIM inversion and the
  * final denoising are stage messages (no record: the recorder stores only drag steps); every drag step records its
- * latent and a lossless frame: the VAE decode of the predicted image where the engine made one (every
- * `decodeEvery` steps, the first and the last), else the cheap latent preview scaled up to the image's size, so
- * replay, fork and export never need the model.
+ * clean latent (the predicted image's, which the VAE alone decodes) and a lossless frame: the VAE decode of the
+ * predicted image where the engine made one (every `decodeEvery` steps, the first and the last), else the cheap
+ * latent preview scaled up to the image's size, so replay and export never need the model (a fork from a preview
+ * step decodes the clean latent through a render job).
  */
 import sharp from 'sharp';
 import type { DragEndMessage, DiffusionDragJobRequest, DragStepMessage } from './worker-protocol.js';
@@ -86,7 +87,9 @@ export async function runDiffusionDragJob(
     const rgba = ev.image ?? upscaleNearest(ev.preview, image.width, image.height);
     const frame = await encodeImage(rgba, job.frameFormat, job.frameQuality);
     const stored = await encodeImage(rgba, 'webp-lossless');
-    const latent = ev.latent.slice();
+    // The clean latent, not the noisy one the drag optimises: with the VAE alone it gives this step's image, so a
+    // preview step's image can be decoded later (a fork) without the run's LoRA, prompt or UNet.
+    const latent = ev.cleanLatent.slice();
     last = { latent, handles: ev.handles };
     lastStep = ev.step;
     post({

@@ -105,9 +105,18 @@ async function diffusionDrag(jobId: number, job: DiffusionDragJobRequest, signal
   });
 }
 
+/** A recorded diffusion step's image, decoded from its clean latent with the model's VAE. */
+async function renderDiffusion(job: RenderJob, size: { width: number; height: number }): Promise<RenderResult> {
+  if (!job.latent) throw new Error('a diffusion render needs a latent');
+  const { engine, models } = await diffusionModel(job.modelPath);
+  const rgba = await engine.decodeDiffusionLatent(models.vae, job.latent, size.width, size.height);
+  return { latent: job.latent, image: await encodeImage(rgba, job.format), meta: { ...size, numWs: 0, wDim: 0 } };
+}
+
 const meta = (gen: Generator, modelPath: string): ModelMeta => ({ width: gen.width, height: gen.height, numWs: gen.numWs, wDim: gen.wDim, gpuBytes: gpuBytes.get(modelPath) });
 
 async function render(job: RenderJob): Promise<RenderResult> {
+  if (job.diffusion) return renderDiffusion(job, job.diffusion);
   const { engine, gen, release } = await roomGenerator(job.modelPath, job.weights);
   try {
     // The awaited forms: the same values on every backend, and the only ones webgpu can read.

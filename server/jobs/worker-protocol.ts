@@ -28,6 +28,11 @@ export interface RenderJob {
   format: 'png' | 'webp-lossless' | FrameFormat;
   /** The room's tuned weights (pivotal tuning: the engine's compact delta for this model); absent: the model's own. */
   weights?: Uint8Array;
+  /**
+   * A diffusion model: decode `latent` (a recorded drag step's clean latent) with its VAE to an image of this
+   * size; `seed` and `weights` do not apply.
+   */
+  diffusion?: { width: number; height: number };
 }
 
 export interface RenderResult {
@@ -61,8 +66,9 @@ export interface GanDragJobRequest {
 /**
  * A diffusion drag on a diffusion model's folder: LoRA on the image, DDIM inversion, the drag, the final denoising
  * (engine/src/diffusion/drag.ts). Stage progress arrives as step messages with `diffusion.stage` other than 'drag'
- * and no record; every drag step records its latent and keeps a lossless frame (a VAE decode every
- * `settings.decodeEvery` steps, the latent preview scaled to the image's size on the others).
+ * and no record; every drag step records its clean latent (what the VAE decodes into the step's image) and keeps a
+ * lossless frame (a VAE decode every `settings.decodeEvery` steps, the latent preview scaled to the image's size
+ * on the others: a render job with `diffusion` decodes those again from the latent).
  */
 export interface DiffusionDragJobRequest {
   kind: 'diffusion';

@@ -19,6 +19,7 @@ import { replayUndoStack } from './undo-stack.js';
 import { stepUsesWeights } from './tuned-steps.js';
 import { nextTurn } from '../next-turn.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
+import { diffusionStepDecoded } from './diffusion-steps.js';
 import type { StepFrames } from './step-frames.js';
 import type { RunCoordinator } from './run-coordinator.js';
 
@@ -89,10 +90,12 @@ export class RoomHistory {
     const run = await this.runOf(roomId, req.runId);
     const s = Number.isInteger(req.step) ? await this.deps.store.getStep(run.id, req.step as number) : null;
     if (!s) throw new RoomError('not-found', 'no such step');
-    const image = await this.deps.frames.frame(await this.room(roomId), run, s, caller);
+    const room = await this.room(roomId);
+    const image = await this.deps.frames.frame(room, run, s, caller);
+    const diffusion = run.kind === 'drag' && this.deps.rooms.modelKind(room) === 'diffusion';
     return {
       runId: run.id, step: s.step, handles: s.handles, targets: run.points.map((p) => p.target), distances: s.distances,
-      confidences: s.confidences, image,
+      confidences: s.confidences, image, ...(diffusion ? { decoded: diffusionStepDecoded(run, s.step) } : {}),
     };
   }
 
@@ -115,10 +118,10 @@ export class RoomHistory {
     if (!s) throw new RoomError('not-found', 'no such step');
     const diffusion = rooms.modelKind(parent) === 'diffusion';
     const weights = !diffusion && stepUsesWeights(run, s.step) ? await rooms.weights(parent.id) : undefined;
-    // A diffusion step's image is its stored frame (every step keeps one: the VAE decode of the predicted image,
-    // or the latent preview between decodes); the new room drags from that image like a photo room.
+    // A diffusion step's image is a VAE decode (its stored frame, or its clean latent decoded now where the run
+    // kept only the latent preview); the new room drags from that image like a photo room.
     const rendered = diffusion
-      ? { image: await this.deps.frames.frame(parent, run, s, caller) }
+      ? { image: await this.deps.frames.diffusionImage(parent, run, s, caller) }
       : await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png', weights }, { caller });
     const child = await store.create({
       title: cleanDisplayText(`${parent.title} · fork ${run.seq}.${s.step}`, MAX_TITLE_GRAPHEMES), model: parent.model, seed: parent.seed,

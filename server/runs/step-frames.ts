@@ -10,6 +10,7 @@ import type { JobQueue } from '../jobs/job-queue.js';
 import type { RunRecord, StoredStepFrame } from '../rooms/history-store.js';
 import type { RoomRecord } from '../rooms/room-store.js';
 import type { RoomService } from '../rooms/room-service.js';
+import { diffusionStepDecoded } from './diffusion-steps.js';
 import { stepUsesWeights } from './tuned-steps.js';
 
 type Room = Pick<RoomRecord, 'id' | 'model' | 'image'>;
@@ -33,6 +34,19 @@ export class StepFrames {
     const modelPath = this.rooms.modelPath(room);
     if (!step.latent) throw new Error(`step ${step.step} has neither a stored frame nor a latent`);
     const rendered = await this.jobs.render({ modelPath, latent: step.latent, format: 'webp-lossless', weights }, { caller: caller ?? `room:${room.id}` });
+    return rendered.image;
+  }
+
+  /**
+   * A diffusion step's image, never a preview: its stored frame where the run decoded that step, else its clean
+   * latent decoded now by a worker's VAE (exactly the image a decode during the run would have shown).
+   */
+  async diffusionImage(room: Room, run: Pick<RunRecord, 'kind' | 'settings' | 'endReason' | 'recorded'>, step: StoredStepFrame, caller?: string): Promise<EncodedImage & { bytes: Uint8Array }> {
+    const size = this.rooms.size(room);
+    if (step.frame && diffusionStepDecoded(run, step.step)) return { bytes: step.frame, mime: step.frameType ?? 'image/webp', ...size };
+    if (!step.latent) throw new Error(`step ${step.step} has no latent`);
+    const modelPath = this.rooms.modelPath(room);
+    const rendered = await this.jobs.render({ modelPath, latent: step.latent, format: 'png', diffusion: size }, { caller: caller ?? `room:${room.id}` });
     return rendered.image;
   }
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DiffusionInputError,
   DragInputError,
+  decodeDiffusionLatent,
   diffusionDragRun,
   initBackend,
   loadDDIMConfig,
@@ -83,6 +84,7 @@ describe('diffusion drag run on the tiny fixture (wasm)', () => {
       // A VAE decode on steps 0 and 2 (every 2) and on the last.
       expect(e.image !== undefined).toBe(k % 2 === 0 || k === 3);
       if (e.image) expect([e.image.width, e.image.height]).toEqual([SIZE, SIZE]);
+      expect(e.cleanLatent).toHaveLength(8 * 8 * 4);
       expect(Number.isNaN(e.loss)).toBe(k === 3);
     });
     const first = steps[0];
@@ -91,6 +93,13 @@ describe('diffusion drag run on the tiny fixture (wasm)', () => {
       expect(first.handles[0]).toEqual([6, 8]); // rounded onto the half-size feature grid: (3, 4) * 2
       expect(second.latent).not.toEqual(first.latent);
     }
+    // A step's clean latent decodes with the VAE alone into exactly the image that step's decode gave.
+    for (const e of steps) {
+      if (e.type !== 'step' || !e.image) continue;
+      const again = await decodeDiffusionLatent(models.vae, e.cleanLatent, SIZE, SIZE);
+      expect(Buffer.from(again.data).equals(Buffer.from(e.image.data))).toBe(true);
+    }
+    await expect(decodeDiffusionLatent(models.vae, new Float32Array(10), SIZE, SIZE)).rejects.toThrow(/has 256 values, got 10/);
     const end = events[events.length - 1];
     expect(end).toMatchObject({ type: 'end', reason: 'max-steps', steps: 3 });
     if (end.type === 'end') expect(end.image!.data).toHaveLength(SIZE * SIZE * 4);

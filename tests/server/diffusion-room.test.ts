@@ -16,6 +16,7 @@ import { validateRoomDoc } from '../../contract/doc-validate.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, TINY_MODEL_ID, user, waitFor, type ClientSocket } from './helpers.js';
 import { quadrants, upload } from './photo-upload-helpers.js';
+import sharp from 'sharp';
 import * as Y from 'yjs';
 
 const FIXTURE = resolve(import.meta.dirname, '../fixtures/diffusion/tiny');
@@ -26,6 +27,18 @@ interface Watch {
   frames: RunFrame[];
   ended: RunEnded[];
   state: RoomState;
+}
+
+/** Whether every 2 x 2 block of a size x size image is one colour (the tiny model's latent preview, scaled up). */
+function blocky(data: Buffer, size: number, channels: number): boolean {
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const a = (y * size + x) * channels;
+      const b = ((y - (y % 2)) * size + (x - (x % 2))) * channels;
+      for (let c = 0; c < 3; c++) if (data[a + c] !== data[b + c]) return false;
+    }
+  }
+  return true;
 }
 
 describe('a diffusion model in rooms', () => {
@@ -146,6 +159,18 @@ describe('a diffusion model in rooms', () => {
     const child = await server.store.get(fork.roomId);
     expect(child!.model).toBe(DIFF_ID);
     expect(Buffer.from(child!.image).equals(Buffer.from(steps[0].frame!))).toBe(true);
+    // A fork from a preview step (decode every 2: step 1) gets a VAE decode of that step's clean latent, not the
+    // blocky preview; the replay says which steps are previews.
+    expect(replay.step.decoded).toBe(false);
+    expect((await call<{ step: HistoryStep }>(bob.socket, 'history:step', { runId, step: 0 })).step.decoded).toBe(true);
+    const previewFork = await call<{ roomId: string }>(ann.socket, 'history:fork', { runId, step: 1 });
+    const previewChild = (await server.store.get(previewFork.roomId))!;
+    expect(previewChild.imageType).toBe('image/png');
+    const pixels = await sharp(Buffer.from(previewChild.image)).raw().toBuffer({ resolveWithObject: true });
+    expect([pixels.info.width, pixels.info.height]).toEqual([16, 16]);
+    expect(blocky(pixels.data, 16, pixels.info.channels)).toBe(false);
+    const previewPixels = await sharp(Buffer.from(steps[1].frame!)).raw().toBuffer({ resolveWithObject: true });
+    expect(blocky(previewPixels.data, 16, previewPixels.info.channels)).toBe(true);
     const fy = await connectYjs(server.url, fork.roomId, fork.editToken);
     cleanups.push(fy.destroy);
     expect(readDiffusionSettings(fy.doc)).toMatchObject({ maxSteps: 4, loraSteps: 2, ddimSteps: 10 });

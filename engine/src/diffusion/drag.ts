@@ -67,6 +67,11 @@ export interface DiffusionDragStepEvent extends Omit<DiffusionStepState, 'done'>
   preview: RGBAImage;
   /** The predicted clean image through the VAE, every decodeEvery steps and on the first and last. */
   image?: RGBAImage;
+  /**
+   * The clean latent this step predicts (scaled, NHWC [h, w, c] row-major): decodeDiffusionLatent turns it into
+   * exactly the image a decode of this step gives, with the VAE alone (no UNet, prompt or LoRA).
+   */
+  cleanLatent: Float32Array;
 }
 
 export interface DiffusionDragEndEvent {
@@ -111,6 +116,27 @@ export function diffusionDragRun(models: DiffusionDragModels, request: Diffusion
   // Tokenising checks the prompt (length) before the run starts too.
   const ids = models.tokenizer.encode(request.prompt ?? '');
   return run(models, request, options, ids, signal);
+}
+
+/**
+ * The image of a clean latent (a step event's cleanLatent) through the VAE, at width x height; the latent must
+ * have the VAE's latent channels at 1/downFactor of the image's sides.
+ */
+export async function decodeDiffusionLatent(vae: VAE, cleanLatent: Float32Array, width: number, height: number): Promise<RGBAImage> {
+  const f = vae.downFactor;
+  const c = vae.config.latentChannels;
+  if (!Number.isInteger(width / f) || !Number.isInteger(height / f) || width < f || height < f || width > MAX_DIFFUSION_IMAGE_SIDE || height > MAX_DIFFUSION_IMAGE_SIDE) {
+    throw new DiffusionInputError(`a ${width}x${height} image is not a multiple of this vae's ${f} px latent cell`);
+  }
+  if (!(cleanLatent instanceof Float32Array) || cleanLatent.length !== (width / f) * (height / f) * c) {
+    throw new DiffusionInputError(`a latent of a ${width}x${height} image has ${(width / f) * (height / f) * c} values, got ${cleanLatent?.length}`);
+  }
+  const latent = tf.tensor4d(cleanLatent, [1, height / f, width / f, c]);
+  try {
+    return await decodeImage(vae, latent);
+  } finally {
+    latent.dispose();
+  }
 }
 
 async function decodeImage(vae: VAE, scaled: tf.Tensor4D): Promise<RGBAImage> {
@@ -201,7 +227,7 @@ async function* run(models: DiffusionDragModels, request: DiffusionDragRequest, 
         try {
           const { done, ...rest } = state;
           reason = done;
-          event = { type: 'step', ...rest, preview: latentPreview(predicted) };
+          event = { type: 'step', ...rest, preview: latentPreview(predicted), cleanLatent: (await predicted.data()) as Float32Array };
           if (k % o.decodeEvery === 0 || done) event.image = await decodeImage(vae, predicted);
         } finally {
           predicted.dispose();

@@ -29,6 +29,7 @@ export { denoiseMutual, denoiseMutualSteps, withMutualSelfAttention } from './ma
 export { latentPreview } from './preview.js';
 export {
   diffusionDragRun,
+  decodeDiffusionLatent,
   validateDiffusionDragRequest,
   MAX_DIFFUSION_IMAGE_SIDE,
   type DiffusionDragModels,
