@@ -123,3 +123,18 @@ export function sanitizeDiffusionSettings(raw: Partial<Record<DiffusionSettingKe
   for (const k of DIFFUSION_SETTING_KEYS) out[k] = coerceDiffusionSetting(k, raw[k]) ?? DIFFUSION_SETTINGS_SCHEMA[k].default;
   return out as unknown as DiffusionSettings;
 }
+
+/**
+ * A room's own prompt (the drag's text conditioning), kept under this key in the room document's `diffusion` map
+ * beside the settings; absent, the model card's prompt is used. CLIP reads at most 77 tokens, so a longer prompt
+ * only costs memory: the bound is generous and far below the engine's tokenizer limit.
+ */
+export const DIFFUSION_PROMPT_KEY = 'prompt';
+export const MAX_ROOM_PROMPT_CHARS = 1000;
+
+/** Null for a valid room prompt, else why not. */
+export function checkDiffusionPrompt(v: unknown): string | null {
+  if (typeof v !== 'string') return `prompt: expected text, got ${v === null ? 'null' : typeof v}`;
+  if (v.length > MAX_ROOM_PROMPT_CHARS) return `prompt: ${v.length} characters, at most ${MAX_ROOM_PROMPT_CHARS}`;
+  return null;
+}

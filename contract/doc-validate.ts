@@ -9,7 +9,7 @@ import * as Y from 'yjs';
 import { DOC_LIMITS } from './doc-limits';
 import { isMaskStroke } from './mask';
 import { isRunSettingKey, RUN_SETTINGS_SCHEMA, type ChoiceSetting, type NumberSetting } from './run-settings';
-import { DIFFUSION_SETTINGS_SCHEMA, isDiffusionSettingKey } from './diffusion-settings';
+import { checkDiffusionPrompt, DIFFUSION_PROMPT_KEY, DIFFUSION_SETTINGS_SCHEMA, isDiffusionSettingKey } from './diffusion-settings';
 import { asSize, isKnownSize, type SizeLike } from './image-size';
 import type { ModelKind } from './events';
 
@@ -164,12 +164,14 @@ function checkNumber(v: unknown, where: string, min: number, max: number, intege
 }
 
 /** A settings map (`root`) checked against its schema: a GAN room's `settings` never holds a diffusion method, nor the reverse. */
-function validateSettingsMap(doc: Y.Doc, root: string, isKey: (k: string) => boolean, specOf: (k: string) => NumberSetting | ChoiceSetting<string>): string | null {
+function validateSettingsMap(doc: Y.Doc, root: string, isKey: (k: string) => boolean, specOf: (k: string) => NumberSetting | ChoiceSetting<string> | null): string | null {
   const map = doc.getMap<unknown>(root);
   for (const [k, v] of map.entries()) {
     const at = `${root}.${k.slice(0, 32)}`;
     if (!isKey(k)) return `${root}: unknown key "${k.slice(0, 32)}"`;
     const spec = specOf(k);
+    // A key checked by its own rule (the diffusion map's prompt).
+    if (!spec) continue;
     const bad =
       spec.type === 'choice'
         ? spec.choices.includes(v as string) ? null : `${at}: expected ${spec.choices.map((c) => `'${c}'`).join(' or ')}, got ${show(v)}`
@@ -181,8 +183,18 @@ function validateSettingsMap(doc: Y.Doc, root: string, isKey: (k: string) => boo
 
 const validateSettings = (doc: Y.Doc) =>
   validateSettingsMap(doc, 'settings', isRunSettingKey, (k) => RUN_SETTINGS_SCHEMA[k as keyof typeof RUN_SETTINGS_SCHEMA] as NumberSetting | ChoiceSetting<string>);
-const validateDiffusionSettings = (doc: Y.Doc) =>
-  validateSettingsMap(doc, 'diffusion', isDiffusionSettingKey, (k) => DIFFUSION_SETTINGS_SCHEMA[k as keyof typeof DIFFUSION_SETTINGS_SCHEMA] as NumberSetting | ChoiceSetting<string>);
+/** The diffusion map: its settings by the schema, and the room's prompt (text, bounded) beside them. */
+function validateDiffusionSettings(doc: Y.Doc): string | null {
+  const map = doc.getMap<unknown>('diffusion');
+  if (map.has(DIFFUSION_PROMPT_KEY)) {
+    const bad = checkDiffusionPrompt(map.get(DIFFUSION_PROMPT_KEY));
+    if (bad) return `diffusion.${bad}`;
+  }
+  return validateSettingsMap(
+    doc, 'diffusion', (k) => k === DIFFUSION_PROMPT_KEY || isDiffusionSettingKey(k),
+    (k) => (k === DIFFUSION_PROMPT_KEY ? null : (DIFFUSION_SETTINGS_SCHEMA[k as keyof typeof DIFFUSION_SETTINGS_SCHEMA] as NumberSetting | ChoiceSetting<string>)),
+  );
+}
 
 /** A room of one model kind holds no settings of the other's (its runs would never read them). */
 function otherKindsSettings(doc: Y.Doc, kind: ModelKind): string | null {

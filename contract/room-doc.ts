@@ -5,7 +5,7 @@
  *   points   Y.Array<Y.Map>  one map per handle/target pair: id, handle [x,y], target [x,y] | null, by
  *   mask     Y.Array<MaskStroke>  brush strokes, applied in array order (see mask.ts)
  *   settings Y.Map  RunSettings fields (see run-settings.ts): a GAN room's
- *   diffusion Y.Map  DiffusionSettings fields (see diffusion-settings.ts): a diffusion room's
+ *   diffusion Y.Map  DiffusionSettings fields (see diffusion-settings.ts) and the room's own `prompt`: a diffusion room's
  *
  * Runs, images and history are not in the document: a drag is a job, not a CRDT edit.
  *
@@ -18,7 +18,15 @@ import * as Y from 'yjs';
 import type { Point, PublicUser } from './events';
 import { isMaskStroke, type MaskStroke } from './mask';
 import { coerceSetting, DEFAULT_RUN_SETTINGS, isRunSettingKey, sanitizeRunSettings, type RunSettings } from './run-settings';
-import { coerceDiffusionSetting, isDiffusionSettingKey, sanitizeDiffusionSettings, type DiffusionSettings } from './diffusion-settings';
+import {
+  checkDiffusionPrompt,
+  coerceDiffusionSetting,
+  DIFFUSION_PROMPT_KEY,
+  isDiffusionSettingKey,
+  MAX_ROOM_PROMPT_CHARS,
+  sanitizeDiffusionSettings,
+  type DiffusionSettings,
+} from './diffusion-settings';
 import { DOC_LIMITS } from './doc-limits';
 import { asSize, isKnownSize, type SizeLike } from './image-size';
 
@@ -208,6 +216,23 @@ export function updateDiffusionSettings(doc: Y.Doc, patch: Partial<DiffusionSett
   doc.transact(() => {
     for (const [k, v] of clean) if (map.get(k) !== v) map.set(k, v);
   });
+}
+
+/** The room's own prompt; undefined when it has none (the model card's applies) or holds something invalid. */
+export function readDiffusionPrompt(doc: Y.Doc): string | undefined {
+  const v = diffusionSettingsOf(doc).get(DIFFUSION_PROMPT_KEY);
+  return checkDiffusionPrompt(v) === null ? (v as string) : undefined;
+}
+
+/** Sets the room's prompt (cut to MAX_ROOM_PROMPT_CHARS), or with null removes it so the model card's applies. */
+export function setDiffusionPrompt(doc: Y.Doc, prompt: string | null): void {
+  const map = diffusionSettingsOf(doc);
+  if (prompt === null) {
+    if (map.has(DIFFUSION_PROMPT_KEY)) map.delete(DIFFUSION_PROMPT_KEY);
+    return;
+  }
+  const clean = String(prompt).slice(0, MAX_ROOM_PROMPT_CHARS);
+  if (map.get(DIFFUSION_PROMPT_KEY) !== clean) map.set(DIFFUSION_PROMPT_KEY, clean);
 }
 
 export { DEFAULT_RUN_SETTINGS };

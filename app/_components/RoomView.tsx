@@ -5,7 +5,7 @@ import { DOC_LIMITS } from '../../contract/doc-limits';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import type { Point } from '../../contract/events';
-import { DocLimitError, addMaskStroke, addPoint, clearMask, clearPoints, movePoint, undoLastPoint, updateDiffusionSettings, updateSettings } from '../../contract/room-doc';
+import { DocLimitError, addMaskStroke, addPoint, clearMask, clearPoints, movePoint, setDiffusionPrompt, undoLastPoint, updateDiffusionSettings, updateSettings } from '../../contract/room-doc';
 import type { DiffusionSettings } from '../../contract/diffusion-settings';
 import type { MaskMode, MaskStroke } from '../../contract/mask';
 import type { RunSettings } from '../../contract/run-settings';
@@ -209,7 +209,13 @@ export function RoomView({ token }: { token: string }) {
             onClear={edit(clearMask)}
           />
           {session.state?.room.modelKind === 'diffusion' ? (
-            <DiffusionSettingsPanel settings={shared.diffusionSettings} locked={locked} onChange={edit((d, p: Partial<DiffusionSettings>) => updateDiffusionSettings(d, p))} />
+            <DiffusionSettingsPanel
+              settings={shared.diffusionSettings}
+              prompt={shared.diffusionPrompt}
+              locked={locked}
+              onChange={edit((d, p: Partial<DiffusionSettings>) => updateDiffusionSettings(d, p))}
+              onPrompt={edit((d, p: string | null) => setDiffusionPrompt(d, p))}
+            />
           ) : (
             <SettingsPanel settings={shared.settings} locked={locked} onChange={edit((d, p: Partial<RunSettings>) => updateSettings(d, p))} />
           )}

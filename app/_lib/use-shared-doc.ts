@@ -19,7 +19,7 @@ import type { Point, PublicUser } from '../../contract/events';
 import { YJS_PATH } from '../../contract/events';
 import { yjsProtocols } from '../../contract/yjs-auth';
 import { cleanDisplayText, MAX_NAME_GRAPHEMES } from '../../contract/display-text';
-import { readDiffusionSettings, readMask, readPoints, readSettings, type PointPairView } from '../../contract/room-doc';
+import { readDiffusionPrompt, readDiffusionSettings, readMask, readPoints, readSettings, type PointPairView } from '../../contract/room-doc';
 import { DEFAULT_DIFFUSION_SETTINGS, type DiffusionSettings } from '../../contract/diffusion-settings';
 import type { MaskStroke } from '../../contract/mask';
 import { DEFAULT_RUN_SETTINGS, type RunSettings } from '../../contract/run-settings';
@@ -56,6 +56,8 @@ export interface SharedDocView {
   settings: RunSettings;
   /** A diffusion room's settings (its document's own map). */
   diffusionSettings: DiffusionSettings;
+  /** A diffusion room's own prompt; undefined: the model card's applies. */
+  diffusionPrompt: string | undefined;
   peers: Peer[];
   status: DocStatus;
   /** The last refused change (the local document was reloaded from the server), or null. */
@@ -158,8 +160,8 @@ export function useSharedDoc(roomId: string | null, token: string, user: PublicU
   const snapshot = useMemo(
     () =>
       doc
-        ? { points: readPoints(doc), mask: readMask(doc), settings: readSettings(doc), diffusionSettings: readDiffusionSettings(doc) }
-        : { points: [], mask: [], settings: DEFAULT_RUN_SETTINGS, diffusionSettings: DEFAULT_DIFFUSION_SETTINGS },
+        ? { points: readPoints(doc), mask: readMask(doc), settings: readSettings(doc), diffusionSettings: readDiffusionSettings(doc), diffusionPrompt: readDiffusionPrompt(doc) }
+        : { points: [], mask: [], settings: DEFAULT_RUN_SETTINGS, diffusionSettings: DEFAULT_DIFFUSION_SETTINGS, diffusionPrompt: undefined },
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [doc, version],
   );

@@ -6,7 +6,8 @@
  * transaction. Failed writes are retried; past that, the run ends with a 'storage' error.
  */
 import type { EncodedImage, RunFrame } from '../../contract/events.js';
-import { completePairs, readDiffusionSettings, readMask, readSettings } from '../../contract/room-doc.js';
+import { DIFFUSION_PROMPT_KEY } from '../../contract/diffusion-settings.js';
+import { completePairs, readDiffusionPrompt, readDiffusionSettings, readMask, readSettings } from '../../contract/room-doc.js';
 import { roomMasks } from './mask-rasterizer.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue } from '../jobs/job-queue.js';
@@ -92,6 +93,9 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
   const diffusionSettings = diffusion ? readDiffusionSettings(doc) : undefined;
   const settings = (diffusionSettings ?? ganSettings)!;
   settings.maxSteps = Math.min(settings.maxSteps, limits.maxSteps);
+  // The room's own prompt, else the model card's; the run records the room's (a fork carries it on).
+  const roomPrompt = diffusion ? readDiffusionPrompt(doc) : undefined;
+  const recordedSettings = roomPrompt !== undefined ? { ...settings, [DIFFUSION_PROMPT_KEY]: roomPrompt } : settings;
   if (pairs.length === 0) return { reason: 'error', steps: 0, error: { code: 'no-points', message: 'no complete handle/target pair' } };
   // Off the event loop's critical path: a mask at the document limits takes a while to rasterise.
   const mask = await roomMasks.rasterize(strokes, size);
@@ -101,7 +105,7 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
   // The run record (with the state undo returns to) is durable before the first frame goes out.
   try {
     await recorder.begin({
-      id: runId, roomId, startedBy: run.by, kind: 'drag', method: settings.method, points: pairs, settings,
+      id: runId, roomId, startedBy: run.by, kind: 'drag', method: settings.method, points: pairs, settings: recordedSettings,
       mask: mask ?? null, maskStrokes: strokes, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
     });
   } catch (err) {
@@ -118,7 +122,7 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
   const frameFormat = ctx.frameFormat ?? 'webp';
   const frameQuality = ctx.frameQuality ?? 80;
   const request: DragJobRequest = diffusion
-    ? { kind: 'diffusion', modelPath, image: room.image, prompt: model.prompt ?? '', points, mask, settings: diffusionSettings!, frameFormat, frameQuality }
+    ? { kind: 'diffusion', modelPath, image: room.image, prompt: roomPrompt ?? model.prompt ?? '', points, mask, settings: diffusionSettings!, frameFormat, frameQuality }
     : {
         modelPath, latent: room.latent, weights, points, mask, settings: ganSettings!, stallSteps: limits.stallSteps,
         frameFormat, frameQuality, record: true, storeFrameEvery: storedFrameEvery(size),

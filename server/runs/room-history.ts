@@ -3,8 +3,8 @@
  * a step into a new linked room, and multi-level undo and redo of drags (themselves recorded in the timeline).
  */
 import { HISTORY_PAGE, type HistoryPage, type HistoryPageRequest, type HistoryRun, type HistoryStep, type Point, type PublicUser, type UndoRedo } from '../../contract/events.js';
-import { addMaskStroke, addPoint, completePairs, updateDiffusionSettings, updateSettings } from '../../contract/room-doc.js';
-import type { DiffusionSettings } from '../../contract/diffusion-settings.js';
+import { addMaskStroke, addPoint, completePairs, setDiffusionPrompt, updateDiffusionSettings, updateSettings } from '../../contract/room-doc.js';
+import { checkDiffusionPrompt, DIFFUSION_PROMPT_KEY, type DiffusionSettings } from '../../contract/diffusion-settings.js';
 import { errorMessage, withRetries, type RetryPolicy } from '../db/retry.js';
 import { handleMoves, writeThenApply } from './handle-moves.js';
 import type { RunSettings } from '../../contract/run-settings.js';
@@ -136,7 +136,11 @@ export class RoomHistory {
           addPoint(doc, p.target, FORK_USER);
         });
         // An inversion's settings are not drag settings (its lr is the fit's): a fork from it starts with the defaults.
-        if (run.kind === 'drag' && diffusion) updateDiffusionSettings(doc, run.settings as Partial<DiffusionSettings>);
+        if (run.kind === 'drag' && diffusion) {
+          updateDiffusionSettings(doc, run.settings as Partial<DiffusionSettings>);
+          const prompt = (run.settings as Record<string, unknown> | null)?.[DIFFUSION_PROMPT_KEY];
+          if (checkDiffusionPrompt(prompt) === null) setDiffusionPrompt(doc, prompt as string);
+        }
         else if (run.kind === 'drag') updateSettings(doc, run.settings as Partial<RunSettings>);
         for (const { id: _id, ...stroke } of run.maskStrokes ?? []) addMaskStroke(doc, stroke);
       });

@@ -11,7 +11,8 @@ import { join as joinPath, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryRun, HistoryStep, ModelInfo, RoomState, RunEnded, RunFrame, UnavailableModel } from '../../contract/events.js';
 import type { PhotoRoomCreated } from '../../contract/photo-room.js';
-import { addPoint, diffusionSettingsOf, readDiffusionSettings, settingsOf, updateDiffusionSettings } from '../../contract/room-doc.js';
+import { addPoint, diffusionSettingsOf, readDiffusionPrompt, readDiffusionSettings, setDiffusionPrompt, settingsOf, updateDiffusionSettings } from '../../contract/room-doc.js';
+import { MAX_ROOM_PROMPT_CHARS } from '../../contract/diffusion-settings.js';
 import { validateRoomDoc } from '../../contract/doc-validate.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, TINY_MODEL_ID, user, waitFor, type ClientSocket } from './helpers.js';
@@ -225,6 +226,32 @@ describe('a diffusion model in rooms', () => {
     expect(Buffer.from(frames.at(-1)!.image.bytes as Uint8Array).equals(Buffer.from(lastDrag.image.bytes as Uint8Array))).toBe(true);
     expect(keptImage).toBe(true);
     expect((await server.store.listSteps(runId)).length).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+
+  it("drags with the room's own prompt, which a fork carries on; a bad prompt is refused and loses nothing", async () => {
+    const created = await diffusionRoom();
+    const y = await prepare(created.roomId, created.editToken, { loraSteps: 0, ddimSteps: 10, maxSteps: 1 });
+    setDiffusionPrompt(y.doc, 'a red fox');
+    await new Promise((r) => setTimeout(r, 300));
+    // Not text, and too long: each update is refused, the document keeps the room's prompt.
+    for (const bad of [42, 'x'.repeat(MAX_ROOM_PROMPT_CHARS + 1)]) {
+      const other = await connectYjs(server.url, created.roomId, created.editToken);
+      cleanups.push(other.destroy);
+      diffusionSettingsOf(other.doc).set('prompt', bad);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const fresh = await connectYjs(server.url, created.roomId, created.viewToken);
+    cleanups.push(fresh.destroy);
+    expect(readDiffusionPrompt(fresh.doc)).toBe('a red fox');
+    const ann = await join(created.editToken, 'ann');
+    const { runId } = await call<{ runId: string }>(ann.socket, 'run:start');
+    const end = await waitFor(() => ann.ended.find((e) => e.runId === runId), 'the end', 120_000);
+    expect(end.error).toBeUndefined();
+    expect((await server.store.getRun(runId))!.settings).toMatchObject({ prompt: 'a red fox', maxSteps: 1 });
+    const fork = await call<{ roomId: string; editToken: string }>(ann.socket, 'history:fork', { runId, step: 0 });
+    const fy = await connectYjs(server.url, fork.roomId, fork.editToken);
+    cleanups.push(fy.destroy);
+    expect(readDiffusionPrompt(fy.doc)).toBe('a red fox');
   }, 120_000);
 
   it('refuses a diffusion method in a GAN room\'s settings and a GAN method in a diffusion room\'s', async () => {

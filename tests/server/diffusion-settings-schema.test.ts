@@ -11,11 +11,12 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { DiffusionSettingsPanel } from '../../app/_components/DiffusionSettingsPanel';
 import {
   DEFAULT_DIFFUSION_SETTINGS, DIFFUSION_DRAG_BOUNDS, DIFFUSION_SETTING_KEYS, DIFFUSION_SETTINGS_SCHEMA, LORA_BOUNDS,
-  type DiffusionSettingKey,
+  MAX_ROOM_PROMPT_CHARS, type DiffusionSettingKey,
 } from '../../contract/diffusion-settings.js';
 import type { NumberSetting } from '../../contract/run-settings.js';
 import { validateRoomDoc } from '../../contract/doc-validate.js';
-import { readDiffusionSettings, updateDiffusionSettings } from '../../contract/room-doc.js';
+import { readDiffusionPrompt, readDiffusionSettings, setDiffusionPrompt, updateDiffusionSettings } from '../../contract/room-doc.js';
+import { MAX_PROMPT_CHARS } from '../../engine/src/diffusion/tokenizer.js';
 import {
   DEFAULT_DIFFUSION_DRAG, DIFFUSION_DRAG_BOUNDS as ENGINE_DRAG_BOUNDS, LORA_BOUNDS as ENGINE_LORA_BOUNDS, resolveDiffusionDragOptions,
 } from '../../engine/src/diffusion/options.js';
@@ -37,7 +38,8 @@ const engineOptions = (s: typeof DEFAULT_DIFFUSION_SETTINGS) => {
 
 describe('diffusion settings schema', () => {
   it("gives the diffusion settings panel its bounds, steps, labels and the two methods", () => {
-    const html = renderToStaticMarkup(createElement(DiffusionSettingsPanel, { settings: DEFAULT_DIFFUSION_SETTINGS, locked: false, onChange: () => undefined }));
+    const props = { settings: DEFAULT_DIFFUSION_SETTINGS, prompt: undefined, locked: false, onChange: () => undefined, onPrompt: () => undefined };
+    const html = renderToStaticMarkup(createElement(DiffusionSettingsPanel, props));
     const inputs = [...html.matchAll(/<input type="number"[^>]*>/g)].map((m) => m[0]);
     expect(inputs).toHaveLength(numberKeys.length);
     numberKeys.forEach((k, i) => {
@@ -50,6 +52,32 @@ describe('diffusion settings schema', () => {
     expect(html).toContain('>StableDrag-Diff</button>');
     expect(html).toContain('>DragDiffusion</button>');
     expect(html).not.toContain('>DragGAN</button>');
+  });
+
+  it("holds the room's prompt: text up to its bound in the diffusion map, shown in the panel", () => {
+    expect(validates('prompt', '')).toBe(true);
+    expect(validates('prompt', 'a photo of a cat')).toBe(true);
+    expect(validates('prompt', 'x'.repeat(MAX_ROOM_PROMPT_CHARS))).toBe(true);
+    expect(validates('prompt', 'x'.repeat(MAX_ROOM_PROMPT_CHARS + 1))).toBe(false);
+    for (const bad of [3, null, ['a'], { a: 1 }]) expect(validates('prompt', bad)).toBe(false);
+    const doc = new Y.Doc();
+    doc.getMap('diffusion').set('prompt', 7);
+    expect(validateRoomDoc(doc, 128)).toMatch(/diffusion\.prompt: expected text, got number/);
+    // The room's bound is within what the engine's tokenizer takes.
+    expect(MAX_ROOM_PROMPT_CHARS).toBeLessThanOrEqual(MAX_PROMPT_CHARS);
+    // The editor cuts an over-long prompt to the bound; null goes back to the model card's.
+    const edited = new Y.Doc();
+    expect(readDiffusionPrompt(edited)).toBeUndefined();
+    setDiffusionPrompt(edited, 'y'.repeat(MAX_ROOM_PROMPT_CHARS + 50));
+    expect(readDiffusionPrompt(edited)).toHaveLength(MAX_ROOM_PROMPT_CHARS);
+    expect(validateRoomDoc(edited, 128)).toBeNull();
+    setDiffusionPrompt(edited, null);
+    expect(readDiffusionPrompt(edited)).toBeUndefined();
+    const html = renderToStaticMarkup(createElement(DiffusionSettingsPanel, {
+      settings: DEFAULT_DIFFUSION_SETTINGS, prompt: 'a red fox', locked: false, onChange: () => undefined, onPrompt: () => undefined,
+    }));
+    expect(html).toMatch(/<textarea[^>]*maxLength="1000"[^>]*data-testid="diffusion-prompt"[^>]*>a red fox<\/textarea>/);
+    expect(html).toContain('data-testid="diffusion-prompt-reset"');
   });
 
   it('is what the validator accepts in the diffusion map, exactly up to each bound', () => {
