@@ -46,8 +46,10 @@ export interface RoomSummary {
   roomId: string;
   title: string;
   model: string;
-  /** Which settings and methods the room offers (its model's kind; 'gan' when the model is not known here). */
+  /** Which settings and methods the room offers (its model's kind, kept with the room: it holds when the model is gone). */
   modelKind: ModelKind;
+  /** Whether this server offers the room's model now (false: it is missing or broken; replay works, drags do not). */
+  modelAvailable: boolean;
   seed: number;
   /** The room's image size, from its stored image (so it holds even when the model is no longer offered). */
   width: number;

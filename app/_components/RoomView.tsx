@@ -131,6 +131,13 @@ export function RoomView({ token }: { token: string }) {
           if (links) router.replace(`/r/${links.editToken}`);
         }}
       />
+      {session.state && !session.state.room.modelAvailable && (
+        <p className="error small" role="status" data-testid="model-missing">
+          This room&apos;s {session.state.room.modelKind === 'diffusion' ? 'diffusion model' : 'model'} “{session.state.room.model}” is
+          missing on this server: the timeline replays and exports its runs, but drags need the model back in the models
+          directory (then Rescan models on the home page).
+        </p>
+      )}
       <main className="workspace">
         <div className="canvas-col">
           <div className="toolbar">

@@ -49,7 +49,7 @@ function storedFrame(row: { frame: Uint8Array; frameType: string }): { frame: Ui
 type Row = Awaited<ReturnType<PrismaClient['room']['findUnique']>> & {};
 
 const roomSelect = {
-  id: true, title: true, model: true, seed: true, parentRoomId: true, forkRunId: true, forkStep: true, editToken: true, viewToken: true,
+  id: true, title: true, model: true, modelKind: true, seed: true, parentRoomId: true, forkRunId: true, forkStep: true, editToken: true, viewToken: true,
   latent: true, image: true, imageType: true, createdAt: true, updatedAt: true,
 } as const;
 
@@ -66,7 +66,7 @@ function fromFloat32(latent: Float32Array): Uint8Array<ArrayBuffer> {
 
 function toRecord(row: Omit<Row, 'ydoc'>): RoomRecord {
   return {
-    id: row.id, title: row.title, model: row.model, seed: row.seed, parentRoomId: row.parentRoomId,
+    id: row.id, title: row.title, model: row.model, modelKind: row.modelKind === 'diffusion' ? 'diffusion' : 'gan', seed: row.seed, parentRoomId: row.parentRoomId,
     forkRunId: row.forkRunId, forkStep: row.forkStep,
     editToken: row.editToken, viewToken: row.viewToken,
     latent: toFloat32(row.latent), image: new Uint8Array(row.image), imageType: row.imageType,
@@ -85,7 +85,7 @@ export class PrismaRoomStore implements RoomStore {
   async create(room: NewRoom): Promise<RoomRecord> {
     const row = await this.prisma.room.create({
       data: {
-        id: newRoomId(), title: room.title, model: room.model, seed: room.seed, parentRoomId: room.parentRoomId ?? null,
+        id: newRoomId(), title: room.title, model: room.model, modelKind: room.modelKind ?? 'gan', seed: room.seed, parentRoomId: room.parentRoomId ?? null,
         forkRunId: room.forkRunId ?? null, forkStep: room.forkStep ?? null,
         editToken: newToken(), viewToken: newToken(),
         latent: fromFloat32(room.latent), image: Uint8Array.from(room.image), imageType: room.imageType,

@@ -72,7 +72,7 @@ export class RoomService {
     const seed = RoomService.seed(req.seed);
     const title = cleanDisplayText(typeof req.title === 'string' ? req.title : '', MAX_TITLE_GRAPHEMES) || `Seed ${seed}`;
     const rendered = await this.jobs.render({ modelPath: model.path, seed, format: 'png' }, { caller });
-    return this.store.create({ title, model: model.id, seed, latent: rendered.latent, image: rendered.image.bytes, imageType: rendered.image.mime });
+    return this.store.create({ title, model: model.id, modelKind: model.kind, seed, latent: rendered.latent, image: rendered.image.bytes, imageType: rendered.image.mime });
   }
 
   /** The offered model `id` names (its size and file); `invalid` or `model-unavailable` otherwise. */
@@ -89,9 +89,9 @@ export class RoomService {
     const model = this.model(req.model);
     const title = cleanDisplayText(typeof req.title === 'string' ? req.title : '', MAX_TITLE_GRAPHEMES) || 'Photo';
     // A diffusion room's image is the photo itself and it has no latent of its own: each drag inverts the image.
-    if (model.kind === 'diffusion') return this.store.create({ title, model: model.id, seed: 0, latent: new Float32Array(0), image: req.target, imageType: 'image/png' });
+    if (model.kind === 'diffusion') return this.store.create({ title, model: model.id, modelKind: 'diffusion', seed: 0, latent: new Float32Array(0), image: req.target, imageType: 'image/png' });
     const rendered = await this.jobs.render({ modelPath: model.path, seed: 0, format: 'webp' }, { caller });
-    return this.store.create({ title, model: model.id, seed: 0, latent: rendered.latent, image: req.target, imageType: 'image/png' });
+    return this.store.create({ title, model: model.id, modelKind: model.kind, seed: 0, latent: rendered.latent, image: req.target, imageType: 'image/png' });
   }
 
   /** A seed's image, cached: the home page asks for the same seeds again and again. */
@@ -114,6 +114,7 @@ export class RoomService {
       title: room.title,
       model: room.model,
       modelKind: this.modelKind(room),
+      modelAvailable: this.models.get(room.model) !== undefined,
       seed: room.seed,
       ...this.size(room),
       createdAt: room.createdAt.toISOString(),
@@ -132,9 +133,12 @@ export class RoomService {
     return { width: m?.width ?? 0, height: m?.height ?? 0 };
   }
 
-  /** The kind of the room's model as last seen ('gan' for a model never seen here: GAN rooms came first). */
-  modelKind(room: Pick<RoomRecord, 'model'>): ModelKind {
-    return this.models.lastKnown(room.model)?.kind ?? 'gan';
+  /**
+   * The kind of the room's model: as offered now or last seen, else as stored with the room (a room made before
+   * rooms kept their kind reads 'gan' there, so a model seen here wins).
+   */
+  modelKind(room: Pick<RoomRecord, 'model' | 'modelKind'>): ModelKind {
+    return this.models.lastKnown(room.model)?.kind ?? room.modelKind;
   }
 
   /** The room's model as offered now (its path, kind and prompt); `model-unavailable` when it is gone or broken. */

@@ -2,12 +2,14 @@
  * Persistence of rooms, behind an interface so the server never touches Prisma directly (a PostgreSQL or
  * in-memory store can replace the SQLite one). Issue 5 adds run/step history next to these methods.
  */
-import type { Role } from '../../contract/events.js';
+import type { ModelKind, Role } from '../../contract/events.js';
 import type { HistoryStore } from './history-store.js';
 
 export interface NewRoom {
   title: string;
   model: string;
+  /** The model's kind now (default 'gan'): kept with the room, so it holds when the model is gone. */
+  modelKind?: ModelKind;
   seed: number;
   parentRoomId?: string | null;
   forkRunId?: string | null;
@@ -23,6 +25,7 @@ export interface RoomRecord {
   id: string;
   title: string;
   model: string;
+  modelKind: ModelKind;
   seed: number;
   parentRoomId: string | null;
   forkRunId: string | null;

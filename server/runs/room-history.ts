@@ -124,7 +124,7 @@ export class RoomHistory {
       ? { image: await this.deps.frames.diffusionImage(parent, run, s, caller) }
       : await jobs.render({ modelPath: rooms.modelPath(parent), latent: s.latent, format: 'png', weights }, { caller });
     const child = await store.create({
-      title: cleanDisplayText(`${parent.title} · fork ${run.seq}.${s.step}`, MAX_TITLE_GRAPHEMES), model: parent.model, seed: parent.seed,
+      title: cleanDisplayText(`${parent.title} · fork ${run.seq}.${s.step}`, MAX_TITLE_GRAPHEMES), model: parent.model, modelKind: rooms.modelKind(parent), seed: parent.seed,
       parentRoomId: parent.id, forkRunId: run.id, forkStep: s.step,
       latent: s.latent, image: rendered.image.bytes, imageType: rendered.image.mime, weights,
     });

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Room" ADD COLUMN "modelKind" TEXT NOT NULL DEFAULT 'gan';
