@@ -54,6 +54,9 @@ export interface StepRecord {
   distances: number[];
   confidences: number[];
   latent: Float32Array;
+  /** Store the latent as half floats (a diffusion step's: replay and export read its frame, a fork's decode
+   *  differs from the run's by at most a level or two of 255; tests/server/step-latent-f16.test.ts). */
+  latentHalf?: boolean;
   /** The step's frame, lossless (WebP, PNG for a run's last step); null where only the latent is kept
    *  (runs/stored-frames.ts says which steps keep one; the others are rendered again from the latent). */
   frame: Uint8Array | null;

@@ -6,6 +6,7 @@ import type { NewRoom, RoomRecord, RoomStore, StoredDocument } from './room-stor
 import type { NewRun, RunRecord, RunResult, RunSummary, RunUndoEntry, StepRecord, StoredStepFrame } from './history-store.js';
 import { newRoomId, newToken, looksLikeToken } from './tokens.js';
 import { GroupCommit } from '../db/group-commit.js';
+import { fromFloat16Bytes, toFloat16Bytes } from './float16.js';
 
 type Transaction = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 type RunRow = Awaited<ReturnType<PrismaClient['run']['findUnique']>> & {};
@@ -27,14 +28,19 @@ function toRun(row: RunRow & { _count?: { stepRecords: number } }): RunRecord {
 function toStep(row: StepRow): StepRecord {
   return {
     runId: row.runId, step: row.step, handles: JSON.parse(row.handles), distances: JSON.parse(row.distances),
-    confidences: JSON.parse(row.confidences), latent: toFloat32(row.latent), ...storedFrame(row), elapsedMs: row.elapsedMs,
+    confidences: JSON.parse(row.confidences), latent: stepLatent(row), ...storedFrame(row), elapsedMs: row.elapsedMs,
   };
+}
+
+function stepLatent(row: { latent: Uint8Array; latentType: string }): Float32Array {
+  return row.latentType === 'f16' ? fromFloat16Bytes(row.latent) : toFloat32(row.latent);
 }
 
 function stepRow(s: StepRecord) {
   return {
     runId: s.runId, step: s.step, handles: JSON.stringify(s.handles), distances: JSON.stringify(s.distances),
-    confidences: JSON.stringify(s.confidences), latent: fromFloat32(s.latent), frame: s.frame ? Uint8Array.from(s.frame) : NO_FRAME,
+    confidences: JSON.stringify(s.confidences), latent: s.latentHalf ? toFloat16Bytes(s.latent) : fromFloat32(s.latent),
+    latentType: s.latentHalf ? 'f16' : 'f32', frame: s.frame ? Uint8Array.from(s.frame) : NO_FRAME,
     frameType: s.frameType ?? '', elapsedMs: s.elapsedMs,
   };
 }
@@ -314,7 +320,7 @@ export class PrismaRoomStore implements RoomStore {
     const missing = rows.filter((r) => r.frame.byteLength === 0).map((r) => r.step);
     // Latents only for the steps that need rendering: most of a run's bytes stay unread.
     const latents = missing.length
-      ? new Map((await this.prisma.runStep.findMany({ where: { runId, step: { in: missing } }, select: { step: true, latent: true } })).map((r) => [r.step, toFloat32(r.latent)]))
+      ? new Map((await this.prisma.runStep.findMany({ where: { runId, step: { in: missing } }, select: { step: true, latent: true, latentType: true } })).map((r) => [r.step, stepLatent(r)]))
       : new Map<number, Float32Array>();
     return rows.map((r) =>
       r.frame.byteLength > 0

@@ -137,7 +137,7 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
         const record = s.latent
           ? {
               runId, step: s.step, handles: s.handles, distances: s.distances, confidences: s.confidences,
-              latent: s.latent, frame: s.stored?.bytes ?? null, frameType: s.stored?.mime ?? null, elapsedMs: s.elapsedMs,
+              latent: s.latent, latentHalf: diffusion, frame: s.stored?.bytes ?? null, frameType: s.stored?.mime ?? null, elapsedMs: s.elapsedMs,
             }
           : null;
         if (record) lastStepStored = !!s.stored;

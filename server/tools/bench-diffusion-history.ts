@@ -1,5 +1,5 @@
 /**
- * What a diffusion drag's history costs per step: the step latent (float32, H/8 x W/8 x 4) and its lossless frame,
+ * What a diffusion drag's history costs per step: the step latent (float16, H/8 x W/8 x 4) and its lossless frame,
  * either a VAE decode (here: a photo-like image at the size) or the latent preview scaled up (here: the same image
  * at latent resolution, blown up by nearest neighbour, as diffusion-drag-job.ts stores it). Frames are encoded as
  * the worker encodes them. Run: npx tsx server/tools/bench-diffusion-history.ts [image.png]
@@ -24,12 +24,13 @@ async function rgba(side: number) {
   return { width: side, height: side, data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-console.log('| image | latent (f32) | decoded frame (lossless WebP) | preview frame (lossless WebP) | noise frame (upper bound) |');
+console.log('| image | latent (f16) | decoded frame (lossless WebP) | preview frame (lossless WebP) | noise frame (upper bound) |');
 console.log('| --- | --- | --- | --- | --- |');
 for (const side of [256, 512]) {
   const decoded = await encodeImage(await rgba(side), 'webp-lossless');
   const preview = await encodeImage(upscaleNearest(await rgba(side / 8), side, side), 'webp-lossless');
-  const latent = (side / 8) ** 2 * 4 * 4;
+  // Half floats (server/rooms/float16.ts): 2 bytes a value.
+  const latent = (side / 8) ** 2 * 4 * 2;
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
   const worst = await encodeImage(noise(side), 'webp-lossless');
   console.log(`| ${side} px | ${kb(latent)} | ${kb(decoded.bytes.byteLength)} | ${kb(preview.bytes.byteLength)} | ${kb(worst.bytes.byteLength)} |`);

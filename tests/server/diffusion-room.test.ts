@@ -17,6 +17,7 @@ import { validateRoomDoc } from '../../contract/doc-validate.js';
 import type { StudioServer } from '../../server/studio-server.js';
 import { call, connectSocket, connectYjs, createRoom, startTestServer, tempDir, TINY_MODEL_ID, user, waitFor, type ClientSocket } from './helpers.js';
 import { quadrants, upload } from './photo-upload-helpers.js';
+import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import * as Y from 'yjs';
 
@@ -142,6 +143,12 @@ describe('a diffusion model in rooms', () => {
     const steps = await server.store.listSteps(runId);
     expect(steps.length).toBeGreaterThanOrEqual(2);
     expect(steps.every((s) => s.latent.length === 8 * 8 * 4 && s.frame && s.frame.byteLength > 0)).toBe(true);
+    // Stored as half floats: 2 bytes a value.
+    const raw = new Database(joinPath(tmp.dir, 'studio.db'), { readonly: true });
+    const rows = raw.prepare('SELECT length(latent) AS bytes, latentType FROM RunStep WHERE runId = ?').all(runId) as { bytes: number; latentType: string }[];
+    raw.close();
+    expect(rows.length).toBe(steps.length);
+    expect(rows.every((r) => r.bytes === 8 * 8 * 4 * 2 && r.latentType === 'f16')).toBe(true);
     const { runs } = await call<{ runs: HistoryRun[] }>(ann.socket, 'history:list');
     expect(runs.find((r) => r.runId === runId)).toMatchObject({ kind: 'drag', method: 'stabledrag-diff', status: 'ended' });
     const replay = await call<{ step: HistoryStep }>(bob.socket, 'history:step', { runId, step: 1 });
