@@ -1,7 +1,8 @@
 /**
  * A diffusion drag through BullMQ to a real `npm run worker` process on a real redis-server: the same job type as
  * a GAN drag, named by model id, streams its LoRA and inversion stages and its recorded steps (latent, frames) back,
- * and ends with the denoised image; a cancel in the LoRA stage reaches the worker.
+ * and ends with the denoised image; a preview step's clean latent decodes there (a fork's render job); a cancel in
+ * the LoRA stage and between DDIM steps of the inversion reaches the worker.
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,6 +62,23 @@ describe('diffusion drags on worker processes', () => {
     const drags = steps.filter((s) => s.diffusion?.stage === 'drag');
     expect(drags.length).toBeGreaterThanOrEqual(2);
     expect(drags.every((s) => s.latent instanceof Float32Array && s.latent.length === 8 * 8 * 4 && s.stored?.mime === 'image/webp')).toBe(true);
+    // A fork from a preview step: the worker decodes the step's clean latent with the model's VAE.
+    const preview = drags.find((s) => !s.diffusion?.decoded)!;
+    const rendered = await jobs.render({ modelPath: WEB_PATH, latent: preview.latent, format: 'png', diffusion: { width: 16, height: 16 } });
+    expect(rendered.image).toMatchObject({ mime: 'image/png', width: 16, height: 16 });
+    const meta = await sharp(Buffer.from(rendered.image.bytes)).metadata();
+    expect([meta.width, meta.height]).toEqual([16, 16]);
+  }, 120_000);
+
+  it('cancels a drag between DDIM steps of its inversion on the worker', async () => {
+    let inverted = 0;
+    const long = { ...job(0), settings: { ...job(0).settings, ddimSteps: 100, inversionStrength: 1 } };
+    const handle = jobs.drag(long, { onStep: (s) => s.diffusion?.stage === 'invert' && inverted++ });
+    await waitFor(() => inverted >= 2, 'inversion steps', 60_000);
+    handle.cancel();
+    const end = await handle.done;
+    expect(end.reason).toBe('cancelled');
+    expect(inverted).toBeLessThan(100);
   }, 120_000);
 
   it('cancels a drag in its LoRA stage on the worker', async () => {
