@@ -62,8 +62,19 @@ export interface EncodedImage {
  * 'stalled': the handles stopped getting closer to their targets (ServerLimits.stallSteps); steps kept too.
  * 'interrupted': the worker process running it was lost (a cluster's `npm run worker`); the steps it sent are kept.
  * 'done': an inversion ran every step it planned.
+ * 'storage-limit': the room reached its stored-bytes limit (RoomStorage); the steps recorded so far are kept, like a Stop.
  */
-export type RunEndReason = 'reached' | 'max-steps' | 'stalled' | 'cancelled' | 'time-limit' | 'interrupted' | 'error' | 'done';
+export type RunEndReason = 'reached' | 'max-steps' | 'stalled' | 'cancelled' | 'time-limit' | 'interrupted' | 'error' | 'done' | 'storage-limit';
+
+/**
+ * What a room holds in the server's store (its timeline's step records and images, tuned weights, document)
+ * against the server's per-room limit. At the limit new runs are refused; history is never deleted, so a full
+ * room goes on in a fork (which starts with only the forked step's state).
+ */
+export interface RoomStorage {
+  usedBytes: number;
+  limitBytes: number;
+}
 
 export interface RunInfo {
   runId: string;
@@ -167,6 +178,7 @@ export interface HistoryPage {
   total: number;
   lineage: RoomLineage;
   undoRedo: UndoRedo;
+  storage: RoomStorage;
 }
 
 /** The drag that Undo would take back and the one Redo would re-apply; null when there is none. */

@@ -157,6 +157,7 @@ function asRefusal(err: unknown): PhotoRefusal {
   if (err instanceof ImageInputError) return new PhotoRefusal('invalid-image', err.message);
   if (err instanceof BusyError) return new PhotoRefusal('busy', err.message, err.retryAfterSeconds);
   if (err instanceof RoomError) {
+    if (err.code === 'storage-full') return new PhotoRefusal('limit', err.message);
     const code: PhotoRoomErrorCode = err.code === 'limit' || err.code === 'busy' || err.code === 'model-unavailable' || err.code === 'invalid' ? err.code : 'internal';
     return new PhotoRefusal(code, err.message, err.retryAfterSeconds);
   }

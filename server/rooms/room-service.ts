@@ -17,7 +17,7 @@ import { PreviewCache } from './preview-cache.js';
  */
 export class RoomError extends Error {
   constructor(
-    readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'busy' | 'no-points' | 'storage' | 'model-unavailable' | 'internal',
+    readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'busy' | 'no-points' | 'storage' | 'storage-full' | 'model-unavailable' | 'internal',
     message: string,
     readonly retryAfterSeconds?: number,
   ) {

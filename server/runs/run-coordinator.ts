@@ -5,7 +5,7 @@
  * turn itself is drag-run.ts. Each role is an interface, so a cluster can put a shared queue and a fan-out
  * across nodes in place of the in-process ones without the rest changing (docs/architecture.md).
  */
-import type { PublicUser, RunFrame, RunQueueState } from '../../contract/events.js';
+import type { PublicUser, RoomStorage, RunFrame, RunQueueState } from '../../contract/events.js';
 import { completePairs } from '../../contract/room-doc.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue } from '../jobs/job-queue.js';
@@ -21,6 +21,7 @@ import { LocalRunQueue } from './local-run-queue.js';
 import { StoreRunRecorder, type RunRecorder } from './run-recorder.js';
 import { runDrag } from './drag-run.js';
 import { runInversion } from './invert-run.js';
+import { checkRoomStorage } from './room-storage.js';
 import type { InvertSettings } from '../../contract/invert-settings.js';
 
 export type { RunOwner } from './run-queue.js';
@@ -35,7 +36,7 @@ export interface RunCoordinatorDeps {
   frameQuality?: number;
   /** The run queue for these events; default LocalRunQueue (one process). A cluster passes a RedisRunQueue. */
   queue?: (events: RunQueueEvents, retryAfterSeconds: () => number) => RunQueue;
-  limits: Pick<ServerLimits, 'queuedRunsPerRoom' | 'runsPerUser' | 'runsPerAddress' | 'runsWaiting' | 'runSeconds' | 'maxSteps' | 'stallSteps' | 'storageRetries' | 'storageRetryMs'>;
+  limits: Pick<ServerLimits, 'queuedRunsPerRoom' | 'runsPerUser' | 'runsPerAddress' | 'runsWaiting' | 'runSeconds' | 'maxSteps' | 'stallSteps' | 'storageRetries' | 'storageRetryMs' | 'roomStorageBytes'>;
   log?: (line: string) => void;
 }
 
@@ -77,9 +78,18 @@ export class RunCoordinator {
     return this.liveFrames.get(roomId) ?? this.deps.broadcast.liveFrame?.(roomId) ?? null;
   }
 
-  /** Queues a run; refuses when the document has no complete handle/target pair, or past the queue's limits. */
+  /** What the room holds in the store against its limit. */
+  async storage(roomId: string): Promise<RoomStorage> {
+    return { usedBytes: await this.deps.store.storageBytes(roomId), limitBytes: this.deps.limits.roomStorageBytes };
+  }
+
+  /**
+   * Queues a run; refuses when the document has no complete handle/target pair, when the room is at its
+   * storage limit, or past the queue's limits.
+   */
   async start(roomId: string, by: PublicUser | null, owner?: RunOwner): Promise<{ runId: string; position: number }> {
     if (this.closed) throw new RoomError('internal', 'server is shutting down');
+    checkRoomStorage(await this.storage(roomId));
     const doc = await this.deps.docs.acquire(roomId);
     try {
       if (completePairs(doc).length === 0) throw new RoomError('no-points', 'add at least one handle and its target first');
@@ -93,10 +103,11 @@ export class RunCoordinator {
 
   /**
    * Queues a photo's inversion in the room (its first run, for a room made from a photo): `target` is the
-   * fitted image as PNG. Refused past the queue's limits like a drag.
+   * fitted image as PNG. Refused at the room's storage limit and past the queue's limits like a drag.
    */
   async startInversion(roomId: string, by: PublicUser | null, owner: RunOwner, invert: { target: Uint8Array; settings: InvertSettings }): Promise<{ runId: string; position: number }> {
     if (this.closed) throw new RoomError('internal', 'server is shutting down');
+    checkRoomStorage(await this.storage(roomId));
     const maxSteps = invert.settings.wSteps + invert.settings.wPlusSteps;
     const run: QueuedRun = { roomId, info: { runId: newRunId(), by, state: 'queued', position: 0, maxSteps, step: 0 }, by, owner, cancelled: false, invert };
     const position = await this.queue.enqueue(run);
