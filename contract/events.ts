@@ -233,9 +233,10 @@ export type Result<T> = ({ ok: true } & T) | { ok: false; error: ErrorInfo };
 export type Ack<T> = (result: Result<T>) => void;
 
 export interface ClientToServerEvents {
-  'models:list': (ack: Ack<{ models: ModelInfo[]; unavailable: UnavailableModel[] }>) => void;
+  /** `lpips`: whether the server holds LPIPS-VGG16's weights, so a photo's inversion may use the 'lpips' loss. */
+  'models:list': (ack: Ack<{ models: ModelInfo[]; unavailable: UnavailableModel[]; lpips: boolean }>) => void;
   /** Scans the models directory again (new models are offered, removed or broken ones listed unavailable). */
-  'models:rescan': (ack: Ack<{ models: ModelInfo[]; unavailable: UnavailableModel[] }>) => void;
+  'models:rescan': (ack: Ack<{ models: ModelInfo[]; unavailable: UnavailableModel[]; lpips: boolean }>) => void;
   'seed:preview': (req: { model: string; seed: number }, ack: Ack<{ image: EncodedImage }>) => void;
   'room:create': (req: { title: string; model: string; seed: number }, ack: Ack<{ roomId: string; editToken: string; viewToken: string }>) => void;
   /** Joins the room a token opens (leaving any other); the socket then receives the room's broadcasts. */

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
 import type { ModelInfo } from '../../contract/events';
-import { INVERT_SETTINGS_SCHEMA, PTI_ARCHITECTURES, type InvertSettings } from '../../contract/invert-settings';
+import { INVERT_SETTINGS_SCHEMA, LPIPS_SLOW_NOTE, PTI_ARCHITECTURES, type InvertLossChoice, type InvertSettings } from '../../contract/invert-settings';
 import { PHOTO_LIMITS } from '../../contract/photo-room';
 import { request } from '../_lib/socket';
 import { rememberRoom } from '../_lib/recent-rooms';
@@ -39,6 +39,9 @@ export function PhotoRoom() {
     wSteps: INVERT_SETTINGS_SCHEMA.wSteps.default, wPlusSteps: INVERT_SETTINGS_SCHEMA.wPlusSteps.default,
     ptiSteps: INVERT_SETTINGS_SCHEMA.ptiSteps.default,
   });
+  const [loss, setLoss] = useState<InvertLossChoice>(INVERT_SETTINGS_SCHEMA.loss.default);
+  /** Whether the server holds LPIPS's weights (only then is the 'lpips' loss offered). */
+  const [lpips, setLpips] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const drag = useRef<{ x: number; y: number; centre: [number, number] } | null>(null);
@@ -47,6 +50,7 @@ export function PhotoRoom() {
     request('models:list')
       .then((list) => {
         setModels(list.models);
+        setLpips(list.lpips);
         setModel((m) => m || list.models[0]?.id || '');
       })
       .catch((e: Error) => setError(e.message));
@@ -113,7 +117,7 @@ export function PhotoRoom() {
     setCreating(true);
     setError(null);
     try {
-      const room = await uploadPhoto(photo.file, { model, title: title.trim(), crop, settings: { ...steps, ptiSteps: tunable ? steps.ptiSteps : 0 } });
+      const room = await uploadPhoto(photo.file, { model, title: title.trim(), crop, settings: { ...steps, ptiSteps: tunable ? steps.ptiSteps : 0, loss } });
       rememberRoom({ token: room.editToken, roomId: room.roomId, role: 'edit', title: title.trim() || 'Photo' });
       keepPhotoNotices(room.editToken, room.notices);
       router.push(`/r/${room.editToken}`);
@@ -188,6 +192,23 @@ export function PhotoRoom() {
             <span className="field-label">Title</span>
             <input value={title} placeholder="Photo" maxLength={80} onChange={(e) => setTitle(e.target.value)} data-testid="photo-title" />
           </label>
+          <label className="field" title={INVERT_SETTINGS_SCHEMA.loss.description}>
+            <span className="field-label">{INVERT_SETTINGS_SCHEMA.loss.label}</span>
+            <select value={loss} onChange={(e) => setLoss(e.target.value as InvertLossChoice)} data-testid="photo-loss">
+              {INVERT_SETTINGS_SCHEMA.loss.choices
+                .filter((c) => c !== 'lpips' || lpips)
+                .map((c) => (
+                  <option key={c} value={c} title={INVERT_SETTINGS_SCHEMA.loss.options[c].title}>
+                    {INVERT_SETTINGS_SCHEMA.loss.options[c].label}
+                  </option>
+                ))}
+            </select>
+          </label>
+          {loss === 'lpips' && (
+            <p className="muted small" data-testid="photo-lpips-note">
+              LPIPS is {LPIPS_SLOW_NOTE}: fewer steps, or a GPU backend, keep it within the run time limit.
+            </p>
+          )}
           <div className="photo-steps">
             {number('wSteps')}
             {number('wPlusSteps')}

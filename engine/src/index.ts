@@ -44,7 +44,7 @@ export { parseSafetensors } from './io/safetensors.js';
 export { importCheckpoint, DISCRIMINATOR_METADATA_KEY, DISCRIMINATOR_FILE_NAME, type ImportOptions, type ImportProgress, type ImportResult } from './import/import-checkpoint.js';
 export { CheckpointImportError } from './import/errors.js';
 export { importLpips, type ImportLpipsOptions, type ImportLpipsResult } from './import/import-lpips.js';
-export { LpipsVgg, LpipsLoss, LpipsLoadError, defaultLpipsPath, LPIPS_FILE_NAME } from './invert/lpips.js';
+export { LpipsVgg, LpipsLoss, LpipsLoadError, defaultLpipsPath, LPIPS_FILE_NAME, lpipsPathIn } from './invert/lpips.js';
 export { loadLandmarkDetector, landmarkDetectorFromBytes, defaultDetectorPath, LandmarkDetector, DetectorInputError, DETECTOR_METADATA_KEY, type DetectorConfig } from './landmarks/detector.js';
 export type * from './drag/types.js';
 export * from './diffusion/index.js';

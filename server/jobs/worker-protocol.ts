@@ -87,6 +87,8 @@ export interface InvertJobRequest {
   frameEvery: number;
   /** As DragJobRequest: a lossless WebP of every step divisible by this (frames the engine drew on those steps). */
   storeFrameEvery: number;
+  /** LPIPS-VGG16's weights file, for settings.loss 'lpips' (the server's models/lpips/lpips-vgg.safetensors). */
+  lpipsPath?: string;
 }
 
 export interface InvertStepMessage {

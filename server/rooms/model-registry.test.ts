@@ -59,7 +59,7 @@ describe('models directory', () => {
 
   it('offers an empty directory as no models, without complaint', () => {
     const r = registry();
-    expect(r.list()).toEqual({ models: [], unavailable: [] });
+    expect(r.list()).toEqual({ models: [], unavailable: [], lpips: false });
     expect(logs.filter((l) => l.includes('unavailable'))).toEqual([]);
   });
 

@@ -10,6 +10,7 @@ import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'nod
 import { basename, extname, join, sep } from 'node:path';
 import type { ModelInfo, UnavailableModel } from '../../contract/events.js';
 import { presentedSize } from '../../engine/src/model/image-size.js';
+import { lpipsPathIn } from '../../engine/src/invert/lpips-file.js';
 import { cleanDisplayText, MAX_NAME_GRAPHEMES, MAX_TITLE_GRAPHEMES } from '../../contract/display-text.js';
 import { ModelHeaderError, readModelHeader } from './model-header.js';
 
@@ -49,6 +50,8 @@ export interface ResolvedModel extends Omit<ModelInfo, 'stepMs'> {
 export interface ModelList {
   models: ModelInfo[];
   unavailable: UnavailableModel[];
+  /** Whether LPIPS-VGG16's weights are installed (the inversion's 'lpips' loss is offered). */
+  lpips: boolean;
 }
 
 /** The one wording of "this room's model cannot be used" (ack errors and HTTP 409s alike). */
@@ -202,7 +205,23 @@ export class ModelRegistry {
         return ms === undefined ? info : { ...info, stepMs: ms };
       }),
       unavailable: [...this.unavailable].map(([id, reason]) => ({ id, reason })),
+      lpips: this.lpipsPath() !== null,
     };
+  }
+
+  /**
+   * LPIPS-VGG16's weights file when it is there, else null. Looked for at each ask (one stat), so a file
+   * imported while the server runs is offered without a restart.
+   */
+  lpipsPath(): string | null {
+    const dir = this.sources.modelsDir;
+    if (!dir) return null;
+    const file = lpipsPathIn(dir);
+    try {
+      return statSync(file).isFile() ? file : null;
+    } catch {
+      return null;
+    }
   }
 
   /** An available model. */

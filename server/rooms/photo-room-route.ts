@@ -176,7 +176,7 @@ export function createPhotoRoomHandler(deps: PhotoRoomDeps) {
       const crop = parseCrop(url.searchParams.get('crop'));
       if (crop) checkAspect(crop, model);
       const settings = parseSettings(url);
-      const unsuited = invertSettingsProblem(settings, model);
+      const unsuited = invertSettingsProblem(settings, model, { lpips: deps.rooms.lpipsPath() !== null });
       if (unsuited) throw new PhotoRefusal('invalid', unsuited);
       const address = deps.clientAddress(req);
       const done = await slots.run(async () => {

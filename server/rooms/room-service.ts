@@ -138,6 +138,11 @@ export class RoomService {
   }
 
   /** The room's model file; a room whose model is gone or broken gets `model-unavailable`. */
+  /** LPIPS-VGG16's weights file when the server holds it (the inversion's 'lpips' loss), else null. */
+  lpipsPath(): string | null {
+    return this.models.lpipsPath();
+  }
+
   modelPath(room: Pick<RoomRecord, 'model'>): string {
     const m = this.models.get(room.model);
     if (!m) throw this.unavailable(room.model);

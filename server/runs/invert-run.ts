@@ -63,6 +63,12 @@ async function invertInRoom(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc,
   } catch (err) {
     return { reason: 'error', steps: 0, error: { code: (err as RoomError).code ?? 'model-unavailable', message: errorMessage(err) } };
   }
+  let lpipsPath: string | undefined;
+  if (settings.loss === 'lpips') {
+    // Checked at the upload too; the file may have gone since.
+    lpipsPath = rooms.lpipsPath() ?? undefined;
+    if (!lpipsPath) return { reason: 'error', steps: 0, error: { code: 'lpips-unavailable', message: 'LPIPS-VGG16\'s weights are no longer on the server; choose another loss' } };
+  }
   const size = rooms.size(room);
   const maxSteps = settings.wSteps + settings.wPlusSteps + (settings.ptiSteps ?? 0);
   run.info.maxSteps = maxSteps;
@@ -86,7 +92,7 @@ async function invertInRoom(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc,
   // A multiple of FRAME_EVERY, so the steps that keep a frame are steps the engine drew.
   const storeFrameEvery = Math.max(FRAME_EVERY, storedFrameEvery(size));
   const job = jobs.invert(
-    { modelPath, target, settings, frameFormat: ctx.frameFormat ?? 'webp', frameQuality: ctx.frameQuality ?? 80, frameEvery: FRAME_EVERY, storeFrameEvery },
+    { modelPath, target, settings, frameFormat: ctx.frameFormat ?? 'webp', frameQuality: ctx.frameQuality ?? 80, frameEvery: FRAME_EVERY, storeFrameEvery, ...(lpipsPath ? { lpipsPath } : {}) },
     {
       ...turn.listener,
       onStep: (s) => {
