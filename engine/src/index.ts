@@ -45,6 +45,7 @@ export { importCheckpoint, DISCRIMINATOR_METADATA_KEY, DISCRIMINATOR_FILE_NAME, 
 export { CheckpointImportError } from './import/errors.js';
 export { importLpips, type ImportLpipsOptions, type ImportLpipsResult } from './import/import-lpips.js';
 export { LpipsVgg, LpipsLoss, LpipsLoadError, defaultLpipsPath, LPIPS_FILE_NAME, lpipsPathIn } from './invert/lpips.js';
+export { suggestFaceCrop, FACE_CROP_CONFIDENT, type FaceCropSuggestion } from './landmarks/face-crop.js';
 export { loadLandmarkDetector, landmarkDetectorFromBytes, defaultDetectorPath, LandmarkDetector, DetectorInputError, DETECTOR_METADATA_KEY, type DetectorConfig } from './landmarks/detector.js';
 export type * from './drag/types.js';
 export * from './diffusion/index.js';

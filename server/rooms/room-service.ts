@@ -67,7 +67,7 @@ export class RoomService {
   }
 
   /** The offered model `id` names (its size and file); `invalid` or `model-unavailable` otherwise. */
-  offeredModel(id: unknown): { id: string; label: string; path: string; width: number; height: number; architecture: string } {
+  offeredModel(id: unknown): { id: string; label: string; path: string; width: number; height: number; architecture: string; domain?: string } {
     return this.model(id);
   }
 
