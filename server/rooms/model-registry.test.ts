@@ -116,7 +116,7 @@ describe('models directory', () => {
     expect(wordy.domain!.length).toBeLessThanOrEqual(40);
     expect(wordy.domain).not.toMatch(/[\u0000\n]/);
     const faces = models.find((m) => m.id === 'faces')!;
-    expect(faces).toEqual({ id: 'faces', label: 'faces128', width: 128, height: 128, architecture: 'stylegan2-ada', fileBytes: readFileSync(BUNDLED).length });
+    expect(faces).toEqual({ id: 'faces', label: 'faces128', width: 128, height: 128, domain: 'faces', architecture: 'stylegan2-ada', fileBytes: readFileSync(BUNDLED).length });
     expect(models.find((m) => m.id === 'tiny')).toMatchObject({ width: 32, height: 32, fileBytes: readFileSync(TINY).length });
 
     const why = reasons(r);

@@ -10,6 +10,7 @@ import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'nod
 import { basename, extname, join, sep } from 'node:path';
 import type { ModelInfo, UnavailableModel } from '../../contract/events.js';
 import { presentedSize } from '../../engine/src/model/image-size.js';
+import { FACES128_CONFIG } from '../../engine/src/model/config.js';
 import { lpipsPathIn } from '../../engine/src/invert/lpips-file.js';
 import { cleanDisplayText, MAX_NAME_GRAPHEMES, MAX_TITLE_GRAPHEMES } from '../../contract/display-text.js';
 import { ModelHeaderError, readModelHeader } from './model-header.js';
@@ -71,7 +72,10 @@ function describe(file: string, id: string, label: string | undefined): Resolved
   const { config, fileBytes, identity } = readModelHeader(file);
   const { width, height } = presentedSize(config);
   // The config's free text goes to every client's model list: cleaned and bounded like titles and names.
-  const domain = cleanDisplayText(config.domain ?? '', MAX_NAME_GRAPHEMES);
+  // The shipped faces128 file was written before configs named their domain; the engine's detectorLossSuits
+  // knows it by name the same way.
+  const named = config.domain ?? (config.name === FACES128_CONFIG.name ? FACES128_CONFIG.domain : undefined);
+  const domain = cleanDisplayText(named ?? '', MAX_NAME_GRAPHEMES);
   return {
     id, label: label ?? (cleanDisplayText(config.name, MAX_TITLE_GRAPHEMES) || id), width, height, ...(domain ? { domain } : {}),
     architecture: config.architecture, fileBytes, path: file, identity,
