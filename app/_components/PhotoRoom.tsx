@@ -10,7 +10,8 @@ import { INVERT_SETTINGS_SCHEMA, LPIPS_SLOW_NOTE, PTI_ARCHITECTURES, type Invert
 import { PHOTO_LIMITS } from '../../contract/photo-room';
 import { request } from '../_lib/socket';
 import { rememberRoom } from '../_lib/recent-rooms';
-import { cropAt, cropCentre, MAX_ZOOM, type CropRect } from '../_lib/photo-crop';
+import { cropAt, cropCentre, MAX_ZOOM, zoomFor, type CropRect } from '../_lib/photo-crop';
+import { useFaceCrop } from '../_lib/use-face-crop';
 import { photoProblem, uploadPhoto } from '../_lib/upload-photo';
 import { keepPhotoNotices } from '../_lib/photo-notices';
 
@@ -95,6 +96,17 @@ export function PhotoRoom() {
   }, [choose]);
 
   const m = models.find((x) => x.id === model);
+  // A faces model's crop starts where the server's landmark search suggests, until the user moves it.
+  const suggestion = useFaceCrop(photo?.file ?? null, m);
+  const [moved, setMoved] = useState(false);
+  useEffect(() => setMoved(false), [photo, model]);
+  useEffect(() => {
+    if (suggestion?.state !== 'suggested' || !photo || !m || moved) return;
+    const s = suggestion.crop;
+    setZoom(zoomFor(photo.width, photo.height, m.width / m.height, s.width));
+    setCentre(cropCentre(s));
+    // Only a new suggestion moves the crop (not a model or photo change alone); the user's moves win after it.
+  }, [suggestion]);
   // The upload refuses tuning for other architectures (invertSettingsProblem); the form does not offer it.
   const tunable = !!m && PTI_ARCHITECTURES.includes(m.architecture);
   const crop: CropRect | null = photo && m ? cropAt(photo.width, photo.height, m.width / m.height, zoom, centre[0], centre[1]) : null;
@@ -104,6 +116,7 @@ export function PhotoRoom() {
     if (!crop) return;
     (e.target as Element).setPointerCapture(e.pointerId);
     drag.current = { x: e.clientX, y: e.clientY, centre: cropCentre(crop) };
+    setMoved(true);
   };
   const onPointerMove = (e: React.PointerEvent) => {
     const d = drag.current;
@@ -162,7 +175,9 @@ export function PhotoRoom() {
               onPointerDown={onPointerDown}
               onPointerMove={onPointerMove}
               onPointerUp={() => (drag.current = null)}
-            />
+            >
+              {suggestion?.state === 'suggested' && !moved && <span className="photo-crop-label">suggested</span>}
+            </div>
           </div>
         ) : (
           <p className="muted">Drop, paste or choose a PNG, JPEG or WebP (up to {PHOTO_LIMITS.maxBytes / (1024 * 1024)} MB).</p>
@@ -173,11 +188,22 @@ export function PhotoRoom() {
         <div className="create-form">
           <label className="field">
             <span className="field-label">Zoom</span>
-            <input type="range" min={1} max={MAX_ZOOM} step={0.1} value={zoom} onChange={(e) => setZoom(Number(e.target.value))} data-testid="photo-zoom" />
+            <input type="range" min={1} max={MAX_ZOOM} step={0.1} value={zoom} onChange={(e) => {
+                setZoom(Number(e.target.value));
+                setMoved(true);
+              }} data-testid="photo-zoom" />
           </label>
           <p className="muted small mono" data-testid="photo-crop">
             crop {crop.width}×{crop.height} at {crop.left},{crop.top} of {photo.width}×{photo.height}
           </p>
+          {suggestion && (
+            <p className="muted small" data-testid="photo-crop-suggestion" data-state={suggestion.state}>
+              {suggestion.state === 'asking' && 'Looking for a face to suggest a crop…'}
+              {suggestion.state === 'suggested' && (moved ? 'Crop moved by you (a face was suggested)' : `Suggested crop: a face found by the landmark detector (confidence ${suggestion.confidence.toFixed(2)}); move it as you like`)}
+              {suggestion.state === 'none' && `No face found with confidence (best ${suggestion.confidence.toFixed(2)}): the crop starts centred`}
+              {suggestion.state === 'failed' && `No suggested crop: ${suggestion.message}`}
+            </p>
+          )}
           <label className="field">
             <span className="field-label">Model</span>
             <select value={model} onChange={(e) => setModel(e.target.value)} data-testid="photo-model">

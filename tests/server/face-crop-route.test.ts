@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { FACE_CROP_PATH, type FaceCropAnswer } from '../../contract/photo-room.js';
 import { iou } from '../../engine/src/landmarks/face-crop.js';
-import { background, pasteFace } from '../engine/pasted-faces.js';
+import { background, pasteFace } from '../../bench/pasted-faces.js';
 import { TINY_MODEL, TINY_MODEL_ID, useServerFixture } from './helpers.js';
 
 const FACES = resolve(import.meta.dirname, '../../models/faces128/model.safetensors');

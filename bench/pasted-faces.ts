@@ -3,8 +3,8 @@
  * resized into a busy background (a noisy gradient under random rectangles) at a chosen square, and
  * backgrounds alone. Deterministic in their seeds.
  */
-import { renderFace, sampleFaceParams } from '../../training/faces/index.js';
-import type { RGBAImage } from '../../engine/src/index.js';
+import { renderFace, sampleFaceParams } from '../training/faces/index.js';
+import type { RGBAImage } from '../engine/src/index.js';
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
