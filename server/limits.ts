@@ -59,6 +59,12 @@ export interface ServerLimits {
   /** Rooms one address may create (room:create and history:fork): a burst, then this many per minute (token bucket). */
   roomCreatesPerMinute: number;
   roomCreateBurst: number;
+  /**
+   * Suggested face crops one address may ask for (each holds a worker for seconds: the landmark search over a
+   * photo): a burst, then this many per minute (token bucket).
+   */
+  faceCropsPerMinute: number;
+  faceCropBurst: number;
   /** Seed previews one address may ask for: a burst, then this many per minute (token bucket). */
   seedPreviewsPerMinute: number;
   seedPreviewBurst: number;
@@ -123,6 +129,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   previewCacheBytes: 8_000_000,
   roomCreatesPerMinute: 6,
   roomCreateBurst: 10,
+  faceCropsPerMinute: 6,
+  faceCropBurst: 10,
   seedPreviewsPerMinute: 120,
   seedPreviewBurst: 40,
   socketMessagesPerSecond: 20,

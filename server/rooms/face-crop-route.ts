@@ -2,7 +2,8 @@
  * POST FACE_CROP_PATH (contract/photo-room.ts): a suggested crop of a photo for a faces model. The body is read
  * under the photo upload's bounds (size while it streams, time, a shared slot count), decoded by libvips shrunk
  * to SEARCH_SIDE, and searched by the landmark detector on a worker as a short job (queued fairly by address
- * with the renders, so a busy server answers 503); the event loop never runs the search.
+ * with the renders, so a busy server answers 503; an address has its own quota of them, ServerLimits
+ * faceCropsPerMinute); the event loop never runs the search.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FACE_CROP_PATH, offersFaceCrop, PHOTO_LIMITS } from '../../contract/photo-room.js';
@@ -14,10 +15,12 @@ import type { JobQueue } from '../jobs/job-queue.js';
 import type { ServerLimits } from '../limits.js';
 import { asRefusal, PhotoRefusal, readBody, send, STATUS } from './photo-room-route.js';
 import type { RoomService } from './room-service.js';
+import { spendQuota, type AddressQuotas } from '../realtime/address-quotas.js';
 
 export interface FaceCropDeps {
   rooms: RoomService;
   jobs: JobQueue;
+  quotas: Pick<AddressQuotas, 'faceCrop'>;
   limits: Pick<ServerLimits, 'photoUploadsInFlight' | 'photoUploadSeconds'>;
   clientAddress: (req: IncomingMessage) => string;
 }
@@ -57,6 +60,7 @@ export function createFaceCropHandler(deps: FaceCropDeps) {
       if (!faceCrop) throw new PhotoRefusal('model-unavailable', 'this server does not suggest crops (its jobs run elsewhere); the crop starts centred');
       const caller = deps.clientAddress(req);
       const done = await slots.run(async () => {
+        spendQuota(deps.quotas.faceCrop, caller, 'suggested crops');
         const bytes = await readBody(req, PHOTO_LIMITS.maxBytes, deps.limits.photoUploadSeconds);
         bodyRead = true;
         const { image, info, scale } = await decodeImage(bytes, SEARCH_SIDE);

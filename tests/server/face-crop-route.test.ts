@@ -52,4 +52,13 @@ describe('suggested face crop over HTTP', () => {
     expect(garbage.status).toBe(400);
     expect(garbage.answer.ok === false && garbage.answer.error.code).toBe('invalid-image');
   }, 120_000);
+
+  it('holds an address to its quota of suggestions', async () => {
+    await fx.restart({ models: [{ id: 'faces', label: 'Faces', path: FACES }], limits: { faceCropBurst: 1, faceCropsPerMinute: 1 } });
+    const photo = await png(background(320, 240, 44));
+    expect((await ask(photo)).status).toBe(200);
+    const refused = await ask(photo);
+    expect(refused.status).toBe(429);
+    expect(refused.answer.ok === false && refused.answer.error.message).toMatch(/too many suggested crops/);
+  }, 120_000);
 });
