@@ -71,8 +71,19 @@ export interface EncodedImage {
  * 'stalled': the handles stopped getting closer to their targets (ServerLimits.stallSteps); steps kept too.
  * 'interrupted': the worker process running it was lost (a cluster's `npm run worker`); the steps it sent are kept.
  * 'done': an inversion ran every step it planned.
+ * 'storage-limit': the room reached its stored-bytes limit (RoomStorage); the steps recorded so far are kept, like a Stop.
  */
-export type RunEndReason = 'reached' | 'max-steps' | 'stalled' | 'cancelled' | 'time-limit' | 'interrupted' | 'error' | 'done';
+export type RunEndReason = 'reached' | 'max-steps' | 'stalled' | 'cancelled' | 'time-limit' | 'interrupted' | 'error' | 'done' | 'storage-limit';
+
+/**
+ * What a room holds in the server's store (its timeline's step records and images, tuned weights, document)
+ * against the server's per-room limit. At the limit new runs are refused; history is never deleted, so a full
+ * room goes on in a fork (which starts with only the forked step's state).
+ */
+export interface RoomStorage {
+  usedBytes: number;
+  limitBytes: number;
+}
 
 export interface RunInfo {
   runId: string;
@@ -190,6 +201,7 @@ export interface HistoryPage {
   total: number;
   lineage: RoomLineage;
   undoRedo: UndoRedo;
+  storage: RoomStorage;
 }
 
 /** The drag that Undo would take back and the one Redo would re-apply; null when there is none. */
@@ -246,9 +258,10 @@ export type Result<T> = ({ ok: true } & T) | { ok: false; error: ErrorInfo };
 export type Ack<T> = (result: Result<T>) => void;
 
 export interface ClientToServerEvents {
-  'models:list': (ack: Ack<{ models: ModelInfo[]; unavailable: UnavailableModel[] }>) => void;
+  /** `lpips`: whether the server holds LPIPS-VGG16's weights, so a photo's inversion may use the 'lpips' loss. */
+  'models:list': (ack: Ack<{ models: ModelInfo[]; unavailable: UnavailableModel[]; lpips: boolean }>) => void;
   /** Scans the models directory again (new models are offered, removed or broken ones listed unavailable). */
-  'models:rescan': (ack: Ack<{ models: ModelInfo[]; unavailable: UnavailableModel[] }>) => void;
+  'models:rescan': (ack: Ack<{ models: ModelInfo[]; unavailable: UnavailableModel[]; lpips: boolean }>) => void;
   'seed:preview': (req: { model: string; seed: number }, ack: Ack<{ image: EncodedImage }>) => void;
   'room:create': (req: { title: string; model: string; seed: number }, ack: Ack<{ roomId: string; editToken: string; viewToken: string }>) => void;
   /** Joins the room a token opens (leaving any other); the socket then receives the room's broadcasts. */

@@ -11,8 +11,16 @@ import type { ChoiceSetting, NumberSetting } from './run-settings.js';
 /**
  * 'auto': the landmark detector's feature loss for face models, pixels only for the others (the engine's
  * detectorLossSuits rule); 'pixel' and 'detector' force one ('detector' is refused for a model it does not suit).
+ * 'lpips': pixels plus LPIPS-VGG16 (the engine's 'pixel-multiscale+lpips'), offered only by a server holding its
+ * weights (`stabledrag import-lpips`; the models list's `lpips`). Never what 'auto' picks in a room: it is slow.
  */
-export type InvertLossChoice = 'auto' | 'pixel' | 'detector';
+export type InvertLossChoice = 'auto' | 'pixel' | 'detector' | 'lpips';
+
+/**
+ * What a step costs with LPIPS, said wherever it is offered: measured on the wasm backend on a shared 2-core
+ * machine (docs/invert.md), VGG16 forward and backward every step.
+ */
+export const LPIPS_SLOW_NOTE = 'slow on the wasm backend: 6-8 s per step at 128 px (30-36 s at 256 px)';
 
 export interface InvertSettings {
   /** Steps of W projection (one w for every layer). */
@@ -60,11 +68,12 @@ export const INVERT_SETTINGS_SCHEMA: {
     label: 'W+ learning rate', description: 'peak Adam step size of the W+ stage (smaller: W+ leaves the model\'s range quickly)',
   },
   loss: {
-    type: 'choice', default: 'auto', choices: ['auto', 'pixel', 'detector'],
+    type: 'choice', default: 'auto', choices: ['auto', 'pixel', 'detector', 'lpips'],
     options: {
       auto: { label: 'Automatic', title: 'face features for face models, pixels for the others' },
       pixel: { label: 'Pixels', title: 'multi-scale pixel difference' },
       detector: { label: 'Face features', title: 'pixels plus the landmark detector\'s features (face models only)' },
+      lpips: { label: 'Pixels + LPIPS', title: `pixels plus LPIPS-VGG16, a learned perceptual distance (any model); ${LPIPS_SLOW_NOTE}` },
     },
     label: 'Loss', description: 'what the fit compares',
   },
@@ -92,8 +101,14 @@ export const DEFAULT_INVERT_SETTINGS: InvertSettings = Object.fromEntries(
  */
 export const PTI_ARCHITECTURES: readonly string[] = ['stylegan2-ada'];
 
-/** Why the settings cannot run on a model of `architecture` (a sentence), or null when they can. */
-export function invertSettingsProblem(s: InvertSettings, model: { label: string; architecture: string }): string | null {
+/**
+ * Why the settings cannot run on a model of `architecture` on this server (`lpips`: whether it holds LPIPS's
+ * weights), as a sentence, or null when they can.
+ */
+export function invertSettingsProblem(s: InvertSettings, model: { label: string; architecture: string }, server: { lpips: boolean }): string | null {
+  if (s.loss === 'lpips' && !server.lpips) {
+    return 'the LPIPS loss needs LPIPS-VGG16\'s weights on the server (models/lpips/lpips-vgg.safetensors, made by `stabledrag import-lpips`); choose another loss';
+  }
   if (s.ptiSteps > 0 && !PTI_ARCHITECTURES.includes(model.architecture)) {
     return `pivotal tuning (ptiSteps) supports StyleGAN2 models; ${model.label} is ${model.architecture}: set ptiSteps to 0`;
   }

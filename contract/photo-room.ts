@@ -57,3 +57,29 @@ export type PhotoRoomAnswer = PhotoRoomCreated | PhotoRoomRefused;
 export function formatCrop(c: { left: number; top: number; width: number; height: number }): string {
   return `${c.left},${c.top},${c.width},${c.height}`;
 }
+
+/**
+ * A suggested crop for a photo, for a faces model: the landmark detector's search (engine/src/landmarks/
+ * face-crop.ts) on the server's workers. The app asks once a photo is chosen for such a model and starts its
+ * crop there, labelled as a suggestion; other models start centred.
+ *
+ *   POST FACE_CROP_PATH?model=<id>      body: the file's bytes, as for PHOTO_ROOM_PATH (same limits)
+ */
+export const FACE_CROP_PATH = '/api/photos/face-crop';
+
+/** Whether the server suggests a crop for photos of this model (a faces model: what the detector knows). */
+export function offersFaceCrop(model: { domain?: string }): boolean {
+  return model.domain === 'faces';
+}
+
+export interface FaceCropSuggested {
+  ok: true;
+  /** The best-framed face in the upright photo's pixels, with the model's aspect ratio, inside the photo. */
+  crop: { left: number; top: number; width: number; height: number };
+  /** 0..1: how well the detector's landmarks stayed put when the crop was moved (a face does, anything else not). */
+  confidence: number;
+  /** Whether `confidence` is enough to call it a face; false: the app keeps the centred crop and says none was found. */
+  confident: boolean;
+}
+
+export type FaceCropAnswer = FaceCropSuggested | PhotoRoomRefused;

@@ -59,6 +59,12 @@ export interface ServerLimits {
   /** Rooms one address may create (room:create and history:fork): a burst, then this many per minute (token bucket). */
   roomCreatesPerMinute: number;
   roomCreateBurst: number;
+  /**
+   * Suggested face crops one address may ask for (each holds a worker for seconds: the landmark search over a
+   * photo): a burst, then this many per minute (token bucket).
+   */
+  faceCropsPerMinute: number;
+  faceCropBurst: number;
   /** Seed previews one address may ask for: a burst, then this many per minute (token bucket). */
   seedPreviewsPerMinute: number;
   seedPreviewBurst: number;
@@ -93,6 +99,12 @@ export interface ServerLimits {
   photoUploadsInFlight: number;
   /** A photo's body must arrive within this many seconds (a client trickling bytes would hold a slot forever). */
   photoUploadSeconds: number;
+  /**
+   * Bytes one room may hold in the store (RoomStore.storageBytes: step records, stored images, tuned weights,
+   * its document). A run is refused when the room is at it, and a run that reaches it ends with reason
+   * 'storage-limit' keeping what it recorded. The timeline is never deleted: a full room forks into a new one.
+   */
+  roomStorageBytes: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -117,6 +129,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   previewCacheBytes: 8_000_000,
   roomCreatesPerMinute: 6,
   roomCreateBurst: 10,
+  faceCropsPerMinute: 6,
+  faceCropBurst: 10,
   seedPreviewsPerMinute: 120,
   seedPreviewBurst: 40,
   socketMessagesPerSecond: 20,
@@ -132,6 +146,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
   exportsInFlight: 2,
   photoUploadsInFlight: 2,
   photoUploadSeconds: 60,
+  // 256 MiB: at 128 px a step keeps its latent (12 KiB for faces128) and a lossless frame of tens of KB (runs/stored-frames.ts),
+  // so a room holds some thousands of steps (dozens of full drags and a default 400-step inversion), while one
+  // room cannot fill the server's disk.
+  roomStorageBytes: 256 * 1024 * 1024,
 };
 
 /** Environment name of each limit: STABLEDRAG_LIMIT_<SNAKE_CASE>. */

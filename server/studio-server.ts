@@ -33,6 +33,7 @@ import { addressQuotas } from './realtime/address-quotas.js';
 import type { StudioIO } from './realtime/types.js';
 import { createApiHandler } from './http-routes.js';
 import { createPhotoRoomHandler } from './rooms/photo-room-route.js';
+import { createFaceCropHandler } from './rooms/face-crop-route.js';
 import { SOCKET_IO_PATH, YJS_PATH } from '../contract/events.js';
 import type { DocServerHooks } from './yjs/doc-server.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
@@ -215,7 +216,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
     // Next and the routes below would throw on it; no route can be meant by it.
     if (!url) return text(400, 'bad request target');
     Promise.resolve()
-      .then(async () => (await photoRoute(req, res, url)) || api(req, res, url))
+      .then(async () => (await photoRoute(req, res, url)) || (await faceCropRoute(req, res, url)) || api(req, res, url))
       .then((done) => {
         if (done) return;
         if (opts.next) return opts.next.handle(req, res);
@@ -267,6 +268,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   const history = new RoomHistory({ store, docs, jobs, rooms, frames: stepFrames, runs, broadcast, retry: storeRetry, log });
   const quotas = addressQuotas(limits);
   const photoRoute = createPhotoRoomHandler({ rooms, runs, store, quotas, limits, clientAddress: addressOf });
+  const faceCropRoute = createFaceCropHandler({ rooms, jobs, quotas, limits, clientAddress: addressOf });
   const messageRate = { perSecond: limits.socketMessagesPerSecond, burst: limits.socketMessageBurst };
   if (opts.cluster) listenForRemoteRevocations({ io, docs });
   io.on('connection', (socket) => {

@@ -6,11 +6,12 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
 import type { ModelInfo } from '../../contract/events';
-import { INVERT_SETTINGS_SCHEMA, PTI_ARCHITECTURES, type InvertSettings } from '../../contract/invert-settings';
+import { INVERT_SETTINGS_SCHEMA, LPIPS_SLOW_NOTE, PTI_ARCHITECTURES, type InvertLossChoice, type InvertSettings } from '../../contract/invert-settings';
 import { PHOTO_LIMITS } from '../../contract/photo-room';
 import { request } from '../_lib/socket';
 import { rememberRoom } from '../_lib/recent-rooms';
-import { cropAt, cropCentre, MAX_ZOOM, type CropRect } from '../_lib/photo-crop';
+import { cropAt, cropCentre, MAX_ZOOM, zoomFor, type CropRect } from '../_lib/photo-crop';
+import { useFaceCrop } from '../_lib/use-face-crop';
 import { photoProblem, uploadPhoto } from '../_lib/upload-photo';
 import { keepPhotoNotices } from '../_lib/photo-notices';
 
@@ -39,6 +40,9 @@ export function PhotoRoom() {
     wSteps: INVERT_SETTINGS_SCHEMA.wSteps.default, wPlusSteps: INVERT_SETTINGS_SCHEMA.wPlusSteps.default,
     ptiSteps: INVERT_SETTINGS_SCHEMA.ptiSteps.default,
   });
+  const [loss, setLoss] = useState<InvertLossChoice>(INVERT_SETTINGS_SCHEMA.loss.default);
+  /** Whether the server holds LPIPS's weights (only then is the 'lpips' loss offered). */
+  const [lpips, setLpips] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const drag = useRef<{ x: number; y: number; centre: [number, number] } | null>(null);
@@ -47,6 +51,7 @@ export function PhotoRoom() {
     request('models:list')
       .then((list) => {
         setModels(list.models);
+        setLpips(list.lpips);
         setModel((m) => m || list.models[0]?.id || '');
       })
       .catch((e: Error) => setError(e.message));
@@ -91,6 +96,17 @@ export function PhotoRoom() {
   }, [choose]);
 
   const m = models.find((x) => x.id === model);
+  // A faces model's crop starts where the server's landmark search suggests, until the user moves it.
+  const suggestion = useFaceCrop(photo?.file ?? null, m);
+  const [moved, setMoved] = useState(false);
+  useEffect(() => setMoved(false), [photo, model]);
+  useEffect(() => {
+    if (suggestion?.state !== 'suggested' || !photo || !m || moved) return;
+    const s = suggestion.crop;
+    setZoom(zoomFor(photo.width, photo.height, m.width / m.height, s.width));
+    setCentre(cropCentre(s));
+    // Only a new suggestion moves the crop (not a model or photo change alone); the user's moves win after it.
+  }, [suggestion]);
   // The upload refuses tuning for other architectures (invertSettingsProblem); the form does not offer it.
   const tunable = !!m && PTI_ARCHITECTURES.includes(m.architecture);
   const crop: CropRect | null = photo && m ? cropAt(photo.width, photo.height, m.width / m.height, zoom, centre[0], centre[1]) : null;
@@ -100,6 +116,7 @@ export function PhotoRoom() {
     if (!crop) return;
     (e.target as Element).setPointerCapture(e.pointerId);
     drag.current = { x: e.clientX, y: e.clientY, centre: cropCentre(crop) };
+    setMoved(true);
   };
   const onPointerMove = (e: React.PointerEvent) => {
     const d = drag.current;
@@ -113,7 +130,7 @@ export function PhotoRoom() {
     setCreating(true);
     setError(null);
     try {
-      const room = await uploadPhoto(photo.file, { model, title: title.trim(), crop, settings: { ...steps, ptiSteps: tunable ? steps.ptiSteps : 0 } });
+      const room = await uploadPhoto(photo.file, { model, title: title.trim(), crop, settings: { ...steps, ptiSteps: tunable ? steps.ptiSteps : 0, loss } });
       rememberRoom({ token: room.editToken, roomId: room.roomId, role: 'edit', title: title.trim() || 'Photo' });
       keepPhotoNotices(room.editToken, room.notices);
       router.push(`/r/${room.editToken}`);
@@ -158,7 +175,9 @@ export function PhotoRoom() {
               onPointerDown={onPointerDown}
               onPointerMove={onPointerMove}
               onPointerUp={() => (drag.current = null)}
-            />
+            >
+              {suggestion?.state === 'suggested' && !moved && <span className="photo-crop-label">suggested</span>}
+            </div>
           </div>
         ) : (
           <p className="muted">Drop, paste or choose a PNG, JPEG or WebP (up to {PHOTO_LIMITS.maxBytes / (1024 * 1024)} MB).</p>
@@ -169,11 +188,22 @@ export function PhotoRoom() {
         <div className="create-form">
           <label className="field">
             <span className="field-label">Zoom</span>
-            <input type="range" min={1} max={MAX_ZOOM} step={0.1} value={zoom} onChange={(e) => setZoom(Number(e.target.value))} data-testid="photo-zoom" />
+            <input type="range" min={1} max={MAX_ZOOM} step={0.1} value={zoom} onChange={(e) => {
+                setZoom(Number(e.target.value));
+                setMoved(true);
+              }} data-testid="photo-zoom" />
           </label>
           <p className="muted small mono" data-testid="photo-crop">
             crop {crop.width}×{crop.height} at {crop.left},{crop.top} of {photo.width}×{photo.height}
           </p>
+          {suggestion && (
+            <p className="muted small" data-testid="photo-crop-suggestion" data-state={suggestion.state}>
+              {suggestion.state === 'asking' && 'Looking for a face to suggest a crop…'}
+              {suggestion.state === 'suggested' && (moved ? 'Crop moved by you (a face was suggested)' : `Suggested crop: a face found by the landmark detector (confidence ${suggestion.confidence.toFixed(2)}); move it as you like`)}
+              {suggestion.state === 'none' && `No face found with confidence (best ${suggestion.confidence.toFixed(2)}): the crop starts centred`}
+              {suggestion.state === 'failed' && `No suggested crop: ${suggestion.message}`}
+            </p>
+          )}
           <label className="field">
             <span className="field-label">Model</span>
             <select value={model} onChange={(e) => setModel(e.target.value)} data-testid="photo-model">
@@ -189,11 +219,30 @@ export function PhotoRoom() {
             <input value={title} placeholder="Photo" maxLength={80} onChange={(e) => setTitle(e.target.value)} data-testid="photo-title" />
           </label>
           {m?.kind === 'diffusion' ? null : (
-            <div className="photo-steps">
-              {number('wSteps')}
-              {number('wPlusSteps')}
-              {number('ptiSteps')}
-            </div>
+            <>
+              <label className="field" title={INVERT_SETTINGS_SCHEMA.loss.description}>
+                <span className="field-label">{INVERT_SETTINGS_SCHEMA.loss.label}</span>
+                <select value={loss} onChange={(e) => setLoss(e.target.value as InvertLossChoice)} data-testid="photo-loss">
+                  {INVERT_SETTINGS_SCHEMA.loss.choices
+                    .filter((c) => c !== 'lpips' || lpips)
+                    .map((c) => (
+                      <option key={c} value={c} title={INVERT_SETTINGS_SCHEMA.loss.options[c].title}>
+                        {INVERT_SETTINGS_SCHEMA.loss.options[c].label}
+                      </option>
+                    ))}
+                </select>
+              </label>
+              {loss === 'lpips' && (
+                <p className="muted small" data-testid="photo-lpips-note">
+                  LPIPS is {LPIPS_SLOW_NOTE}: fewer steps, or a GPU backend, keep it within the run time limit.
+                </p>
+              )}
+              <div className="photo-steps">
+                {number('wSteps')}
+                {number('wPlusSteps')}
+                {number('ptiSteps')}
+              </div>
+            </>
           )}
           <button type="button" className="btn primary wide" onClick={create} disabled={creating || !model} data-testid="create-photo-room">
             {creating ? 'Uploading…' : 'Create room'}

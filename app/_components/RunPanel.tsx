@@ -15,6 +15,7 @@ const END_TEXT: Partial<Record<string, string>> & Record<RunEnded['reason'], str
   interrupted: 'Interrupted: the worker running it was lost (its steps so far are kept)',
   error: 'Failed',
   done: 'Done',
+  'storage-limit': 'Stopped: the room reached its storage limit (its steps so far are kept)',
 };
 
 const DIFFUSION_STAGE_TEXT: Partial<Record<string, string>> = {

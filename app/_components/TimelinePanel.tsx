@@ -17,6 +17,24 @@ function LineageLink(props: { roomId: string; title: string }) {
 
 const SPEEDS = [2, 5, 10, 25];
 
+const MB = 1024 * 1024;
+
+/** The room's stored bytes against its limit; flagged once a run would be refused (at the limit). */
+function StorageUse(props: { storage: RoomHistoryView['storage'] }) {
+  const s = props.storage;
+  if (!s) return null;
+  const full = s.usedBytes >= s.limitBytes;
+  const title = full
+    ? 'This room is at its storage limit: new runs are refused. The timeline is kept; fork a step into a new room to go on.'
+    : 'What this room holds on the server (recorded steps, images, tuned weights) against its limit';
+  return (
+    <span className={`small ${full ? 'error' : 'muted'}`} title={title} data-testid="room-storage">
+      {' · '}
+      {(s.usedBytes / MB).toFixed(1)} of {(s.limitBytes / MB).toFixed(0)} MB{full ? ' (full)' : ''}
+    </span>
+  );
+}
+
 export function TimelinePanel(props: { history: RoomHistoryView; token: string; canEdit: boolean; busy: boolean; onForked(editToken: string): void }) {
   const { history: h, token } = props;
   const sel = h.selected;
@@ -26,7 +44,15 @@ export function TimelinePanel(props: { history: RoomHistoryView; token: string; 
   const lastDrag = [...h.runs].reverse().find((r) => r.kind === 'drag' && r.recorded > 0);
 
   return (
-    <Panel title="Timeline" aside={<span className="muted small">{countOf(h.total, 'entry', 'entries')}</span>}>
+    <Panel
+      title="Timeline"
+      aside={
+        <span>
+          <span className="muted small">{countOf(h.total, 'entry', 'entries')}</span>
+          <StorageUse storage={h.storage} />
+        </span>
+      }
+    >
       {h.lineage?.parent && (
         <p className="small" data-testid="fork-parent">
           Forked from <LineageLink roomId={h.lineage.parent.roomId} title={h.lineage.parent.title} />

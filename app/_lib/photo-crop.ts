@@ -24,3 +24,9 @@ export function cropAt(photoW: number, photoH: number, aspect: number, zoom: num
 }
 
 export const cropCentre = (c: CropRect): [number, number] => [c.left + c.width / 2, c.top + c.height / 2];
+
+/** The zoom at which cropAt gives a crop `width` wide (1 when it is the largest the photo allows). */
+export function zoomFor(photoW: number, photoH: number, aspect: number, width: number): number {
+  const fullW = Math.min(photoW, photoH * aspect);
+  return Math.min(MAX_ZOOM, Math.max(1, fullW / Math.max(1, width)));
+}

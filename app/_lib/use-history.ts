@@ -4,7 +4,7 @@
  * position (run + step) that only this viewer sees, replay at a chosen speed, fork, undo and redo. Stored steps are fetched one at a time and cached.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { HistoryPage, HistoryRun, HistoryStep, RoomLineage, UndoRedo } from '../../contract/events';
+import type { HistoryPage, HistoryRun, HistoryStep, RoomLineage, RoomStorage, UndoRedo } from '../../contract/events';
 import { decodeImage } from './images';
 import { command, getSocket, request } from './socket';
 
@@ -24,6 +24,8 @@ export interface RoomHistoryView {
   lineage: RoomLineage | null;
   /** Whether Undo and Redo have a drag to act on. */
   undoRedo: UndoRedo;
+  /** What the room holds in the server's store against its limit (as of the last timeline change). */
+  storage: RoomStorage | null;
   /** The run and step under the scrubber, or null for "now" (the live room). */
   selected: { runId: string; step: number } | null;
   viewed: ViewedStep | null;
@@ -54,6 +56,7 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [lineage, setLineage] = useState<RoomLineage | null>(null);
   const [undoRedo, setUndoRedo] = useState<UndoRedo>(NOTHING);
+  const [storage, setStorage] = useState<RoomStorage | null>(null);
   const [selected, setSelected] = useState<{ runId: string; step: number } | null>(null);
   const [viewed, setViewed] = useState<ViewedStep | null>(null);
   const [playing, setPlaying] = useState(false);
@@ -69,6 +72,7 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
       setTotal(res.total);
       setLineage(res.lineage);
       setUndoRedo(res.undoRedo);
+      setStorage(res.storage);
     } catch (err) {
       onError((err as Error).message);
     }
@@ -83,6 +87,7 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
     olderLoaded.current = false;
     setLineage(null);
     setUndoRedo(NOTHING);
+    setStorage(null);
     if (!roomId) return;
     void refresh();
     const socket = getSocket();
@@ -168,5 +173,5 @@ export function useHistory(roomId: string | null, onError: (message: string) => 
 
   const redo = useCallback(() => command('history:redo', onError), [onError]);
 
-  return { runs, total, hasOlder: older !== null, loadingOlder, loadOlder, lineage, undoRedo, selected, viewed, playing, speed, select: setSelected, setPlaying, setSpeed, fork, undo, redo };
+  return { runs, total, hasOlder: older !== null, loadingOlder, loadOlder, lineage, undoRedo, storage, selected, viewed, playing, speed, select: setSelected, setPlaying, setSpeed, fork, undo, redo };
 }

@@ -4,7 +4,7 @@
  * steps (the engine yields to the event loop after each), so seed previews do not wait for a whole run.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { DiffusionDragJobRequest, DragEndMessage, DragJobRequest, DragStepMessage, FromWorker, GanDragJobRequest, InvertEndMessage, InvertJobRequest, ModelMeta, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
+import type { DiffusionDragJobRequest, DragEndMessage, DragJobRequest, DragStepMessage, FaceCropJob, FaceCropResult, FromWorker, GanDragJobRequest, InvertEndMessage, InvertJobRequest, ModelMeta, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
 import { encodeImage } from './frame-encoder.js';
 import { runInvertJob } from './invert-job.js';
 import { runDiffusionDragJob } from './diffusion-drag-job.js';
@@ -176,6 +176,25 @@ async function dragWith(engine: Engine, gen: Generator, jobId: number, job: GanD
   return { reason: 'error', steps: 0, error: { code: 'engine-failure', message: 'drag ended without an end event' } };
 }
 
+/** The thread's landmark detector for face crops, loaded on first use and kept. */
+let cropDetector: Promise<import('../../engine/src/index.js').LandmarkDetector> | undefined;
+
+async function faceCrop(job: FaceCropJob): Promise<FaceCropResult> {
+  const engine = await enginePromise;
+  cropDetector ??= engine.loadLandmarkDetector();
+  let detector;
+  try {
+    detector = await cropDetector;
+  } catch (err) {
+    cropDetector = undefined;
+    throw err;
+  }
+  const t0 = performance.now();
+  const image = { width: job.width, height: job.height, data: new Uint8ClampedArray(job.rgba.buffer, job.rgba.byteOffset, job.rgba.byteLength) };
+  const s = engine.suggestFaceCrop(detector, image);
+  return { window: s.window, confidence: s.confidence, windows: s.windows, elapsedMs: performance.now() - t0 };
+}
+
 async function invert(jobId: number, job: InvertJobRequest, signal: AbortSignal): Promise<InvertEndMessage> {
   const { engine, gen, key } = await generator(job.modelPath);
   const tuning = job.settings.ptiSteps > 0
@@ -202,6 +221,8 @@ port.on('message', async (msg: ToWorker) => {
     if (msg.type === 'render') {
       const result = await render(msg.job);
       post({ type: 'rendered', jobId: msg.jobId, result }, [result.image.bytes.buffer as ArrayBuffer]);
+    } else if (msg.type === 'face-crop') {
+      post({ type: 'face-cropped', jobId: msg.jobId, result: await faceCrop(msg.job) });
     } else if (msg.type === 'drag' || msg.type === 'invert') {
       const ctl = new AbortController();
       cancels.set(msg.jobId, ctl);

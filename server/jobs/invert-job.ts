@@ -14,6 +14,7 @@ type Engine = typeof import('../../engine/src/index.js');
 type Generator = import('../../engine/src/index.js').ImageGenerator;
 type Detector = import('../../engine/src/index.js').LandmarkDetector;
 type BaseModel = import('../../engine/src/index.js').BaseModel;
+type Lpips = import('../../engine/src/index.js').LpipsVgg;
 
 /** What pivotal tuning needs from the worker: the model's base tensors, and a generator for weights it produced. */
 export interface Tuning {
@@ -24,6 +25,31 @@ export interface Tuning {
 /** The thread's landmark detector, loaded on first use and kept (a few MB of weights). */
 let detector: Promise<Detector> | undefined;
 
+/**
+ * The thread's LPIPS-VGG16 (~59 MB of weights at full width), loaded on first use and kept while its file is
+ * unchanged (a re-import replaces it: keyed by path, size and modification time).
+ */
+let lpips: { key: string; net: Promise<Lpips> } | undefined;
+
+async function lossLpips(engine: Engine, file: string | undefined): Promise<Lpips> {
+  if (!file) throw Object.assign(new Error('the LPIPS loss was asked for without its weights file'), { code: 'invalid-invert-input' });
+  const { stat, readFile } = await import('node:fs/promises');
+  const s = await stat(file);
+  const key = `${file}:${s.size}:${s.mtimeMs}`;
+  if (lpips?.key !== key) {
+    const old = lpips;
+    lpips = { key, net: readFile(file).then((bytes) => engine.LpipsVgg.fromBytes(new Uint8Array(bytes), file)) };
+    void old?.net.then((n) => n.dispose(), () => {});
+  }
+  const mine = lpips;
+  try {
+    return await mine.net;
+  } catch (err) {
+    if (lpips === mine) lpips = undefined;
+    throw err;
+  }
+}
+
 async function decodeTarget(png: Uint8Array, width: number, height: number) {
   const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   if (info.width !== width || info.height !== height) {
@@ -33,7 +59,7 @@ async function decodeTarget(png: Uint8Array, width: number, height: number) {
 }
 
 async function lossDetector(engine: Engine, gen: Generator, choice: InvertJobRequest['settings']['loss']): Promise<Detector | undefined> {
-  if (choice === 'pixel') return undefined;
+  if (choice === 'pixel' || choice === 'lpips') return undefined;
   const suits = engine.detectorLossSuits(gen.config);
   if (choice === 'detector' && !suits) {
     throw Object.assign(new Error(`the face-feature loss does not suit the model ${gen.config.name}; choose the pixel loss`), { code: 'invalid-invert-input' });
@@ -60,22 +86,24 @@ export async function runInvertJob(
 ): Promise<InvertEndMessage> {
   const target = await decodeTarget(job.target, gen.width, gen.height);
   const det = await lossDetector(engine, gen, job.settings.loss);
+  const net = job.settings.loss === 'lpips' ? await lossLpips(engine, job.lpipsPath) : undefined;
   const s = job.settings;
+  const loss = net ? 'pixel-multiscale+lpips' : det ? 'pixel-multiscale+detector' : 'pixel-multiscale';
   const run = engine.invertRun(
     gen,
     {
       target,
       detector: det,
+      ...(net ? { lpips: net } : {}),
       ...(tuning ? { ptiBase: tuning.base } : {}),
       options: {
         wSteps: s.wSteps, wPlusSteps: s.wPlusSteps, lr: s.lr, wPlusLr: s.wPlusLr, imageEvery: Math.max(1, job.frameEvery),
         ...(tuning ? { ptiSteps: s.ptiSteps, ptiLr: s.ptiLr } : { ptiSteps: 0 }),
-        loss: det ? 'pixel-multiscale+detector' : 'pixel-multiscale',
+        loss,
       },
     },
     signal,
   );
-  const loss = det ? 'pixel-multiscale+detector' : 'pixel-multiscale';
   let t0 = performance.now();
   for await (const ev of run) {
     if (ev.type === 'stage') continue;

@@ -3,7 +3,7 @@
  * implements it; a Redis-backed queue feeding worker processes on other machines can implement it later
  * without the rooms knowing.
  */
-import type { DragEndMessage, DragJobRequest, DragStepMessage, InvertEndMessage, InvertJobRequest, InvertStepMessage, RenderJob, RenderResult } from './worker-protocol.js';
+import type { DragEndMessage, DragJobRequest, DragStepMessage, InvertEndMessage, InvertJobRequest, InvertStepMessage, RenderJob, RenderResult, FaceCropJob, FaceCropResult } from './worker-protocol.js';
 
 export interface DragListener {
   /** How many drag jobs are ahead of this one (0: about to start). Called whenever it changes. */
@@ -58,4 +58,9 @@ export interface JobQueue {
   idle?(): boolean;
   /** Drags waiting for a worker (background work gives way when there are some). */
   dragsWaiting?(): number;
+  /**
+   * A suggested face crop (a short job, served like a render between long jobs' steps); absent where the queue
+   * cannot run one (the cluster's BullMQ queue: the crop then starts centred). May reject with BusyError.
+   */
+  faceCrop?(job: FaceCropJob, opts?: RenderOptions): Promise<FaceCropResult>;
 }

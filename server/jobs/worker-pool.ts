@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../../engine/src/backend.js';
 import { BusyError, type DragJobHandle, type DragListener, type InvertJobHandle, type InvertListener, type JobQueue, type RenderOptions } from './job-queue.js';
 import { FairQueue } from './fair-queue.js';
-import type { DragEndMessage, DragJobRequest, DragStepMessage, FromWorker, InvertEndMessage, InvertJobRequest, InvertStepMessage, RenderJob, RenderResult, ToWorker } from './worker-protocol.js';
+import type { DragEndMessage, DragJobRequest, DragStepMessage, FromWorker, InvertEndMessage, InvertJobRequest, InvertStepMessage, RenderJob, RenderResult, ToWorker, FaceCropJob, FaceCropResult } from './worker-protocol.js';
 
 export interface WorkerPoolOptions {
   /** Number of worker threads. Default 1: a drag already uses the machine's cores through the wasm backend. */
@@ -30,14 +30,17 @@ export interface WorkerPoolOptions {
   onDragSteps?: (modelPath: string, stepMs: number[]) => void;
 }
 
-interface QueuedRender {
+/** A short job (a render, a face crop): one per worker at a time, between a long job's steps. */
+type ShortJob =
+  | { kind: 'render'; job: RenderJob; resolve: (r: RenderResult) => void }
+  | { kind: 'face-crop'; job: FaceCropJob; resolve: (r: FaceCropResult) => void };
+
+type QueuedRender = ShortJob & {
   jobId: number;
-  job: RenderJob;
-  resolve: (r: RenderResult) => void;
   reject: (e: Error) => void;
   /** When a worker was given it (performance.now()). */
   postedAt?: number;
-}
+};
 
 /** A drag or an inversion: the long jobs, one per worker at a time. */
 type LongJob =
@@ -142,15 +145,23 @@ export class WorkerPool implements JobQueue {
   }
 
   render(job: RenderJob, opts: RenderOptions = {}): Promise<RenderResult> {
+    return this.short<RenderResult>((resolve) => ({ kind: 'render', job, resolve }), opts);
+  }
+
+  faceCrop(job: FaceCropJob, opts: RenderOptions = {}): Promise<FaceCropResult> {
+    return this.short<FaceCropResult>((resolve) => ({ kind: 'face-crop', job, resolve }), opts);
+  }
+
+  /** Queues a short job fairly by caller (the render queue's limits apply to all of them). */
+  private short<R>(make: (resolve: (r: R) => void) => ShortJob, opts: RenderOptions): Promise<R> {
     if (this.closed) return Promise.reject(new JobError('pool-closed', 'the worker pool is closed'));
     return new Promise((resolve, reject) => {
       const q: QueuedRender = {
-        jobId: this.nextJobId++,
-        job,
-        resolve: (r) => {
+        ...make((r: R) => {
           this.renderMs = 0.8 * this.renderMs + 0.2 * (performance.now() - (q.postedAt ?? 0));
           resolve(r);
-        },
+        }),
+        jobId: this.nextJobId++,
         reject,
       };
       if (!this.renderQueue.push(opts.caller ?? '', q)) {
@@ -172,7 +183,8 @@ export class WorkerPool implements JobQueue {
       this.wake(pw);
       pw.renders.set(q.jobId, q);
       q.postedAt = performance.now();
-      this.post(pw, { type: 'render', jobId: q.jobId, job: q.job });
+      if (q.kind === 'render') this.post(pw, { type: 'render', jobId: q.jobId, job: q.job });
+      else this.post(pw, { type: 'face-crop', jobId: q.jobId, job: q.job });
     }
   }
 
@@ -229,10 +241,12 @@ export class WorkerPool implements JobQueue {
 
   private onMessage(pw: PoolWorker, msg: FromWorker): void {
     pw.lastHeard = Date.now();
-    if (msg.type === 'rendered' || (msg.type === 'failed' && pw.renders.has(msg.jobId))) {
+    if (msg.type === 'rendered' || msg.type === 'face-cropped' || (msg.type === 'failed' && pw.renders.has(msg.jobId))) {
       const r = pw.renders.get(msg.jobId);
       pw.renders.delete(msg.jobId);
-      if (msg.type === 'rendered') r?.resolve(msg.result);
+      if (msg.type === 'rendered' && r?.kind === 'render') r.resolve(msg.result);
+      else if (msg.type === 'face-cropped' && r?.kind === 'face-crop') r.resolve(msg.result);
+      else if (msg.type !== 'failed') r?.reject(new JobError('worker-failure', `the worker answered a ${r?.kind} job with '${msg.type}'`));
       else r?.reject(new JobError(msg.error.code, msg.error.message));
       this.pumpRenders();
       return;
@@ -297,7 +311,7 @@ export class WorkerPool implements JobQueue {
   }
 }
 
-const MESSAGE_FIELDS: Record<FromWorker['type'], string> = { rendered: 'result', step: 'step', 'invert-step': 'step', end: 'end', failed: 'error' };
+const MESSAGE_FIELDS: Record<FromWorker['type'], string> = { rendered: 'result', 'face-cropped': 'result', step: 'step', 'invert-step': 'step', end: 'end', failed: 'error' };
 
 /** The shape worker-protocol.ts promises, checked before anything reads the message's fields. */
 function isFromWorker(msg: unknown): msg is FromWorker {

@@ -122,6 +122,8 @@ export interface InvertJobRequest {
   frameEvery: number;
   /** As DragJobRequest: a lossless WebP of every step divisible by this (frames the engine drew on those steps). */
   storeFrameEvery: number;
+  /** LPIPS-VGG16's weights file, for settings.loss 'lpips' (the server's models/lpips/lpips-vgg.safetensors). */
+  lpipsPath?: string;
 }
 
 export interface InvertStepMessage {
@@ -152,14 +154,35 @@ export interface InvertEndMessage {
   final?: { latent: Float32Array; image: EncodedImage & { bytes: Uint8Array }; weights?: Uint8Array };
 }
 
+/**
+ * A suggested crop of a photo for a faces model (engine/src/landmarks/face-crop.ts): the photo as raw RGBA,
+ * already shrunk (the search's cost depends on the window count, not on these pixels).
+ */
+export interface FaceCropJob {
+  width: number;
+  height: number;
+  rgba: Uint8Array;
+}
+
+export interface FaceCropResult {
+  /** The best-framed square in the job's pixels (may reach past its edges). */
+  window: { left: number; top: number; side: number };
+  confidence: number;
+  /** Detector passes it took. */
+  windows: number;
+  elapsedMs: number;
+}
+
 export type ToWorker =
   | { type: 'render'; jobId: number; job: RenderJob }
+  | { type: 'face-crop'; jobId: number; job: FaceCropJob }
   | { type: 'drag'; jobId: number; job: DragJobRequest }
   | { type: 'invert'; jobId: number; job: InvertJobRequest }
   | { type: 'cancel'; jobId: number };
 
 export type FromWorker =
   | { type: 'rendered'; jobId: number; result: RenderResult }
+  | { type: 'face-cropped'; jobId: number; result: FaceCropResult }
   | { type: 'step'; jobId: number; step: DragStepMessage }
   | { type: 'invert-step'; jobId: number; step: InvertStepMessage }
   | { type: 'end'; jobId: number; end: DragEndMessage | InvertEndMessage }

@@ -11,14 +11,16 @@ import { TokenBuckets } from '../token-buckets.js';
 export interface AddressQuotas {
   roomCreate: TokenBuckets;
   seedPreview: TokenBuckets;
+  faceCrop: TokenBuckets;
 }
 
-type QuotaLimits = Pick<ServerLimits, 'roomCreatesPerMinute' | 'roomCreateBurst' | 'seedPreviewsPerMinute' | 'seedPreviewBurst'>;
+type QuotaLimits = Pick<ServerLimits, 'roomCreatesPerMinute' | 'roomCreateBurst' | 'seedPreviewsPerMinute' | 'seedPreviewBurst' | 'faceCropsPerMinute' | 'faceCropBurst'>;
 
 export function addressQuotas(limits: QuotaLimits): AddressQuotas {
   return {
     roomCreate: new TokenBuckets({ perSecond: limits.roomCreatesPerMinute / 60, burst: limits.roomCreateBurst }),
     seedPreview: new TokenBuckets({ perSecond: limits.seedPreviewsPerMinute / 60, burst: limits.seedPreviewBurst }),
+    faceCrop: new TokenBuckets({ perSecond: limits.faceCropsPerMinute / 60, burst: limits.faceCropBurst }),
   };
 }
 

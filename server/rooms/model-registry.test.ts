@@ -59,7 +59,7 @@ describe('models directory', () => {
 
   it('offers an empty directory as no models, without complaint', () => {
     const r = registry();
-    expect(r.list()).toEqual({ models: [], unavailable: [] });
+    expect(r.list()).toEqual({ models: [], unavailable: [], lpips: false });
     expect(logs.filter((l) => l.includes('unavailable'))).toEqual([]);
   });
 
@@ -116,7 +116,7 @@ describe('models directory', () => {
     expect(wordy.domain!.length).toBeLessThanOrEqual(40);
     expect(wordy.domain).not.toMatch(/[\u0000\n]/);
     const faces = models.find((m) => m.id === 'faces')!;
-    expect(faces).toEqual({ id: 'faces', label: 'faces128', width: 128, height: 128, kind: 'gan', architecture: 'stylegan2-ada', fileBytes: readFileSync(BUNDLED).length });
+    expect(faces).toEqual({ id: 'faces', label: 'faces128', width: 128, height: 128, domain: 'faces', kind: 'gan', architecture: 'stylegan2-ada', fileBytes: readFileSync(BUNDLED).length });
     expect(models.find((m) => m.id === 'tiny')).toMatchObject({ width: 32, height: 32, fileBytes: readFileSync(TINY).length });
 
     const why = reasons(r);

@@ -11,6 +11,8 @@ import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'nod
 import { basename, extname, join, sep } from 'node:path';
 import type { ModelInfo, UnavailableModel } from '../../contract/events.js';
 import { presentedSize } from '../../engine/src/model/image-size.js';
+import { FACES128_CONFIG } from '../../engine/src/model/config.js';
+import { lpipsPathIn } from '../../engine/src/invert/lpips-file.js';
 import { cleanDisplayText, MAX_NAME_GRAPHEMES, MAX_TITLE_GRAPHEMES } from '../../contract/display-text.js';
 import { ModelHeaderError, readModelHeader } from './model-header.js';
 import { looksLikeDiffusionFolder, readDiffusionHeader } from './diffusion-header.js';
@@ -53,6 +55,8 @@ export interface ResolvedModel extends Omit<ModelInfo, 'stepMs'> {
 export interface ModelList {
   models: ModelInfo[];
   unavailable: UnavailableModel[];
+  /** Whether LPIPS-VGG16's weights are installed (the inversion's 'lpips' loss is offered). */
+  lpips: boolean;
 }
 
 /** The one wording of "this room's model cannot be used" (ack errors and HTTP 409s alike). */
@@ -72,7 +76,10 @@ function describe(file: string, id: string, label: string | undefined): Resolved
   const { config, fileBytes, identity } = readModelHeader(file);
   const { width, height } = presentedSize(config);
   // The config's free text goes to every client's model list: cleaned and bounded like titles and names.
-  const domain = cleanDisplayText(config.domain ?? '', MAX_NAME_GRAPHEMES);
+  // The shipped faces128 file was written before configs named their domain; the engine's detectorLossSuits
+  // knows it by name the same way.
+  const named = config.domain ?? (config.name === FACES128_CONFIG.name ? FACES128_CONFIG.domain : undefined);
+  const domain = cleanDisplayText(named ?? '', MAX_NAME_GRAPHEMES);
   return {
     id, label: label ?? (cleanDisplayText(config.name, MAX_TITLE_GRAPHEMES) || id), width, height, ...(domain ? { domain } : {}),
     kind: 'gan', architecture: config.architecture, fileBytes, path: file, identity,
@@ -231,7 +238,23 @@ export class ModelRegistry {
         return ms === undefined ? info : { ...info, stepMs: ms };
       }),
       unavailable: [...this.unavailable].map(([id, reason]) => ({ id, reason })),
+      lpips: this.lpipsPath() !== null,
     };
+  }
+
+  /**
+   * LPIPS-VGG16's weights file when it is there, else null. Looked for at each ask (one stat), so a file
+   * imported while the server runs is offered without a restart.
+   */
+  lpipsPath(): string | null {
+    const dir = this.sources.modelsDir;
+    if (!dir) return null;
+    const file = lpipsPathIn(dir);
+    try {
+      return statSync(file).isFile() ? file : null;
+    } catch {
+      return null;
+    }
   }
 
   /** An available model. */

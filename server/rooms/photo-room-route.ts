@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PublicUser } from '../../contract/events.js';
-import { PHOTO_LIMITS, PHOTO_ROOM_PATH, type PhotoRoomAnswer, type PhotoRoomErrorCode } from '../../contract/photo-room.js';
+import { PHOTO_LIMITS, PHOTO_ROOM_PATH, type FaceCropAnswer, type PhotoRoomAnswer, type PhotoRoomErrorCode } from '../../contract/photo-room.js';
 import { INVERT_SETTINGS_SCHEMA, invertSettingsProblem, parseInvertSettings, type InvertSettingKey } from '../../contract/invert-settings.js';
 import { fitImage, probeImage, type CropRect, type ImageInfo } from '../../engine/src/io/image-input.js';
 import { ImageInputError } from '../../engine/src/errors.js';
@@ -35,13 +35,13 @@ export interface PhotoRoomDeps {
 /** Who the timeline and the queue say started a photo's inversion (an upload has no room member yet). */
 const PHOTO_USER: PublicUser = { id: 'photo', name: 'Photo upload', color: '#888888' };
 
-class PhotoRefusal extends Error {
+export class PhotoRefusal extends Error {
   constructor(readonly code: PhotoRoomErrorCode, message: string, readonly retryAfterSeconds?: number) {
     super(message);
   }
 }
 
-const STATUS: Record<PhotoRoomErrorCode, number> = {
+export const STATUS: Record<PhotoRoomErrorCode, number> = {
   'invalid-image': 400, 'too-large': 413, 'too-slow': 408, 'invalid-crop': 400, invalid: 400, limit: 429, busy: 503, 'model-unavailable': 409, internal: 500,
 };
 
@@ -85,7 +85,7 @@ function parseSettings(url: URL) {
  * `keep` false the bytes are thrown away as they come (a request refused before its body was read is read to
  * its end all the same, so its connection can carry the next request).
  */
-function readBody(req: IncomingMessage, max: number, seconds: number, keep = true): Promise<Uint8Array> {
+export function readBody(req: IncomingMessage, max: number, seconds: number, keep = true): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length']);
   const tooLarge = () => new PhotoRefusal('too-large', `the file is larger than ${max / (1024 * 1024)} MB; at most ${max / (1024 * 1024)} MB is accepted`);
   if (Number.isFinite(declared) && declared > max) return Promise.reject(tooLarge());
@@ -136,7 +136,7 @@ function notices(info: ImageInfo): string[] {
   return out;
 }
 
-function send(res: ServerResponse, status: number, answer: PhotoRoomAnswer, closeConnection: boolean, retryAfter?: number): void {
+export function send(res: ServerResponse, status: number, answer: PhotoRoomAnswer | FaceCropAnswer, closeConnection: boolean, retryAfter?: number): void {
   const body = JSON.stringify(answer);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -152,11 +152,12 @@ function send(res: ServerResponse, status: number, answer: PhotoRoomAnswer, clos
   if (closeConnection) res.once('finish', () => setTimeout(() => res.req.socket?.destroy(), CLOSE_AFTER_MS).unref());
 }
 
-function asRefusal(err: unknown): PhotoRefusal {
+export function asRefusal(err: unknown): PhotoRefusal {
   if (err instanceof PhotoRefusal) return err;
   if (err instanceof ImageInputError) return new PhotoRefusal('invalid-image', err.message);
   if (err instanceof BusyError) return new PhotoRefusal('busy', err.message, err.retryAfterSeconds);
   if (err instanceof RoomError) {
+    if (err.code === 'storage-full') return new PhotoRefusal('limit', err.message);
     const code: PhotoRoomErrorCode = err.code === 'limit' || err.code === 'busy' || err.code === 'model-unavailable' || err.code === 'invalid' ? err.code : 'internal';
     return new PhotoRefusal(code, err.message, err.retryAfterSeconds);
   }
@@ -175,7 +176,7 @@ export function createPhotoRoomHandler(deps: PhotoRoomDeps) {
       const crop = parseCrop(url.searchParams.get('crop'));
       if (crop) checkAspect(crop, model);
       const settings = parseSettings(url);
-      const unsuited = model.kind === 'gan' ? invertSettingsProblem(settings, model) : null;
+      const unsuited = model.kind === 'gan' ? invertSettingsProblem(settings, model, { lpips: deps.rooms.lpipsPath() !== null }) : null;
       if (unsuited) throw new PhotoRefusal('invalid', unsuited);
       const address = deps.clientAddress(req);
       const done = await slots.run(async () => {

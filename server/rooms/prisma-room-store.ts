@@ -173,6 +173,20 @@ export class PrismaRoomStore implements RoomStore {
     return row ? new Uint8Array(row.bytes) : null;
   }
 
+  async storageBytes(id: string): Promise<number> {
+    // length() of a blob (SQLite) or bytea (PostgreSQL) is its size in bytes on both, and neither reads the value
+    // to answer it (SQLite keeps the size in the record header, PostgreSQL in the varlena/TOAST header).
+    const rows = await this.prisma.$queryRaw<{ bytes: bigint | number | string | null }[]>`
+      SELECT
+        (SELECT COALESCE(SUM(length("latent") + length("image") + length("ydoc")), 0) FROM "Room" WHERE "id" = ${id})
+        + (SELECT COALESCE(SUM(length("update")), 0) FROM "RoomDocUpdate" WHERE "roomId" = ${id})
+        + (SELECT COALESCE(SUM(length("latentBefore") + length("imageBefore") + COALESCE(length("mask"), 0)), 0) FROM "Run" WHERE "roomId" = ${id})
+        + (SELECT COALESCE(SUM(length(s."latent") + length(s."frame")), 0) FROM "RunStep" s JOIN "Run" r ON r."id" = s."runId" WHERE r."roomId" = ${id})
+        + (SELECT COALESCE(SUM(length("bytes")), 0) FROM "RoomWeights" WHERE "roomId" = ${id})
+        AS "bytes"`;
+    return Number(rows[0]?.bytes ?? 0);
+  }
+
   async listForks(id: string): Promise<RoomRecord[]> {
     const rows = await this.prisma.room.findMany({ where: { parentRoomId: id }, orderBy: { createdAt: 'asc' }, select: roomSelect });
     return rows.map(toRecord);

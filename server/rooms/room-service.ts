@@ -17,7 +17,7 @@ import { PreviewCache } from './preview-cache.js';
  */
 export class RoomError extends Error {
   constructor(
-    readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'busy' | 'no-points' | 'storage' | 'model-unavailable' | 'internal',
+    readonly code: 'unauthorized' | 'not-found' | 'invalid' | 'forbidden' | 'limit' | 'busy' | 'no-points' | 'storage' | 'storage-full' | 'model-unavailable' | 'internal',
     message: string,
     readonly retryAfterSeconds?: number,
   ) {
@@ -76,7 +76,7 @@ export class RoomService {
   }
 
   /** The offered model `id` names (its size and file); `invalid` or `model-unavailable` otherwise. */
-  offeredModel(id: unknown): { id: string; label: string; path: string; width: number; height: number; architecture: string; kind: ModelKind } {
+  offeredModel(id: unknown): { id: string; label: string; path: string; width: number; height: number; architecture: string; kind: ModelKind; domain?: string } {
     return this.model(id);
   }
 
@@ -167,6 +167,11 @@ export class RoomService {
   }
 
   /** The room's model file; a room whose model is gone or broken gets `model-unavailable`. */
+  /** LPIPS-VGG16's weights file when the server holds it (the inversion's 'lpips' loss), else null. */
+  lpipsPath(): string | null {
+    return this.models.lpipsPath();
+  }
+
   modelPath(room: Pick<RoomRecord, 'model'>): string {
     const m = this.models.get(room.model);
     if (!m) throw this.unavailable(room.model);

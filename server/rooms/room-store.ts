@@ -81,6 +81,12 @@ export interface RoomStore extends HistoryStore {
    * with its model's. Kept apart from the room's record: most reads of a room never need them.
    */
   getWeights(id: string): Promise<Uint8Array | null>;
+  /**
+   * Bytes the room holds in the store: its record's latent, image and document, its logged document updates,
+   * every run's start snapshot (latent, image, mask), every step record's latent and frame, and its tuned
+   * weights (what ServerLimits.roomStorageBytes limits). Computed by the database from the stored lengths.
+   */
+  storageBytes(id: string): Promise<number>;
   /** Rooms forked from this one, oldest first. */
   listForks(id: string): Promise<RoomRecord[]>;
   /** New edit and/or view token; the replaced ones stop resolving at once. */

@@ -13,7 +13,7 @@ import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { DragJobRequest, FrameFormat } from '../jobs/worker-protocol.js';
 import type { RoomRecord } from '../rooms/room-store.js';
-import type { RunResult } from '../rooms/history-store.js';
+import type { NewRun, RunResult } from '../rooms/history-store.js';
 import { errorMessage } from '../db/retry.js';
 import type { SharedDoc } from '../yjs/shared-doc.js';
 import { storedFrameEvery } from './stored-frames.js';
@@ -22,7 +22,8 @@ import type { RoomError, RoomService } from '../rooms/room-service.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
 import { RunStatsRecorder } from './run-stats.js';
 import { storageError, type RunEnd, type RunRecorder } from './run-recorder.js';
-import { startJobTurn } from './job-turn.js';
+import { startJobTurn, turnStorage } from './job-turn.js';
+import { runStartBytes } from './room-storage.js';
 import type { QueuedRun } from './run-queue.js';
 import type { ServerLimits } from '../limits.js';
 
@@ -34,7 +35,7 @@ export interface DragRunContext {
   broadcast: RunBroadcaster;
   frameFormat?: FrameFormat;
   frameQuality?: number;
-  limits: Pick<ServerLimits, 'runSeconds' | 'maxSteps' | 'stallSteps'>;
+  limits: Pick<ServerLimits, 'runSeconds' | 'maxSteps' | 'stallSteps' | 'roomStorageBytes'>;
   /** Told the room's newest frame (what a participant joining mid-run is shown first). */
   liveFrame: (frame: RunFrame) => void;
   /** Told when anything about the run that participants see in the queue changed. */
@@ -101,22 +102,26 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
   const mask = await roomMasks.rasterize(strokes, size);
   run.info.maxSteps = settings.maxSteps;
   const targets = pairs.map((p) => p.target);
+  const storage = await turnStorage(ctx, roomId);
+  if ('end' in storage) return storage.end;
   const timing = new RunStatsRecorder(runId);
   // The run record (with the state undo returns to) is durable before the first frame goes out.
+  const start: NewRun = {
+    id: runId, roomId, startedBy: run.by, kind: 'drag', method: settings.method, points: pairs, settings: recordedSettings,
+    mask: mask ?? null, maskStrokes: strokes, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
+  };
   try {
-    await recorder.begin({
-      id: runId, roomId, startedBy: run.by, kind: 'drag', method: settings.method, points: pairs, settings: recordedSettings,
-      mask: mask ?? null, maskStrokes: strokes, latentBefore: room.latent, imageBefore: room.image, imageBeforeType: room.imageType,
-    });
+    await recorder.begin(start);
   } catch (err) {
     return { reason: 'error', steps: 0, error: storageError(`the run could not be recorded: ${errorMessage(err)}`) };
   }
+  storage.budget.add(runStartBytes(start));
   broadcast.history(roomId);
   // A diffusion drag's stages come before its first step: their frames show the room's image.
   let lastImage: EncodedImage | undefined = diffusion ? rooms.image(room) : undefined;
   /** Whether the newest step recorded kept its frame (stored-frames.ts: the last step must keep one). */
   let lastStepStored = true;
-  const turn = startJobTurn(ctx, run, timing);
+  const turn = startJobTurn(ctx, run, timing, storage.budget);
   const { steps } = turn;
   const points = pairs.map(({ handle, target }) => ({ handle, target }));
   const frameFormat = ctx.frameFormat ?? 'webp';

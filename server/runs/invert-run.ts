@@ -11,14 +11,15 @@
  */
 import type { RunFrame } from '../../contract/events.js';
 import type { RoomRecord } from '../rooms/room-store.js';
-import type { RunResult } from '../rooms/history-store.js';
+import type { NewRun, RunResult } from '../rooms/history-store.js';
 import { errorMessage } from '../db/retry.js';
 import type { SharedDoc } from '../yjs/shared-doc.js';
 import { storedFrameEvery } from './stored-frames.js';
 import type { RoomError } from '../rooms/room-service.js';
 import { RunStatsRecorder } from './run-stats.js';
 import { storageError, type RunEnd } from './run-recorder.js';
-import { startJobTurn } from './job-turn.js';
+import { startJobTurn, turnStorage } from './job-turn.js';
+import { runStartBytes } from './room-storage.js';
 import type { QueuedRun } from './run-queue.js';
 import type { DragRunContext } from './drag-run.js';
 
@@ -62,26 +63,36 @@ async function invertInRoom(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc,
   } catch (err) {
     return { reason: 'error', steps: 0, error: { code: (err as RoomError).code ?? 'model-unavailable', message: errorMessage(err) } };
   }
+  let lpipsPath: string | undefined;
+  if (settings.loss === 'lpips') {
+    // Checked at the upload too; the file may have gone since.
+    lpipsPath = rooms.lpipsPath() ?? undefined;
+    if (!lpipsPath) return { reason: 'error', steps: 0, error: { code: 'lpips-unavailable', message: 'LPIPS-VGG16\'s weights are no longer on the server; choose another loss' } };
+  }
   const size = rooms.size(room);
   const maxSteps = settings.wSteps + settings.wPlusSteps + (settings.ptiSteps ?? 0);
   run.info.maxSteps = maxSteps;
+  const storage = await turnStorage(ctx, roomId);
+  if ('end' in storage) return storage.end;
   const timing = new RunStatsRecorder(runId);
+  const start: NewRun = {
+    id: runId, roomId, startedBy: run.by, kind: 'invert', method: 'invert', points: [], settings, mask: null, maskStrokes: null,
+    latentBefore: room.latent, imageBefore: target, imageBeforeType: 'image/png',
+  };
   try {
-    await recorder.begin({
-      id: runId, roomId, startedBy: run.by, kind: 'invert', method: 'invert', points: [], settings, mask: null, maskStrokes: null,
-      latentBefore: room.latent, imageBefore: target, imageBeforeType: 'image/png',
-    });
+    await recorder.begin(start);
   } catch (err) {
     return { reason: 'error', steps: 0, error: storageError(`the inversion could not be recorded: ${errorMessage(err)}`) };
   }
+  storage.budget.add(runStartBytes(start));
   broadcast.history(roomId);
   let lastStepStored = true;
-  const turn = startJobTurn(ctx, run, timing);
+  const turn = startJobTurn(ctx, run, timing, storage.budget);
   const { steps } = turn;
   // A multiple of FRAME_EVERY, so the steps that keep a frame are steps the engine drew.
   const storeFrameEvery = Math.max(FRAME_EVERY, storedFrameEvery(size));
   const job = jobs.invert(
-    { modelPath, target, settings, frameFormat: ctx.frameFormat ?? 'webp', frameQuality: ctx.frameQuality ?? 80, frameEvery: FRAME_EVERY, storeFrameEvery },
+    { modelPath, target, settings, frameFormat: ctx.frameFormat ?? 'webp', frameQuality: ctx.frameQuality ?? 80, frameEvery: FRAME_EVERY, storeFrameEvery, ...(lpipsPath ? { lpipsPath } : {}) },
     {
       ...turn.listener,
       onStep: (s) => {

@@ -3,7 +3,9 @@
  * recorded before its frame goes out (step-recorder.ts), the time limit counts from when a worker takes the job
  * (not from when it was queued), queue positions reach participants, Stop cancels the job, and the end's reason is
  * corrected for the time limit and for a step that could not be recorded (then the run's steps are those up to the
- * last durable record, and its final state is dropped so the room keeps what it had).
+ * last durable record, and its final state is dropped so the room keeps what it had). A run whose records bring
+ * its room to its storage limit is stopped like a Stop and ends 'storage-limit': the steps recorded until the
+ * worker sees the cancel (one or two past the limit) are kept, so the limit is crossed by at most those.
  */
 import type { RunFrame } from '../../contract/events.js';
 import type { DragListener } from '../jobs/job-queue.js';
@@ -13,6 +15,7 @@ import { storageError, type RunEnd } from './run-recorder.js';
 import type { QueuedRun } from './run-queue.js';
 import type { RunStatsRecorder } from './run-stats.js';
 import type { DragRunContext } from './drag-run.js';
+import { stepRecordBytes, storageFullMessage, StorageBudget } from './room-storage.js';
 
 interface JobOf<E> {
   cancel(): void;
@@ -28,11 +31,28 @@ export interface JobTurn {
   finish<E extends RunEnd & { final?: unknown }>(job: JobOf<E>, workerFree: () => void): Promise<E>;
 }
 
-export function startJobTurn(ctx: DragRunContext, run: QueuedRun, timing: RunStatsRecorder): JobTurn {
+/**
+ * The room's storage budget for a run about to begin (its stored bytes now), or the end of a run that cannot
+ * begin: the room is at its limit (a run queued while another filled it), or its size could not be read.
+ */
+export async function turnStorage(ctx: DragRunContext, roomId: string): Promise<{ budget: StorageBudget } | { end: RunEnd }> {
+  let used: number;
+  try {
+    used = await ctx.recorder.storageUsed(roomId);
+  } catch (err) {
+    return { end: { reason: 'error', steps: 0, error: storageError(`the room's stored size could not be read: ${errorMessage(err)}`) } };
+  }
+  const budget = new StorageBudget(used, ctx.limits.roomStorageBytes);
+  if (used >= budget.limitBytes) return { end: { reason: 'storage-limit', steps: 0, error: { code: 'storage-full', message: storageFullMessage(budget.usage) } } };
+  return { budget };
+}
+
+export function startJobTurn(ctx: DragRunContext, run: QueuedRun, timing: RunStatsRecorder, budget: StorageBudget): JobTurn {
   const { recorder, broadcast, limits } = ctx;
   let job: JobOf<unknown> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
+  let full = false;
   const steps = recorder.steps(
     run.info.runId,
     (frame: RunFrame) => {
@@ -41,6 +61,12 @@ export function startJobTurn(ctx: DragRunContext, run: QueuedRun, timing: RunSta
       broadcast.frame(frame);
     },
     () => job?.cancel(),
+    (record) => {
+      if (budget.add(stepRecordBytes(record)) && !full) {
+        full = true;
+        job?.cancel();
+      }
+    },
   );
   return {
     steps,
@@ -60,13 +86,18 @@ export function startJobTurn(ctx: DragRunContext, run: QueuedRun, timing: RunSta
     async finish(started, workerFree) {
       job = started;
       run.cancelJob = () => started.cancel();
-      if (run.cancelled) started.cancel();
+      if (run.cancelled || full) started.cancel();
       const end = await started.done.finally(() => {
         clearTimeout(timer);
         workerFree();
       });
-      if (timedOut && end.reason === 'cancelled' && !run.cancelled) end.reason = 'time-limit';
       await steps.settled();
+      if (end.reason === 'cancelled' && !run.cancelled) {
+        if (full) {
+          end.reason = 'storage-limit';
+          end.error = { code: 'storage-full', message: storageFullMessage(budget.usage) };
+        } else if (timedOut) end.reason = 'time-limit';
+      }
       recorder.addStats(timing.finish());
       if (steps.failure) {
         const { step, error } = steps.failure;

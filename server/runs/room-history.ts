@@ -62,7 +62,7 @@ export class RoomHistory {
     await nextTurn();
     const entries = await store.listUndoEntries(roomId);
     await nextTurn();
-    const [total, room, forks] = await Promise.all([store.countRuns(roomId), store.get(roomId), store.listForks(roomId)]);
+    const [total, room, forks, storage] = await Promise.all([store.countRuns(roomId), store.get(roomId), store.listForks(roomId), this.deps.runs.storage(roomId)]);
     if (!room) throw new RoomError('not-found', 'room not found');
     const parent = room.parentRoomId ? await store.get(room.parentRoomId) : null;
     // Ids and titles only, never tokens (see LineageRoom).
@@ -75,6 +75,7 @@ export class RoomHistory {
       total,
       undoRedo: RoomHistory.available(entries),
       lineage: { parent: parent ? { ...link(parent), runId: room.forkRunId, step: room.forkStep } : null, forks: forks.map(link) },
+      storage,
     };
   }
 

@@ -25,8 +25,13 @@ export interface RunRecorder {
   room(roomId: string): Promise<RoomRecord | null>;
   /** The run's record, durable before its first frame goes out. */
   begin(run: NewRun): Promise<void>;
-  /** The run's steps: each step's record is written before `send` gets its frame; `onFailure` stops the run. */
-  steps(runId: string, send: (frame: RunFrame) => void, onFailure: () => void): StepRecorder;
+  /**
+   * The run's steps: each step's record is written before `send` gets its frame; `onFailure` stops the run;
+   * `onRecorded` is told each durable record.
+   */
+  steps(runId: string, send: (frame: RunFrame) => void, onFailure: () => void, onRecorded?: (record: StepRecord) => void): StepRecorder;
+  /** The bytes the room holds in the store (RoomStore.storageBytes). */
+  storageUsed(roomId: string): Promise<number>;
   /** A recorded step (an inversion whose worker died ends on its last one). */
   step(runId: string, step: number): Promise<StepRecord | null>;
   /** Stores the result as the last step's frame (best effort: it can be rendered again from the latent). */
@@ -79,8 +84,12 @@ export class StoreRunRecorder implements RunRecorder {
     await this.retried(`run ${run.id}: recording its start`, () => this.deps.store.createRun(run));
   }
 
-  steps(runId: string, send: (frame: RunFrame) => void, onFailure: () => void): StepRecorder {
-    return new StepRecorder((rec) => this.retried(`run ${runId}: recording step ${rec.step}`, () => this.deps.store.addStep(rec)), send, onFailure);
+  steps(runId: string, send: (frame: RunFrame) => void, onFailure: () => void, onRecorded?: (record: StepRecord) => void): StepRecorder {
+    return new StepRecorder((rec) => this.retried(`run ${runId}: recording step ${rec.step}`, () => this.deps.store.addStep(rec)), send, onFailure, onRecorded);
+  }
+
+  storageUsed(roomId: string): Promise<number> {
+    return this.retried(`${roomId}: counting its stored bytes`, () => this.deps.store.storageBytes(roomId));
   }
 
   step(runId: string, step: number): Promise<StepRecord | null> {

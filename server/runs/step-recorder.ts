@@ -19,6 +19,8 @@ export class StepRecorder {
     private readonly write: (record: StepRecord) => Promise<void>,
     private readonly send: (frame: RunFrame) => void,
     private readonly onFailure: () => void,
+    /** Told each record once it is durable (the run's storage count). */
+    private readonly onRecorded?: (record: StepRecord) => void,
   ) {}
 
   /**
@@ -42,6 +44,7 @@ export class StepRecorder {
           return;
         }
         this.lastRecorded = record.step;
+        this.onRecorded?.(record);
       }
       if (frame) {
         this.lastSent = frame;

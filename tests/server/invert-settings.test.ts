@@ -35,7 +35,7 @@ describe('inversion settings schema', () => {
       [{ wSteps: 2.5 }, /wSteps must be a whole number/],
       [{ lr: Number.NaN }, /lr must be a number/],
       [{ lr: '0.1' }, /lr must be a number/],
-      [{ loss: 'lpips' }, /loss must be one of auto, pixel, detector/],
+      [{ loss: 'vgg' }, /loss must be one of auto, pixel, detector, lpips/],
       [{ wSteps: 0, wPlusSteps: 0 }, /both 0/],
       [{ __proto__x: 1 }, /unknown inversion setting/],
     ];

@@ -62,7 +62,7 @@ describe('models directory on a running server', () => {
     const list = await call<List>(socket, 'models:list');
     expect(list.models.map((m) => m.id)).toEqual([TINY_MODEL_ID, 'doomed', 'faces']);
     expect(list.models.find((m) => m.id === 'faces')).toEqual({
-      id: 'faces', label: 'faces128', width: 128, height: 128, kind: 'gan', architecture: 'stylegan2-ada', fileBytes: readFileSync(BUNDLED).length,
+      id: 'faces', label: 'faces128', width: 128, height: 128, domain: 'faces', kind: 'gan', architecture: 'stylegan2-ada', fileBytes: readFileSync(BUNDLED).length,
     });
     expect(list.unavailable).toEqual([{ id: 'broken', reason: expect.stringMatching(/not a safetensors file/) }]);
     expect(logs.filter((l) => l.startsWith('[models] broken unavailable: not a safetensors file'))).toHaveLength(1);

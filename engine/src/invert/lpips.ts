@@ -16,14 +16,15 @@ import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors.js';
 import { parseSafetensors, type SafetensorsFile } from '../io/safetensors.js';
 import { boxDown } from './loss.js';
+import { lpipsPathIn } from './lpips-file.js';
 
 export const LPIPS_METADATA_KEY = 'stabledrag.lpips';
-export const LPIPS_FILE_NAME = 'lpips-vgg.safetensors';
+export { LPIPS_FILE_NAME, lpipsPathIn } from './lpips-file.js';
 
 /** Where `stabledrag import-lpips` puts the file by default, and where `invert --loss auto` looks for it. */
 export function defaultLpipsPath(): string {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-  return path.join(root, 'models', 'lpips', LPIPS_FILE_NAME);
+  return lpipsPathIn(path.join(root, 'models'));
 }
 
 /** torchvision VGG16 `features` indices of the 3x3 convolutions, per stage (a 2x2 max-pool between stages). */
