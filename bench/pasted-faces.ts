@@ -4,18 +4,8 @@
  * backgrounds alone. Deterministic in their seeds.
  */
 import { renderFace, sampleFaceParams } from '../training/faces/index.js';
+import { mulberry32 } from '../training/faces/prng.js';
 import type { RGBAImage } from '../engine/src/index.js';
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function background(width: number, height: number, seed: number): RGBAImage {
   const r = mulberry32(seed);

@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, loadLandmarkDetector, type LandmarkDetector } from '../../engine/src/index.js';
 import { FACE_CROP_CONFIDENT, FRAME_TEMPLATE, iou, suggestFaceCrop } from '../../engine/src/landmarks/face-crop.js';
 import { renderFace, sampleFaceParams } from '../../training/faces/index.js';
-import { background, mulberry32, pasteFace } from '../../bench/pasted-faces.js';
+import { background, pasteFace } from '../../bench/pasted-faces.js';
+import { mulberry32 } from '../../training/faces/prng.js';
 
 let detector: LandmarkDetector;
 
