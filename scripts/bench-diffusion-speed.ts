@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend, SD15_DDIM, type BackendName, type DiffusionDragModels } from '../engine/src/index.js';
+import { initBackend, SD15_DDIM, webgpuAdapter, type BackendName, type DiffusionDragModels } from '../engine/src/index.js';
 import { softwareVulkanEnv } from '../engine/src/backends/software-vulkan.js';
 import { randomModels, SD15, specFromFolder, timeEdit, timeUNet } from '../bench/diffusion-speed.js';
 
@@ -62,7 +62,7 @@ const tokenizerDir = values.config && existsSync(path.join(values.config, 'token
 const out: Record<string, unknown> = {
   model: spec.name,
   backend: backend.name,
-  ...(backend.name === 'webgpu' ? { adapter: backend.reason } : {}),
+  ...(backend.name === 'webgpu' ? { adapter: webgpuAdapter() } : {}),
   host: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadavgStart: os.loadavg() },
 };
 const emit = () => console.log(JSON.stringify({ ...out, loadavgEnd: os.loadavg() }));
