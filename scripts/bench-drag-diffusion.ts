@@ -19,7 +19,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import {
-  defaultModelPath, initBackend, loadDDIMConfig, loadDiffusionFolder, loadGenerator, loadLandmarkDetector, type BackendName, type DiffusionDragModels,
+  defaultModelPath, EngineError, initBackend, loadDDIMConfig, loadDiffusionFolder, loadGenerator, loadLandmarkDetector, validateDiffusionDragRequest, type BackendName, type DiffusionDragModels,
 } from '../engine/src/index.js';
 import { checkCaseFile } from '../bench/cases.js';
 import { runComparison } from '../bench/diffusion-bench.js';
@@ -115,6 +115,16 @@ const diffusionOptions = {
     ...(int('lora-batch') !== undefined ? { batch: int('lora-batch') } : {}),
   },
 };
+if (diffusion) {
+  // The engine's own checks of the size and the options, before any case runs (a blank image stands in).
+  try {
+    validateDiffusionDragRequest(diffusion, { image: { width: size, height: size, data: new Uint8ClampedArray(size * size * 4) }, points: [{ handle: [0, 0], target: [1, 1] }], options: diffusionOptions });
+  } catch (err) {
+    if (!(err instanceof EngineError)) throw err;
+    console.error(`--diffusion-size / diffusion options: ${err.message}`);
+    process.exit(2);
+  }
+}
 const from = int('from') ?? 0;
 const cases = caseFile.cases.slice(from, from + (int('cases') ?? 8));
 const hitRadius = Number(values['hit-radius'] ?? 4);
