@@ -72,12 +72,12 @@ if (values.report) {
   process.exit(0);
 }
 
-/** A flag's integer value, or undefined when absent; anything else than a whole number stops here. */
+/** A flag's whole-number value, or undefined when absent; anything else stops here. */
 function int(flag: string): number | undefined {
   const v = values[flag as keyof typeof values];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== 'string' || !Number.isInteger(n)) throw new Error(`--${flag} must be an integer, got ${String(v)}`);
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < 0) throw new Error(`--${flag} must be a whole number, got ${String(v)}`);
   return n;
 }
 
