@@ -1,6 +1,6 @@
 /**
  * Speed of the diffusion drag at a given model size, with seeded random weights (randomUNet and friends):
- * a brief edit (a few LoRA steps, a short DDIM schedule, a few drag steps) timed per stage with
+ * an edit timed per stage with
  * diffusion-stages.ts, extrapolated to DragDiffusion's defaults (the engine's DEFAULT_DIFFUSION_DRAG), and
  * the UNet alone (one forward pass, one forward + backward to the latent through the drag's feature block)
  * with awaited reads, which every backend can do. Outputs mean nothing; only the times matter.

@@ -7,7 +7,10 @@
  *     --size PX         image side (default: the UNet's sample size x the VAE's factor)
  *     --backend wasm|webgpu|cpu|tensorflow  (webgpu on a software adapter: this process restarts itself with
  *                       the driver of scripts/software-vulkan.sh when no Vulkan driver is configured)
- *     --lora-steps N (2) --lora-batch N (4) --ddim-steps N (10) --max-steps N (3)   the brief edit timed
+ *     --lora-steps N --lora-batch N --ddim-steps N --max-steps N   the edit timed (default: a room's defaults,
+ *                       contract/diffusion-settings.ts, LoRA at the engine's batch)
+ *     --no-warmup       time the first edit too (by default a short edit of the same shapes runs first:
+ *                       the first use of each op packs its weights, which would dominate short edits)
  *     --unet-only       skip the edit; --no-unet skips the UNet timing; --repeats N (3) for it
  *
  * Prints what it measured as one JSON line (stdout), progress on stderr.
@@ -17,8 +20,9 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend, SD15_DDIM, webgpuAdapter, type BackendName, type DiffusionDragModels } from '../engine/src/index.js';
+import { DEFAULT_LORA, initBackend, SD15_DDIM, webgpuAdapter, type BackendName, type DiffusionDragModels } from '../engine/src/index.js';
 import { softwareVulkanEnv } from '../engine/src/backends/software-vulkan.js';
+import { DIFFUSION_SETTINGS_SCHEMA } from '../contract/diffusion-settings.js';
 import { randomModels, SD15, specFromFolder, timeEdit, timeUNet } from '../bench/diffusion-speed.js';
 
 const { values } = parseArgs({
@@ -32,6 +36,7 @@ const { values } = parseArgs({
     'ddim-steps': { type: 'string' },
     'max-steps': { type: 'string' },
     'unet-only': { type: 'boolean' },
+    'no-warmup': { type: 'boolean' },
     'no-unet': { type: 'boolean' },
     repeats: { type: 'string' },
   },
@@ -82,6 +87,23 @@ const side = int('size') ?? spec.unet.sampleSize * models.vae.downFactor;
 out.side = side;
 process.stderr.write(`${spec.name}: UNet ${((out.unetParameters as number) / 1e6).toFixed(1)} M, ${side} px, backend ${backend.name}, built in ${(out.buildSeconds as number).toFixed(1)} s\n`);
 
+if (!values['unet-only']) {
+  const room = DIFFUSION_SETTINGS_SCHEMA;
+  const brief = {
+    loraSteps: int('lora-steps', room.loraSteps.default)!,
+    loraBatch: int('lora-batch', DEFAULT_LORA.batch)!,
+    ddimSteps: int('ddim-steps', room.ddimSteps.default)!,
+    maxSteps: int('max-steps', room.maxSteps.default)!,
+  };
+  out.brief = brief;
+  if (!values['no-warmup']) {
+    const warm = await timeEdit(models, side, { ...brief, loraSteps: Math.min(1, brief.loraSteps), ddimSteps: 10, maxSteps: 1 });
+    out.warmup = { seconds: warm.seconds, ...(warm.error ? { error: warm.error } : {}) };
+    process.stderr.write(`warm-up edit: ${warm.seconds.toFixed(1)} s\n`);
+  }
+  out.edit = await timeEdit(models, side, brief);
+}
+// After the edit, so the UNet's weights are packed and both timings are steady-state.
 if (!values['no-unet']) {
   try {
     out.unet = await timeUNet(models, int('repeats', 3)!);
@@ -89,11 +111,6 @@ if (!values['no-unet']) {
     out.unet = { error: (err as Error).message };
   }
   process.stderr.write(`UNet: ${JSON.stringify(out.unet)}\n`);
-}
-if (!values['unet-only']) {
-  const brief = { loraSteps: int('lora-steps', 2)!, loraBatch: int('lora-batch', 4)!, ddimSteps: int('ddim-steps', 10)!, maxSteps: int('max-steps', 3)! };
-  out.brief = brief;
-  out.edit = await timeEdit(models, side, brief);
 }
 emit();
 models.unet.dispose();
