@@ -20,8 +20,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_LORA, initBackend, SD15_DDIM, webgpuAdapter, type BackendName, type DiffusionDragModels } from '../engine/src/index.js';
-import { softwareVulkanEnv } from '../engine/src/backends/software-vulkan.js';
+import { DEFAULT_LORA, initBackend, SD15_DDIM, softwareVulkanEnv, webgpuAdapter, type BackendName, type DiffusionDragModels } from '../engine/src/index.js';
 import { DIFFUSION_SETTINGS_SCHEMA } from '../contract/diffusion-settings.js';
 import { randomModels, SD15, specFromFolder, timeEdit, timeUNet } from '../bench/diffusion-speed.js';
 
