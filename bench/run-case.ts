@@ -52,9 +52,11 @@ export interface CaseResult {
   reached: boolean;
   reason: DragEndEvent['reason'];
   error?: string;
+  /** For methods with stages (the diffusion drag: lora, invert, drag, denoise): wall seconds and events per stage. */
+  stages?: { seconds: Record<string, number>; counts: Record<string, number> };
 }
 
-interface Frame {
+export interface Frame {
   step: number;
   handles: Point[];
   image: RGBAImage;
@@ -99,7 +101,40 @@ export async function runCase(
     }
   }
   const seconds = (performance.now() - t0) / 1000;
+  return measureCase(detector, dfd, c, method.name, s, {
+    frames,
+    lastHandles,
+    enhancedShare: handleSteps ? enhanced / handleSteps : 0,
+    confidence: handleSteps ? confSum / handleSteps : NaN,
+    steps: end?.steps ?? 0,
+    seconds,
+    reason: end?.reason ?? 'error',
+    error: end?.error?.message,
+  });
+}
 
+/** What a drag run left for measuring: its frames (the first is the start image) and how it ended. */
+export interface RunRecord {
+  /** Images at the case's resolution, in step order; frames[0] is the start image, the last the result. */
+  frames: Frame[];
+  /** Where the method's own tracking left the handles. */
+  lastHandles: Point[];
+  enhancedShare: number;
+  confidence: number;
+  steps: number;
+  seconds: number;
+  reason: CaseResult['reason'];
+  error?: string;
+}
+
+/**
+ * The metrics of one run (any method family): the detector reads the landmarks on every frame, fidelity
+ * compares the first and last frames outside the case's mask (or away from its drag paths).
+ */
+export function measureCase(detector: LandmarkDetector, dfd: DetectorFeatureDistance, c: DragCase, method: string, s: Pick<RunSettings, 'hitRadius'>, r: RunRecord): CaseResult {
+  const res = r.frames[0].image.height;
+  const mask = caseMask(c, res);
+  const { frames } = r;
   const names = detector.landmarkNames;
   const wanted = c.points.map((q) => q.landmark);
   const targets = c.points.map((q) => q.target);
@@ -114,7 +149,7 @@ export async function runCase(
   const region = fidelityRegion(c, res, mask);
   return {
     caseId: c.id,
-    method: method.name,
+    method,
     length: c.length,
     count: c.count,
     masked: c.masked,
@@ -127,16 +162,16 @@ export async function runCase(
     hit: md <= s.hitRadius,
     trackError: tracked.length ? tracked.reduce((a, f) => a + f.err, 0) / tracked.length : NaN,
     trackErrorFinal: tracked.length ? tracked[tracked.length - 1].err : NaN,
-    trackerDistance: meanDistance(lastHandles, targets),
-    enhancedShare: handleSteps ? enhanced / handleSteps : 0,
-    confidence: handleSteps ? confSum / handleSteps : NaN,
+    trackerDistance: meanDistance(r.lastHandles, targets),
+    enhancedShare: r.enhancedShare,
+    confidence: r.confidence,
     psnr: psnr(first.image, last.image, region),
     ssim: ssim(first.image, last.image, region),
     dfd: dfd.distance(first.image, last.image, region),
-    steps: end?.steps ?? 0,
-    seconds,
-    reached: end?.reason === 'reached',
-    reason: end?.reason ?? 'error',
-    ...(end?.error ? { error: end.error.message } : {}),
+    steps: r.steps,
+    seconds: r.seconds,
+    reached: r.reason === 'reached',
+    reason: r.reason,
+    ...(r.error ? { error: r.error } : {}),
   };
 }

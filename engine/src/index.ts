@@ -2,6 +2,7 @@
 export { initBackend, currentBackend, BACKEND_NAMES, type BackendName, type BackendInfo, type BackendOptions } from './backend.js';
 export { EngineError, DragInputError, ModelLoadError, BackendError, LatentError, ImageInputError, InvertInputError } from './errors.js';
 export { probeWebGPU, onDeviceLost, webgpuAdapter, DeviceLostError, SyncReadError, type WebGPUAdapterInfo } from './backends/webgpu.js';
+export { softwareVulkanEnv } from './backends/software-vulkan.js';
 export { gpuBytesInUse } from './backends/memory.js';
 import { LatentError } from './errors.js';
 export { createGenerator, readFeatures } from './generator/index.js';
