@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import clip_text  # noqa: E402
 sys.path.insert(0, os.path.join(HERE, '..', 'stylegan2'))
+import safetensors_io  # noqa: E402
 from dataset import PackedImages  # noqa: E402
 from model_config import TEXT_CONFIG, TOKENIZER_CORPUS, TRAIN_PROMPTS, make_models, ddim_alphas_cumprod  # noqa: E402
 
@@ -35,6 +36,9 @@ def parse_args():
     p.add_argument('--run', required=True)
     p.add_argument('--vae-minutes', type=float, default=20)
     p.add_argument('--unet-minutes', type=float, default=55)
+    # Continue from an exported folder (export.py's F16 weights + training.json) when RUN has no checkpoint:
+    # the committed model is the slim checkpoint; Adam's moments and the latents' cache start afresh.
+    p.add_argument('--resume-from-export')
     p.add_argument('--checkpoint-minutes', type=float, default=10)
     p.add_argument('--vae-batch', type=int, default=8)
     p.add_argument('--vae-crop', type=int, default=64)
@@ -73,6 +77,21 @@ class Run:
                     vae=self.vae.state_dict(), vae_opt=self.vae_opt.state_dict() if self.vae_opt else None, unet_opt=self.unet_opt.state_dict(),
                     stage=self.stage, step=self.step, seconds=self.seconds, scaling_factor=self.scaling_factor,
                     history=self.history, data=data.state_dict() if data else self.data_state, rng=self.rng.get_state())
+
+    def load_export(self, folder):
+        def weights(sub, fname):
+            tensors, _ = safetensors_io.load(os.path.join(folder, sub, fname))
+            return {k: torch.from_numpy(v.astype(np.float32)) for k, v in tensors.items()}
+
+        self.text.load_state_dict(weights('text_encoder', 'model.safetensors'))
+        self.unet.load_state_dict(weights('unet', 'diffusion_pytorch_model.safetensors'))
+        self.unet_ema.load_state_dict(self.unet.state_dict())
+        self.vae.load_state_dict(weights('vae', 'diffusion_pytorch_model.safetensors'))
+        with open(os.path.join(folder, 'training.json')) as f:
+            t = json.load(f)
+        self.vae_opt, self.stage, self.scaling_factor, self.history = None, 'unet', t['scaling_factor'], t['history']
+        self.step = t['stages']['unet']['steps']
+        self.seconds = {k: v['minutes'] * 60 for k, v in t['stages'].items()}
 
     def load_state_dict(self, s):
         self.text.load_state_dict(s['text'])
@@ -145,6 +164,9 @@ def main():
     if os.path.exists(ckpt):
         run.load_state_dict(torch.load(ckpt))
         print(f'resumed {ckpt}: stage {run.stage} step {run.step}', flush=True)
+    elif args.resume_from_export:
+        run.load_export(args.resume_from_export)
+        print(f'resumed from the export {args.resume_from_export}: stage unet step {run.step}', flush=True)
 
     stop = {'now': False}
 
@@ -190,6 +212,9 @@ def main():
         if stop['now']:
             save_checkpoint(run, data, ckpt)
             return
+        if losses:  # the stage's last steps, so the history ends at its true step count
+            run.history.append(dict(stage='vae', step=run.step, seconds=round(run.seconds['vae'], 1), loss=float(np.mean(losses))))
+            losses.clear()
         run.stage, run.step, run.data_state, data = 'unet', 0, None, None
         run.vae_opt = None  # the VAE is done: its Adam state is not kept
         save_checkpoint(run, None, ckpt)
