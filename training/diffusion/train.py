@@ -1,7 +1,7 @@
 """Trains the bundled faces diffusion model: the VAE, then the latents' cache, then the UNet.
 
 Usage: /usr/bin/python3 training/diffusion/train.py --data /work/data/faces128-v2 --run training/runs/faces-diffusion
-       [--vae-minutes 20] [--unet-minutes 55] [--threads 1]
+       [--vae-minutes 33] [--unet-minutes 60] [--latent-count 4000] [--threads 1] (see --help)
 
 Resumable: every --checkpoint-minutes (and on SIGTERM / SIGINT) the whole state is written atomically to
 RUN/checkpoint.pt; a restart with the same --run continues from it (stage, step, models, EMA, Adam, data order,
@@ -34,18 +34,20 @@ def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument('--data', required=True)
     p.add_argument('--run', required=True)
-    p.add_argument('--vae-minutes', type=float, default=20)
-    p.add_argument('--unet-minutes', type=float, default=55)
+    p.add_argument('--vae-minutes', type=float, default=33)
+    p.add_argument('--unet-minutes', type=float, default=60)
     # Continue from an exported folder (export.py's F16 weights + training.json) when RUN has no checkpoint:
     # the committed model is the slim checkpoint; Adam's moments and the latents' cache start afresh.
     p.add_argument('--resume-from-export')
     p.add_argument('--checkpoint-minutes', type=float, default=10)
-    p.add_argument('--vae-batch', type=int, default=8)
-    p.add_argument('--vae-crop', type=int, default=64)
+    p.add_argument('--vae-batch', type=int, default=4)
+    # Crops below the full size are cheaper, but GroupNorm statistics and the mid-block attention then differ
+    # from full images': 64 px crops reconstructed full faces with washed-out colours.
+    p.add_argument('--vae-crop', type=int, default=128)
     p.add_argument('--vae-lr', type=float, default=4e-4)
     p.add_argument('--kl-weight', type=float, default=1e-6)
     # Encoding costs ~90 ms an image on one thread: the UNet trains on the first N images' latents.
-    p.add_argument('--latent-count', type=int, default=7000)
+    p.add_argument('--latent-count', type=int, default=4000)
     p.add_argument('--unet-batch', type=int, default=32)
     p.add_argument('--unet-lr', type=float, default=3e-4)
     p.add_argument('--ema', type=float, default=0.999)
