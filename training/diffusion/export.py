@@ -3,6 +3,7 @@ training history, and the engine test's reference sample.
 
 Usage: /usr/bin/python3 training/diffusion/export.py --run training/runs/faces-diffusion --out DIR
        [--reference tests/fixtures/diffusion/faces-reference.safetensors] [--grid DIR/samples.png]
+       [--recon DIR/reconstructions.png [--data /work/data/faces128-v2]]
 
 DIR gets unet/ (the EMA weights), vae/, text_encoder/, tokenizer/, scheduler/ and training.json (steps, minutes
 and losses per stage: what the model card quotes, and what train.py --resume-from-export reads back). The
@@ -66,6 +67,10 @@ def main():
     p.add_argument('--reference')
     p.add_argument('--grid')
     p.add_argument('--grid-count', type=int, default=16)
+    # Held-out dataset faces (the last ones: the UNet trains on the first --latent-count) over their VAE
+    # reconstructions: how much of a face the latent space keeps.
+    p.add_argument('--recon')
+    p.add_argument('--data', default='/work/data/faces128-v2')
     args = p.parse_args()
     torch.set_num_threads(1)
 
@@ -107,6 +112,15 @@ def main():
         _, images = ddim_sample(unet, vae, context, noise, 50, state['scaling_factor'])
         pngio.write_png(args.grid, pngio.grid([pngio.to_uint8(im) for im in images.numpy()], 8))
         print(f'wrote {args.grid}')
+    if args.recon:
+        from dataset import PackedImages
+        images = PackedImages(args.data)
+        x = torch.from_numpy(np.array(images.images[images.count - 8:])).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        with torch.no_grad():
+            rec = vae.decode(vae.encode(x)[0])
+        print(f'VAE reconstruction L1 (held-out, [-1, 1]): {(rec - x).abs().mean().item():.4f}')
+        pngio.write_png(args.recon, pngio.grid([pngio.to_uint8(im) for im in torch.cat([x, rec]).numpy()], 8))
+        print(f'wrote {args.recon}')
     if args.reference:
         noise = torch.randn((1, 4, 16, 16), generator=torch.Generator().manual_seed(7))
         latent, image = ddim_sample(unet, vae, context, noise, 10, state['scaling_factor'])
