@@ -1,7 +1,7 @@
 // Speed of a whole diffusion drag on this machine: npx tsx training/reference/diffusion_drag_bench.ts [tiny|small ...]
-// Random weights (randomUNet / randomVAE / randomTextEncoder) at two sizes: tiny (the parity fixture's UNet,
-// 16 px images) and small (UNet 64/128/256 channels, a 4-block VAE 32/64/128/128: 256 px images, 32x32
-// latents). A brief run (2 LoRA steps, 10 DDIM steps at strength 0.7, 3 drag steps) times each stage per
+// Random weights (randomUNet / randomVAE / randomTextEncoder) at several sizes: tiny (the parity fixture's UNet,
+// 16 px images), small (UNet 64/128/256 channels, a 4-block VAE 32/64/128/128: 256 px images, 32x32
+// latents), and the 128 px candidates timed to pick the bundled faces model (faces is the one trained). A brief run (2 LoRA steps, 10 DDIM steps at strength 0.7, 3 drag steps) times each stage per
 // step; the total for DragDiffusion's defaults (80 LoRA steps of batch 4, 35 inversion steps, up to 80 drag
 // steps, 35 denoising steps of the batch of two) is extrapolated from those per-step costs. wasm backend,
 // the engine's default threads. Outputs mean nothing (random weights); only the times matter.
@@ -44,6 +44,33 @@ const SIZES: Record<string, { unet: UNetConfig; vae: VAEConfig; context: number 
     },
     vae: { ...vaeBase, blockOutChannels: [32, 64, 128, 128], normNumGroups: 32 } as VAEConfig,
     context: 256,
+  },
+  // Candidates for the bundled faces model: 128 px images.
+  f8: {
+    unet: { ...unetBase, sampleSize: 16, blockOutChannels: [32, 64, 128], layersPerBlock: 1, downBlockTypes: ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'], upBlockTypes: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'], crossAttentionDim: 64, heads: [4, 4, 4], normNumGroups: 16 },
+    vae: { ...vaeBase, blockOutChannels: [32, 64, 64, 128], normNumGroups: 16 } as VAEConfig,
+    context: 64,
+  },
+  f4: {
+    unet: { ...unetBase, sampleSize: 32, blockOutChannels: [32, 64, 128], layersPerBlock: 1, downBlockTypes: ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'], upBlockTypes: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'], crossAttentionDim: 64, heads: [4, 4, 4], normNumGroups: 16 },
+    vae: { ...vaeBase, blockOutChannels: [32, 64, 128], normNumGroups: 16 } as VAEConfig,
+    context: 64,
+  },
+  f8s: {
+    unet: { ...unetBase, sampleSize: 16, blockOutChannels: [32, 64, 64], layersPerBlock: 1, downBlockTypes: ['DownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'], upBlockTypes: ['UpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'], crossAttentionDim: 64, heads: [4, 4, 4], normNumGroups: 16 },
+    vae: { ...vaeBase, blockOutChannels: [16, 32, 64, 64], normNumGroups: 8 } as VAEConfig,
+    context: 64,
+  },
+  // The bundled faces model (training/diffusion/model_config.py): f8's sizes, attention only at 8x8 and 4x4.
+  faces: {
+    unet: { ...unetBase, sampleSize: 16, blockOutChannels: [32, 64, 128], layersPerBlock: 1, downBlockTypes: ['DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'], upBlockTypes: ['CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'], crossAttentionDim: 64, heads: [4, 4, 4], normNumGroups: 16 },
+    vae: { ...vaeBase, blockOutChannels: [16, 32, 64, 64], normNumGroups: 8 } as VAEConfig,
+    context: 64,
+  },
+  f4lite: {
+    unet: { ...unetBase, sampleSize: 32, blockOutChannels: [32, 64, 128], layersPerBlock: 1, downBlockTypes: ['DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'], upBlockTypes: ['CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'], crossAttentionDim: 64, heads: [4, 4, 4], normNumGroups: 16 },
+    vae: { ...vaeBase, blockOutChannels: [32, 64, 128], normNumGroups: 16 } as VAEConfig,
+    context: 64,
   },
 };
 
@@ -104,7 +131,7 @@ async function main(): Promise<void> {
   await initBackend({ backend: 'wasm' });
   const names = process.argv.slice(2);
   for (const name of names.length ? names : ['tiny', 'small']) {
-    if (!SIZES[name]) throw new Error(`unknown size '${name}' (tiny, small)`);
+    if (!SIZES[name]) throw new Error(`unknown size '${name}' (${Object.keys(SIZES).join(', ')})`);
     await bench(name);
   }
 }
