@@ -227,7 +227,8 @@ async function* run(models: DiffusionDragModels, request: DiffusionDragRequest, 
         try {
           const { done, ...rest } = state;
           reason = done;
-          event = { type: 'step', ...rest, preview: latentPreview(predicted), cleanLatent: (await predicted.data()) as Float32Array };
+          const cleanLatent = (await predicted.data()) as Float32Array;
+          event = { type: 'step', ...rest, preview: latentPreview(cleanLatent, predicted.shape), cleanLatent };
           if (k % o.decodeEvery === 0 || done) event.image = await decodeImage(vae, predicted);
         } finally {
           predicted.dispose();
