@@ -2,7 +2,8 @@
  * Child process of webgpu.test.ts (the software Vulkan driver is only visible to a process started with
  * its environment). Runs the first steps of a diffusion drag (DragDiffusion with a mask, so the fixed-region
  * term and tracking both run) on the tiny fixture's UNet, on wasm then on webgpu, and prints one JSON line
- * with each backend's losses, tracked handles and the latent after two updates, and their differences.
+ * with each backend's losses, tracked handles and the latent after two updates, their differences, and the
+ * tensors each run left behind.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,6 +30,7 @@ const STEPS = 3;
 
 async function run(backend: BackendName) {
   await initBackend({ backend, log: () => {} });
+  const tensorsBefore = tf.memory().numTensors;
   const models = loadDiffusionFolder(TINY_DIR, ['unet']);
   const c = get(prompts, 'unet.encoder_hidden_states');
   const context = tf.tensor3d(c.data.subarray(0, c.shape[1] * c.shape[2]), [1, c.shape[1], c.shape[2]]);
@@ -58,7 +60,7 @@ async function run(backend: BackendName) {
   session.dispose();
   tf.dispose([context, code0]);
   models.dispose();
-  return { losses, handles, start, latent, clean };
+  return { losses, handles, start, latent, clean, leaked: tf.memory().numTensors - tensorsBefore };
 }
 
 const a = await run('wasm');
@@ -78,5 +80,6 @@ console.log(
     // How far the updates moved the latent on wasm: the differences above must be small against it.
     moved: difference(a.start, a.latent).maxAbs,
     handleMismatches,
+    leaked: { wasm: a.leaked, webgpu: b.leaked },
   }),
 );

@@ -51,7 +51,7 @@ describe.skipIf(!available && !required)('webgpu backend on a real adapter', () 
     expect(report.dragHandleMismatches).toBe(0);
   }, 120_000);
 
-  it('runs a diffusion drag (two updates, mask term and tracking) like wasm within 1e-3', async () => {
+  it('runs a diffusion drag (two updates, mask term and tracking) like wasm within 1e-3 and frees its tensors', async () => {
     const r = await child('tests/engine/webgpu-diffusion-child.ts');
     expect(r.backend).toBe('webgpu');
     expect(r.losses.webgpu).toHaveLength(3);
@@ -59,6 +59,7 @@ describe.skipIf(!available && !required)('webgpu backend on a real adapter', () 
     for (const key of ['loss', 'latent', 'clean']) expect(r[key].relative, key).toBeLessThan(1e-3);
     expect(r.latent.maxAbs).toBeLessThan(1e-3 * r.moved);
     expect(r.handleMismatches).toBe(0);
+    expect(r.leaked).toEqual({ wasm: 0, webgpu: 0 });
   }, 120_000);
 
   it('names a synchronous read and a lost device, and reports GPU memory', async () => {
