@@ -48,9 +48,12 @@ async function run(backend: BackendName) {
   let latent: Float32Array = new Float32Array(0);
   let clean: Float32Array = new Float32Array(0);
   let start: Float32Array = new Float32Array(0);
+  let cleanAhead = 0;
   for (let k = 0; k < STEPS; k++) {
-    const { state, predicted } = await session.step(k);
+    const { state, predicted, predictedValues } = await session.step(k);
+    // The clean latent as the drag's gradient pass computed it, and as the read-ahead read it (webgpu).
     clean = (await predicted.data()) as Float32Array;
+    if (predictedValues) cleanAhead = Math.max(cleanAhead, difference(clean, predictedValues).maxAbs);
     predicted.dispose();
     losses.push(state.loss);
     handles.push(state.handles.map((p) => [...p]));
@@ -60,7 +63,7 @@ async function run(backend: BackendName) {
   session.dispose();
   tf.dispose([context, code0]);
   models.dispose();
-  return { losses, handles, start, latent, clean, leaked: tf.memory().numTensors - tensorsBefore };
+  return { losses, handles, start, latent, clean, leaked: tf.memory().numTensors - tensorsBefore, cleanAhead };
 }
 
 const a = await run('wasm');
@@ -81,5 +84,6 @@ console.log(
     moved: difference(a.start, a.latent).maxAbs,
     handleMismatches,
     leaked: { wasm: a.leaked, webgpu: b.leaked },
+    cleanAhead: b.cleanAhead,
   }),
 );

@@ -60,6 +60,7 @@ describe.skipIf(!available && !required)('webgpu backend on a real adapter', () 
     expect(r.latent.maxAbs).toBeLessThan(1e-3 * r.moved);
     expect(r.handleMismatches).toBe(0);
     expect(r.leaked).toEqual({ wasm: 0, webgpu: 0 });
+    expect(r.cleanAhead).toBeLessThan(1e-6);
   }, 120_000);
 
   it('names a synchronous read and a lost device, and reports GPU memory', async () => {

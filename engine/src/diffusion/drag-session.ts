@@ -27,6 +27,8 @@ interface ReadAhead {
   map: FeatureMap;
   /** The latent the step evaluates (the variable before this step's update). */
   latent: Float32Array;
+  /** The clean latent this latent's noise predicts (the step's `predicted`), for the previews. */
+  clean: Float32Array;
   /** Step 0 only: the next DDIM step's latent from the starting latent, the fixed-region term's reference. */
   prevLatent0?: Float32Array;
 }
@@ -126,7 +128,8 @@ export class DiffusionDragSession {
   }
 
   /**
-   * The features, the latent and (step 0) the reference next latent, read with one awaited read: for backends
+   * The features, the latent, its predicted clean latent and (step 0) the reference next latent, read with one
+   * awaited read: for backends
    * that cannot read synchronously (webgpu), where the gradient pass cannot stop to read them. Costs one more
    * UNet forward pass; the values are the ones the gradient pass computes.
    */
@@ -137,17 +140,19 @@ export class DiffusionDragSession {
     const packed = tf.tidy(() => {
       const { noise, features } = this.forward(this.code);
       featureShape = features.shape;
-      const parts: tf.Tensor[] = [tf.reshape(features, [-1]), tf.reshape(this.code, [-1])];
+      const parts: tf.Tensor[] = [tf.reshape(features, [-1]), tf.reshape(this.code, [-1]), tf.reshape(this.predictClean(this.code, noise), [-1])];
       if (first) parts.push(tf.reshape(this.scheduler.step(noise, this.t, this.code), [-1]));
       return tf.concat(parts);
     });
     try {
       const values = (await packed.data()) as Float32Array;
-      const featureSize = values.length - latentSize * (first ? 2 : 1);
+      const featureSize = values.length - latentSize * (first ? 3 : 2);
+      const latentAt = (i: number) => values.slice(featureSize + i * latentSize, featureSize + (i + 1) * latentSize);
       return {
         map: featureMap(featureShape, values.subarray(0, featureSize)),
-        latent: values.slice(featureSize, featureSize + latentSize),
-        prevLatent0: first ? values.slice(featureSize + latentSize) : undefined,
+        latent: latentAt(0),
+        clean: latentAt(1),
+        prevLatent0: first ? latentAt(2) : undefined,
       };
     } finally {
       packed.dispose();
@@ -233,9 +238,10 @@ export class DiffusionDragSession {
 
   /**
    * Step k: track (after step 0), check the stop rule, and take one Adam step unless done. Also returns the
-   * clean latent this step's noise predicts (scaled, [1, h, w, c]; the caller disposes it), for previews.
+   * clean latent this step's noise predicts (scaled, [1, h, w, c]; the caller disposes it), for previews, and
+   * its values where the step has already read them (webgpu's read-ahead), sparing the caller a read.
    */
-  async step(k: number): Promise<{ state: DiffusionStepState; predicted: tf.Tensor4D }> {
+  async step(k: number): Promise<{ state: DiffusionStepState; predicted: tf.Tensor4D; predictedValues?: Float32Array }> {
     const o = this.options;
     let state: DiffusionStepState | undefined;
     let predicted: tf.Tensor4D | undefined;
@@ -275,7 +281,7 @@ export class DiffusionDragSession {
     }
     tf.dispose([value, ...Object.values(grads)]);
     this.releaseScratch();
-    return { state: state!, predicted: predicted! };
+    return { state: state!, predicted: predicted!, predictedValues: ahead?.clean };
   }
 
   /** x0 = (x_t - sqrt(1 - a_t) eps) / sqrt(a_t), as a DDIM step predicts it. */
