@@ -51,6 +51,18 @@ describe.skipIf(!available && !required)('webgpu backend on a real adapter', () 
     expect(report.dragHandleMismatches).toBe(0);
   }, 120_000);
 
+  it('runs a diffusion drag (two updates, mask term and tracking) like wasm within 1e-3 and frees its tensors', async () => {
+    const r = await child('tests/engine/webgpu-diffusion-child.ts');
+    expect(r.backend).toBe('webgpu');
+    expect(r.losses.webgpu).toHaveLength(3);
+    expect(r.moved).toBeGreaterThan(1e-3);
+    for (const key of ['loss', 'latent', 'clean']) expect(r[key].relative, key).toBeLessThan(1e-3);
+    expect(r.latent.maxAbs).toBeLessThan(1e-3 * r.moved);
+    expect(r.handleMismatches).toBe(0);
+    expect(r.leaked).toEqual({ wasm: 0, webgpu: 0 });
+    expect(r.cleanAhead).toBeLessThan(1e-6);
+  }, 120_000);
+
   it('names a synchronous read and a lost device, and reports GPU memory', async () => {
     const r = await child('tests/engine/webgpu-device-child.ts');
     expect(r.sum).toBe(128 * 128 * 128);

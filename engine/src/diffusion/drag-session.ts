@@ -15,11 +15,23 @@ import { bilinearTaps, sampleRows } from '../ops/sample.js';
 import type { FeatureMap } from '../drag/features.js';
 import { HandleTracking, enhancedHandles } from '../drag/handle-tracking.js';
 import type { Point, PointPair } from '../drag/types.js';
+import { backendReadsSynchronously } from '../backends/webgpu.js';
 import type { DDIMScheduler } from './ddim.js';
 import type { DiffusionDragOptions } from './options.js';
 import type { UNet } from './unet.js';
 
 let sessionCounter = 0;
+
+/** What a step reads before its gradient pass where the backend cannot read synchronously (webgpu). */
+interface ReadAhead {
+  map: FeatureMap;
+  /** The latent the step evaluates (the variable before this step's update). */
+  latent: Float32Array;
+  /** The clean latent this latent's noise predicts (the step's `predicted`), for the previews. */
+  clean: Float32Array;
+  /** Step 0 only: the next DDIM step's latent from the starting latent, the fixed-region term's reference. */
+  prevLatent0?: Float32Array;
+}
 
 export interface DiffusionStepState {
   step: number;
@@ -34,6 +46,11 @@ export interface DiffusionStepState {
   /** The latent this step evaluated, NHWC [h, w, c] row-major (scaled, as the UNet sees it). */
   latent: Float32Array;
   done?: 'reached' | 'max-steps';
+}
+
+/** Features [1, h, w, c] as the tracker reads them, in feature pixels (points live there). */
+function featureMap([, h, w, c]: [number, number, number, number], rows: Float32Array): FeatureMap {
+  return { rows, height: h, width: w, channels: c, imageWidth: w, imageHeight: h };
 }
 
 /** Square patch offsets of radius r (DragDiffusion's (2 r_m + 1)^2 patch). */
@@ -107,8 +124,40 @@ export class DiffusionDragSession {
   }
 
   private readMap(features: tf.Tensor4D): FeatureMap {
-    const [, h, w, c] = features.shape;
-    return { rows: features.dataSync() as Float32Array, height: h, width: w, channels: c, imageWidth: w, imageHeight: h };
+    return featureMap(features.shape, features.dataSync() as Float32Array);
+  }
+
+  /**
+   * The features, the latent, its predicted clean latent and (step 0) the reference next latent, read with one
+   * awaited read: for backends
+   * that cannot read synchronously (webgpu), where the gradient pass cannot stop to read them. Costs one more
+   * UNet forward pass; the values are the ones the gradient pass computes.
+   */
+  private async readAhead(first: boolean): Promise<ReadAhead> {
+    const [, h, w, c] = this.code.shape;
+    const latentSize = h * w * c;
+    let featureShape: [number, number, number, number] = [1, 0, 0, 0];
+    const packed = tf.tidy(() => {
+      const { noise, features } = this.forward(this.code);
+      featureShape = features.shape;
+      const parts: tf.Tensor[] = [tf.reshape(features, [-1]), tf.reshape(this.code, [-1]), tf.reshape(this.predictClean(this.code, noise), [-1])];
+      if (first) parts.push(tf.reshape(this.scheduler.step(noise, this.t, this.code), [-1]));
+      return tf.concat(parts);
+    });
+    try {
+      const values = (await packed.data()) as Float32Array;
+      const featureSize = values.length - latentSize * (first ? 3 : 2);
+      const latentAt = (i: number) => values.slice(featureSize + i * latentSize, featureSize + (i + 1) * latentSize);
+      return {
+        map: featureMap(featureShape, values.subarray(0, featureSize)),
+        latent: latentAt(0),
+        clean: latentAt(1),
+        prevLatent0: first ? latentAt(2) : undefined,
+      };
+    } finally {
+      packed.dispose();
+      this.releaseScratch();
+    }
   }
 
   /**
@@ -157,7 +206,7 @@ export class DiffusionDragSession {
     return this.handles.map((p, i) => Math.hypot(this.targets[i][0] - p[0], this.targets[i][1] - p[1]));
   }
 
-  private initialise(noise: tf.Tensor4D, map: FeatureMap, code: tf.Tensor4D): void {
+  private initialise(noise: tf.Tensor4D, map: FeatureMap, code: tf.Tensor4D, prevRead?: Float32Array): void {
     const stable = this.options.method === 'stabledrag-diff';
     this.tracking = new HandleTracking(map, this.handles.map((p) => [...p] as Point), {
       discriminative: stable,
@@ -166,6 +215,10 @@ export class DiffusionDragSession {
       nearestMetric: 'l1',
     });
     // A constant copy: the value at the starting latent, outside any gradient tape.
+    if (prevRead) {
+      this.prevLatent0 = tf.keep(tf.tensor4d(prevRead, code.shape));
+      return;
+    }
     const prev = this.scheduler.step(noise, this.t, code);
     this.prevLatent0 = tf.keep(tf.tensor4d(prev.dataSync() as Float32Array, prev.shape));
   }
@@ -185,19 +238,21 @@ export class DiffusionDragSession {
 
   /**
    * Step k: track (after step 0), check the stop rule, and take one Adam step unless done. Also returns the
-   * clean latent this step's noise predicts (scaled, [1, h, w, c]; the caller disposes it), for previews.
+   * clean latent this step's noise predicts (scaled, [1, h, w, c]; the caller disposes it), for previews, and
+   * its values where the step has already read them (webgpu's read-ahead), sparing the caller a read.
    */
-  async step(k: number): Promise<{ state: DiffusionStepState; predicted: tf.Tensor4D }> {
+  async step(k: number): Promise<{ state: DiffusionStepState; predicted: tf.Tensor4D; predictedValues?: Float32Array }> {
     const o = this.options;
     let state: DiffusionStepState | undefined;
     let predicted: tf.Tensor4D | undefined;
+    const ahead = backendReadsSynchronously() ? undefined : await this.readAhead(k === 0);
     const objective = (): tf.Scalar => {
       const { noise, features } = this.forward(this.code);
       predicted = tf.keep(this.predictClean(this.code, noise));
-      const map = this.readMap(features);
+      const map = ahead?.map ?? this.readMap(features);
       let confidences: number[];
       if (k === 0) {
-        this.initialise(noise, map, this.code);
+        this.initialise(noise, map, this.code, ahead?.prevLatent0);
         confidences = this.handles.map(() => 1);
       } else {
         confidences = this.tracking!.track(map, this.handles, o.rP);
@@ -215,7 +270,7 @@ export class DiffusionDragSession {
         latent: new Float32Array(0),
         done: reached ? 'reached' : k >= o.maxSteps ? 'max-steps' : undefined,
       };
-      state.latent = (this.code.dataSync() as Float32Array).slice();
+      state.latent = ahead?.latent ?? (this.code.dataSync() as Float32Array).slice();
       return state.done ? (tf.mul(tf.sum(features), 0) as tf.Scalar) : this.buildLoss(this.code, noise, features, map, active, enhanced);
     };
     const { value, grads } = tf.variableGrads(objective, [this.code]);
@@ -226,7 +281,7 @@ export class DiffusionDragSession {
     }
     tf.dispose([value, ...Object.values(grads)]);
     this.releaseScratch();
-    return { state: state!, predicted: predicted! };
+    return { state: state!, predicted: predicted!, predictedValues: ahead?.clean };
   }
 
   /** x0 = (x_t - sqrt(1 - a_t) eps) / sqrt(a_t), as a DDIM step predicts it. */

@@ -223,11 +223,12 @@ async function* run(models: DiffusionDragModels, request: DiffusionDragRequest, 
       }
       let event: DiffusionDragStepEvent;
       try {
-        const { state, predicted } = await session.step(k);
+        const { state, predicted, predictedValues } = await session.step(k);
         try {
           const { done, ...rest } = state;
           reason = done;
-          event = { type: 'step', ...rest, preview: latentPreview(predicted), cleanLatent: (await predicted.data()) as Float32Array };
+          const cleanLatent = predictedValues ?? ((await predicted.data()) as Float32Array);
+          event = { type: 'step', ...rest, preview: latentPreview(cleanLatent, predicted.shape), cleanLatent };
           if (k % o.decodeEvery === 0 || done) event.image = await decodeImage(vae, predicted);
         } finally {
           predicted.dispose();

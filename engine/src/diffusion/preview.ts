@@ -4,7 +4,6 @@
  * latent_rgb_factors), at latent resolution. It costs a few multiplies per cell, so a drag can show one
  * every step and decode with the VAE only every few steps. Latents with another channel count show grey.
  */
-import * as tf from '@tensorflow/tfjs';
 import type { RGBAImage } from '../drag/types.js';
 
 /** Rows: latent channels; columns: R, G, B (for the scaled latent the UNet sees). */
@@ -15,10 +14,8 @@ const SD1_LATENT_RGB = [
   [-0.212, -0.2616, -0.7177],
 ];
 
-/** latent: [1, h, w, c] scaled latent -> RGBA bytes at h x w. */
-export function latentPreview(latent: tf.Tensor4D): RGBAImage {
-  const [, h, w, c] = latent.shape;
-  const src = latent.dataSync() as Float32Array;
+/** src: a [1, h, w, c] scaled latent's values (read by the caller, awaited on backends without sync reads) -> RGBA bytes at h x w. */
+export function latentPreview(src: Float32Array, [, h, w, c]: readonly number[]): RGBAImage {
   const data = new Uint8ClampedArray(h * w * 4);
   for (let p = 0; p < h * w; p++) {
     for (let k = 0; k < 3; k++) {
