@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tensorRelativeError } from './relative-error.js';
 import { DDIMScheduler, ddimDenoise, initBackend, loadDDIMConfig, loadDiffusionFolder, parseSafetensors, type DiffusionModels } from '../../engine/src/index.js';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -22,20 +23,14 @@ function expected(name: string): { shape: number[]; data: Float32Array } {
   return t;
 }
 
-/** max |actual - expected| / max |expected|, with NHWC engine tensors compared to NCHW references. */
+/** The relative error of an NHWC engine tensor against an NCHW reference (others as they are). */
 async function relativeError(actual: tf.Tensor, name: string): Promise<number> {
-  const want = expected(name);
   const got = actual.rank === 4 ? tf.transpose(actual, [0, 3, 1, 2]) : actual;
-  expect(got.shape).toEqual(want.shape);
-  const data = (await got.data()) as Float32Array;
-  if (got !== actual) got.dispose();
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < data.length; i++) {
-    diff = Math.max(diff, Math.abs(data[i] - want.data[i]));
-    scale = Math.max(scale, Math.abs(want.data[i]));
+  try {
+    return tensorRelativeError(got, expected(name));
+  } finally {
+    if (got !== actual) got.dispose();
   }
-  return diff / scale;
 }
 
 describe('the bundled faces diffusion model (wasm)', () => {
