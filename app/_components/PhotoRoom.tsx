@@ -52,7 +52,9 @@ export function PhotoRoom() {
       .then((list) => {
         setModels(list.models);
         setLpips(list.lpips);
-        setModel((m) => m || list.models[0]?.id || '');
+        // A GAN first: the inversion path is the studio's main one, and its drags are the quicker; a diffusion
+        // model is one choice away.
+        setModel((m) => m || (list.models.find((x) => x.kind !== 'diffusion') ?? list.models[0])?.id || '');
       })
       .catch((e: Error) => setError(e.message));
   }, []);

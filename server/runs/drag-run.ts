@@ -121,6 +121,8 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
   let lastImage: EncodedImage | undefined = diffusion ? rooms.image(room) : undefined;
   /** Whether the newest step recorded kept its frame (stored-frames.ts: the last step must keep one). */
   let lastStepStored = true;
+  /** The final denoising's step count, from its stage frames: the final frame reports it as complete. */
+  let denoiseSteps = 1;
   const turn = startJobTurn(ctx, run, timing, storage.budget);
   const { steps } = turn;
   const points = pairs.map(({ handle, target }) => ({ handle, target }));
@@ -138,6 +140,7 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
       ...turn.listener,
       onStep: (s) => {
         const producedAt = Date.now();
+        if (s.diffusion?.stage === 'denoise') denoiseSteps = s.diffusion.stageSteps;
         timing.step(s.elapsedMs, s.image?.bytes.byteLength);
         const record = s.latent
           ? {
@@ -162,7 +165,7 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
   const final = steps.lastSent;
   const finalState = end.final && end.reason !== 'error' ? end.final : undefined;
   // A diffusion drag's result is its final denoising, after its last step: the final frame shows it.
-  const denoised = diffusion && finalState ? { image: finalState.image, diffusion: { stage: 'denoise' as const, stageStep: 1, stageSteps: 1 } } : {};
+  const denoised = diffusion && finalState ? { image: finalState.image, diffusion: { stage: 'denoise' as const, stageStep: denoiseSteps, stageSteps: denoiseSteps } } : {};
   if (final) broadcast.frame({ ...final, ...denoised, final: true, producedAt: Date.now() });
   const moves = finalState ? handleMoves(doc, pairs.map((p, i) => ({ id: p.id, handle: finalState.handles[i] ?? p.handle }))) : null;
   const result: RunResult | undefined = finalState

@@ -39,7 +39,12 @@ describe('stabledrag import-diffusers and diffusion-drag', () => {
     rmSync(path.join(broken, 'vae', 'config.json'));
     expect(await fails(['import-diffusers', broken, '--out', path.join(models, 'broken'), '--backend', 'wasm'])).toMatch(/vae\/config.json is missing/);
     expect(await fails(['import-diffusers', tiny, '--out', path.join(models, 'bad name'), '--backend', 'wasm'])).toMatch(/model name 'bad name'/);
+    expect(await fails(['import-diffusers', tiny, '--out', path.join(models, 'long'), '--prompt', 'x'.repeat(10_001), '--backend', 'wasm'])).toMatch(/prompt is 10001 characters/);
     expect(readdirSync(models)).toEqual(['tiny']);
+    // The prompt goes into the card: a room's default.
+    await run('node', [bin, 'import-diffusers', tiny, '--out', path.join(models, 'carded'), '--prompt', 'a photo of a face', '--backend', 'wasm']);
+    expect(JSON.parse(readFileSync(path.join(models, 'carded', 'diffusion-model.json'), 'utf8'))).toMatchObject({ name: 'carded', prompt: 'a photo of a face' });
+    rmSync(path.join(models, 'carded'), { recursive: true });
 
     const image = path.join(dir, 'in.png');
     const w = 40;

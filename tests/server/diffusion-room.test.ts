@@ -138,6 +138,8 @@ describe('a diffusion model in rooms', () => {
       expect(drags.some((f) => f.diffusion!.decoded) && drags.some((f) => !f.diffusion!.decoded)).toBe(true);
       expect(drags.every((f) => f.image.width === 16 && f.image.height === 16)).toBe(true);
       expect(frames.at(-1)!.final).toBe(true);
+      // The final frame is the finished denoising: 10 DDIM steps at strength 0.7.
+      expect(frames.at(-1)!.diffusion).toEqual({ stage: 'denoise', stageStep: 7, stageSteps: 7 });
     }
     // History: every drag step's latent (16 px image: 8 x 8 x 4 floats) and a frame.
     const steps = await server.store.listSteps(runId);

@@ -71,6 +71,8 @@ def main():
     # reconstructions: how much of a face the latent space keeps.
     p.add_argument('--recon')
     p.add_argument('--data', default='/work/data/faces128-v2')
+    # A train_decoder.py run: its decoder replaces the run's, and its history joins the run's.
+    p.add_argument('--decoder-run')
     args = p.parse_args()
     torch.set_num_threads(1)
 
@@ -81,6 +83,12 @@ def main():
     text.load_state_dict(state['text'])
     unet.load_state_dict(state['unet_ema'])
     vae.load_state_dict(state['vae'])
+    history, seconds, exact_steps = list(state['history']), dict(state['seconds']), {'unet': state['step']}
+    if args.decoder_run:
+        decoder = torch.load(os.path.join(args.decoder_run, 'checkpoint.pt'))
+        vae.load_state_dict(decoder['decoder'], strict=False)
+        history += decoder['history']
+        seconds['decoder'], exact_steps['decoder'] = decoder['seconds'], decoder['step']
     for m in (text, unet, vae):
         m.eval()
         round_half(m)
@@ -94,13 +102,15 @@ def main():
     with open(os.path.join(args.out, 'scheduler', 'scheduler_config.json'), 'w') as f:
         json.dump(SCHEDULER, f, indent=2, sort_keys=True)
     stages = {}
-    for stage in ('vae', 'unet'):
-        h = [e for e in state['history'] if e['stage'] == stage]
-        steps = state['step'] if stage == 'unet' else (h[-1]['step'] if h else 0)
-        stages[stage] = dict(steps=steps, minutes=round(state['seconds'][stage] / 60, 1),
+    for stage in ('vae', 'decoder', 'unet'):
+        if stage not in seconds:
+            continue
+        h = [e for e in history if e['stage'] == stage]
+        steps = exact_steps.get(stage, h[-1]['step'] if h else 0)
+        stages[stage] = dict(steps=steps, minutes=round(seconds[stage] / 60, 1),
                              loss_first=h[0]['loss'] if h else None, loss_last=h[-1]['loss'] if h else None)
     with open(os.path.join(args.out, 'training.json'), 'w') as f:
-        json.dump(dict(stages=stages, scaling_factor=state['scaling_factor'], history=state['history']), f, indent=1)
+        json.dump(dict(stages=stages, scaling_factor=state['scaling_factor'], history=history), f, indent=1)
     print(json.dumps(stages))
 
     ids = torch.tensor([tok(REFERENCE_PROMPT)])

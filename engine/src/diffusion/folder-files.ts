@@ -4,7 +4,7 @@
  */
 export const DIFFUSION_MODEL_MARKER = 'diffusion-model.json';
 
-/** The files an engine diffusion model consists of (scheduler's optional: SD 1.5's DDIM settings without it). */
+/** The files an engine diffusion model consists of. */
 export const DIFFUSION_FILES = [
   'unet/config.json',
   'unet/diffusion_pytorch_model.safetensors',
@@ -15,4 +15,8 @@ export const DIFFUSION_FILES = [
   'tokenizer/vocab.json',
   'tokenizer/merges.txt',
 ] as const;
-export const OPTIONAL_DIFFUSION_FILES = ['scheduler/scheduler_config.json'] as const;
+/**
+ * Copied along when present: the scheduler (SD 1.5's DDIM settings without it) and training.json, the training
+ * history a model card quotes (training/diffusion/export.py writes it; train.py --resume-from-export reads it).
+ */
+export const OPTIONAL_DIFFUSION_FILES = ['scheduler/scheduler_config.json', 'training.json'] as const;

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelLoadError } from '../errors.js';
 import { loadDiffusionFolder } from './folder.js';
+import { MAX_PROMPT_CHARS } from './tokenizer.js';
 
 import { DIFFUSION_FILES as FILES, DIFFUSION_MODEL_MARKER, OPTIONAL_DIFFUSION_FILES as OPTIONAL_FILES } from './folder-files.js';
 
@@ -23,6 +24,8 @@ export interface DiffusionModelMarker {
   imageSize: number;
   latentChannels: number;
   unetParameters: number;
+  /** What the model's images show: a diffusion room's default prompt (DragDiffusion conditions on it). */
+  prompt?: string;
 }
 
 export interface DiffusersImportResult {
@@ -34,8 +37,9 @@ export interface DiffusersImportResult {
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export function importDiffusersFolder(dir: string, outDir: string, name = path.basename(path.resolve(outDir))): DiffusersImportResult {
+export function importDiffusersFolder(dir: string, outDir: string, name = path.basename(path.resolve(outDir)), prompt?: string): DiffusersImportResult {
   if (!NAME_PATTERN.test(name)) throw new ModelLoadError(`model name '${name}' must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  if (prompt !== undefined && prompt.length > MAX_PROMPT_CHARS) throw new ModelLoadError(`the prompt is ${prompt.length} characters; at most ${MAX_PROMPT_CHARS}`);
   if (fs.existsSync(outDir)) throw new ModelLoadError(`${outDir} already exists: import into a new folder`);
   const models = loadDiffusionFolder(dir);
   let marker: DiffusionModelMarker;
@@ -51,6 +55,7 @@ export function importDiffusersFolder(dir: string, outDir: string, name = path.b
       imageSize: unet!.config.sampleSize * vae!.downFactor,
       latentChannels: vae!.config.latentChannels,
       unetParameters: unet!.parameterCount(),
+      ...(prompt !== undefined ? { prompt } : {}),
     };
   } finally {
     models.dispose();
