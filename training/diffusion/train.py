@@ -13,7 +13,6 @@ the empty prompt) gives the same faces.
 import argparse
 import json
 import os
-import signal
 import sys
 import time
 
@@ -26,6 +25,7 @@ sys.path.insert(0, HERE)
 import clip_text  # noqa: E402
 sys.path.insert(0, os.path.join(HERE, '..', 'stylegan2'))
 import safetensors_io  # noqa: E402
+from run_control import save_atomically, stop_on_signals  # noqa: E402
 from dataset import PackedImages  # noqa: E402
 from model_config import TEXT_CONFIG, TOKENIZER_CORPUS, TRAIN_PROMPTS, make_models, ddim_alphas_cumprod  # noqa: E402
 
@@ -113,9 +113,7 @@ class Run:
 
 
 def save_checkpoint(run, data, path):
-    tmp = path + '.tmp'
-    torch.save(run.state_dict(data), tmp)
-    os.replace(tmp, path)  # atomic: a session ending mid-write leaves the previous checkpoint
+    save_atomically(run.state_dict(data), path)
     print(f'checkpoint {path}: stage {run.stage} step {run.step} ({run.seconds["vae"] / 60:.1f} + {run.seconds["unet"] / 60:.1f} min)', flush=True)
 
 
@@ -170,14 +168,7 @@ def main():
         run.load_export(args.resume_from_export)
         print(f'resumed from the export {args.resume_from_export}: stage unet step {run.step}', flush=True)
 
-    stop = {'now': False}
-
-    def on_signal(signum, _frame):
-        print(f'signal {signum}: checkpointing after this step', flush=True)
-        stop['now'] = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
 
     tok, _ = clip_text.make_tokenizer(TOKENIZER_CORPUS, TEXT_CONFIG['merges'])
     with torch.no_grad():

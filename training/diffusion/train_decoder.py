@@ -15,7 +15,6 @@ order, the RNG and the history go atomically to RUN/checkpoint.pt; the same comm
 import argparse
 import json
 import os
-import signal
 import sys
 import time
 
@@ -26,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, '..', 'stylegan2'))
 import safetensors_io  # noqa: E402
+from run_control import save_atomically, stop_on_signals  # noqa: E402
 from dataset import PackedImages  # noqa: E402
 from model_config import make_models  # noqa: E402
 
@@ -51,9 +51,7 @@ def load_export_vae(folder):
 
 
 def save_checkpoint(state, path):
-    tmp = path + '.tmp'
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # atomic: a session ending mid-write leaves the previous checkpoint
+    save_atomically(state, path)
     print(f'checkpoint {path}: step {state["step"]} ({state["seconds"] / 60:.1f} min)', flush=True)
 
 
@@ -94,14 +92,7 @@ def main():
         return dict(decoder=decoder_state(vae), opt=opt.state_dict(), data=data.state_dict(), rng=rng.get_state(),
                     from_export=os.path.abspath(args.from_export), **state)
 
-    stop = {'now': False}
-
-    def on_signal(signum, _frame):
-        print(f'signal {signum}: checkpointing after this step', flush=True)
-        stop['now'] = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
 
     # The encoder's held-out faces (the pack's last ones, as export.py --recon shows) track progress.
     held = torch.from_numpy(np.array(data.images[data.count - 16:])).permute(0, 3, 1, 2).float() / 127.5 - 1.0
