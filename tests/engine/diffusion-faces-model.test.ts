@@ -11,7 +11,7 @@ import { tensorRelativeError } from './relative-error.js';
 import { DDIMScheduler, ddimDenoise, initBackend, loadDDIMConfig, loadDiffusionFolder, parseSafetensors, type DiffusionModels } from '../../engine/src/index.js';
 
 const ROOT = path.join(__dirname, '..', '..');
-const MODEL_DIR = path.join(ROOT, 'training', 'checkpoints', 'faces-diffusion');
+const MODEL_DIR = path.join(ROOT, 'models', 'faces-diffusion');
 const REFERENCE = path.join(ROOT, 'tests', 'fixtures', 'diffusion', 'faces-reference.safetensors');
 const TOLERANCE = 1e-3;
 
