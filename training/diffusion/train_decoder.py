@@ -32,13 +32,17 @@ from model_config import make_models  # noqa: E402
 STAGE = 'decoder'
 
 
+# What this stage trains: everything after the latent (diffusers' decode path), named once for both the
+# optimiser's parameters and the checkpoint's state.
+DECODE_PATH = ('post_quant_conv', 'decoder')
+
+
 def decoder_parameters(vae):
-    """What this stage trains: everything after the latent (diffusers' decode path)."""
-    return list(vae.post_quant_conv.parameters()) + list(vae.decoder.parameters())
+    return [p for name in DECODE_PATH for p in getattr(vae, name).parameters()]
 
 
 def decoder_state(vae):
-    return {k: v for k, v in vae.state_dict().items() if k.startswith(('decoder.', 'post_quant_conv.'))}
+    return {k: v for k, v in vae.state_dict().items() if k.split('.', 1)[0] in DECODE_PATH}
 
 
 def load_export_vae(folder):
