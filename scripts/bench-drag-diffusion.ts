@@ -10,6 +10,8 @@
  *     --diffusion-size PX                     side the diffusion model edits at (default: its own size)
  *     --prompt TEXT ('')  --lora-steps N  --lora-batch N  --ddim-steps N  --diffusion-max-steps N
  *     --decode-every N                        diffusion runs (default: the engine's, DragDiffusion's)
+ *     --diffusion-options JSON                any other engine options of the diffusion runs, e.g.
+ *                                             '{"lr":0.003,"masaLayer":4}' (the flags above go over it)
  *     --out results.json                      per-case results + metadata, rewritten after every run;
  *                                             an existing file is resumed (its case/method pairs are kept)
  *     --md report.md  --model PATH  --cases-file bench/cases.json  --backend wasm|cpu|webgpu|tensorflow
@@ -19,7 +21,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import {
-  defaultModelPath, EngineError, initBackend, loadDDIMConfig, loadDiffusionFolder, loadGenerator, loadLandmarkDetector, validateDiffusionDragRequest, type BackendName, type DiffusionDragModels,
+  defaultModelPath, EngineError, initBackend, loadDDIMConfig, loadDiffusionFolder, loadGenerator, loadLandmarkDetector, validateDiffusionDragRequest, type BackendName, type DiffusionDragModels, type DiffusionDragOptionsInput,
 } from '../engine/src/index.js';
 import { checkCaseFile } from '../bench/cases.js';
 import { runComparison } from '../bench/diffusion-bench.js';
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     'ddim-steps': { type: 'string' },
     'diffusion-max-steps': { type: 'string' },
     'decode-every': { type: 'string' },
+    'diffusion-options': { type: 'string' },
     model: { type: 'string' },
     'cases-file': { type: 'string' },
     cases: { type: 'string' },
@@ -106,11 +109,27 @@ if (values['diffusion-model']) {
   dispose = () => loaded.dispose();
 }
 const size = int('diffusion-size') ?? (diffusion ? nativeSize(diffusion) : 128);
+/** --diffusion-options as an object (the engine checks its keys and values with the rest below). */
+function extraOptions(): DiffusionDragOptionsInput {
+  const text = values['diffusion-options'];
+  if (text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`--diffusion-options must be a JSON object, got ${text}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`--diffusion-options must be a JSON object, got ${text}`);
+  return parsed as DiffusionDragOptionsInput;
+}
+const extra = extraOptions();
 const diffusionOptions = {
+  ...extra,
   ...(int('ddim-steps') !== undefined ? { ddimSteps: int('ddim-steps') } : {}),
   ...(int('diffusion-max-steps') !== undefined ? { maxSteps: int('diffusion-max-steps') } : {}),
   ...(int('decode-every') !== undefined ? { decodeEvery: int('decode-every') } : {}),
   lora: {
+    ...extra.lora,
     ...(int('lora-steps') !== undefined ? { steps: int('lora-steps') } : {}),
     ...(int('lora-batch') !== undefined ? { batch: int('lora-batch') } : {}),
   },

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tensorRelativeError } from './relative-error.js';
-import { DDIMScheduler, ddimDenoise, initBackend, loadDDIMConfig, loadDiffusionFolder, parseSafetensors, type DiffusionModels } from '../../engine/src/index.js';
+import { DDIMScheduler, ddimDenoise, initBackend, loadDDIMConfig, loadDiffusionFolder, masaStartLayer, parseSafetensors, resolveDiffusionDragOptions, type DiffusionModels } from '../../engine/src/index.js';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MODEL_DIR = path.join(ROOT, 'models', 'faces-diffusion');
@@ -45,6 +45,15 @@ describe('the bundled faces diffusion model (wasm)', () => {
 
   it('is a 128 px model: 16x16 latents, VAE factor 8', () => {
     expect(models.unet!.config.sampleSize * models.vae!.downFactor).toBe(128);
+  });
+
+  it("shares its later up-block layers in the final denoising at a drag's defaults (MasaCtrl)", () => {
+    // 7 transformer layers: down 2, mid 1, up 2 + 2. DragDiffusion's absolute 10 would share none of them.
+    const count = models.unet!.transformers().length;
+    expect(count).toBe(7);
+    const start = masaStartLayer(count, resolveDiffusionDragOptions().masaLayer);
+    expect(start).toBe(4);
+    expect(count - start).toBe(3);
   });
 
   it('samples as PyTorch does: prompt, 10 DDIM steps from the reference noise, VAE decode', async () => {

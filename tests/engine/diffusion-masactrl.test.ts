@@ -4,11 +4,22 @@
 // original's keys and values. Both clean latents agree within 1e-3; without sharing they differ.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { DDIMScheduler, ddimDenoise, denoiseMutual, loadDDIMConfig } from '../../engine/src/index.js';
+import { DDIMScheduler, ddimDenoise, denoiseMutual, loadDDIMConfig, masaStartLayer } from '../../engine/src/index.js';
 import { TINY_DIR, nhwc, reference, tinyUNetFixture } from './diffusion-reference.js';
 import { relativeError } from './relative-error.js';
 
 const FILE = 'drag-reference.safetensors';
+
+describe("MasaCtrl's start layer", () => {
+  it("is DragDiffusion's 10 on SD 1.5's 16 layers and the same share on other UNets, unless given", () => {
+    expect(masaStartLayer(16)).toBe(10);
+    expect(masaStartLayer(7)).toBe(4);
+    expect(masaStartLayer(2)).toBe(1);
+    expect(masaStartLayer(1)).toBe(0);
+    expect(masaStartLayer(7, 0)).toBe(0);
+    expect(masaStartLayer(16, 12)).toBe(12);
+  });
+});
 
 describe('mutual self-attention denoising (wasm)', () => {
   const tiny = tinyUNetFixture();

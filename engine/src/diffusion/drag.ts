@@ -22,7 +22,7 @@ import { DDIMScheduler, ddimInvertSteps, inversionTimesteps, type DDIMConfig, ty
 import { DiffusionDragSession, type DiffusionStepState } from './drag-session.js';
 import { DiffusionInputError } from './errors.js';
 import { LoRATrainer, type UNetLoRA } from './lora.js';
-import { denoiseMutualSteps } from './masactrl.js';
+import { denoiseMutualSteps, masaStartLayer } from './masactrl.js';
 import { MAX_DIFFUSION_IMAGE_SIDE, resolveDiffusionDragOptions, type DiffusionDragOptions, type DiffusionDragOptionsInput } from './options.js';
 import { latentPreview } from './preview.js';
 import type { ClipTextEncoder } from './text-encoder.js';
@@ -249,7 +249,7 @@ async function* run(models: DiffusionDragModels, request: DiffusionDragRequest, 
     try {
       const denoiseSteps = inversionSteps;
       yield { type: 'stage', stage: 'denoise', step: 0, steps: denoiseSteps };
-      const both = yield* stageLoop(denoiseMutualSteps(unet, scheduler, inverted.latent, session.code, context, o.inversionStrength, o.masaLayer), 'denoise', denoiseSteps, signal);
+      const both = yield* stageLoop(denoiseMutualSteps(unet, scheduler, inverted.latent, session.code, context, o.inversionStrength, masaStartLayer(unet.transformers().length, o.masaLayer)), 'denoise', denoiseSteps, signal);
       if (!both) {
         yield end('cancelled');
         return;

@@ -25,7 +25,7 @@ export {
   type LoRAOptions,
 } from './options.js';
 export { DiffusionDragSession, type DiffusionStepState } from './drag-session.js';
-export { denoiseMutual, denoiseMutualSteps, withMutualSelfAttention } from './masactrl.js';
+export { MASA_START_SHARE, denoiseMutual, denoiseMutualSteps, masaStartLayer, withMutualSelfAttention } from './masactrl.js';
 export { latentPreview } from './preview.js';
 export {
   diffusionDragRun,

@@ -2,13 +2,27 @@
  * The final denoising of a diffusion drag with mutual self-attention (MasaCtrl), as DragDiffusion runs it:
  * the original latent and the edited one are denoised as one batch of two, and in every self-attention of
  * the transformer layers from `startLayer` on (counted in forward order, DragDiffusion: 10 of SD 1.5's 16,
- * i.e. the later up-block layers) both take their keys and values from the original. The edited image so
+ * i.e. the later up-block layers; masaStartLayer gives other UNets the same share) both take their keys and
+ * values from the original. The edited image so
  * keeps the original's appearance where the drag did not move it. Every step shares (DragDiffusion's
  * start_step 0).
  */
 import * as tf from '@tensorflow/tfjs';
 import { ddimDenoiseSteps, runDDIMLoop, type DDIMProgress, type DDIMScheduler, type DDIMStep } from './ddim.js';
 import type { UNet } from './unet.js';
+
+/** DragDiffusion's start layer over SD 1.5's transformer layers: the share of them that does not share. */
+export const MASA_START_SHARE = 10 / 16;
+
+/**
+ * The first layer that shares: `masaLayer` where given, else the same share of `layerCount` layers as
+ * DragDiffusion's 10 of 16 (a 7-layer UNet shares from layer 4), and at least the last layer. An absolute 10
+ * would be past the last layer of a small UNet, and its final denoising would run without the original's keys
+ * and values at all.
+ */
+export function masaStartLayer(layerCount: number, masaLayer?: number): number {
+  return masaLayer ?? Math.min(Math.round(layerCount * MASA_START_SHARE), Math.max(0, layerCount - 1));
+}
 
 /** Runs fn with mutual self-attention switched on from startLayer, and off again afterwards. */
 export function withMutualSelfAttention<T>(unet: UNet, startLayer: number, fn: () => T): T {

@@ -45,8 +45,12 @@ export interface DiffusionDragOptions {
   stopDistance: number;
   /** A VAE decode every this many steps (and at the first and last); every step has a cheap latent preview. */
   decodeEvery: number;
-  /** Self-attention layers (counted from 0 in forward order) from which the final denoising shares the original's keys/values (MasaCtrl). */
-  masaLayer: number;
+  /**
+   * The self-attention layer (counted from 0 in forward order) from which the final denoising shares the
+   * original's keys/values (MasaCtrl). Unset: the same share of the UNet's layers as DragDiffusion's 10 of
+   * SD 1.5's 16 (masactrl.ts's masaStartLayer), so a UNet of any depth shares its later up-block layers.
+   */
+  masaLayer?: number;
   /** StableDrag's tracker constants (the GAN drag's, in feature pixels). */
   tracker: { alpha: number; ridge: number; labelSigma: number; fitRadius: number };
   /** Confidence-based enhancement threshold (StableDrag-Diff only). */
@@ -69,7 +73,7 @@ export const DEFAULT_DIFFUSION_DRAG: DiffusionDragOptions = {
   maxSteps: 80,
   stopDistance: 2,
   decodeEvery: DIFFUSION_SETTINGS_SCHEMA.decodeEvery.default,
-  masaLayer: 10,
+  masaLayer: undefined,
   // The GAN drag's settled constants; the label one feature cell wide.
   tracker: { alpha: 1, ridge: 1, labelSigma: 1, fitRadius: 6 },
   enhancementThreshold: 0.95,
@@ -90,10 +94,14 @@ export type DiffusionDragOptionsInput = Partial<Omit<DiffusionDragOptions, 'lora
 
 type Bounds = Record<string, readonly [number, number, boolean]>;
 
+/** Options that may stay unset (the run resolves them against the model). */
+const MODEL_RESOLVED: readonly string[] = ['masaLayer'];
+
 function checkNumbers<T extends object>(prefix: string, value: T, bounds: Bounds): void {
   for (const [key, [min, max, integer]] of Object.entries(bounds)) {
     const v = (value as Record<string, unknown>)[key];
     const name = prefix + key;
+    if (v === undefined && MODEL_RESOLVED.includes(name)) continue;
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new DiffusionInputError(`${name} must be a finite number, got ${String(v)}`);
     if (integer && !Number.isInteger(v)) throw new DiffusionInputError(`${name} must be an integer, got ${v}`);
     if (v < min || v > max) throw new DiffusionInputError(`${name} must be in [${min}, ${max}], got ${v}`);
