@@ -6,6 +6,8 @@ import { Panel, Segmented } from './Panels';
 export function MaskPanel(props: {
   strokes: number;
   hasFlexible: boolean;
+  /** A diffusion room: with no mask, its drag holds the whole latent near the original (DragDiffusion's term). */
+  diffusion: boolean;
   radius: number;
   maxRadius: number;
   mode: MaskMode;
@@ -17,7 +19,9 @@ export function MaskPanel(props: {
   onClear(): void;
 }) {
   const meaning = props.strokes === 0
-    ? 'No mask: the whole image may change.'
+    ? props.diffusion
+      ? 'No mask: the handles pull what they hold; the rest of the image is held near the original.'
+      : 'No mask: the whole image may change.'
     : props.hasFlexible
       ? 'Only the bright region may change; the dimmed rest is held fixed.'
       : 'Everything may change except the areas painted fixed.';

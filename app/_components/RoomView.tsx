@@ -202,6 +202,7 @@ export function RoomView({ token }: { token: string }) {
           <MaskPanel
             strokes={shared.mask.length}
             hasFlexible={shared.mask.some((s) => s.mode === 'flexible')}
+            diffusion={session.state?.room.modelKind === 'diffusion'}
             radius={radius || 1}
             maxRadius={Math.min(DOC_LIMITS.maxBrushRadius, Math.max(4, Math.round(shortSide / 4)))}
             mode={brushMode}

@@ -42,6 +42,8 @@ describe.skipIf(!HAS_CHROMIUM)('the method picker in the browser', () => {
     await expect.poll(() => ann.getByTestId('connection').getAttribute('data-state')).toBe('ok');
     await expect.poll(() => methods(ann)).toEqual(['StableDrag-Diff', 'DragDiffusion']);
     await expect.poll(() => ann.getByText('LoRA steps').count()).toBeGreaterThan(0);
+    // A diffusion drag without a mask holds the rest of the latent (DragDiffusion's term), and the panel says so.
+    expect(await ann.getByTestId('mask-meaning').textContent()).toMatch(/rest of the image is held near the original/);
     await ann.getByTestId('method-picker').getByText('DragDiffusion').click();
     await waitFor(() => readDiffusionSettings(y.doc).method === 'dragdiffusion', 'the choice to reach another participant');
 
@@ -56,6 +58,7 @@ describe.skipIf(!HAS_CHROMIUM)('the method picker in the browser', () => {
     await expect.poll(() => bob.getByTestId('connection').getAttribute('data-state')).toBe('ok');
     await expect.poll(() => methods(bob)).toEqual(['StableDrag', 'DragGAN']);
     expect(await bob.getByText('LoRA steps').count()).toBe(0);
+    expect(await bob.getByTestId('mask-meaning').textContent()).toBe('No mask: the whole image may change.');
   }, 120_000);
 
   it("edits the room's prompt, marks preview steps in the timeline, and says when the room's model is missing", async () => {

@@ -54,4 +54,41 @@ describe('a diffusion drag step differentiates like DragDiffusion (wasm)', () =>
     tf.dispose([code0, code, value, grad]);
     session.dispose();
   }, 120_000);
+
+  it("without a mask, the term holds the whole latent (DragDiffusion's undrawn mask is all zeros)", async () => {
+    const scheduler = new DDIMScheduler(10, loadDDIMConfig(TINY_DIR));
+    const t = reference(FILE, 'drag.t').data[0];
+    const h = reference(FILE, 'drag.handles').data;
+    const g = reference(FILE, 'drag.targets').data;
+    const points: PointPair[] = [0, 1].map((i) => ({ handle: [2 * h[2 * i], 2 * h[2 * i + 1]], target: [2 * g[2 * i], 2 * g[2 * i + 1]] }));
+    const mask = Uint8Array.from(reference(FILE, 'drag.mask').data, (v) => (v > 0 ? 1 : 0));
+    const complement = mask.map((v) => 1 - v);
+    const code0 = nhwc(FILE, 'drag.code0');
+    const code = nhwc(FILE, 'drag.code');
+    /** The mask term alone at the moved latent: the loss with lambda 1 less the loss with lambda 0. */
+    const term = async (m: Uint8Array | undefined): Promise<number> => {
+      const losses: number[] = [];
+      for (const lambda of [1, 0]) {
+        const session = new DiffusionDragSession(tiny.unet, scheduler, tiny.context, code0, t, 16, 16, points, m, resolveDiffusionDragOptions({ method: 'dragdiffusion', lambda, rM: 1 }));
+        (await session.step(0)).predicted.dispose();
+        const loss = session.lossAt(code);
+        session.releaseScratch();
+        losses.push((await loss.data())[0]);
+        loss.dispose();
+        session.dispose();
+      }
+      return losses[0] - losses[1];
+    };
+    const inside = await term(complement);
+    const outside = await term(mask);
+    const none = await term(undefined);
+    const everywhere = await term(new Uint8Array(16 * 16).fill(1));
+    expect(inside).toBeGreaterThan(0);
+    expect(outside).toBeGreaterThan(0);
+    // The weights without a mask are 1 = (1 - mask) + mask: the two halves' terms add up to it.
+    expect(Math.abs(none - (inside + outside)) / none).toBeLessThan(1e-4);
+    // A mask over everything lets everything change: no term.
+    expect(everywhere).toBe(0);
+    tf.dispose([code0, code]);
+  }, 120_000);
 });

@@ -80,7 +80,7 @@ export class DiffusionDragSession {
   readonly featureWidth: number;
   readonly featureHeight: number;
   private readonly block: number;
-  private readonly fixedWeights?: tf.Tensor4D;
+  private readonly fixedWeights: tf.Tensor4D;
   private prevLatent0?: tf.Tensor4D;
   private tracking?: HandleTracking;
   private updates = 0;
@@ -107,9 +107,13 @@ export class DiffusionDragSession {
     this.offsets = squareOffsets(options.rM);
     this.code = tf.variable(code0, true, `diffusion_drag_code_${sessionCounter++}`) as tf.Variable<tf.Rank.R4>;
     this.optimizer = tf.train.adam(options.lr, 0.9, 0.999, 1e-8);
-    if (mask && mask.some((v) => v !== 0)) {
-      this.fixedWeights = fixedWeightsNearest(mask, imageWidth, imageHeight, code0.shape[1], code0.shape[2]);
-    }
+    // No mask (or an empty one) keeps the whole latent near its start: DragDiffusion's code takes an undrawn
+    // mask as all zeros, so its term then covers every latent pixel, and motion supervision works against it.
+    // Without the term, Adam's normalised steps move every latent value by about lr per step (the far ones
+    // get small gradients of a steady sign through the norms and attention), and the colours drift.
+    this.fixedWeights = mask && mask.some((v) => v !== 0)
+      ? fixedWeightsNearest(mask, imageWidth, imageHeight, code0.shape[1], code0.shape[2])
+      : tf.ones([1, code0.shape[1], code0.shape[2], 1]);
   }
 
   /** The UNet's noise and the chosen up block's features at half the image size. */
@@ -188,7 +192,7 @@ export class DiffusionDragSession {
       // (2 r_m + 1)^2 * mean over the patch = sum / C, per handle, as DragDiffusion weighs it.
       loss = tf.div(tf.sum(absSignGrad(tf.sub(moved, tf.tensor2d(ref, [xs.length, C])))), C) as tf.Scalar;
     }
-    if (this.fixedWeights && this.prevLatent0 && this.options.lambda > 0) {
+    if (this.prevLatent0 && this.options.lambda > 0) {
       const prev = this.scheduler.step(noise, this.t, code);
       const fixed = tf.sum(tf.mul(absSignGrad(tf.sub(prev, this.prevLatent0)), this.fixedWeights));
       loss = tf.add(loss, tf.mul(fixed, this.options.lambda));
@@ -302,7 +306,7 @@ export class DiffusionDragSession {
 
   dispose(): void {
     this.releaseScratch();
-    tf.dispose([this.code, ...(this.fixedWeights ? [this.fixedWeights] : []), ...(this.prevLatent0 ? [this.prevLatent0] : [])]);
+    tf.dispose([this.code, this.fixedWeights, ...(this.prevLatent0 ? [this.prevLatent0] : [])]);
     this.optimizer.dispose();
   }
 }

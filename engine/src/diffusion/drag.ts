@@ -46,7 +46,10 @@ export interface DiffusionDragRequest {
   prompt?: string;
   /** Handles and targets in image pixels. */
   points: PointPair[];
-  /** height x width bytes, non-zero where the image may change; none: all may. */
+  /**
+   * height x width bytes, non-zero where the image may change. None: the mask term holds the whole latent
+   * near its start (DragDiffusion's undrawn mask), and only motion supervision moves it.
+   */
   mask?: Uint8Array;
   options?: DiffusionDragOptionsInput;
 }
