@@ -3,15 +3,14 @@
  * the original latent and the edited one are denoised as one batch of two, and in every self-attention of
  * the transformer layers from `startLayer` on (counted in forward order, DragDiffusion: 10 of SD 1.5's 16,
  * i.e. the later up-block layers; masaStartLayer gives other UNets the same share) both take their keys and
- * values from the original. The edited image so
- * keeps the original's appearance where the drag did not move it. Every step shares (DragDiffusion's
- * start_step 0).
+ * values from the original. The edited image so keeps the original's appearance where the drag did not move
+ * it. Every step shares (DragDiffusion's start_step 0).
  */
 import * as tf from '@tensorflow/tfjs';
 import { ddimDenoiseSteps, runDDIMLoop, type DDIMProgress, type DDIMScheduler, type DDIMStep } from './ddim.js';
 import type { UNet } from './unet.js';
 
-/** DragDiffusion's start layer over SD 1.5's transformer layers: the share of them that does not share. */
+/** DragDiffusion's start layer as a share of SD 1.5's 16 transformer layers (the layers before it do not share). */
 export const MASA_START_SHARE = 10 / 16;
 
 /**
