@@ -19,21 +19,28 @@ const FILE = 'drag-reference.safetensors';
 describe('a diffusion drag step differentiates like DragDiffusion (wasm)', () => {
   const tiny = tinyUNetFixture();
 
-  it('loss and gradient with respect to the latent', async () => {
-    const scheduler = new DDIMScheduler(10, loadDDIMConfig(TINY_DIR));
-    const t = reference(FILE, 'drag.t').data[0];
+  /** The reference's step: its timestep, points, mask, starting latent and the moved latent it differentiates at. */
+  function referenceStep() {
     const h = reference(FILE, 'drag.handles').data;
     const g = reference(FILE, 'drag.targets').data;
-    // The reference's points are in feature pixels (half the 16 px image).
-    const points: PointPair[] = [0, 1].map((i) => ({ handle: [2 * h[2 * i], 2 * h[2 * i + 1]], target: [2 * g[2 * i], 2 * g[2 * i + 1]] }));
-    const mask = Uint8Array.from(reference(FILE, 'drag.mask').data, (v) => (v > 0 ? 1 : 0));
-    const code0 = nhwc(FILE, 'drag.code0');
+    return {
+      scheduler: new DDIMScheduler(10, loadDDIMConfig(TINY_DIR)),
+      t: reference(FILE, 'drag.t').data[0],
+      // The reference's points are in feature pixels (half the 16 px image).
+      points: [0, 1].map((i): PointPair => ({ handle: [2 * h[2 * i], 2 * h[2 * i + 1]], target: [2 * g[2 * i], 2 * g[2 * i + 1]] })),
+      mask: Uint8Array.from(reference(FILE, 'drag.mask').data, (v) => (v > 0 ? 1 : 0)),
+      code0: nhwc(FILE, 'drag.code0'),
+      code: nhwc(FILE, 'drag.code'),
+    };
+  }
+
+  it('loss and gradient with respect to the latent', async () => {
+    const { scheduler, t, points, mask, code0, code } = referenceStep();
     const options = resolveDiffusionDragOptions({ method: 'dragdiffusion', lambda: 0.1, rM: 1 });
     const session = new DiffusionDragSession(tiny.unet, scheduler, tiny.context, code0, t, 16, 16, points, mask, options);
     const { state: first, predicted } = await session.step(0);
     predicted.dispose();
     expect(first.handles).toEqual(points.map((p) => p.handle));
-    const code = nhwc(FILE, 'drag.code');
     const { value, grad } = tf.valueAndGrad((c: tf.Tensor) => session.lossAt(c as tf.Tensor4D))(code);
     session.releaseScratch();
     const loss = (await value.data())[0];
@@ -56,15 +63,8 @@ describe('a diffusion drag step differentiates like DragDiffusion (wasm)', () =>
   }, 120_000);
 
   it("without a mask, the term holds the whole latent (DragDiffusion's undrawn mask is all zeros)", async () => {
-    const scheduler = new DDIMScheduler(10, loadDDIMConfig(TINY_DIR));
-    const t = reference(FILE, 'drag.t').data[0];
-    const h = reference(FILE, 'drag.handles').data;
-    const g = reference(FILE, 'drag.targets').data;
-    const points: PointPair[] = [0, 1].map((i) => ({ handle: [2 * h[2 * i], 2 * h[2 * i + 1]], target: [2 * g[2 * i], 2 * g[2 * i + 1]] }));
-    const mask = Uint8Array.from(reference(FILE, 'drag.mask').data, (v) => (v > 0 ? 1 : 0));
+    const { scheduler, t, points, mask, code0, code } = referenceStep();
     const complement = mask.map((v) => 1 - v);
-    const code0 = nhwc(FILE, 'drag.code0');
-    const code = nhwc(FILE, 'drag.code');
     /** The mask term alone at the moved latent: the loss with lambda 1 less the loss with lambda 0. */
     const term = async (m: Uint8Array | undefined): Promise<number> => {
       const losses: number[] = [];
