@@ -5,9 +5,9 @@
  * import the bounds and the shared defaults from here; the document validator, the document's editor, the app's
  * settings panel and the server's step limit read DIFFUSION_SETTINGS_SCHEMA.
  *
- * No imports beyond run-settings' types: the app bundles this file and the engine imports it.
+ * No imports beyond run-settings (itself import-free): the app bundles this file and the engine imports it.
  */
-import type { ChoiceSetting, NumberSetting } from './run-settings';
+import { settingValueProblem, type ChoiceSetting, type NumberSetting } from './run-settings';
 
 export type DiffusionDragMethod = 'dragdiffusion' | 'stabledrag-diff';
 export const DIFFUSION_DRAG_METHODS: readonly DiffusionDragMethod[] = ['dragdiffusion', 'stabledrag-diff'];
@@ -122,6 +122,23 @@ export function sanitizeDiffusionSettings(raw: Partial<Record<DiffusionSettingKe
   const out = {} as Record<DiffusionSettingKey, unknown>;
   for (const k of DIFFUSION_SETTING_KEYS) out[k] = coerceDiffusionSetting(k, raw[k]) ?? DIFFUSION_SETTINGS_SCHEMA[k].default;
   return out as unknown as DiffusionSettings;
+}
+
+/**
+ * A model card's `settings` (diffusion-model.json): the room settings a model is known to drag well with, which
+ * a new room of that model starts from. Any subset of the room's settings, each within the room's bounds:
+ * checked strictly (nothing clamped), since a card is written once by whoever ships the model.
+ */
+export function checkCardSettings(raw: unknown): { settings: Partial<DiffusionSettings> } | { problem: string } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { problem: 'settings must be an object of room settings' };
+  const settings: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!isDiffusionSettingKey(k)) return { problem: `settings: unknown key "${k.slice(0, 32)}" (one of ${DIFFUSION_SETTING_KEYS.join(', ')})` };
+    const bad = settingValueProblem(DIFFUSION_SETTINGS_SCHEMA[k] as NumberSetting | ChoiceSetting<string>, v, `settings.${k}`);
+    if (bad) return { problem: bad };
+    settings[k] = v;
+  }
+  return { settings: settings as Partial<DiffusionSettings> };
 }
 
 /**

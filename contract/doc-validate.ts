@@ -8,7 +8,7 @@ import * as Y from 'yjs';
 // Imports in contract/ carry no extension (see room-doc.ts).
 import { DOC_LIMITS } from './doc-limits';
 import { isMaskStroke } from './mask';
-import { isRunSettingKey, RUN_SETTINGS_SCHEMA, type ChoiceSetting, type NumberSetting } from './run-settings';
+import { isRunSettingKey, RUN_SETTINGS_SCHEMA, settingValueProblem, type ChoiceSetting, type NumberSetting } from './run-settings';
 import { checkDiffusionPrompt, DIFFUSION_PROMPT_KEY, DIFFUSION_SETTINGS_SCHEMA, isDiffusionSettingKey } from './diffusion-settings';
 import { asSize, isKnownSize, type SizeLike } from './image-size';
 import type { ModelKind } from './events';
@@ -155,14 +155,6 @@ function validateMask(doc: Y.Doc, bounds: Bounds): string | null {
   return null;
 }
 
-function checkNumber(v: unknown, where: string, min: number, max: number, integer = false): string | null {
-  if (typeof v !== 'number') return `${where}: expected a number, got ${show(v)}`;
-  if (!Number.isFinite(v)) return `${where}: ${show(v)}`;
-  if (v < min || v > max) return `${where}: ${v} is outside [${min}, ${max}]`;
-  if (integer && !Number.isInteger(v)) return `${where}: ${v} is not an integer`;
-  return null;
-}
-
 /** A settings map (`root`) checked against its schema: a GAN room's `settings` never holds a diffusion method, nor the reverse. */
 function validateSettingsMap(doc: Y.Doc, root: string, isKey: (k: string) => boolean, specOf: (k: string) => NumberSetting | ChoiceSetting<string> | null): string | null {
   const map = doc.getMap<unknown>(root);
@@ -172,10 +164,7 @@ function validateSettingsMap(doc: Y.Doc, root: string, isKey: (k: string) => boo
     const spec = specOf(k);
     // A key checked by its own rule (the diffusion map's prompt).
     if (!spec) continue;
-    const bad =
-      spec.type === 'choice'
-        ? spec.choices.includes(v as string) ? null : `${at}: expected ${spec.choices.map((c) => `'${c}'`).join(' or ')}, got ${show(v)}`
-        : checkNumber(v, at, spec.min, spec.max, spec.integer);
+    const bad = settingValueProblem(spec, v, at, show);
     if (bad) return bad;
   }
   return null;

@@ -110,6 +110,21 @@ export function coerceSetting<K extends RunSettingKey>(key: K, v: unknown): RunS
   return (spec.integer ? Math.round(c) : c) as RunSettings[K];
 }
 
+/**
+ * Null when `v` is a valid value of a setting with this spec, else why not, starting with `where` (the key as
+ * its source names it). `show` words a value that is not one (the document's validator names Yjs types).
+ */
+export function settingValueProblem(
+  spec: NumberSetting | ChoiceSetting<string>, v: unknown, where: string, show: (v: unknown) => string = (x) => (x === null ? 'null' : typeof x),
+): string | null {
+  if (spec.type === 'choice') return spec.choices.includes(v as string) ? null : `${where}: expected ${spec.choices.map((c) => `'${c}'`).join(' or ')}, got ${show(v)}`;
+  if (typeof v !== 'number') return `${where}: expected a number, got ${show(v)}`;
+  if (!Number.isFinite(v)) return `${where}: ${show(v)}`;
+  if (v < spec.min || v > spec.max) return `${where}: ${v} is outside [${spec.min}, ${spec.max}]`;
+  if (spec.integer && !Number.isInteger(v)) return `${where}: ${v} is not an integer`;
+  return null;
+}
+
 /** Whatever a peer wrote, the values a run uses are valid: each field coerced, its default where it cannot be. */
 export function sanitizeRunSettings(raw: Partial<Record<RunSettingKey, unknown>>): RunSettings {
   const out = {} as Record<RunSettingKey, unknown>;

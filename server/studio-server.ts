@@ -267,7 +267,7 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
   });
   const history = new RoomHistory({ store, docs, jobs, rooms, frames: stepFrames, runs, broadcast, retry: storeRetry, log });
   const quotas = addressQuotas(limits);
-  const photoRoute = createPhotoRoomHandler({ rooms, runs, store, quotas, limits, clientAddress: addressOf });
+  const photoRoute = createPhotoRoomHandler({ rooms, runs, store, docs, quotas, limits, clientAddress: addressOf });
   const faceCropRoute = createFaceCropHandler({ rooms, jobs, quotas, limits, clientAddress: addressOf });
   const messageRate = { perSecond: limits.socketMessagesPerSecond, burst: limits.socketMessageBurst };
   if (opts.cluster) listenForRemoteRevocations({ io, docs });

@@ -1,8 +1,8 @@
 /**
  * The diffusion commands of `stabledrag`:
- *   import-diffusers DIR --out models/NAME [--name N] [--prompt P]: check a diffusers folder and write the
- *     engine's diffusion model folder (diffusers' files plus diffusion-model.json, whose prompt, what the
- *     images show, is a room's default).
+ *   import-diffusers DIR --out models/NAME [--name N] [--prompt P] [--settings JSON]: check a diffusers folder
+ *     and write the engine's diffusion model folder (diffusers' files plus diffusion-model.json, whose prompt,
+ *     what the images show, and settings, the room settings the model drags well with, a room starts from).
  *   diffusion-drag --model DIR --image IMG --points "x,y->x,y;..." --out out.png: LoRA on the image, DDIM
  *     inversion, the drag (DragDiffusion or StableDrag-Diff) and the final denoising; --frames DIR writes each
  *     step's decoded image (every --decode-every steps).
@@ -14,10 +14,18 @@ import { fitImage } from '../src/io/image-input.js';
 import { maskFromPng, readPng, writePng } from '../src/io/png.js';
 import { parsePoints } from './args.js';
 
-export function importDiffusersCommand(dir: string | undefined, out: string | undefined, name?: string, prompt?: string): void {
+export function importDiffusersCommand(dir: string | undefined, out: string | undefined, name?: string, prompt?: string, settingsJson?: string): void {
   if (!dir) throw new Error('import-diffusers needs the folder: stabledrag import-diffusers DIR --out models/NAME');
   if (!out) throw new Error('--out is required');
-  const result = importDiffusersFolder(dir, out, name, prompt);
+  let settings: unknown;
+  if (settingsJson !== undefined) {
+    try {
+      settings = JSON.parse(settingsJson);
+    } catch {
+      throw new Error(`--settings must be a JSON object of room settings, e.g. '{"inversionStrength":0.4}', got ${settingsJson.slice(0, 80)}`);
+    }
+  }
+  const result = importDiffusersFolder(dir, out, name, { prompt, settings });
   const m = result.marker;
   console.log(`wrote ${result.outDir}: diffusion model '${m.name}', ${m.imageSize} px images, UNet ${(m.unetParameters / 1e6).toFixed(2)} M parameters, ${result.files.length} files, ${(result.bytes / 1e6).toFixed(1)} MB`);
 }

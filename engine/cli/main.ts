@@ -9,7 +9,7 @@
  *   import        FILE.pkl --out models/NAME [--name N] [--domain D] [--pad-to-square]   (NVIDIA StyleGAN2/3 pickle -> model.safetensors)
  *   invert        --model DIR --image FILE --out DIR [--steps N] [--wplus N] [--pti-steps N] [--crop l,t,w,h] [--frames DIR] [--loss L] [--lpips FILE]
  *   import-lpips  FILE [--vgg VGG_FILE] [--out models/lpips/lpips-vgg.safetensors]   (LPIPS-VGG16 torch files -> the inversion's LPIPS loss)
- *   import-diffusers DIR --out models/NAME [--name N] [--prompt P]   (a diffusers folder -> the engine's diffusion model folder)
+ *   import-diffusers DIR --out models/NAME [--name N] [--prompt P] [--settings JSON]   (a diffusers folder -> the engine's diffusion model folder)
  *   diffusion-drag --model DIR --image FILE --points "x,y->x,y;..." --out out.png [--prompt P] [--mask mask.png]
  *                 [--method stabledrag-diff|dragdiffusion] [--max-steps N] [--lr X] [--lora-steps N] [--ddim-steps N]
  *                 [--strength X] [--decode-every N] [--size N] [--frames DIR]
@@ -64,6 +64,7 @@ const USAGE = `usage:
   stabledrag import-lpips FILE [--vgg VGG_FILE] [--out FILE (default models/lpips/lpips-vgg.safetensors)]
                     FILE: the lpips package's weights/v0.1/vgg.pth; VGG_FILE: torchvision's vgg16-397923af.pth
   stabledrag import-diffusers DIR --out models/NAME [--name N] [--prompt P]
+                    [--settings JSON (room settings the model drags well with, e.g. '{"inversionStrength":0.4}')]
   stabledrag diffusion-drag --model DIR --image FILE.png|jpg|webp --points "x,y->x,y;..." --out out.png
                     [--prompt P] [--mask mask.png] [--method stabledrag-diff|dragdiffusion] [--max-steps N (80)]
                     [--lr X (0.01)] [--lora-steps N (80; 0: no LoRA)] [--ddim-steps N (50)] [--strength X (0.7)]
@@ -108,6 +109,7 @@ const options = {
   'pti-lr': { type: 'string' },
   'pti-weights': { type: 'string' },
   prompt: { type: 'string' },
+  settings: { type: 'string' },
   'lora-steps': { type: 'string' },
   'ddim-steps': { type: 'string' },
   strength: { type: 'string' },
@@ -170,7 +172,7 @@ async function main(argv: string[]): Promise<void> {
   }
   await initBackend({ backend: values.backend as BackendName | undefined });
   if (command === 'import-diffusers') {
-    importDiffusersCommand(positionals[1], values.out, values.name, values.prompt);
+    importDiffusersCommand(positionals[1], values.out, values.name, values.prompt, values.settings);
     return;
   }
   if (command === 'diffusion-drag') {

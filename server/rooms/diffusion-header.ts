@@ -1,8 +1,8 @@
 /**
  * What the studio needs to list a diffusion model (a diffusers-layout folder) without loading it: its UNet's and
  * VAE's configs (checked by the engine's own config readers, which hold no tensor code), the image size they
- * imply, the bytes and identity of its files, and its model card (`diffusion-model.json`: a name and the prompt a
- * drag uses, both optional). Weights are not read here (the worker's load checks them); a folder missing a part,
+ * imply, the bytes and identity of its files, and its model card (`diffusion-model.json`: a name, the prompt a
+ * drag uses and the room settings a new room starts from, all optional). Weights are not read here (the worker's load checks them); a folder missing a part,
  * with a config the engine refuses, or with a file that is not a regular file is a ModelHeaderError naming it.
  */
 import { lstatSync, openSync, fstatSync, readSync, closeSync, realpathSync, constants as fsConstants } from 'node:fs';
@@ -13,6 +13,7 @@ import { readVAEConfig } from '../../engine/src/diffusion/vae-config.js';
 import { DIFFUSION_FILES, DIFFUSION_MODEL_MARKER, OPTIONAL_DIFFUSION_FILES } from '../../engine/src/diffusion/folder-files.js';
 import { MAX_PROMPT_CHARS } from '../../engine/src/diffusion/tokenizer.js';
 import { MAX_DIFFUSION_IMAGE_SIDE } from '../../engine/src/diffusion/options.js';
+import { checkCardSettings, type DiffusionSettings } from '../../contract/diffusion-settings.js';
 import { ModelHeaderError } from './model-header.js';
 
 /** Configs and the model card are small; anything larger is refused before it is read. */
@@ -38,6 +39,8 @@ export interface DiffusionHeader {
   name?: string;
   /** What the images show, for the drag's text conditioning (DragDiffusion's prompt); '' without a card. */
   prompt: string;
+  /** The room settings the card says the model drags well with (a new room starts from them); {} without. */
+  settings: Partial<DiffusionSettings>;
   fileBytes: number;
   identity: string;
 }
@@ -89,18 +92,20 @@ function config(dir: string, rel: string): ConfigReader {
   return new ConfigReader(raw as Record<string, unknown>, rel);
 }
 
-function card(dir: string): { name?: string; prompt: string } {
+function card(dir: string): { name?: string; prompt: string; settings: Partial<DiffusionSettings> } {
   try {
     lstatSync(join(dir, DIFFUSION_MODEL_MARKER));
   } catch {
-    return { prompt: '' };
+    return { prompt: '', settings: {} };
   }
-  const raw = readJson(dir, DIFFUSION_MODEL_MARKER) as { name?: unknown; prompt?: unknown } | null;
+  const raw = readJson(dir, DIFFUSION_MODEL_MARKER) as { name?: unknown; prompt?: unknown; settings?: unknown } | null;
   if (!raw || typeof raw !== 'object') throw new ModelHeaderError(`${DIFFUSION_MODEL_MARKER} is not a JSON object`);
   if (raw.prompt !== undefined && (typeof raw.prompt !== 'string' || raw.prompt.length > MAX_PROMPT_CHARS)) {
     throw new ModelHeaderError(`${DIFFUSION_MODEL_MARKER}: prompt must be a string of at most ${MAX_PROMPT_CHARS} characters`);
   }
-  return { name: typeof raw.name === 'string' ? raw.name : undefined, prompt: (raw.prompt as string | undefined) ?? '' };
+  const checked = raw.settings === undefined ? { settings: {} } : checkCardSettings(raw.settings);
+  if ('problem' in checked) throw new ModelHeaderError(`${DIFFUSION_MODEL_MARKER}: ${checked.problem}`);
+  return { name: typeof raw.name === 'string' ? raw.name : undefined, prompt: (raw.prompt as string | undefined) ?? '', settings: checked.settings };
 }
 
 /** Reads and checks a diffusion model folder's description (`dir` already resolved to a real path). */
@@ -128,9 +133,9 @@ export function readDiffusionHeader(dir: string): DiffusionHeader {
   const side = unet.sampleSize * 2 ** (vae.blockOutChannels.length - 1);
   // Photos are fitted to this size before the engine sees them: refuse what the drag would refuse, before any upload.
   if (side > MAX_DIFFUSION_IMAGE_SIDE) throw new ModelHeaderError(`its images would be ${side} px (sample_size ${unet.sampleSize} x the vae's factor); the diffusion drag takes at most ${MAX_DIFFUSION_IMAGE_SIDE}`);
-  const { name, prompt } = card(dir);
+  const { name, prompt, settings } = card(dir);
   return {
-    width: side, height: side, name, prompt,
+    width: side, height: side, name, prompt, settings,
     fileBytes: stats.reduce((a, s) => a + s.size, 0),
     // Any part replaced changes it: the workers key their loaded models on the same string.
     identity: stats.map((s) => `${s.size}:${Math.round(s.mtimeMs)}`).join('/'),

@@ -10,6 +10,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { basename, extname, join, sep } from 'node:path';
 import type { ModelInfo, UnavailableModel } from '../../contract/events.js';
+import type { DiffusionSettings } from '../../contract/diffusion-settings.js';
 import { presentedSize } from '../../engine/src/model/image-size.js';
 import { FACES128_CONFIG } from '../../engine/src/model/config.js';
 import { lpipsPathIn } from '../../engine/src/invert/lpips-file.js';
@@ -48,6 +49,8 @@ export interface ResolvedModel extends Omit<ModelInfo, 'stepMs'> {
   path: string;
   /** A diffusion model's prompt (its model card's; '' without one). */
   prompt?: string;
+  /** A diffusion model's card's room settings: what a new room of it starts from. */
+  diffusionSettings?: Partial<DiffusionSettings>;
   /** model-header.ts fileIdentity: changes when the file is replaced. */
   identity: string;
 }
@@ -90,7 +93,7 @@ function describeDiffusion(dir: string, id: string, label: string | undefined): 
   const h = readDiffusionHeader(dir);
   return {
     id, label: label ?? (cleanDisplayText(h.name ?? '', MAX_TITLE_GRAPHEMES) || id), width: h.width, height: h.height,
-    kind: 'diffusion', architecture: 'diffusion', fileBytes: h.fileBytes, path: dir, identity: h.identity, prompt: h.prompt,
+    kind: 'diffusion', architecture: 'diffusion', fileBytes: h.fileBytes, path: dir, identity: h.identity, prompt: h.prompt, diffusionSettings: h.settings,
   };
 }
 
@@ -233,7 +236,7 @@ export class ModelRegistry {
   list(stepMs: (m: ResolvedModel) => number | undefined = () => undefined): ModelList {
     return {
       models: [...this.available.values()].map((m) => {
-        const { path: _path, identity: _identity, prompt: _prompt, ...info } = m;
+        const { path: _path, identity: _identity, prompt: _prompt, diffusionSettings: _settings, ...info } = m;
         const ms = stepMs(m);
         return ms === undefined ? info : { ...info, stepMs: ms };
       }),

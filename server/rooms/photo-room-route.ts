@@ -21,12 +21,16 @@ import { ExportSlots } from '../export-slots.js';
 import type { ServerLimits } from '../limits.js';
 import type { RunCoordinator } from '../runs/run-coordinator.js';
 import type { RoomStore } from './room-store.js';
+import type { DocServer } from '../yjs/doc-server.js';
+import { updateDiffusionSettings } from '../../contract/room-doc.js';
+import type { DiffusionSettings } from '../../contract/diffusion-settings.js';
 import { RoomError, type RoomService } from './room-service.js';
 
 export interface PhotoRoomDeps {
   rooms: RoomService;
   runs: RunCoordinator;
   store: RoomStore;
+  docs: Pick<DocServer, 'acquire' | 'release'>;
   quotas: Pick<AddressQuotas, 'roomCreate'>;
   limits: Pick<ServerLimits, 'photoUploadsInFlight' | 'photoUploadSeconds'>;
   clientAddress: (req: IncomingMessage) => string;
@@ -165,6 +169,22 @@ export function asRefusal(err: unknown): PhotoRefusal {
   return new PhotoRefusal('internal', 'the room could not be created');
 }
 
+/** Writes a model card's settings into a new diffusion room's document; the room is deleted if that fails. */
+async function seedDiffusionSettings(deps: PhotoRoomDeps, roomId: string, settings: Partial<DiffusionSettings>): Promise<void> {
+  if (Object.keys(settings).length === 0) return;
+  try {
+    const doc = await deps.docs.acquire(roomId);
+    try {
+      updateDiffusionSettings(doc, settings);
+    } finally {
+      deps.docs.release(doc);
+    }
+  } catch (err) {
+    await deps.store.delete(roomId).catch((e) => console.error(`[photo-room] ${roomId}: deleting the room whose settings could not be written failed:`, e));
+    throw err;
+  }
+}
+
 export function createPhotoRoomHandler(deps: PhotoRoomDeps) {
   const slots = new ExportSlots(deps.limits.photoUploadsInFlight);
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
@@ -190,8 +210,12 @@ export function createPhotoRoomHandler(deps: PhotoRoomDeps) {
         const fitted = await fitImage(bytes, { width: model.width, height: model.height, crop });
         const target = (await encodeImage(fitted.image, 'png')).bytes;
         const room = await deps.rooms.createFromPhoto({ title: url.searchParams.get('title'), model: model.id, target }, address);
-        // A diffusion room is ready as it is: no GAN inversion, each drag inverts the photo with DDIM.
-        if (model.kind === 'diffusion') return { room, runId: null, crop: fitted.crop, notices: notices(fitted.info) };
+        // A diffusion room is ready as it is: no GAN inversion, each drag inverts the photo with DDIM. It starts
+        // from the settings its model card says the model drags well with.
+        if (model.kind === 'diffusion') {
+          await seedDiffusionSettings(deps, room.id, model.diffusionSettings ?? {});
+          return { room, runId: null, crop: fitted.crop, notices: notices(fitted.info) };
+        }
         try {
           const { runId } = await deps.runs.startInversion(room.id, PHOTO_USER, { connection: `photo:${address}`, address }, { target, settings });
           return { room, runId, crop: fitted.crop, notices: notices(fitted.info) };

@@ -41,9 +41,14 @@ describe('stabledrag import-diffusers and diffusion-drag', () => {
     expect(await fails(['import-diffusers', tiny, '--out', path.join(models, 'bad name'), '--backend', 'wasm'])).toMatch(/model name 'bad name'/);
     expect(await fails(['import-diffusers', tiny, '--out', path.join(models, 'long'), '--prompt', 'x'.repeat(10_001), '--backend', 'wasm'])).toMatch(/prompt is 10001 characters/);
     expect(readdirSync(models)).toEqual(['tiny']);
-    // The prompt goes into the card: a room's default.
-    await run('node', [bin, 'import-diffusers', tiny, '--out', path.join(models, 'carded'), '--prompt', 'a photo of a face', '--backend', 'wasm']);
-    expect(JSON.parse(readFileSync(path.join(models, 'carded', 'diffusion-model.json'), 'utf8'))).toMatchObject({ name: 'carded', prompt: 'a photo of a face' });
+    // Settings outside a room's bounds, unknown ones, or not JSON, refused before anything is written.
+    expect(await fails(['import-diffusers', tiny, '--out', path.join(models, 'carded'), '--settings', '{"lr":5}', '--backend', 'wasm'])).toMatch(/settings.lr: 5 is outside \[0.0001, 0.1\]/);
+    expect(await fails(['import-diffusers', tiny, '--out', path.join(models, 'carded'), '--settings', '{"featureBlock":1}', '--backend', 'wasm'])).toMatch(/settings: unknown key "featureBlock"/);
+    expect(await fails(['import-diffusers', tiny, '--out', path.join(models, 'carded'), '--settings', '{lr:0.05}', '--backend', 'wasm'])).toMatch(/--settings must be a JSON object/);
+    expect(readdirSync(models)).toEqual(['tiny']);
+    // The prompt and the settings go into the card: a new room's.
+    await run('node', [bin, 'import-diffusers', tiny, '--out', path.join(models, 'carded'), '--prompt', 'a photo of a face', '--settings', '{"lr":0.05,"inversionStrength":0.4}', '--backend', 'wasm']);
+    expect(JSON.parse(readFileSync(path.join(models, 'carded', 'diffusion-model.json'), 'utf8'))).toMatchObject({ name: 'carded', prompt: 'a photo of a face', settings: { lr: 0.05, inversionStrength: 0.4 } });
     rmSync(path.join(models, 'carded'), { recursive: true });
 
     const image = path.join(dir, 'in.png');

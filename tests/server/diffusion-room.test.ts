@@ -23,6 +23,8 @@ import * as Y from 'yjs';
 
 const FIXTURE = resolve(import.meta.dirname, '../fixtures/diffusion/tiny');
 const DIFF_ID = 'tinydiff';
+const CARDED_ID = 'carded';
+const CARD_SETTINGS = { lr: 0.05, inversionStrength: 0.4, loraSteps: 3 };
 
 interface Watch {
   socket: ClientSocket;
@@ -56,6 +58,12 @@ describe('a diffusion model in rooms', () => {
     // A broken diffusion folder: its UNet config is not JSON. It is listed as unavailable, the others work.
     cpSync(FIXTURE, joinPath(models, 'brokendiff'), { recursive: true });
     writeFileSync(joinPath(models, 'brokendiff/unet/config.json'), '{ not json');
+    // A model card with room settings (a new room starts from them), and one whose settings a room could not take.
+    const card = { format: 'stabledrag-diffusion', version: 1, name: 'carded', imageSize: 16, latentChannels: 4, unetParameters: 1 };
+    cpSync(FIXTURE, joinPath(models, CARDED_ID), { recursive: true, filter: (src) => !src.endsWith('reference.safetensors') });
+    writeFileSync(joinPath(models, CARDED_ID, 'diffusion-model.json'), JSON.stringify({ ...card, settings: CARD_SETTINGS }));
+    cpSync(FIXTURE, joinPath(models, 'badcard'), { recursive: true, filter: (src) => !src.endsWith('reference.safetensors') });
+    writeFileSync(joinPath(models, 'badcard', 'diffusion-model.json'), JSON.stringify({ ...card, settings: { lr: 5 } }));
     server = await startTestServer(joinPath(tmp.dir, 'studio.db'), { modelsDir: models });
   });
 
@@ -103,13 +111,43 @@ describe('a diffusion model in rooms', () => {
     const diff = list.models.find((m) => m.id === DIFF_ID);
     expect(diff).toMatchObject({ kind: 'diffusion', architecture: 'diffusion', width: 16, height: 16 });
     expect(diff!.fileBytes).toBeGreaterThan(800_000);
-    expect(list.unavailable).toEqual([expect.objectContaining({ id: 'brokendiff', reason: expect.stringMatching(/unet\/config\.json is not valid JSON/) })]);
+    expect(list.unavailable).toEqual(expect.arrayContaining([
+      expect.objectContaining({ id: 'brokendiff', reason: expect.stringMatching(/unet\/config\.json is not valid JSON/) }),
+      expect.objectContaining({ id: 'badcard', reason: expect.stringMatching(/diffusion-model\.json: settings\.lr: 5 is outside \[0\.0001, 0\.1\]/) }),
+    ]));
+    expect(list.unavailable).toHaveLength(2);
+    // The card's settings are the server's: the list shows what a room needs to pick a model.
+    expect(list.models.find((m) => m.id === CARDED_ID)).not.toHaveProperty('diffusionSettings');
     expect(list.models.find((m) => m.id === TINY_MODEL_ID)).toMatchObject({ kind: 'gan' });
     await expect(call(s, 'room:create', { title: 'x', model: DIFF_ID, seed: 1 })).rejects.toThrow(/diffusion model: its rooms start from a photo/);
     await expect(call(s, 'seed:preview', { model: DIFF_ID, seed: 1 })).rejects.toThrow(/diffusion model/);
     // The GAN model keeps working beside them.
     const gan = await createRoom(server.url);
     expect(gan.roomId).toBeTruthy();
+  });
+
+  it("starts a photo room of a model with a card from the card's settings, which its participants can change", async () => {
+    const png = await quadrants(48, 40).png().toBuffer();
+    const res = await upload(server.url, png, { model: CARDED_ID, crop: '4,0,40,40' });
+    expect(res.status, JSON.stringify(res.answer)).toBe(201);
+    const created = res.answer as PhotoRoomCreated;
+    const y = await connectYjs(server.url, created.roomId, created.editToken);
+    cleanups.push(y.destroy);
+    await waitFor(() => diffusionSettingsOf(y.doc).size > 0 || undefined, 'the seeded settings');
+    expect(readDiffusionSettings(y.doc)).toMatchObject(CARD_SETTINGS);
+    expect(validateRoomDoc(y.doc, 16, undefined, 'diffusion')).toBeNull();
+    updateDiffusionSettings(y.doc, { lr: 0.02 });
+    await new Promise((r) => setTimeout(r, 300));
+    const again = await connectYjs(server.url, created.roomId, created.viewToken);
+    cleanups.push(again.destroy);
+    await waitFor(() => (readDiffusionSettings(again.doc).lr === 0.02) || undefined, "the participant's change");
+    expect(readDiffusionSettings(again.doc)).toMatchObject({ lr: 0.02, inversionStrength: 0.4, loraSteps: 3 });
+    // A model without settings on its card starts from the defaults: nothing written.
+    const plain = await diffusionRoom();
+    const p = await connectYjs(server.url, plain.roomId, plain.editToken);
+    cleanups.push(p.destroy);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(diffusionSettingsOf(p.doc).size).toBe(0);
   });
 
   it('makes a photo room with no inversion run, streams a drag to two participants, then replays, forks and exports it', async () => {

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { ModelLoadError } from '../errors.js';
 import { loadDiffusionFolder } from './folder.js';
 import { MAX_PROMPT_CHARS } from './tokenizer.js';
+import { checkCardSettings, type DiffusionSettings } from '../../../contract/diffusion-settings.js';
 
 import { DIFFUSION_FILES as FILES, DIFFUSION_MODEL_MARKER, OPTIONAL_DIFFUSION_FILES as OPTIONAL_FILES } from './folder-files.js';
 
@@ -26,6 +27,15 @@ export interface DiffusionModelMarker {
   unetParameters: number;
   /** What the model's images show: a diffusion room's default prompt (DragDiffusion conditions on it). */
   prompt?: string;
+  /** Room settings this model drags well with: a new room of it starts from them (contract's checkCardSettings). */
+  settings?: Partial<DiffusionSettings>;
+}
+
+/** What the import writes into the model card besides what it reads from the folder. */
+export interface DiffusionCardInput {
+  prompt?: string;
+  /** Checked as the studio checks a card's settings; a bad one fails the import before anything is written. */
+  settings?: unknown;
 }
 
 export interface DiffusersImportResult {
@@ -37,9 +47,12 @@ export interface DiffusersImportResult {
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export function importDiffusersFolder(dir: string, outDir: string, name = path.basename(path.resolve(outDir)), prompt?: string): DiffusersImportResult {
+export function importDiffusersFolder(dir: string, outDir: string, name = path.basename(path.resolve(outDir)), card: DiffusionCardInput = {}): DiffusersImportResult {
+  const { prompt } = card;
   if (!NAME_PATTERN.test(name)) throw new ModelLoadError(`model name '${name}' must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
   if (prompt !== undefined && prompt.length > MAX_PROMPT_CHARS) throw new ModelLoadError(`the prompt is ${prompt.length} characters; at most ${MAX_PROMPT_CHARS}`);
+  const checked = card.settings === undefined ? undefined : checkCardSettings(card.settings);
+  if (checked && 'problem' in checked) throw new ModelLoadError(`the model card's ${checked.problem}`);
   if (fs.existsSync(outDir)) throw new ModelLoadError(`${outDir} already exists: import into a new folder`);
   const models = loadDiffusionFolder(dir);
   let marker: DiffusionModelMarker;
@@ -56,6 +69,7 @@ export function importDiffusersFolder(dir: string, outDir: string, name = path.b
       latentChannels: vae!.config.latentChannels,
       unetParameters: unet!.parameterCount(),
       ...(prompt !== undefined ? { prompt } : {}),
+      ...(checked ? { settings: checked.settings } : {}),
     };
   } finally {
     models.dispose();
