@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
   ConfigReader, DDIMScheduler, DEFAULT_DIFFUSION_DRAG, diffusionDragRun, loadDDIMConfig, loadTokenizer, randomTextEncoder, randomUNet, randomVAE, readTextEncoderConfig,
-  readUNetConfig, readVAEConfig, type DDIMConfig, type DiffusionDragModels, type TextEncoderConfig, type UNetConfig, type VAEConfig,
+  readUNetConfig, readVAEConfig, supervisedUpBlock, type DDIMConfig, type DiffusionDragModels, type TextEncoderConfig, type UNetConfig, type VAEConfig,
 } from '../engine/src/index.js';
 import { addEvent, emptyStageTimes, type DiffusionStage, type StageTimes } from './diffusion-stages.js';
 
@@ -126,7 +126,7 @@ export async function timeUNet(models: DiffusionDragModels, repeats: number): Pr
   const ctx = textEncoder.encode([tokenizer.encode('a face')]);
   const x = tf.randomNormal([1, s, s, unet.config.inChannels], 0, 1, 'float32', 7) as tf.Tensor4D;
   const t = tf.tensor1d([500], 'float32');
-  const block = Math.min(DEFAULT_DIFFUSION_DRAG.featureBlock, unet.config.blockOutChannels.length - 1);
+  const block = supervisedUpBlock(unet.config.upBlockTypes.length);
   const grad = tf.grad((lat: tf.Tensor) => tf.sum(unet.apply(lat as tf.Tensor4D, t, ctx, true).upFeatures![block]));
   const time = async (f: () => tf.Tensor) => {
     const out: number[] = [];

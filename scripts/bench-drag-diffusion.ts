@@ -12,6 +12,8 @@
  *     --decode-every N                        diffusion runs (default: the engine's, DragDiffusion's)
  *     --diffusion-options JSON                any other engine options of the diffusion runs, e.g.
  *                                             '{"lr":0.003,"masaLayer":4}' (the flags above go over it)
+ *                                             The model card's room settings (diffusion-model.json) come first,
+ *                                             as a new room of the model starts with them; these go over them.
  *     --out results.json                      per-case results + metadata, rewritten after every run;
  *                                             an existing file is resumed (its case/method pairs are kept)
  *     --md report.md  --model PATH  --cases-file bench/cases.json  --backend wasm|cpu|webgpu|tensorflow
@@ -19,9 +21,11 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { checkCardSettings, type DiffusionSettings } from '../contract/diffusion-settings.js';
 import { parseArgs } from 'node:util';
 import {
-  defaultModelPath, EngineError, initBackend, loadDDIMConfig, loadDiffusionFolder, loadGenerator, loadLandmarkDetector, validateDiffusionDragRequest, type BackendName, type DiffusionDragModels, type DiffusionDragOptionsInput,
+  defaultModelPath, DIFFUSION_MODEL_MARKER, EngineError, initBackend, roomSettingsToOptions, loadDDIMConfig, loadDiffusionFolder, loadGenerator, loadLandmarkDetector, validateDiffusionDragRequest, type BackendName, type DiffusionDragModels, type DiffusionDragOptionsInput,
 } from '../engine/src/index.js';
 import { checkCaseFile } from '../bench/cases.js';
 import { runComparison } from '../bench/diffusion-bench.js';
@@ -122,13 +126,28 @@ function extraOptions(): DiffusionDragOptionsInput {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`--diffusion-options must be a JSON object, got ${text}`);
   return parsed as DiffusionDragOptionsInput;
 }
+/**
+ * The model card's room settings (diffusion-model.json's `settings`), as a new room of the model starts with
+ * them; {} without a card or settings. A card a room would refuse stops here.
+ */
+function cardOptions(dir: string | undefined): { settings: Partial<DiffusionSettings>; options: DiffusionDragOptionsInput } {
+  const file = dir && path.join(dir, DIFFUSION_MODEL_MARKER);
+  if (!file || !existsSync(file)) return { settings: {}, options: {} };
+  const raw = (JSON.parse(readFileSync(file, 'utf8')) as { settings?: unknown }).settings;
+  const checked = raw === undefined ? { settings: {} } : checkCardSettings(raw);
+  if ('problem' in checked) throw new Error(`${file}: ${checked.problem}`);
+  return { settings: checked.settings, options: roomSettingsToOptions(checked.settings) };
+}
+const card = cardOptions(values['diffusion-model']);
 const extra = extraOptions();
 const diffusionOptions = {
+  ...card.options,
   ...extra,
   ...(int('ddim-steps') !== undefined ? { ddimSteps: int('ddim-steps') } : {}),
   ...(int('diffusion-max-steps') !== undefined ? { maxSteps: int('diffusion-max-steps') } : {}),
   ...(int('decode-every') !== undefined ? { decodeEvery: int('decode-every') } : {}),
   lora: {
+    ...card.options.lora,
     ...extra.lora,
     ...(int('lora-steps') !== undefined ? { steps: int('lora-steps') } : {}),
     ...(int('lora-batch') !== undefined ? { batch: int('lora-batch') } : {}),
@@ -160,6 +179,7 @@ const meta = {
   methods: [...ganMethods, ...diffusionMethods],
   ganSettings,
   diffusionSettings,
+  cardSettings: card.settings,
   backend: backend.name,
   host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg() },
 };

@@ -49,10 +49,7 @@ export async function runDiffusionDragJob(
       models,
       {
         image, prompt: job.prompt, points: job.points, mask: job.mask,
-        options: {
-          method: s.method, lr: s.lr, lambda: s.lambda, maxSteps: s.maxSteps, ddimSteps: s.ddimSteps,
-          inversionStrength: s.inversionStrength, decodeEvery: s.decodeEvery, lora: { steps: s.loraSteps },
-        },
+        options: engine.roomSettingsToOptions(s),
       },
       signal,
     );

@@ -15,6 +15,8 @@ import { TINY_DIR, nhwc, reference, tinyUNetFixture } from './diffusion-referenc
 import { relativeError } from './relative-error.js';
 
 const FILE = 'drag-reference.safetensors';
+/** The reference supervises the last up block: the second of the tiny UNet's two. */
+const REFERENCE_BLOCK = 1;
 
 describe('a diffusion drag step differentiates like DragDiffusion (wasm)', () => {
   const tiny = tinyUNetFixture();
@@ -36,7 +38,7 @@ describe('a diffusion drag step differentiates like DragDiffusion (wasm)', () =>
 
   it('loss and gradient with respect to the latent', async () => {
     const { scheduler, t, points, mask, code0, code } = referenceStep();
-    const options = resolveDiffusionDragOptions({ method: 'dragdiffusion', lambda: 0.1, rM: 1 });
+    const options = resolveDiffusionDragOptions({ method: 'dragdiffusion', lambda: 0.1, rM: 1, featureBlock: REFERENCE_BLOCK });
     const session = new DiffusionDragSession(tiny.unet, scheduler, tiny.context, code0, t, 16, 16, points, mask, options);
     const { state: first, predicted } = await session.step(0);
     predicted.dispose();
@@ -69,7 +71,7 @@ describe('a diffusion drag step differentiates like DragDiffusion (wasm)', () =>
     const term = async (m: Uint8Array | undefined): Promise<number> => {
       const losses: number[] = [];
       for (const lambda of [1, 0]) {
-        const session = new DiffusionDragSession(tiny.unet, scheduler, tiny.context, code0, t, 16, 16, points, m, resolveDiffusionDragOptions({ method: 'dragdiffusion', lambda, rM: 1 }));
+        const session = new DiffusionDragSession(tiny.unet, scheduler, tiny.context, code0, t, 16, 16, points, m, resolveDiffusionDragOptions({ method: 'dragdiffusion', lambda, rM: 1, featureBlock: REFERENCE_BLOCK }));
         (await session.step(0)).predicted.dispose();
         const loss = session.lossAt(code);
         session.releaseScratch();

@@ -115,10 +115,13 @@ describe('LoRA on the diffusion UNet (wasm)', () => {
     expect(resolveLoRAOptions()).toEqual({ rank: 16, lr: 5e-4, steps: 80, batch: 4, seed: 42 });
     // The drag's defaults are DragDiffusion's.
     expect(resolveDiffusionDragOptions()).toMatchObject({
-      method: 'stabledrag-diff', ddimSteps: 50, inversionStrength: 0.7, featureBlock: 2, rM: 1, rP: 3, lambda: 0.1, lr: 0.01, maxSteps: 80, stopDistance: 2,
+      method: 'stabledrag-diff', ddimSteps: 50, inversionStrength: 0.7, rM: 1, rP: 3, lambda: 0.1, lr: 0.01, maxSteps: 80, stopDistance: 2,
     });
-    // MasaCtrl's start layer is the model's (masaStartLayer) unless given.
+    // MasaCtrl's start layer and the feature block are the model's (masaStartLayer, supervisedUpBlock) unless given.
     expect(resolveDiffusionDragOptions().masaLayer).toBeUndefined();
+    expect(resolveDiffusionDragOptions().featureBlock).toBeUndefined();
+    expect(resolveDiffusionDragOptions({ featureBlock: 1 }).featureBlock).toBe(1);
+    expect(() => resolveDiffusionDragOptions({ featureBlock: 1.5 })).toThrow(/featureBlock must be an integer/);
     expect(resolveDiffusionDragOptions({ masaLayer: 3 }).masaLayer).toBe(3);
     expect(() => resolveDiffusionDragOptions({ masaLayer: -1 })).toThrow(/masaLayer must be in/);
   });

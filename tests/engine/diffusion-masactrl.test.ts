@@ -4,7 +4,7 @@
 // original's keys and values. Both clean latents agree within 1e-3; without sharing they differ.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { DDIMScheduler, ddimDenoise, denoiseMutual, loadDDIMConfig, masaStartLayer } from '../../engine/src/index.js';
+import { DDIMScheduler, ddimDenoise, denoiseMutual, loadDDIMConfig, masaStartLayer, supervisedUpBlock } from '../../engine/src/index.js';
 import { TINY_DIR, nhwc, reference, tinyUNetFixture } from './diffusion-reference.js';
 import { relativeError } from './relative-error.js';
 
@@ -18,6 +18,18 @@ describe("MasaCtrl's start layer", () => {
     expect(masaStartLayer(1)).toBe(0);
     expect(masaStartLayer(7, 0)).toBe(0);
     expect(masaStartLayer(16, 12)).toBe(12);
+  });
+});
+
+describe("the drag's feature block", () => {
+  it("is DragDiffusion's third of SD 1.5's four up blocks, the one before the last on other UNets, unless given", () => {
+    expect(supervisedUpBlock(4)).toBe(2);
+    expect(supervisedUpBlock(3)).toBe(1);
+    expect(supervisedUpBlock(2)).toBe(0);
+    expect(supervisedUpBlock(1)).toBe(0);
+    expect(supervisedUpBlock(3, 2)).toBe(2);
+    // A block past the last is the last.
+    expect(supervisedUpBlock(3, 9)).toBe(2);
   });
 });
 

@@ -40,7 +40,7 @@ async function run(backend: BackendName) {
   const g = get(drag, 'drag.targets').data;
   const points: PointPair[] = [0, 1].map((i) => ({ handle: [2 * h[2 * i], 2 * h[2 * i + 1]], target: [2 * g[2 * i], 2 * g[2 * i + 1]] }));
   const mask = Uint8Array.from(get(drag, 'drag.mask').data, (v) => (v > 0 ? 1 : 0));
-  const options = resolveDiffusionDragOptions({ method: 'dragdiffusion', lambda: 0.1, rM: 1, maxSteps: STEPS + 1 });
+  const options = resolveDiffusionDragOptions({ method: 'dragdiffusion', lambda: 0.1, rM: 1, maxSteps: STEPS + 1, featureBlock: 1 }); // the reference's: the tiny UNet's last up block
   const scheduler = new DDIMScheduler(10, loadDDIMConfig(TINY_DIR));
   const session = new DiffusionDragSession(models.unet!, scheduler, context, code0, get(drag, 'drag.t').data[0], 16, 16, points, mask, options);
   const losses: number[] = [];

@@ -70,6 +70,17 @@ function fixedWeightsNearest(mask: Uint8Array, width: number, height: number, h:
   return tf.tensor4d(out, [1, h, w, 1]);
 }
 
+/**
+ * The up block whose output the drag supervises and tracks: `featureBlock` where given (at most the last), else
+ * the one before the last. That is DragDiffusion's choice on SD 1.5 (the third of four, index 2), the last block
+ * that upsamples, whose output is the first at the latent's resolution. On a UNet with three up blocks it is the
+ * second: the last block sits next to the noise prediction, and its features move without the content
+ * (docs/diffusion.md, "Feature block").
+ */
+export function supervisedUpBlock(upBlockCount: number, featureBlock?: number): number {
+  return Math.max(0, Math.min(featureBlock ?? upBlockCount - 2, upBlockCount - 1));
+}
+
 export class DiffusionDragSession {
   readonly code: tf.Variable<tf.Rank.R4>;
   private readonly optimizer: tf.AdamOptimizer;
@@ -100,7 +111,7 @@ export class DiffusionDragSession {
   ) {
     this.featureWidth = Math.max(1, Math.round(imageWidth / 2));
     this.featureHeight = Math.max(1, Math.round(imageHeight / 2));
-    this.block = Math.min(options.featureBlock, unet.config.upBlockTypes.length - 1);
+    this.block = supervisedUpBlock(unet.config.upBlockTypes.length, options.featureBlock);
     const toFeature = (p: Point): Point => [Math.round((p[0] * this.featureWidth) / imageWidth), Math.round((p[1] * this.featureHeight) / imageHeight)];
     this.handles = points.map((p) => toFeature(p.handle));
     this.targets = points.map((p) => toFeature(p.target));

@@ -14,6 +14,7 @@ export { UNetLoRA, LoRATrainer, trainLoRA, denoisingLoss, type LoRAAdapterEntry,
 export {
   resolveDiffusionDragOptions,
   resolveLoRAOptions,
+  roomSettingsToOptions,
   DEFAULT_DIFFUSION_DRAG,
   DEFAULT_LORA,
   DIFFUSION_DRAG_BOUNDS,
@@ -24,7 +25,7 @@ export {
   type DiffusionDragOptionsInput,
   type LoRAOptions,
 } from './options.js';
-export { DiffusionDragSession, type DiffusionStepState } from './drag-session.js';
+export { DiffusionDragSession, supervisedUpBlock, type DiffusionStepState } from './drag-session.js';
 export { MASA_START_SHARE, denoiseMutual, denoiseMutualSteps, masaStartLayer, withMutualSelfAttention } from './masactrl.js';
 export { latentPreview } from './preview.js';
 export {

@@ -4,7 +4,7 @@
  * settings and the engine's checks are one definition. A bad value fails before any tensor work with a message naming the field.
  */
 import { DiffusionInputError } from './errors.js';
-import { DIFFUSION_DRAG_BOUNDS, DIFFUSION_DRAG_METHODS, DIFFUSION_SETTINGS_SCHEMA, LORA_BOUNDS, type DiffusionDragMethod } from '../../../contract/diffusion-settings.js';
+import { DIFFUSION_DRAG_BOUNDS, DIFFUSION_DRAG_METHODS, DIFFUSION_SETTINGS_SCHEMA, LORA_BOUNDS, type DiffusionDragMethod, type DiffusionSettings } from '../../../contract/diffusion-settings.js';
 
 export { DIFFUSION_DRAG_BOUNDS, DIFFUSION_DRAG_METHODS, LORA_BOUNDS, type DiffusionDragMethod };
 
@@ -30,8 +30,11 @@ export interface DiffusionDragOptions {
   ddimSteps: number;
   /** Fraction of the schedule inverted: the latent optimised is at step floor(ddimSteps * strength) (0.7 -> 35). */
   inversionStrength: number;
-  /** Which up block's output feeds supervision and tracking (DragDiffusion: the third, index 2); clamped to the UNet's last. */
-  featureBlock: number;
+  /**
+   * Which up block's output feeds supervision and tracking, clamped to the UNet's last. Unset: the one before
+   * the last (drag-session.ts's supervisedUpBlock), as DragDiffusion's third of SD 1.5's four.
+   */
+  featureBlock?: number;
   /** Motion-supervision patch radius r_m, in feature pixels (the square of side 2 r_m + 1). */
   rM: number;
   /** Tracking window radius r_p, in feature pixels. */
@@ -65,7 +68,7 @@ export const DEFAULT_DIFFUSION_DRAG: DiffusionDragOptions = {
   method: DIFFUSION_SETTINGS_SCHEMA.method.default,
   ddimSteps: DIFFUSION_SETTINGS_SCHEMA.ddimSteps.default,
   inversionStrength: DIFFUSION_SETTINGS_SCHEMA.inversionStrength.default,
-  featureBlock: 2,
+  featureBlock: undefined,
   rM: 1,
   rP: 3,
   lambda: DIFFUSION_SETTINGS_SCHEMA.lambda.default,
@@ -94,8 +97,14 @@ export type DiffusionDragOptionsInput = Partial<Omit<DiffusionDragOptions, 'lora
 
 type Bounds = Record<string, readonly [number, number, boolean]>;
 
+/** A room's diffusion settings (or a model card's) as the drag's options: their one mapping (loraSteps is lora.steps). */
+export function roomSettingsToOptions(settings: Partial<DiffusionSettings>): DiffusionDragOptionsInput {
+  const { loraSteps, ...rest } = settings;
+  return { ...rest, ...(loraSteps !== undefined ? { lora: { steps: loraSteps } } : {}) };
+}
+
 /** Options that may stay unset (the run resolves them against the model). */
-const MODEL_RESOLVED: readonly string[] = ['masaLayer'];
+const MODEL_RESOLVED: readonly string[] = ['masaLayer', 'featureBlock'];
 
 function checkNumbers<T extends object>(prefix: string, value: T, bounds: Bounds): void {
   for (const [key, [min, max, integer]] of Object.entries(bounds)) {
