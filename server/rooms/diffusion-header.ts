@@ -2,8 +2,9 @@
  * What the studio needs to list a diffusion model (a diffusers-layout folder) without loading it: its UNet's and
  * VAE's configs (checked by the engine's own config readers, which hold no tensor code), the image size they
  * imply, the bytes and identity of its files, and its model card (`diffusion-model.json`: a name, the prompt a
- * drag uses and the room settings a new room starts from, all optional). Weights are not read here (the worker's load checks them); a folder missing a part,
- * with a config the engine refuses, or with a file that is not a regular file is a ModelHeaderError naming it.
+ * drag uses and the room settings a new room starts from, all optional). Weights are not read here (the worker's
+ * load checks them); a folder missing a part, with a config the engine refuses, with a file that is not a regular
+ * file, or with a card a room could not take is a ModelHeaderError naming it.
  */
 import { lstatSync, openSync, fstatSync, readSync, closeSync, realpathSync, constants as fsConstants } from 'node:fs';
 import { join, sep } from 'node:path';

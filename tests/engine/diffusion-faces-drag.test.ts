@@ -1,8 +1,8 @@
 // The bundled faces diffusion model moves the content a drag asks for, at the room settings its card gives.
 // The image is the drag benchmark's case c005 (the bundled GAN's render of its seed): the left mouth corner
 // dragged 35 px down and out, inside the case's mask box. The shipped landmark detector measures where the
-// mouth corner ends. The claim is the model's, so nothing here is tuned past its card: the card's settings, a
-// room's defaults for the rest (DragDiffusion's method), and the engine's defaults for what a room does not set.
+// mouth corner ends. The claim is the model's, so nothing here is tuned past its card: the card's settings,
+// DragDiffusion's method, a room's defaults for the rest, and the engine's for what a room does not set.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

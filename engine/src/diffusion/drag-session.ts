@@ -75,7 +75,7 @@ function fixedWeightsNearest(mask: Uint8Array, width: number, height: number, h:
  * the one before the last. That is DragDiffusion's choice on SD 1.5 (the third of four, index 2), the last block
  * that upsamples, whose output is the first at the latent's resolution. On a UNet with three up blocks it is the
  * second: the last block sits next to the noise prediction, and its features move without the content
- * (docs/diffusion.md, "Feature block").
+ * (docs/diffusion.md, "The feature block").
  */
 export function supervisedUpBlock(upBlockCount: number, featureBlock?: number): number {
   return Math.max(0, Math.min(featureBlock ?? upBlockCount - 2, upBlockCount - 1));
