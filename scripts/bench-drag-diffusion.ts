@@ -19,13 +19,13 @@
  *     --md report.md  --model PATH  --cases-file bench/cases.json  --backend wasm|cpu|webgpu|tensorflow
  *   npm run bench:drag-diffusion -- --report a.json,b.json [--md report.md]   merge result files, print tables
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { checkCardSettings, type DiffusionSettings } from '../contract/diffusion-settings.js';
+import type { DiffusionSettings } from '../contract/diffusion-settings.js';
+import { readDiffusionHeader } from '../server/rooms/diffusion-header.js';
 import { parseArgs } from 'node:util';
 import {
-  defaultModelPath, DIFFUSION_MODEL_MARKER, EngineError, initBackend, roomSettingsToOptions, loadDDIMConfig, loadDiffusionFolder, loadGenerator, loadLandmarkDetector, validateDiffusionDragRequest, type BackendName, type DiffusionDragModels, type DiffusionDragOptionsInput,
+  defaultModelPath, EngineError, initBackend, roomSettingsToOptions, loadDDIMConfig, loadDiffusionFolder, loadGenerator, loadLandmarkDetector, validateDiffusionDragRequest, type BackendName, type DiffusionDragModels, type DiffusionDragOptionsInput,
 } from '../engine/src/index.js';
 import { checkCaseFile } from '../bench/cases.js';
 import { runComparison } from '../bench/diffusion-bench.js';
@@ -128,15 +128,13 @@ function extraOptions(): DiffusionDragOptionsInput {
 }
 /**
  * The model card's room settings (diffusion-model.json's `settings`), as a new room of the model starts with
- * them; {} without a card or settings. A card a room would refuse stops here.
+ * them, read and checked by the studio's own reader; {} without a card or settings. A card a room would refuse
+ * stops here.
  */
 function cardOptions(dir: string | undefined): { settings: Partial<DiffusionSettings>; options: DiffusionDragOptionsInput } {
-  const file = dir && path.join(dir, DIFFUSION_MODEL_MARKER);
-  if (!file || !existsSync(file)) return { settings: {}, options: {} };
-  const raw = (JSON.parse(readFileSync(file, 'utf8')) as { settings?: unknown }).settings;
-  const checked = raw === undefined ? { settings: {} } : checkCardSettings(raw);
-  if ('problem' in checked) throw new Error(`${file}: ${checked.problem}`);
-  return { settings: checked.settings, options: roomSettingsToOptions(checked.settings) };
+  if (!dir) return { settings: {}, options: {} };
+  const { settings } = readDiffusionHeader(realpathSync(dir));
+  return { settings, options: roomSettingsToOptions(settings) };
 }
 const card = cardOptions(values['diffusion-model']);
 const extra = extraOptions();

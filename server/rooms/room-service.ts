@@ -2,10 +2,9 @@
 import type { EncodedImage, ImageSize, ModelKind, RoomSummary } from '../../contract/events.js';
 import { encodedImageSize } from '../../contract/image-size.js';
 import { cleanDisplayText, MAX_TITLE_GRAPHEMES } from '../../contract/display-text.js';
-import type { DiffusionSettings } from '../../contract/diffusion-settings.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { FrameFormat } from '../jobs/worker-protocol.js';
-import { modelUnavailableMessage, type ModelRegistry } from './model-registry.js';
+import { modelUnavailableMessage, type ModelRegistry, type ResolvedModel } from './model-registry.js';
 import type { RoomRecord, RoomStore } from './room-store.js';
 import { PreviewCache } from './preview-cache.js';
 
@@ -77,7 +76,7 @@ export class RoomService {
   }
 
   /** The offered model `id` names (its size and file); `invalid` or `model-unavailable` otherwise. */
-  offeredModel(id: unknown): { id: string; label: string; path: string; width: number; height: number; architecture: string; kind: ModelKind; domain?: string; diffusionSettings?: Partial<DiffusionSettings> } {
+  offeredModel(id: unknown): ResolvedModel {
     return this.model(id);
   }
 

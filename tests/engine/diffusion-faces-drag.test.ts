@@ -17,6 +17,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const MODEL_DIR = path.join(ROOT, 'models', 'faces-diffusion');
 const caseFile = JSON.parse(readFileSync(path.join(ROOT, 'bench', 'cases.json'), 'utf8')) as { psi: number; cases: DragCase[] };
 const c = caseFile.cases.find((x) => x.id === 'c005')!;
+const card = JSON.parse(readFileSync(path.join(MODEL_DIR, 'diffusion-model.json'), 'utf8')) as { prompt: string; settings?: unknown };
 
 describe('a drag on the bundled faces diffusion model (wasm)', () => {
   let loaded: DiffusionModels;
@@ -45,12 +46,10 @@ describe('a drag on the bundled faces diffusion model (wasm)', () => {
 
   it("supervises its second up block of three, and its card's settings are ones a room takes", () => {
     expect(supervisedUpBlock(models.unet.config.upBlockTypes.length)).toBe(1);
-    const card = JSON.parse(readFileSync(path.join(MODEL_DIR, 'diffusion-model.json'), 'utf8')) as { settings?: unknown };
     expect(checkCardSettings(card.settings)).toEqual({ settings: card.settings });
   });
 
   it('moves the dragged mouth corner at least 8 px nearer its target', async () => {
-    const card = JSON.parse(readFileSync(path.join(MODEL_DIR, 'diffusion-model.json'), 'utf8')) as { prompt: string; settings: object };
     // DragDiffusion's method: on this case StableDrag-Diff moves the corner 3 px (docs/benchmarks.md, "Diffusion").
     const settings = { ...DEFAULT_DIFFUSION_SETTINGS, ...(checkCardSettings(card.settings) as { settings: object }).settings, method: 'dragdiffusion' as const };
     const before = distance(start);
