@@ -65,14 +65,18 @@ export function generatorFromBytes(bytes: Uint8Array, source: string): ImageGene
   return createGenerator(config, (name) => file.tensors.get(name)!);
 }
 
-/** Loads a model from a .safetensors file or a directory containing model.safetensors. */
-export async function loadGenerator(p: string = defaultModelPath()): Promise<ImageGenerator> {
+/** The bytes of a model file given as a .safetensors file or a directory containing model.safetensors. */
+export async function readModelFile(p: string): Promise<{ file: string; bytes: Uint8Array }> {
   const file = await resolveModelFile(p);
-  let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    return { file, bytes: await readFile(file) };
   } catch (err) {
     throw new ModelLoadError(`cannot read model file ${file}: ${(err as Error).message}`);
   }
+}
+
+/** Loads a model from a .safetensors file or a directory containing model.safetensors. */
+export async function loadGenerator(p: string = defaultModelPath()): Promise<ImageGenerator> {
+  const { file, bytes } = await readModelFile(p);
   return generatorFromBytes(bytes, file);
 }

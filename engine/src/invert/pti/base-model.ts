@@ -4,9 +4,8 @@
  * applied to a different model.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { ModelLoadError } from '../../errors.js';
-import { parseModelFile, resolveModelFile } from '../../model/load.js';
+import { parseModelFile, readModelFile } from '../../model/load.js';
 import type { ModelConfig } from '../../model/config.js';
 import type { ParamSource } from '../../generator/types.js';
 
@@ -38,12 +37,6 @@ export function baseModelFromBytes(bytes: Uint8Array, source: string): BaseModel
 
 /** A base model from a .safetensors file or a directory holding model.safetensors. */
 export async function loadBaseModel(p: string): Promise<BaseModel> {
-  const file = await resolveModelFile(p);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    throw new ModelLoadError(`cannot read model file ${file}: ${(err as Error).message}`);
-  }
+  const { file, bytes } = await readModelFile(p);
   return baseModelFromBytes(bytes, file);
 }
