@@ -12,7 +12,6 @@ import { roomMasks } from './mask-rasterizer.js';
 import type { DocServer } from '../yjs/doc-server.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { DragJobRequest, FrameFormat } from '../jobs/worker-protocol.js';
-import type { RoomRecord } from '../rooms/room-store.js';
 import type { NewRun, RunResult } from '../rooms/history-store.js';
 import { errorMessage } from '../db/retry.js';
 import type { SharedDoc } from '../yjs/shared-doc.js';
@@ -22,7 +21,7 @@ import type { RoomError, RoomService } from '../rooms/room-service.js';
 import type { RunBroadcaster } from './run-broadcaster.js';
 import { RunStatsRecorder } from './run-stats.js';
 import { storageError, type RunEnd, type RunRecorder } from './run-recorder.js';
-import { startJobTurn, turnStorage } from './job-turn.js';
+import { startJobTurn, turnRoom, turnStorage } from './job-turn.js';
 import { runStartBytes } from './room-storage.js';
 import type { QueuedRun } from './run-queue.js';
 import type { ServerLimits } from '../limits.js';
@@ -64,13 +63,9 @@ async function onDoc(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc, worker
   const { rooms, jobs, broadcast, recorder, limits } = ctx;
   const { roomId } = run;
   const runId = run.info.runId;
-  let room: RoomRecord | null;
-  try {
-    room = await recorder.room(roomId);
-  } catch (err) {
-    return { reason: 'error', steps: 0, error: storageError(`the room could not be read: ${errorMessage(err)}`) };
-  }
-  if (!room) return { reason: 'error', steps: 0, error: { code: 'not-found', message: 'room not found' } };
+  const found = await turnRoom(ctx, roomId);
+  if ('end' in found) return found.end;
+  const { room } = found;
   const size = rooms.size(room);
   let model: ReturnType<RoomService['modelOf']>;
   try {

@@ -10,7 +10,6 @@
  * model's weights and the W/W+ latent.
  */
 import type { RunFrame } from '../../contract/events.js';
-import type { RoomRecord } from '../rooms/room-store.js';
 import type { NewRun, RunResult } from '../rooms/history-store.js';
 import { errorMessage } from '../db/retry.js';
 import type { SharedDoc } from '../yjs/shared-doc.js';
@@ -18,7 +17,7 @@ import { storedFrameEvery } from './stored-frames.js';
 import type { RoomError } from '../rooms/room-service.js';
 import { RunStatsRecorder } from './run-stats.js';
 import { storageError, type RunEnd } from './run-recorder.js';
-import { startJobTurn, turnStorage } from './job-turn.js';
+import { startJobTurn, turnRoom, turnStorage } from './job-turn.js';
 import { runStartBytes } from './room-storage.js';
 import type { QueuedRun } from './run-queue.js';
 import type { DragRunContext } from './drag-run.js';
@@ -50,13 +49,9 @@ async function invertInRoom(ctx: DragRunContext, run: QueuedRun, doc: SharedDoc,
   const { roomId } = run;
   const runId = run.info.runId;
   const { target, settings } = run.invert!;
-  let room: RoomRecord | null;
-  try {
-    room = await recorder.room(roomId);
-  } catch (err) {
-    return { reason: 'error', steps: 0, error: storageError(`the room could not be read: ${errorMessage(err)}`) };
-  }
-  if (!room) return { reason: 'error', steps: 0, error: { code: 'not-found', message: 'room not found' } };
+  const found = await turnRoom(ctx, roomId);
+  if ('end' in found) return found.end;
+  const { room } = found;
   let modelPath: string;
   try {
     modelPath = rooms.modelPath(room);

@@ -15,6 +15,7 @@ import { storageError, type RunEnd } from './run-recorder.js';
 import type { QueuedRun } from './run-queue.js';
 import type { RunStatsRecorder } from './run-stats.js';
 import type { DragRunContext } from './drag-run.js';
+import type { RoomRecord } from '../rooms/room-store.js';
 import { stepRecordBytes, storageFullMessage, StorageBudget } from './room-storage.js';
 
 interface JobOf<E> {
@@ -29,6 +30,18 @@ export interface JobTurn {
   readonly listener: Pick<DragListener, 'onStart' | 'onPosition'>;
   /** Waits for the job's end, with the reason corrected; `workerFree` runs once the job has left the worker. */
   finish<E extends RunEnd & { final?: unknown }>(job: JobOf<E>, workerFree: () => void): Promise<E>;
+}
+
+/** The room a run about to begin works in, or the end of a run whose room is gone or cannot be read. */
+export async function turnRoom(ctx: DragRunContext, roomId: string): Promise<{ room: RoomRecord } | { end: RunEnd }> {
+  let room: RoomRecord | null;
+  try {
+    room = await ctx.recorder.room(roomId);
+  } catch (err) {
+    return { end: { reason: 'error', steps: 0, error: storageError(`the room could not be read: ${errorMessage(err)}`) } };
+  }
+  if (!room) return { end: { reason: 'error', steps: 0, error: { code: 'not-found', message: 'room not found' } } };
+  return { room };
 }
 
 /**
