@@ -13,7 +13,7 @@ import { FACE_CROP_CONFIDENT } from '../../engine/src/landmarks/face-crop.js';
 import { ExportSlots } from '../export-slots.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { ServerLimits } from '../limits.js';
-import { asRefusal, PhotoRefusal, readBody, send, STATUS } from './photo-room-route.js';
+import { PhotoRefusal, readBody, send, sendRefusal } from './photo-room-route.js';
 import type { RoomService } from './room-service.js';
 import { spendQuota, type AddressQuotas } from '../realtime/address-quotas.js';
 
@@ -72,10 +72,7 @@ export function createFaceCropHandler(deps: FaceCropDeps) {
       const { crop, confidence } = done.value;
       send(res, 200, { ok: true, crop, confidence, confident: confidence >= FACE_CROP_CONFIDENT }, false);
     } catch (err) {
-      const r = asRefusal(err);
-      let cut = r.code === 'too-large' || r.code === 'too-slow';
-      if (!bodyRead && !cut) cut = !(await readBody(req, PHOTO_LIMITS.maxBytes, deps.limits.photoUploadSeconds, false).then(() => true, () => false));
-      send(res, STATUS[r.code], { ok: false, error: { code: r.code, message: r.message, ...(r.retryAfterSeconds !== undefined ? { retryAfterSeconds: r.retryAfterSeconds } : {}) } }, cut, r.retryAfterSeconds);
+      await sendRefusal(req, res, err, bodyRead, deps.limits.photoUploadSeconds);
     }
     return true;
   };

@@ -45,7 +45,7 @@ export class PhotoRefusal extends Error {
   }
 }
 
-export const STATUS: Record<PhotoRoomErrorCode, number> = {
+const STATUS: Record<PhotoRoomErrorCode, number> = {
   'invalid-image': 400, 'too-large': 413, 'too-slow': 408, 'invalid-crop': 400, invalid: 400, limit: 429, busy: 503, 'model-unavailable': 409, internal: 500,
 };
 
@@ -156,7 +156,18 @@ export function send(res: ServerResponse, status: number, answer: PhotoRoomAnswe
   if (closeConnection) res.once('finish', () => setTimeout(() => res.req.socket?.destroy(), CLOSE_AFTER_MS).unref());
 }
 
-export function asRefusal(err: unknown): PhotoRefusal {
+/**
+ * Answers a refused photo request. A body not read yet is drained first (without keeping it), so a client still
+ * sending gets the answer instead of a broken pipe; a body cut off for its size or slowness ends its connection.
+ */
+export async function sendRefusal(req: IncomingMessage, res: ServerResponse, err: unknown, bodyRead: boolean, uploadSeconds: number): Promise<void> {
+  const r = asRefusal(err);
+  let cut = r.code === 'too-large' || r.code === 'too-slow';
+  if (!bodyRead && !cut) cut = !(await readBody(req, PHOTO_LIMITS.maxBytes, uploadSeconds, false).then(() => true, () => false));
+  send(res, STATUS[r.code], { ok: false, error: { code: r.code, message: r.message, ...(r.retryAfterSeconds !== undefined ? { retryAfterSeconds: r.retryAfterSeconds } : {}) } }, cut, r.retryAfterSeconds);
+}
+
+function asRefusal(err: unknown): PhotoRefusal {
   if (err instanceof PhotoRefusal) return err;
   if (err instanceof ImageInputError) return new PhotoRefusal('invalid-image', err.message);
   if (err instanceof BusyError) return new PhotoRefusal('busy', err.message, err.retryAfterSeconds);
@@ -228,10 +239,7 @@ export function createPhotoRoomHandler(deps: PhotoRoomDeps) {
       const { room, runId, crop: used, notices: said } = done.value;
       send(res, 201, { ok: true, roomId: room.id, editToken: room.editToken, viewToken: room.viewToken, runId, crop: used, notices: said }, false);
     } catch (err) {
-      const r = asRefusal(err);
-      let cut = r.code === 'too-large' || r.code === 'too-slow';
-      if (!bodyRead && !cut) cut = !(await readBody(req, PHOTO_LIMITS.maxBytes, deps.limits.photoUploadSeconds, false).then(() => true, () => false));
-      send(res, STATUS[r.code], { ok: false, error: { code: r.code, message: r.message, ...(r.retryAfterSeconds !== undefined ? { retryAfterSeconds: r.retryAfterSeconds } : {}) } }, cut, r.retryAfterSeconds);
+      await sendRefusal(req, res, err, bodyRead, deps.limits.photoUploadSeconds);
     }
     return true;
   };
