@@ -77,9 +77,7 @@ export async function runCase(
   const frames: Frame[] = [];
   let end: DragEndEvent | undefined;
   let lastHandles: Point[] = points.map((q) => q.handle);
-  let enhanced = 0;
-  let handleSteps = 0;
-  let confSum = 0;
+  const tally = new TrackerTally();
   const t0 = performance.now();
   const run = dragRun(gen, {
     latent,
@@ -92,11 +90,7 @@ export async function runCase(
     if (ev.type === 'end') end = ev;
     else {
       lastHandles = ev.handles;
-      if (ev.step > 0) {
-        ev.enhanced.forEach((e) => (enhanced += e ? 1 : 0));
-        ev.confidences.forEach((v) => (confSum += v));
-        handleSteps += ev.confidences.length;
-      }
+      tally.add(ev);
       if (ev.image) frames.push({ step: ev.step, handles: ev.handles, image: ev.image });
     }
   }
@@ -104,8 +98,7 @@ export async function runCase(
   return measureCase(detector, dfd, c, method.name, s, {
     frames,
     lastHandles,
-    enhancedShare: handleSteps ? enhanced / handleSteps : 0,
-    confidence: handleSteps ? confSum / handleSteps : NaN,
+    ...tally.summary(),
     steps: end?.steps ?? 0,
     seconds,
     reason: end?.reason ?? 'error',
@@ -114,6 +107,25 @@ export async function runCase(
 }
 
 /** What a drag run left for measuring: its frames (the first is the start image) and how it ended. */
+/** Tracker confidence and enhancement over a run's steps after the first, per handle (both method families). */
+export class TrackerTally {
+  private enhanced = 0;
+  private handleSteps = 0;
+  private confSum = 0;
+
+  add(ev: { step: number; enhanced: boolean[]; confidences: number[] }): void {
+    if (ev.step === 0) return;
+    ev.enhanced.forEach((e) => (this.enhanced += e ? 1 : 0));
+    ev.confidences.forEach((v) => (this.confSum += v));
+    this.handleSteps += ev.confidences.length;
+  }
+
+  summary(): Pick<RunRecord, 'enhancedShare' | 'confidence'> {
+    const n = this.handleSteps;
+    return { enhancedShare: n ? this.enhanced / n : 0, confidence: n ? this.confSum / n : NaN };
+  }
+}
+
 export interface RunRecord {
   /** Images at the case's resolution, in step order; frames[0] is the start image, the last the result. */
   frames: Frame[];

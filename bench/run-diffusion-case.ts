@@ -15,7 +15,7 @@ import { addEvent, emptyStageTimes } from './diffusion-stages.js';
 import type { DetectorFeatureDistance } from './perceptual.js';
 import { scaleCase } from './real-widths.js';
 import { resizeRGBA } from './resize.js';
-import { measureCase, type CaseResult, type Frame } from './run-case.js';
+import { measureCase, TrackerTally, type CaseResult, type Frame } from './run-case.js';
 
 export interface DiffusionRunSettings {
   /** Side of the square image the diffusion model edits. */
@@ -48,9 +48,7 @@ export async function runDiffusionCase(
   const raw: Frame[] = [];
   let lastHandles: Point[] = c.points.map((q) => q.handle);
   let lastStep = 0;
-  let enhanced = 0;
-  let handleSteps = 0;
-  let confSum = 0;
+  const tally = new TrackerTally();
   let end: DiffusionDragEndEvent | undefined;
   const stages = emptyStageTimes();
   const t0 = performance.now();
@@ -70,13 +68,9 @@ export async function runDiffusionCase(
     else if (ev.type === 'step') {
       lastStep = ev.step;
       lastHandles = ev.handles.map(([x, y]) => [x * back, y * back]);
-      if (ev.step > 0) {
-        ev.enhanced.forEach((e) => (enhanced += e ? 1 : 0));
-        ev.confidences.forEach((v) => (confSum += v));
-        handleSteps += ev.confidences.length;
-        // Step 0's decoded prediction is not the start image; frames[0] must be (the detector's start check).
-        if (ev.image) raw.push({ step: ev.step, handles: lastHandles, image: ev.image });
-      }
+      tally.add(ev);
+      // Step 0's decoded prediction is not the start image; frames[0] must be (the detector's start check).
+      if (ev.step > 0 && ev.image) raw.push({ step: ev.step, handles: lastHandles, image: ev.image });
     }
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -86,8 +80,7 @@ export async function runDiffusionCase(
   const result = measureCase(detector, dfd, c, method.name, s, {
     frames,
     lastHandles,
-    enhancedShare: handleSteps ? enhanced / handleSteps : 0,
-    confidence: handleSteps ? confSum / handleSteps : NaN,
+    ...tally.summary(),
     steps: end?.steps ?? 0,
     seconds,
     reason: end?.reason ?? 'error',
