@@ -1,4 +1,5 @@
 /** Public types of a drag run. The engine's API surface for the server's worker lives here and in ../index.ts. */
+import type { DragMethodName, LatentSpaceName } from '../../../contract/run-settings.js';
 
 /** A point in image pixels, x to the right and y down, (0,0) the centre of the top-left pixel. */
 export type Point = [x: number, y: number];
@@ -8,8 +9,9 @@ export interface PointPair {
   target: Point;
 }
 
-export type DragMethod = 'draggan' | 'stabledrag';
-export type LatentSpace = 'w' | 'w+';
+/** The room's method and latent-space choices are the engine's. */
+export type DragMethod = DragMethodName;
+export type LatentSpace = LatentSpaceName;
 
 export interface TrackerOptions {
   /** Weight of the feature-difference score relative to the learned filter's response. */
