@@ -364,12 +364,14 @@ def main():
         t0 = time.time()
         lrs = [(optG, args.lr * mbG), (optD, args.lr * mb)]
         set_lr(lrs, 0.0)
+        done = 0
         for i in range(warmup):
             if stop['flag']:  # the checkpoint below is still valid: nothing has moved, Adam counts its steps
                 break
             train_step(i % R1_INTERVAL == 0, False)
+            done += 1
         set_lr(lrs, 1.0)
-        print(f'moment warm-up: {warmup} iterations at lr 0 in {time.time() - t0:.1f} s', flush=True)
+        print(f'moment warm-up: {done} of {warmup} iterations at lr 0 in {time.time() - t0:.1f} s', flush=True)
 
     t_start = t_log = t_snap = time.time()
     nimg_log = nimg
