@@ -287,7 +287,8 @@ def main():
                  'torch_rng': torch.get_rng_state(),
                  'cuda_rng': torch.cuda.get_rng_state_all() if device.type == 'cuda' else None,
                  'nimg': nimg, 'it': it, 'pl_mean': float(pl_mean), 'd_warmup_until': d_warmup_until, 'wall_s': wall_before + time.time() - t_start,
-                 'history': history + [segment()],
+                 # A process stopped before G or D moved (e.g. in the moment warm-up) adds no segment.
+                 'history': history + ([segment()] if nimg > nimg_start else []),
                  'args': vars(args), 'gamma': gamma, 'device': str(device), 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z')}
         path = save_checkpoint(args.out, state, args.keep)
         write_grid(G_ema, cfg, os.path.join(args.out, f'samples-{nimg // 1000:06d}kimg.png'), device)
