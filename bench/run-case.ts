@@ -106,7 +106,6 @@ export async function runCase(
   });
 }
 
-/** What a drag run left for measuring: its frames (the first is the start image) and how it ended. */
 /** Tracker confidence and enhancement over a run's steps after the first, per handle (both method families). */
 export class TrackerTally {
   private enhanced = 0;
@@ -126,6 +125,7 @@ export class TrackerTally {
   }
 }
 
+/** What a drag run left for measuring: its frames (the first is the start image) and how it ended. */
 export interface RunRecord {
   /** Images at the case's resolution, in step order; frames[0] is the start image, the last the result. */
   frames: Frame[];
