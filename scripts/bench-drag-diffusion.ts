@@ -25,7 +25,7 @@ import type { DiffusionSettings } from '../contract/diffusion-settings.js';
 import { readDiffusionHeader } from '../server/rooms/diffusion-header.js';
 import { parseArgs } from 'node:util';
 import {
-  defaultModelPath, EngineError, initBackend, roomSettingsToOptions, loadDDIMConfig, loadDiffusionFolder, loadGenerator, loadLandmarkDetector, validateDiffusionDragRequest, type BackendName, type DiffusionDragModels, type DiffusionDragOptionsInput,
+  defaultModelPath, EngineError, initBackend, roomSettingsToOptions, loadDiffusionDragModels, loadGenerator, loadLandmarkDetector, validateDiffusionDragRequest, type BackendName, type DiffusionDragOptionsInput,
 } from '../engine/src/index.js';
 import { checkCaseFile } from '../bench/cases.js';
 import { runComparison } from '../bench/diffusion-bench.js';
@@ -104,14 +104,7 @@ if (modelSha !== caseFile.model.sha256) throw new Error(`${casesPath} was genera
 const gen = await loadGenerator(modelPath);
 const detector = await loadLandmarkDetector();
 
-let diffusion: DiffusionDragModels | undefined;
-let dispose = () => {};
-if (values['diffusion-model']) {
-  const dir = values['diffusion-model'];
-  const loaded = loadDiffusionFolder(dir);
-  diffusion = { unet: loaded.unet!, vae: loaded.vae!, textEncoder: loaded.textEncoder!, tokenizer: loaded.tokenizer!, ddim: loadDDIMConfig(dir) };
-  dispose = () => loaded.dispose();
-}
+const diffusion = values['diffusion-model'] ? loadDiffusionDragModels(values['diffusion-model']) : undefined;
 const size = int('diffusion-size') ?? (diffusion ? nativeSize(diffusion) : 128);
 /** --diffusion-options as an object (the engine checks its keys and values with the rest below). */
 function extraOptions(): DiffusionDragOptionsInput {
@@ -204,7 +197,7 @@ const results = await runComparison(
     write(all);
   },
 );
-dispose();
+diffusion?.dispose();
 emit(
   `GAN ${modelPath} (sha256 ${modelSha.slice(0, 12)}); diffusion ${values['diffusion-model'] ?? 'none'} at ${size} px; ${cases.length} cases; backend ${backend.name}; ` +
     `load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}; ${((performance.now() - started) / 60000).toFixed(1)} min.\n\n${diffusionReport(results)}`,

@@ -9,7 +9,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { diffusionDragRun, importDiffusersFolder, loadDDIMConfig, loadDiffusionFolder, type DiffusionDragMethod, type DiffusionDragOptionsInput } from '../src/index.js';
+import { diffusionDragRun, importDiffusersFolder, loadDiffusionDragModels, type DiffusionDragMethod, type DiffusionDragOptionsInput } from '../src/index.js';
 import { fitImage } from '../src/io/image-input.js';
 import { maskFromPng, readPng, writePng } from '../src/io/png.js';
 import { parsePoints } from './args.js';
@@ -61,9 +61,8 @@ export function diffusionOptions(values: Record<string, string | undefined>, num
 }
 
 export async function diffusionDragCommand(cmd: DiffusionDragCommand): Promise<void> {
-  const loaded = loadDiffusionFolder(cmd.model);
+  const models = loadDiffusionDragModels(cmd.model);
   try {
-    const models = { unet: loaded.unet!, vae: loaded.vae!, textEncoder: loaded.textEncoder!, tokenizer: loaded.tokenizer!, ddim: loadDDIMConfig(cmd.model) };
     const size = cmd.size ?? models.unet.config.sampleSize * models.vae.downFactor;
     const { image } = await fitImage(readFileSync(cmd.image), { width: size, height: size });
     const mask = cmd.mask ? maskFromPng(readPng(cmd.mask), size, size) : undefined;
@@ -87,6 +86,6 @@ export async function diffusionDragCommand(cmd: DiffusionDragCommand): Promise<v
       }
     }
   } finally {
-    loaded.dispose();
+    models.dispose();
   }
 }

@@ -81,15 +81,7 @@ async function diffusionModel(dir: string): Promise<{ engine: Engine; models: Di
   if (!m) {
     // As with generators, an older version is forgotten, not disposed: a job may still hold it.
     for (const k of diffusionModels.keys()) if (k.startsWith(`${dir}@`)) diffusionModels.delete(k);
-    m = (async () => {
-      const loaded = engine.loadDiffusionFolder(dir);
-      const { unet, vae, textEncoder, tokenizer } = loaded;
-      if (!unet || !vae || !textEncoder || !tokenizer) {
-        loaded.dispose();
-        throw new Error(`${dir}: the diffusion model is missing a part`);
-      }
-      return { unet, vae, textEncoder, tokenizer, ddim: engine.loadDDIMConfig(dir) };
-    })();
+    m = (async () => engine.loadDiffusionDragModels(dir))();
     diffusionModels.set(key, m);
     m.catch(() => diffusionModels.delete(key));
   }

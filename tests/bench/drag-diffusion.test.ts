@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  defaultModelPath, initBackend, loadDDIMConfig, loadDiffusionFolder, loadGenerator, loadLandmarkDetector, type DiffusionModels, type ImageGenerator, type LandmarkDetector,
+  defaultModelPath, initBackend, loadDiffusionDragModels, loadGenerator, loadLandmarkDetector, type LoadedDiffusionDragModels, type ImageGenerator, type LandmarkDetector,
 } from '../../engine/src/index.js';
 import { checkCaseFile } from '../../bench/cases.js';
 import { runComparison, type ComparisonSetup } from '../../bench/diffusion-bench.js';
@@ -25,7 +25,7 @@ const cases = [caseFile.cases[5]];
 describe('GAN vs diffusion drag benchmark', () => {
   let gen: ImageGenerator;
   let detector: LandmarkDetector;
-  let loaded: DiffusionModels;
+  let diffusion: LoadedDiffusionDragModels;
   let setup: ComparisonSetup;
   let results: CaseResult[];
 
@@ -33,8 +33,7 @@ describe('GAN vs diffusion drag benchmark', () => {
     await initBackend({ backend: 'wasm', log: () => {} });
     gen = await loadGenerator(defaultModelPath());
     detector = await loadLandmarkDetector();
-    loaded = loadDiffusionFolder(TINY_DIR);
-    const diffusion = { unet: loaded.unet!, vae: loaded.vae!, textEncoder: loaded.textEncoder!, tokenizer: loaded.tokenizer!, ddim: loadDDIMConfig(TINY_DIR) };
+    diffusion = loadDiffusionDragModels(TINY_DIR);
     expect(nativeSize(diffusion)).toBe(16);
     setup = {
       gen,
@@ -50,7 +49,7 @@ describe('GAN vs diffusion drag benchmark', () => {
   });
 
   afterAll(() => {
-    loaded?.dispose();
+    diffusion?.dispose();
     detector?.dispose();
   });
 

@@ -10,12 +10,10 @@ import {
   decodeDiffusionLatent,
   diffusionDragRun,
   initBackend,
-  loadDDIMConfig,
-  loadDiffusionFolder,
+  loadDiffusionDragModels,
   type DiffusionDragEvent,
-  type DiffusionDragModels,
+  type LoadedDiffusionDragModels,
   type DiffusionDragRequest,
-  type DiffusionModels,
 } from '../../engine/src/index.js';
 import { TINY_DIR } from './diffusion-reference.js';
 
@@ -37,16 +35,14 @@ function testImage(): DiffusionDragRequest['image'] {
 const FAST = { ddimSteps: 10, maxSteps: 3, decodeEvery: 2, masaLayer: 2, lora: { steps: 2, batch: 2, rank: 4 } };
 
 describe('diffusion drag run on the tiny fixture (wasm)', () => {
-  let loaded: DiffusionModels;
-  let models: DiffusionDragModels;
+  let models: LoadedDiffusionDragModels;
 
   beforeAll(async () => {
     await initBackend({ backend: 'wasm', log: () => {} });
-    loaded = loadDiffusionFolder(TINY_DIR);
-    models = { unet: loaded.unet!, vae: loaded.vae!, textEncoder: loaded.textEncoder!, tokenizer: loaded.tokenizer!, ddim: loadDDIMConfig(TINY_DIR) };
+    models = loadDiffusionDragModels(TINY_DIR);
   }, 120_000);
 
-  afterAll(() => loaded?.dispose());
+  afterAll(() => models?.dispose());
 
   const request = (extra: Partial<DiffusionDragRequest> = {}): DiffusionDragRequest => ({
     image: testImage(),

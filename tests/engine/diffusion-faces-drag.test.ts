@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  defaultModelPath, diffusionDragRun, initBackend, loadDDIMConfig, loadDiffusionFolder, loadGenerator, loadLandmarkDetector, renderImage,
-  roomSettingsToOptions, supervisedUpBlock, type DiffusionDragModels, type DiffusionModels, type LandmarkDetector, type RGBAImage,
+  defaultModelPath, diffusionDragRun, initBackend, loadDiffusionDragModels, loadGenerator, loadLandmarkDetector, renderImage,
+  roomSettingsToOptions, supervisedUpBlock, type LandmarkDetector, type LoadedDiffusionDragModels, type RGBAImage,
 } from '../../engine/src/index.js';
 import { checkCardSettings, DEFAULT_DIFFUSION_SETTINGS } from '../../contract/diffusion-settings.js';
 import { caseMask, type DragCase } from '../../bench/cases.js';
@@ -20,21 +20,19 @@ const c = caseFile.cases.find((x) => x.id === 'c005')!;
 const card = JSON.parse(readFileSync(path.join(MODEL_DIR, 'diffusion-model.json'), 'utf8')) as { prompt: string; settings?: unknown };
 
 describe('a drag on the bundled faces diffusion model (wasm)', () => {
-  let loaded: DiffusionModels;
-  let models: DiffusionDragModels;
+  let models: LoadedDiffusionDragModels;
   let detector: LandmarkDetector;
   let start: RGBAImage;
 
   beforeAll(async () => {
     await initBackend({ backend: 'wasm', log: () => {} });
-    loaded = loadDiffusionFolder(MODEL_DIR);
-    models = { unet: loaded.unet!, vae: loaded.vae!, textEncoder: loaded.textEncoder!, tokenizer: loaded.tokenizer!, ddim: loadDDIMConfig(MODEL_DIR) };
+    models = loadDiffusionDragModels(MODEL_DIR);
     detector = await loadLandmarkDetector();
     const gen = await loadGenerator(defaultModelPath());
     start = renderImage(gen, gen.latentFromSeed(c.seed, caseFile.psi));
   }, 180_000);
 
-  afterAll(() => loaded?.dispose());
+  afterAll(() => models?.dispose());
 
   /** The distance of the case's landmark in `image` to its target, px. */
   function distance(image: RGBAImage): number {

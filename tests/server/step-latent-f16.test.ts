@@ -5,7 +5,7 @@
  * (replay and export read stored frames, never the latent).
  */
 import { describe, expect, it } from 'vitest';
-import { decodeDiffusionLatent, diffusionDragRun, initBackend, loadDDIMConfig, loadDiffusionFolder } from '../../engine/src/index.js';
+import { decodeDiffusionLatent, diffusionDragRun, initBackend, loadDiffusionDragModels } from '../../engine/src/index.js';
 import { floatToHalf, fromFloat16Bytes, halfToFloat, toFloat16Bytes } from '../../server/rooms/float16.js';
 import { TINY_DIR } from '../engine/diffusion-reference.js';
 
@@ -34,9 +34,8 @@ describe('float16 step latents', () => {
 
   it('decodes a drag step from its half-float clean latent to within 2 levels of its float32 decode', async () => {
     await initBackend({ backend: 'wasm', log: () => {} });
-    const loaded = loadDiffusionFolder(TINY_DIR);
+    const models = loadDiffusionDragModels(TINY_DIR);
     try {
-      const models = { unet: loaded.unet!, vae: loaded.vae!, textEncoder: loaded.textEncoder!, tokenizer: loaded.tokenizer!, ddim: loadDDIMConfig(TINY_DIR) };
       const data = new Uint8ClampedArray(16 * 16 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 37) % 256));
       const run = diffusionDragRun(models, {
         image: { width: 16, height: 16, data }, points: [{ handle: [6, 7], target: [12, 7] }],
@@ -54,7 +53,7 @@ describe('float16 step latents', () => {
       expect(compared).toBe(3);
       expect(worst).toBeLessThanOrEqual(2);
     } finally {
-      loaded.dispose();
+      models.dispose();
     }
   }, 120_000);
 });

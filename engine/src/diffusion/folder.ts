@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { ModelLoadError } from '../errors.js';
 import { parseSafetensors, SafetensorsError, type SafeTensor } from '../io/safetensors.js';
 import { ConfigReader } from './config-reader.js';
+import type { DiffusionDragModels } from './drag.js';
 import { SD15_DDIM, readDDIMConfig, type DDIMConfig } from './ddim.js';
 import { ClipTextEncoder, readTextEncoderConfig } from './text-encoder.js';
 import { ClipTokenizer } from './tokenizer.js';
@@ -163,4 +164,18 @@ export function loadDiffusionFolder(dir: string, parts: readonly DiffusionPart[]
     throw err;
   }
   return models;
+}
+
+export type LoadedDiffusionDragModels = DiffusionDragModels & { dispose(): void };
+
+/** Everything a drag needs from a diffusers-layout folder: all four parts (a missing one is an error) and its DDIM settings. */
+export function loadDiffusionDragModels(dir: string): LoadedDiffusionDragModels {
+  const loaded = loadDiffusionFolder(dir);
+  try {
+    const ddim = loadDDIMConfig(dir);
+    return { unet: loaded.unet!, vae: loaded.vae!, textEncoder: loaded.textEncoder!, tokenizer: loaded.tokenizer!, ddim, dispose: () => loaded.dispose() };
+  } catch (err) {
+    loaded.dispose();
+    throw err;
+  }
 }

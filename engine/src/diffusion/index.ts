@@ -7,7 +7,7 @@ export { ClipTextEncoder, readTextEncoderConfig, type TextEncoderConfig } from '
 export { ClipTokenizer, cleanPrompt, MAX_PROMPT_CHARS } from './tokenizer.js';
 export { ConfigReader } from './config-reader.js';
 export { DiffusionInputError } from './errors.js';
-export { loadDiffusionFolder, loadUNet, loadVAE, loadTextEncoder, loadTokenizer, loadDDIMConfig, DIFFUSION_PARTS, type DiffusionPart, type DiffusionModels } from './folder.js';
+export { loadDiffusionFolder, loadDiffusionDragModels, loadUNet, loadVAE, loadTextEncoder, loadTokenizer, loadDDIMConfig, DIFFUSION_PARTS, type DiffusionPart, type DiffusionModels, type LoadedDiffusionDragModels } from './folder.js';
 export { DDIMScheduler, ddimInvert, ddimDenoise, ddimInvertSteps, ddimDenoiseSteps, runDDIMLoop, inversionTimesteps, readDDIMConfig, SD15_DDIM, MAX_DDIM_STEPS, type DDIMConfig, type DDIMProgress, type DDIMStep } from './ddim.js';
 export { randomUNet, randomVAE, randomTextEncoder } from './random-weights.js';
 export { UNetLoRA, LoRATrainer, trainLoRA, denoisingLoss, type LoRAAdapterEntry, type LoRAProgress } from './lora.js';
